@@ -1,0 +1,54 @@
+/**
+ * One typed, validated configuration per process.
+ *
+ * Each process declares a zod schema whose keys are the setting names a user writes (environment
+ * variable names; command-line flags are mapped onto the same names). `loadConfig` validates all
+ * settings at once and throws a `ConfigError` that lists every bad setting by name, so a process
+ * refuses to start with a message a person can act on.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly processName: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration for ${processName}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Settings = Record<string, string | undefined>;
+
+export function loadConfig<S extends z.ZodType>(processName: string, schema: S, settings: Settings): z.output<S> {
+  const result = schema.safeParse(settings);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.map(String).join('.') || '(root)';
+    const given = issue.path.length === 1 ? settings[String(issue.path[0])] : undefined;
+    return given === undefined ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got ${JSON.stringify(given)})`;
+  });
+  throw new ConfigError(processName, problems);
+}
+
+/** Reusable setting types: each parses the string form a user writes in the environment. */
+export const setting = {
+  /** A TCP port; 0 picks a free one. */
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  /** A host or address to bind to. */
+  host: (fallback: string) => z.string().min(1).default(fallback),
+  /** A positive whole number of milliseconds. */
+  millis: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  /** A positive whole number. */
+  count: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  /** An http(s) URL. */
+  url: () => z.url({ protocol: /^https?$/ }),
+  /** A pino log level. */
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** true/false, 1/0, yes/no. */
+  flag: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+} as const;

@@ -1,0 +1,44 @@
+/**
+ * The closed registry of error codes that Interchange puts in `extensions.code`. Every error a
+ * client sees from the gateway or a subgraph carries one of these (GraphQL's own validation codes,
+ * such as GRAPHQL_VALIDATION_FAILED, come from Apollo Server and are passed through unchanged).
+ */
+import { GraphQLError } from 'graphql';
+
+export const ErrorCode = {
+  /** An argument or input is out of range or malformed. Fix the request. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The HTTP request itself is malformed (bad JSON, wrong content type). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** The request body is larger than the configured limit. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A backend service did not answer within its timeout (REST) or deadline (gRPC). Safe to retry. */
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  /** A backend service could not be reached, or its circuit breaker is open. Safe to retry later. */
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  /** Too many calls to a backend service are in flight already (bulkhead full). Retry later. */
+  UPSTREAM_OVERLOADED: 'UPSTREAM_OVERLOADED',
+  /** A backend service answered with something its contract does not allow. */
+  UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+  /** The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** A bug; the details are in the server log, not in the response. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A GraphQL error that always carries a registered code. */
+export class InterchangeError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, cause?: unknown) {
+    super(message, { extensions: { ...extensions, code }, originalError: cause instanceof Error ? cause : undefined });
+    this.name = 'InterchangeError';
+  }
+
+  get code(): ErrorCode {
+    return this.extensions['code'] as ErrorCode;
+  }
+}
+
+export const badUserInput = (message: string, argument?: string) =>
+  new InterchangeError(ErrorCode.BAD_USER_INPUT, message, argument ? { argument } : {});

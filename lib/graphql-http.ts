@@ -1,0 +1,89 @@
+/**
+ * The HTTP host that every GraphQL process (gateway and subgraphs) runs on: one express app with
+ * `/healthz` (alive), `/readyz` (ready to serve), JSON body limits with GraphQL-shaped errors for
+ * malformed bodies, and an Apollo Server mounted at `/graphql` that drains in-flight requests on
+ * stop.
+ */
+import { createServer, type Server } from 'node:http';
+import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { ErrorCode } from './errors.ts';
+import { announceListening, listen, type Stoppable } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** What `/readyz` reports: `ready` decides the status code (200 or 503); the rest is shown as is. */
+export interface Readiness {
+  ready: boolean;
+  [detail: string]: unknown;
+}
+
+export interface GraphQLHostOptions<Ctx extends BaseContext> {
+  name: string;
+  log: Logger;
+  host: string;
+  port: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  apollo: Omit<ApolloServerOptions<Ctx>, 'plugins'> & { plugins?: ApolloServerOptions<Ctx>['plugins'] };
+  context: ContextFunction<[ExpressContextFunctionArgument], Ctx>;
+  readiness: () => Readiness;
+  /** Routes to add before the GraphQL endpoint (for example a playground at `/`). */
+  routes?: (app: Express) => void;
+}
+
+export interface GraphQLHost extends Stoppable {
+  port: number;
+  url: string;
+  httpServer: Server;
+}
+
+const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string }, _req, res, next) => {
+  if (err.type === 'entity.parse.failed') {
+    res.status(400).json({ errors: [{ message: `malformed JSON body: ${err.message}`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
+  } else if (err.type === 'entity.too.large') {
+    res.status(413).json({ errors: [{ message: 'request body is too large', extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+  } else {
+    next(err);
+  }
+};
+
+export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost> {
+  const { log, apollo: apolloOptions } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const apollo = new ApolloServer<Ctx>({
+    ...apolloOptions,
+    // lib/lifecycle.ts owns signal handling for the whole process.
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...(apolloOptions.plugins ?? [])],
+  } as ApolloServerOptions<Ctx>);
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => {
+    const readiness = options.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  options.routes?.(app);
+  app.use(
+    GRAPHQL_PATH,
+    express.json({ limit: options.bodyLimitBytes }),
+    bodyErrors,
+    expressMiddleware(apollo, { context: options.context }),
+  );
+
+  const port = await listen(httpServer, options.port, options.host);
+  announceListening(log, 'http', options.host, port);
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${options.host}:${port}${GRAPHQL_PATH}`,
+    httpServer,
+    stop: () => (stopped ??= apollo.stop()),
+  };
+}

@@ -1,0 +1,13 @@
+// Original file: schema/proto/catalog.proto
+
+import type { Product as _interchange_catalog_v1_Product, Product__Output as _interchange_catalog_v1_Product__Output } from '../../../interchange/catalog/v1/Product';
+
+export interface ListProductsResponse {
+  'products'?: (_interchange_catalog_v1_Product)[];
+  'nextPageToken'?: (string);
+}
+
+export interface ListProductsResponse__Output {
+  'products': (_interchange_catalog_v1_Product__Output)[];
+  'nextPageToken': (string);
+}
