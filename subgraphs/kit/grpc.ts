@@ -1,0 +1,56 @@
+/**
+ * Unary gRPC calls under a `CallPolicy`, with a deadline sent to the server so it can stop work the
+ * caller no longer waits for. Status codes map to registered error codes; UNAVAILABLE (and
+ * DEADLINE_EXCEEDED on idempotent reads) is retried, INVALID_ARGUMENT and the like never are.
+ */
+import { status as Status, type CallOptions, type Client, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { ErrorCode } from '../../lib/errors.ts';
+import { createCallPolicy, UpstreamFailure, type CallPolicy, type ResilienceOptions } from './resilience.ts';
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: CallOptions,
+  callback: (err: ServiceError | null, response?: Res) => void,
+) => ClientUnaryCall;
+
+export interface GrpcCaller {
+  readonly policy: CallPolicy;
+  /** Calls a unary method; resolves null on NOT_FOUND. */
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, idempotent: boolean): Promise<Res | null>;
+}
+
+export function createGrpcCaller(client: Client, options: ResilienceOptions, metadata: () => Metadata): GrpcCaller {
+  const policy = createCallPolicy(options);
+  const { upstream } = options;
+  const attempt = <Req, Res>(method: UnaryMethod<Req, Res>, request: Req, signal: AbortSignal) =>
+    new Promise<Res | null>((resolve, reject) => {
+      const deadline = new Date(Date.now() + options.timeoutMs);
+      const call = method.call(client, request, metadata(), { deadline }, (err, response) => {
+        signal.removeEventListener('abort', cancel);
+        if (!err) return resolve(response ?? null);
+        if (err.code === Status.NOT_FOUND) return resolve(null);
+        reject(translateStatus(err, upstream));
+      });
+      const cancel = () => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+    });
+  return {
+    policy,
+    unary: (method, request, idempotent) => policy.run((signal) => attempt(method, request, signal), idempotent),
+  };
+}
+
+function translateStatus(err: ServiceError, upstream: string): UpstreamFailure {
+  const detail = `${upstream}: ${Status[err.code]}: ${err.details}`;
+  switch (err.code) {
+    case Status.UNAVAILABLE:
+      return new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, detail, true, upstream, err);
+    case Status.DEADLINE_EXCEEDED:
+      return new UpstreamFailure(ErrorCode.UPSTREAM_TIMEOUT, detail, true, upstream, err);
+    case Status.RESOURCE_EXHAUSTED:
+      return new UpstreamFailure(ErrorCode.UPSTREAM_OVERLOADED, detail, false, upstream, err);
+    default:
+      return new UpstreamFailure(ErrorCode.UPSTREAM_BAD_RESPONSE, detail, false, upstream, err);
+  }
+}

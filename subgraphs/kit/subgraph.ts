@@ -1,0 +1,84 @@
+/**
+ * What every subgraph is built from: its SDL (schema/subgraphs/<name>.graphql), resolvers, a
+ * per-request context (where its DataLoaders live), and how it reports readiness. `startSubgraph`
+ * serves it with `@apollo/subgraph` on the shared GraphQL HTTP host.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BaseContext } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '../../lib/errors.ts';
+import { startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { CallPolicy } from './resilience.ts';
+
+export interface SubgraphModule<Ctx extends BaseContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Ctx>;
+  /** Builds a fresh context per request (per-request DataLoaders: batching without cross-request caching). */
+  createContext(): Ctx;
+  /** Policies of the backends it calls, reported on /readyz. */
+  upstreams: Record<string, CallPolicy>;
+  /** Releases clients and connections. */
+  close?(): Promise<void>;
+}
+
+const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/subgraphs');
+
+export function loadSubgraphSdl(name: string): DocumentNode {
+  return parse(readFileSync(resolve(schemaDir, `${name}.graphql`), 'utf8'));
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  log: Logger;
+}
+
+export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphModule<Ctx>, options: ServeOptions): Promise<GraphQLHost> {
+  const { log } = options;
+  const readiness = (): Readiness => ({
+    ready: true,
+    subgraph: module.name,
+    upstreams: Object.fromEntries(Object.entries(module.upstreams).map(([name, policy]) => [name, { breaker: policy.breakerState }])),
+  });
+  const host = await startGraphQLHost<Ctx>({
+    name: module.name,
+    log,
+    host: options.host,
+    port: options.port,
+    bodyLimitBytes: options.bodyLimitBytes,
+    apollo: {
+      // Resolver maps are typed by their context; buildSubgraphSchema takes them untyped.
+      schema: buildSubgraphSchema({ typeDefs: module.typeDefs, resolvers: module.resolvers as GraphQLResolverMap<unknown> }),
+      includeStacktraceInErrorResponses: false,
+      logger: log,
+      // Inline traces (ftv1) only feed a vendor's usage reporting, which Interchange never uses.
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+      formatError: (formatted, error) => maskInternal(formatted, error, log),
+    },
+    context: async () => module.createContext(),
+    readiness,
+  });
+  return {
+    ...host,
+    stop: async () => {
+      await host.stop();
+      await module.close?.();
+    },
+  };
+}
+
+/** Errors without a code of ours or Apollo's are bugs: log them, and tell the client only that much. */
+function maskInternal(formatted: GraphQLFormattedError, error: unknown, log: Logger): GraphQLFormattedError {
+  const code = formatted.extensions?.['code'];
+  if (code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+  log.error({ err: error }, 'unexpected error in a resolver');
+  return { ...formatted, message: 'internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}
