@@ -1,0 +1,79 @@
+/**
+ * The gateway's configuration: environment variables, overridden by command-line flags. This is the
+ * only module of the gateway that reads `process.env` or `process.argv`.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfig, setting, type Settings } from '../../lib/config.ts';
+
+/** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
+const subgraphUrls = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const urls: Record<string, string> = {};
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [name, url] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      if (!pair.includes('=') || !name || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+        ctx.addIssue({ code: 'custom', message: `expected name=http(s)://url pairs separated by commas, got "${pair}"` });
+        return z.NEVER;
+      }
+      urls[name] = url;
+    }
+    return urls;
+  });
+
+export const gatewaySettings = z.object({
+  /** Path of the supergraph SDL to serve. */
+  SUPERGRAPH: z.string().min(1).default('schema/supergraph.graphql').transform((p) => resolve(p)),
+  /** Port of the HTTP endpoint (GraphQL at /graphql, playground at /); 0 picks a free one. */
+  PORT: setting.port(4000),
+  HOST: setting.host('127.0.0.1'),
+  LOG_LEVEL: setting.logLevel(),
+  SUBGRAPH_URLS: subgraphUrls,
+  /** How long one subgraph request may take, in ms. */
+  SUBGRAPH_TIMEOUT_MS: setting.millis(10_000),
+  /** Largest accepted request body, in bytes. */
+  BODY_LIMIT_BYTES: setting.count(1_000_000),
+  /** Serve the GraphiQL playground at / (and at /graphql to browsers). */
+  PLAYGROUND: setting.flag(true),
+  /** Answer introspection queries (the playground needs them for docs and autocompletion). */
+  INTROSPECTION: setting.flag(true),
+  /**
+   * Refuse GET and simple POST requests that a browser could send cross-site without a preflight,
+   * unless they carry a non-simple header (Content-Type: application/json, or apollo-require-preflight).
+   */
+  CSRF_PREVENTION: setting.flag(true),
+});
+
+export type GatewayConfig = z.output<typeof gatewaySettings>;
+
+/** Reads the gateway's settings from the environment and `argv` (flags win). */
+export function readGatewayConfig(env: Settings = process.env, argv: string[] = process.argv.slice(2)): GatewayConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      supergraph: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      subgraph: { type: 'string', multiple: true },
+    },
+  });
+  const flags: Settings = {
+    SUPERGRAPH: values.supergraph,
+    PORT: values.port,
+    HOST: values.host,
+    SUBGRAPH_URLS: values.subgraph ? [env['SUBGRAPH_URLS'], ...values.subgraph].filter(Boolean).join(',') : undefined,
+  };
+  const settings = { ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  return loadConfig('gateway', gatewaySettings, settings);
+}
+
+/**
+ * `@apollo/gateway` reports usage to its vendor unless this variable is set; Interchange never lets
+ * it. Called before any gateway is constructed.
+ */
+export function disableVendorTelemetry(): void {
+  process.env['APOLLO_TELEMETRY_DISABLED'] = '1';
+}

@@ -1,0 +1,54 @@
+/**
+ * The federation engine: `@apollo/gateway` on a supergraph file, reaching each subgraph through a
+ * `SubgraphSource`. It serves any valid supergraph, not only ours, and makes no network call other
+ * than to the subgraphs it names (vendor telemetry is switched off in `main.ts` before this runs).
+ */
+import { readFile } from 'node:fs/promises';
+import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
+import { Supergraph } from '@apollo/federation-internals';
+import type { Logger } from '../../lib/logger.ts';
+import { SubgraphSource } from './subgraph-source.ts';
+
+export interface GatewayOptions {
+  supergraphPath: string;
+  /** Subgraph name -> URL, overriding the supergraph's URLs. */
+  subgraphUrls: Record<string, string>;
+  subgraphTimeoutMs: number;
+  log: Logger;
+}
+
+export interface LoadedSupergraph {
+  sdl: string;
+  subgraphs: { name: string; url: string }[];
+}
+
+/** Reads and checks a supergraph file; the error says which file and what is wrong with it. */
+export async function readSupergraph(path: string, overrides: Record<string, string>): Promise<LoadedSupergraph> {
+  let sdl: string;
+  try {
+    sdl = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the supergraph file ${path} (SUPERGRAPH): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let names: { name: string; url: string }[];
+  try {
+    names = [...Supergraph.build(sdl).subgraphs()].map((s) => ({ name: s.name, url: s.url }));
+  } catch (err) {
+    throw new Error(`${path} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const unknown = Object.keys(overrides).filter((name) => !names.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`SUBGRAPH_URLS names ${unknown.map((n) => `"${n}"`).join(', ')}, not in the supergraph (it has ${names.map((s) => s.name).join(', ')})`);
+  }
+  return { sdl, subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })) };
+}
+
+export function createGateway(supergraph: LoadedSupergraph, options: GatewayOptions): ApolloGateway {
+  const urls = new Map(supergraph.subgraphs.map((s) => [s.name, s.url]));
+  return new ApolloGateway({
+    supergraphSdl: supergraph.sdl,
+    logger: options.log,
+    buildService: ({ name, url }: ServiceEndpointDefinition) =>
+      new SubgraphSource({ name, url: urls.get(name) ?? url ?? '', timeoutMs: options.subgraphTimeoutMs, log: options.log }),
+  });
+}
