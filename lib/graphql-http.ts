@@ -1,16 +1,14 @@
 /**
  * The HTTP host that every GraphQL process (gateway and subgraphs) runs on: one express app with
  * `/healthz` (alive), `/readyz` (ready to serve), JSON body limits with GraphQL-shaped errors for
- * malformed bodies, and an Apollo Server mounted at `/graphql` that drains in-flight requests on
- * stop.
+ * malformed bodies, and an Apollo Server mounted at `/graphql`; stopping drains in-flight requests.
  */
 import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { ErrorCode } from './errors.ts';
-import { announceListening, listen, type Stoppable } from './lifecycle.ts';
+import { announceListening, closeServer, listen, type Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -60,7 +58,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     ...apolloOptions,
     // lib/lifecycle.ts owns signal handling for the whole process.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...(apolloOptions.plugins ?? [])],
+    plugins: apolloOptions.plugins ?? [],
   } as ApolloServerOptions<Ctx>);
   await apollo.start();
 
@@ -84,6 +82,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     port,
     url: `http://${options.host}:${port}${GRAPHQL_PATH}`,
     httpServer,
-    stop: () => (stopped ??= apollo.stop()),
+    // Stop accepting and drain in-flight requests first, then release the server's resources.
+    stop: () => (stopped ??= closeServer(httpServer).then(() => apollo.stop())),
   };
 }

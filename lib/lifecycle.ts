@@ -46,14 +46,19 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
-/** Closes an HTTP server: stops accepting, lets in-flight requests finish, then drops idle sockets. */
+/**
+ * Closes an HTTP server: stops accepting, lets in-flight requests finish, and drops each keep-alive
+ * connection as soon as it is idle (a connection busy when closing began would otherwise stay open
+ * until the client's keep-alive timeout). After `graceMs` every connection is dropped.
+ */
 export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    timer.unref();
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
     server.close(() => {
-      clearTimeout(timer);
+      clearInterval(idleSweep);
+      clearTimeout(force);
       resolve();
     });
     server.closeIdleConnections();

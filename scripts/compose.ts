@@ -1,13 +1,14 @@
 /**
  * `npm run compose`: writes schema/supergraph.graphql, or prints why composition failed and exits 1.
- * `npm run compose -- --check` only reports whether the committed supergraph is current.
+ * `npm run compose -- --check` only reports whether the committed supergraph is current;
+ * `--subgraphs FILE` composes another subgraph list (default schema/subgraphs.yaml).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { composeSupergraph, supergraphPath } from './composition.ts';
 
-const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });
-const result = await composeSupergraph();
+const { values } = parseArgs({ options: { check: { type: 'boolean', default: false }, subgraphs: { type: 'string' } } });
+const result = await composeSupergraph(values.subgraphs);
 if (!result.ok) {
   process.stderr.write(`composition failed:\n${result.errors.map((e) => `  - ${e}`).join('\n')}\n`);
   process.exit(1);

@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 export const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../schema');
 export const supergraphPath = resolve(schemaDir, 'supergraph.graphql');
-const subgraphListPath = resolve(schemaDir, 'subgraphs.yaml');
+export const subgraphListPath = resolve(schemaDir, 'subgraphs.yaml');
 
 const subgraphList = z.object({
   subgraphs: z
@@ -25,26 +25,27 @@ export type CompositionResult =
   | { ok: true; supergraphSdl: string; hints: string[] }
   | { ok: false; errors: string[] };
 
-export async function readSubgraphList(): Promise<SubgraphEntry[]> {
-  const parsed = subgraphList.safeParse(parseYaml(await readFile(subgraphListPath, 'utf8')));
+/** Reads a subgraph list; `schema` paths in it are relative to the list's folder. */
+export async function readSubgraphList(listPath = subgraphListPath): Promise<SubgraphEntry[]> {
+  const parsed = subgraphList.safeParse(parseYaml(await readFile(listPath, 'utf8')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`schema/subgraphs.yaml is invalid:\n  ${problems.join('\n  ')}`);
+    throw new Error(`${listPath} is invalid:\n  ${problems.join('\n  ')}`);
   }
   const seen = new Set<string>();
   for (const { name } of parsed.data.subgraphs) {
-    if (seen.has(name)) throw new Error(`schema/subgraphs.yaml: subgraph name "${name}" is used twice`);
+    if (seen.has(name)) throw new Error(`${listPath}: subgraph name "${name}" is used twice`);
     seen.add(name);
   }
   return parsed.data.subgraphs;
 }
 
-export async function composeSupergraph(): Promise<CompositionResult> {
-  const entries = await readSubgraphList();
+export async function composeSupergraph(listPath = subgraphListPath): Promise<CompositionResult> {
+  const entries = await readSubgraphList(listPath);
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   const errors: string[] = [];
   for (const entry of entries) {
-    const file = resolve(schemaDir, entry.schema);
+    const file = resolve(dirname(listPath), entry.schema);
     try {
       services.push({ name: entry.name, url: entry.url, typeDefs: parse(await readFile(file, 'utf8')) });
     } catch (err) {

@@ -3,10 +3,7 @@
  * the gateway wired to the subgraphs, every one on a free port except the gateway's. `npm start`
  * and the integration tests both start it from here.
  */
-import { resolve } from 'node:path';
 import { startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
-
-export const repoRoot = resolve(import.meta.dirname, '..');
 
 export interface SystemOptions {
   host: string;
@@ -34,11 +31,10 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const stop = async () => {
     for (const child of [...processes.values()].reverse()) await child.stop();
   };
-  const start = async (name: ProcessName, spec: Omit<ChildSpec, 'name' | 'onLine' | 'cwd'>) => {
+  const start = async (name: ProcessName, spec: Omit<ChildSpec<string>, 'name' | 'onLine'>) => {
     const child = await startChild({
       ...spec,
       name,
-      cwd: repoRoot,
       env: { HOST: options.host, LOG_LEVEL: options.logLevel, PORT: '0', ...spec.env, ...options.env?.[name] },
       onLine: (line) => options.onLine?.(name, line),
     });

@@ -1,0 +1,57 @@
+/** The committed artefacts derived from the contracts are what the contracts produce now. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { composeSupergraph, schemaDir, supergraphPath } from '../../scripts/composition.ts';
+
+const run = promisify(execFile);
+
+describe('contracts', () => {
+  test('schema/supergraph.graphql is what composing the subgraph SDLs gives now', async () => {
+    const result = await composeSupergraph();
+    assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
+    assert.equal(await readFile(supergraphPath, 'utf8'), result.supergraphSdl, 'run `npm run compose`');
+  });
+
+  test('schema/generated is what the .proto contracts give now', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/codegen.ts', '--check'], { cwd: join(schemaDir, '..') });
+    assert.match(stdout, /is current/);
+  });
+
+  describe('a composition error', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'interchange-compose-'));
+      // Two subgraphs that disagree on a shared type's field: composition must refuse.
+      await writeFile(join(dir, 'a.graphql'), 'type Query { a: Thing } type Thing @shareable { id: ID! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n');
+      await writeFile(join(dir, 'b.graphql'), 'type Query { b: Thing } type Thing @shareable { id: String! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n');
+      await writeFile(join(dir, 'broken.graphql'), 'type Query { oops: }\n');
+      await writeFile(
+        join(dir, 'conflict.yaml'),
+        'subgraphs:\n  - { name: alpha, schema: a.graphql, url: "http://localhost:1/graphql" }\n  - { name: beta, schema: b.graphql, url: "http://localhost:2/graphql" }\n',
+      );
+      await writeFile(join(dir, 'syntax.yaml'), 'subgraphs:\n  - { name: gamma, schema: broken.graphql, url: "http://localhost:3/graphql" }\n');
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    test('names the subgraphs and the reason', async () => {
+      const result = await composeSupergraph(join(dir, 'conflict.yaml'));
+      assert.equal(result.ok, false);
+      const text = result.ok ? '' : result.errors.join('\n');
+      assert.match(text, /FIELD_TYPE_MISMATCH/);
+      assert.match(text, /alpha/);
+      assert.match(text, /beta/);
+      assert.match(text, /Thing\.id/);
+    });
+
+    test('names the subgraph and file of an SDL syntax error', async () => {
+      const result = await composeSupergraph(join(dir, 'syntax.yaml'));
+      assert.equal(result.ok, false);
+      assert.match(result.ok ? '' : result.errors.join('\n'), /^\[gamma\] broken\.graphql: Syntax Error/);
+    });
+  });
+});
