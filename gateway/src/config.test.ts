@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError } from '../../lib/config.ts';
+import { readGatewayConfig } from './config.ts';
+
+describe('gateway configuration', () => {
+  test('has defaults for every setting', () => {
+    const config = readGatewayConfig({}, []);
+    assert.equal(config.PORT, 4000);
+    assert.equal(config.HOST, '127.0.0.1');
+    assert.equal(config.SUPERGRAPH, resolve('schema/supergraph.graphql'));
+    assert.deepEqual(config.SUBGRAPH_URLS, {});
+    assert.equal(config.PLAYGROUND, true);
+    assert.equal(config.CSRF_PREVENTION, true);
+  });
+
+  test('lets --supergraph, --port and --subgraph win over the environment', () => {
+    const config = readGatewayConfig({ PORT: '5000', SUPERGRAPH: 'a.graphql', SUBGRAPH_URLS: 'a=http://h:1/graphql' }, [
+      '--supergraph',
+      'b.graphql',
+      '--port',
+      '0',
+      '--subgraph',
+      'b=http://h:2/graphql',
+    ]);
+    assert.equal(config.PORT, 0);
+    assert.equal(config.SUPERGRAPH, resolve('b.graphql'));
+    assert.deepEqual(config.SUBGRAPH_URLS, { a: 'http://h:1/graphql', b: 'http://h:2/graphql' });
+  });
+
+  test('names every bad setting at once, with the value given', () => {
+    assert.throws(
+      () => readGatewayConfig({ PORT: '70000', PLAYGROUND: 'maybe', SUBGRAPH_URLS: 'customers' }, []),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['PLAYGROUND', 'PORT', 'SUBGRAPH_URLS']);
+        assert.match(err.message, /PORT: .*\(got "70000"\)/);
+        assert.match(err.message, /SUBGRAPH_URLS: expected name=http\(s\):\/\/url pairs/);
+        return true;
+      },
+    );
+  });
+
+  test('refuses a subgraph URL that is not http(s)', () => {
+    assert.throws(() => readGatewayConfig({ SUBGRAPH_URLS: 'customers=ftp://x/graphql' }, []), /SUBGRAPH_URLS/);
+  });
+});
