@@ -6,6 +6,7 @@
  * settings at once and throws a `ConfigError` that lists every bad setting by name, so a process
  * refuses to start with a message a person can act on.
  */
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -52,3 +53,39 @@ export const setting = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
 } as const;
+
+/**
+ * Command-line flag -> the setting it overrides. A repeatable flag (`--subgraph a=… --subgraph b=…`)
+ * is appended, comma-separated, to the setting's value from the environment.
+ */
+export type FlagMap = Readonly<Record<string, string | { setting: string; repeatable: true }>>;
+
+/** The flags every server process takes. */
+export const listenFlags = { port: 'PORT', host: 'HOST' } as const satisfies FlagMap;
+
+/**
+ * The environment with the given flags (`--port 0`, `--host=::1`) laid over it: a flag wins over
+ * the variable it maps to. An unknown flag or a stray argument is a `ConfigError`.
+ */
+export function withFlags(processName: string, env: Settings, argv: readonly string[], flags: FlagMap): Settings {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries(flags).map(([flag, target]) => [flag, { type: 'string' as const, multiple: typeof target !== 'string' }]),
+    );
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    const known = Object.keys(flags).map((f) => `--${f}`).join(', ');
+    throw new ConfigError(processName, [`command line: ${(err as Error).message} (known flags: ${known})`]);
+  }
+  const settings: Settings = { ...env };
+  for (const [flag, target] of Object.entries(flags)) {
+    const value = values[flag];
+    if (typeof target === 'string') {
+      if (typeof value === 'string') settings[target] = value;
+    } else if (Array.isArray(value) && value.length > 0) {
+      settings[target.setting] = [env[target.setting], ...value].filter(Boolean).join(',');
+    }
+  }
+  return settings;
+}

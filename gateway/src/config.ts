@@ -2,10 +2,9 @@
  * The gateway's configuration: environment variables, overridden by command-line flags. This is the
  * only module of the gateway that reads `process.env` or `process.argv`.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig, setting, type Settings } from '../../lib/config.ts';
+import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
 
 /** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
 const subgraphUrls = z
@@ -50,24 +49,9 @@ export const gatewaySettings = z.object({
 export type GatewayConfig = z.output<typeof gatewaySettings>;
 
 /** Reads the gateway's settings from the environment and `argv` (flags win). */
-export function readGatewayConfig(env: Settings = process.env, argv: string[] = process.argv.slice(2)): GatewayConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      supergraph: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      subgraph: { type: 'string', multiple: true },
-    },
-  });
-  const flags: Settings = {
-    SUPERGRAPH: values.supergraph,
-    PORT: values.port,
-    HOST: values.host,
-    SUBGRAPH_URLS: values.subgraph ? [env['SUBGRAPH_URLS'], ...values.subgraph].filter(Boolean).join(',') : undefined,
-  };
-  const settings = { ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
-  return loadConfig('gateway', gatewaySettings, settings);
+export function readGatewayConfig(env: Settings = process.env, argv: readonly string[] = process.argv.slice(2)): GatewayConfig {
+  const flags = { ...listenFlags, supergraph: 'SUPERGRAPH', subgraph: { setting: 'SUBGRAPH_URLS', repeatable: true } } as const;
+  return loadConfig('gateway', gatewaySettings, withFlags('gateway', env, argv, flags));
 }
 
 /**

@@ -3,8 +3,8 @@
  * `--metrics-port` and `--host`. The only module of this process that reads `process.env`.
  */
 import { z } from 'zod';
-import { loadConfig, setting, type Settings } from '../../lib/config.ts';
-import { serviceFlags, serviceSettings, withFlags } from '../settings.ts';
+import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
+import { serviceSettings } from '../settings.ts';
 
 export const processName = 'catalog-service';
 
@@ -18,7 +18,7 @@ export const catalogSettings = z.object({
 
 export type CatalogConfig = z.output<typeof catalogSettings>;
 
-const catalogFlags = { ...serviceFlags, 'metrics-port': 'METRICS_PORT' } as const;
+const catalogFlags = { ...listenFlags, 'metrics-port': 'METRICS_PORT' } as const;
 
 /** Throws a `ConfigError` naming every bad setting. */
 export function readCatalogConfig(argv: readonly string[] = process.argv.slice(2), env: Settings = process.env): CatalogConfig {

@@ -3,8 +3,8 @@
  * `--host`. The only module of this process that reads `process.env`.
  */
 import { z } from 'zod';
-import { loadConfig, setting, type Settings } from '../../lib/config.ts';
-import { serviceFlags, serviceSettings, withFlags } from '../settings.ts';
+import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
+import { serviceSettings } from '../settings.ts';
 
 export const processName = 'customers-service';
 
@@ -21,5 +21,5 @@ export function readCustomersConfig(
   argv: readonly string[] = process.argv.slice(2),
   env: Settings = process.env,
 ): CustomersConfig {
-  return loadConfig(processName, customersSettings, withFlags(processName, env, argv, serviceFlags));
+  return loadConfig(processName, customersSettings, withFlags(processName, env, argv, listenFlags));
 }
