@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { pageSize } from '../kit/arguments.ts';
+import { entityResolvers } from '../kit/entities.ts';
 import type { CatalogSource, Product } from './datasource.ts';
 
 export interface CatalogContext {
@@ -8,16 +8,12 @@ export interface CatalogContext {
   products: DataLoader<string, Product | null>;
 }
 
+const product = entityResolvers<Product, CatalogContext>({
+  loader: (ctx) => ctx.products,
+  list: (ctx, count) => ctx.source.list(count),
+});
+
 export const resolvers: GraphQLResolverMap<CatalogContext> = {
-  Query: {
-    product: (_root, { id }: { id: string }, ctx) => ctx.products.load(id),
-    products: async (_root, { first }: { first: number }, ctx) => {
-      const items = await ctx.source.list(pageSize(first));
-      for (const item of items) ctx.products.prime(item.id, item);
-      return items;
-    },
-  },
-  Product: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext) => ctx.products.load(ref.id),
-  },
+  Query: { product: product.byId, products: product.list },
+  Product: { __resolveReference: product.reference },
 };

@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { pageSize } from '../kit/arguments.ts';
+import { entityResolvers } from '../kit/entities.ts';
 import type { CustomersSource, RestCustomer } from './datasource.ts';
 
 export interface CustomersContext {
@@ -8,19 +8,16 @@ export interface CustomersContext {
   customers: DataLoader<string, RestCustomer | null>;
 }
 
+const customer = entityResolvers<RestCustomer, CustomersContext>({
+  loader: (ctx) => ctx.customers,
+  list: (ctx, count) => ctx.source.list(count),
+});
+
 export const resolvers: GraphQLResolverMap<CustomersContext> = {
-  Query: {
-    customer: (_root, { id }: { id: string }, ctx) => ctx.customers.load(id),
-    customers: async (_root, { first }: { first: number }, ctx) => {
-      const items = await ctx.source.list(pageSize(first));
-      // Later entity lookups in this request are answered without another call.
-      for (const item of items) ctx.customers.prime(item.id, item);
-      return items;
-    },
-  },
+  Query: { customer: customer.byId, customers: customer.list },
   Customer: {
-    __resolveReference: (ref: { id: string }, ctx: CustomersContext) => ctx.customers.load(ref.id),
-    tier: (customer: RestCustomer) => customer.tier.toUpperCase(),
-    favoriteProducts: (customer: RestCustomer) => customer.favoriteProductIds.map((id) => ({ __typename: 'Product', id })),
+    __resolveReference: customer.reference,
+    tier: (c: RestCustomer) => c.tier.toUpperCase(),
+    favoriteProducts: (c: RestCustomer) => c.favoriteProductIds.map((id) => ({ __typename: 'Product', id })),
   },
 };
