@@ -100,7 +100,11 @@ export function createCallPolicy(options: ResilienceOptions): CallPolicy {
 
   return {
     run: <T>(call: Call<T>, idempotent: boolean) =>
-      (idempotent && options.retries > 0 ? withRetries : once).execute(({ signal }) => call(signal)).catch(translate),
+      (idempotent && options.retries > 0 ? withRetries : once)
+        // A transport that rejects as soon as the timeout aborts its signal (gRPC reports CANCELLED)
+        // must still count as a timeout: retryable, and a failure for the breaker.
+        .execute(({ signal }) => call(signal).catch((err: unknown) => Promise.reject(signal.aborted ? new TaskCancelledError() : err)))
+        .catch(translate),
     get breakerState() {
       return CircuitState[breaker.state];
     },

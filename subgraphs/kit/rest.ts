@@ -40,7 +40,16 @@ export class RestClient {
       await response.body?.cancel();
       return null;
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} dropped the connection mid-answer: ${causeOf(err)}`, true, upstream, err);
+    }
+    if (response.status === 429) {
+      throw new UpstreamFailure(ErrorCode.UPSTREAM_OVERLOADED, `${upstream} asked us to slow down (429)`, false, upstream);
+    }
     if (response.status >= 500) {
       const retryable = response.status === 502 || response.status === 503 || response.status === 504;
       throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} answered ${response.status}`, retryable, upstream);

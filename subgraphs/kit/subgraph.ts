@@ -15,6 +15,7 @@ import { ErrorCode } from '../../lib/errors.ts';
 import { startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { CallPolicy } from './resilience.ts';
+import type { Registry } from 'prom-client';
 
 export interface SubgraphModule<Ctx extends BaseContext> {
   name: string;
@@ -24,6 +25,12 @@ export interface SubgraphModule<Ctx extends BaseContext> {
   createContext(): Ctx;
   /** Policies of the backends it calls, reported on /readyz. */
   upstreams: Record<string, CallPolicy>;
+  /** Starts background work (a projection's consumer, say) before the server listens. */
+  start?(): Promise<void>;
+  /** Whether it can serve yet, with details for /readyz; ready when absent. */
+  readiness?(): Readiness;
+  /** Its Prometheus metrics, served on /metrics. */
+  registry?: Registry;
   /** Releases clients and connections. */
   close?(): Promise<void>;
 }
@@ -44,10 +51,11 @@ export interface ServeOptions {
 export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphModule<Ctx>, options: ServeOptions): Promise<GraphQLHost> {
   const { log } = options;
   const readiness = (): Readiness => ({
-    ready: true,
     subgraph: module.name,
     upstreams: Object.fromEntries(Object.entries(module.upstreams).map(([name, policy]) => [name, { breaker: policy.breakerState }])),
+    ...(module.readiness?.() ?? { ready: true }),
   });
+  await module.start?.();
   const host = await startGraphQLHost<Ctx>({
     name: module.name,
     log,
@@ -65,6 +73,7 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
     },
     context: async () => module.createContext(),
     readiness,
+    registry: module.registry,
   });
   return {
     ...host,
