@@ -20,6 +20,19 @@ export const ErrorCode = {
   UPSTREAM_OVERLOADED: 'UPSTREAM_OVERLOADED',
   /** A backend service answered with something its contract does not allow. */
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+  /** The thing named does not exist (for example cancelling an unknown order). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** The request conflicts with the current state (for example cancelling a shipped order). */
+  INVALID_STATE: 'INVALID_STATE',
+  /** Not enough stock for an order line. */
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  /** The event log (Kafka, or the embedded log) did not accept an event in time; nothing was changed. */
+  EVENT_LOG_UNAVAILABLE: 'EVENT_LOG_UNAVAILABLE',
+  /**
+   * The event was accepted, but the projection had not applied it within the read-your-writes wait.
+   * The change will show up; `extensions.orderId` names the order.
+   */
+  PROJECTION_BEHIND: 'PROJECTION_BEHIND',
   /** The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A bug; the details are in the server log, not in the response. */

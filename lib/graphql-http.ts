@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
+import type { Registry } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { ErrorCode } from './errors.ts';
 import { announceListening, closeServer, listen, type Stoppable } from './lifecycle.ts';
@@ -29,6 +30,8 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
   apollo: Omit<ApolloServerOptions<Ctx>, 'plugins'> & { plugins?: ApolloServerOptions<Ctx>['plugins'] };
   context: ContextFunction<[ExpressContextFunctionArgument], Ctx>;
   readiness: () => Readiness;
+  /** Prometheus metrics to serve on /metrics. */
+  registry?: Registry | undefined;
   /** Routes to add before the GraphQL endpoint (for example a playground at `/`). */
   routes?: (app: Express) => void;
 }
@@ -67,6 +70,10 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     const readiness = options.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
+  const { registry } = options;
+  if (registry) {
+    app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
+  }
   options.routes?.(app);
   app.use(
     GRAPHQL_PATH,

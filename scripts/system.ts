@@ -1,7 +1,9 @@
 /**
- * The example system as processes: the REST and gRPC services, the two subgraphs wired to them, and
- * the gateway wired to the subgraphs, every one on a free port except the gateway's. `npm start`
- * and the integration tests both start it from here.
+ * The example system as processes: the REST and gRPC services, the customers, catalog and orders
+ * subgraphs wired to them, and the gateway wired to the subgraphs, every one on a free port except
+ * the gateway's. Without Kafka brokers the orders subgraph uses the embedded event log and runs the
+ * fulfillment service in its own process; with them, fulfillment is a process of its own.
+ * `npm start` and the integration tests both start it from here.
  */
 import { startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 
@@ -10,6 +12,8 @@ export interface SystemOptions {
   /** The gateway's port; 0 picks a free one. */
   gatewayPort: number;
   logLevel: string;
+  /** Kafka bootstrap brokers (`host:port,...`); unset: the embedded event log. */
+  kafkaBrokers?: string;
   /** Extra environment per process name (e.g. a shorter timeout for one subgraph). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
   onLine?: (name: ProcessName, line: string) => void;
@@ -17,7 +21,14 @@ export interface SystemOptions {
   onExit?: (name: ProcessName, code: number | null) => void;
 }
 
-export type ProcessName = 'customers-service' | 'catalog-service' | 'customers-subgraph' | 'catalog-subgraph' | 'gateway';
+export type ProcessName =
+  | 'customers-service'
+  | 'catalog-service'
+  | 'fulfillment-service'
+  | 'customers-subgraph'
+  | 'catalog-subgraph'
+  | 'orders-subgraph'
+  | 'gateway';
 
 export interface ExampleSystem {
   processes: Map<ProcessName, Child>;
@@ -49,23 +60,36 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       start('customers-service', { entry: 'services/customers/main.ts', listeners: ['http'] }),
       start('catalog-service', { entry: 'services/catalog/main.ts', env: { METRICS_PORT: '0' }, listeners: ['grpc', 'metrics'] }),
     ]);
-    const [customers, catalog] = await Promise.all([
+    const kafka = options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : undefined;
+    const backends = {
+      CUSTOMERS_SERVICE_URL: url(customersService, 'http'),
+      CATALOG_SERVICE_ADDRESS: `${options.host}:${catalogService.ports['grpc']}`,
+    };
+    const [customers, catalog, orders] = await Promise.all([
       start('customers-subgraph', {
         entry: 'subgraphs/customers/main.ts',
-        env: { CUSTOMERS_SERVICE_URL: url(customersService, 'http') },
+        env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL },
         listeners: ['http'],
       }),
       start('catalog-subgraph', {
         entry: 'subgraphs/catalog/main.ts',
-        env: { CATALOG_SERVICE_ADDRESS: `${options.host}:${catalogService.ports['grpc']}` },
+        env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS },
         listeners: ['http'],
       }),
+      start('orders-subgraph', { entry: 'subgraphs/orders/main.ts', env: { ...backends, ...kafka }, listeners: ['http'] }),
+      ...(kafka
+        ? [start('fulfillment-service', { entry: 'services/fulfillment/main.ts', env: { ...kafka, METRICS_PORT: '0' }, listeners: ['metrics'] })]
+        : []),
     ]);
     const gateway = await start('gateway', {
       entry: 'gateway/src/main.ts',
       env: {
         PORT: String(options.gatewayPort),
-        SUBGRAPH_URLS: `customers=${url(customers, 'http')}/graphql,catalog=${url(catalog, 'http')}/graphql`,
+        SUBGRAPH_URLS: [
+          `customers=${url(customers, 'http')}/graphql`,
+          `catalog=${url(catalog, 'http')}/graphql`,
+          `orders=${url(orders!, 'http')}/graphql`,
+        ].join(','),
       },
       listeners: ['http'],
     });

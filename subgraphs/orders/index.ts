@@ -1,0 +1,102 @@
+/**
+ * The orders subgraph: a projection of the `orders.events` topic, with mutations that publish
+ * events. The event log is Kafka when KAFKA_BROKERS is set, otherwise an embedded in-process log;
+ * with the embedded log the fulfillment service runs in this process too (it needs the same log).
+ */
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { z } from 'zod';
+import { setting } from '../../lib/config.ts';
+import { kafkaOptions, kafkaSettings } from '../../lib/eventlog/config.ts';
+import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
+import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
+import type { EventLog } from '../../lib/eventlog/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '../../services/events/orders.ts';
+import { Fulfillment } from '../../services/fulfillment/fulfillment.ts';
+import { CatalogSource } from '../catalog/datasource.ts';
+import { CustomersSource } from '../customers/datasource.ts';
+import { resilienceFrom, subgraphConfig } from '../kit/config.ts';
+import { loadSubgraphSdl, type SubgraphModule } from '../kit/subgraph.ts';
+import { OrderCommands } from './commands.ts';
+import { Projector } from './projector.ts';
+import { resolvers, type OrdersContext } from './resolvers.ts';
+
+export const ordersConfig = subgraphConfig({
+  /** Kafka (KAFKA_BROKERS unset: the embedded in-process log). */
+  ...kafkaSettings,
+  /** Partitions of the topic in the embedded log (Kafka topics are created outside). */
+  EMBEDDED_PARTITIONS: setting.count(6),
+  /** Run the fulfillment service in this process (embedded log only). */
+  EMBEDDED_FULFILLMENT: setting.flag(true),
+  FULFILLMENT_PAY_DELAY_MS: z.coerce.number().int().min(0).default(1_500),
+  FULFILLMENT_SHIP_DELAY_MS: z.coerce.number().int().min(0).default(3_000),
+  /** Consumer group of this replica's projection; unique by default, since each replica reads every partition. */
+  PROJECTION_GROUP_ID: z.string().min(1).default(() => `orders-projection-${randomUUID()}`),
+  /** How long a mutation waits for its event to be applied before answering PROJECTION_BEHIND. */
+  READ_YOUR_WRITES_TIMEOUT_MS: setting.millis(5_000),
+  /** How long publishing an event may take before a mutation answers EVENT_LOG_UNAVAILABLE. */
+  PUBLISH_TIMEOUT_MS: setting.millis(10_000),
+  CUSTOMERS_SERVICE_URL: setting.url().default('http://127.0.0.1:4201'),
+  CATALOG_SERVICE_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port').default('127.0.0.1:4202'),
+});
+
+export type OrdersConfig = z.output<typeof ordersConfig>;
+
+export function createEventLog(config: OrdersConfig, log: Logger, clientId: string): EventLog {
+  return config.KAFKA_BROKERS
+    ? new KafkaEventLog({ ...kafkaOptions(config, config.KAFKA_BROKERS, clientId), logger: log })
+    : new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS } });
+}
+
+export function createOrdersSubgraph(config: OrdersConfig, log: Logger): SubgraphModule<OrdersContext> {
+  const eventLog = createEventLog(config, log, 'orders-subgraph');
+  const registry = new Registry();
+  const projector = new Projector({
+    log: eventLog,
+    topic: ORDERS_TOPIC,
+    deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
+    groupId: config.PROJECTION_GROUP_ID,
+    logger: log,
+    registry,
+  });
+  const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
+  const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
+  const commands = new OrderCommands({
+    log: eventLog,
+    topic: ORDERS_TOPIC,
+    projector,
+    customers,
+    catalog,
+    readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+  });
+  const fulfillment =
+    !config.KAFKA_BROKERS && config.EMBEDDED_FULFILLMENT
+      ? new Fulfillment({ log: eventLog, logger: log, payDelayMs: config.FULFILLMENT_PAY_DELAY_MS, shipDelayMs: config.FULFILLMENT_SHIP_DELAY_MS })
+      : undefined;
+  return {
+    name: 'orders',
+    typeDefs: loadSubgraphSdl('orders'),
+    resolvers,
+    createContext: () => ({ projection: projector.projection, commands }),
+    upstreams: { 'customers-service': customers.client.policy, 'catalog-service': catalog.caller.policy },
+    registry,
+    // In the background: /healthz answers at once, /readyz once the projection has caught up.
+    start: async () => {
+      const failed = (what: string) => (err: unknown) => log.error({ err }, `${what} failed to start`);
+      void projector.start().catch(failed('the orders projection'));
+      void fulfillment?.start().catch(failed('the embedded fulfillment service'));
+    },
+    readiness: () => {
+      const status = projector.status();
+      return { ready: status.caughtUp, eventLog: config.KAFKA_BROKERS ? 'kafka' : 'embedded', projection: status };
+    },
+    close: async () => {
+      await fulfillment?.stop();
+      await projector.stop();
+      await eventLog.close();
+      catalog.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The orders read model: applies order events, in offset order per partition, to a map of orders.
+ * Pure and synchronous (no I/O), so it can be tested and rebuilt from any stream.
+ *
+ * Exactly-once in effect: a record at or before a partition's applied position is skipped (a
+ * replay), and an event whose id the order has seen is skipped (a duplicate published twice).
+ * An event that breaks the order's life cycle (paid before placed, shipped after cancelled ...) is
+ * refused with a reason and changes nothing.
+ */
+import type { LogRecord } from '../../lib/eventlog/types.ts';
+import type { OrderEvent, OrderLineData } from '../../services/events/orders.ts';
+
+export type OrderStatus = 'PLACED' | 'PAID' | 'SHIPPED' | 'CANCELLED';
+
+export interface Order {
+  id: string;
+  status: OrderStatus;
+  customerId: string;
+  lines: OrderLineData[];
+  totalCents: number;
+  placedAt: string;
+  updatedAt: string;
+  /** Events applied to this order. */
+  version: number;
+  /** Ids of the events applied, for de-duplication. */
+  eventIds: string[];
+}
+
+export type ApplyResult =
+  | { kind: 'applied'; order: Order }
+  | { kind: 'replayed' }
+  | { kind: 'duplicate' }
+  | { kind: 'refused'; reason: string };
+
+/** Which event moves an order from which status. */
+const transitions: Record<Exclude<OrderEvent['type'], 'OrderPlaced'>, { from: OrderStatus[]; to: OrderStatus }> = {
+  OrderPaid: { from: ['PLACED'], to: 'PAID' },
+  OrderShipped: { from: ['PAID'], to: 'SHIPPED' },
+  OrderCancelled: { from: ['PLACED', 'PAID'], to: 'CANCELLED' },
+};
+
+export class OrderProjection {
+  private readonly orders = new Map<string, Order>();
+  private readonly byCustomer = new Map<string, Set<string>>();
+  /** Partition -> next offset to apply. */
+  private readonly positions = new Map<number, number>();
+
+  /** The next offset this projection expects on a partition. */
+  position(partition: number): number {
+    return this.positions.get(partition) ?? 0;
+  }
+
+  /** Marks a record as seen without applying anything (a malformed record that was dead-lettered). */
+  skip(record: Pick<LogRecord, 'partition' | 'offset'>): void {
+    if (record.offset >= this.position(record.partition)) this.positions.set(record.partition, record.offset + 1);
+  }
+
+  apply(record: Pick<LogRecord, 'partition' | 'offset'>, event: OrderEvent): ApplyResult {
+    if (record.offset < this.position(record.partition)) return { kind: 'replayed' };
+    this.positions.set(record.partition, record.offset + 1);
+    const existing = this.orders.get(event.orderId);
+    if (existing?.eventIds.includes(event.id)) return { kind: 'duplicate' };
+
+    if (event.type === 'OrderPlaced') {
+      if (existing) return { kind: 'refused', reason: `order ${event.orderId} was already placed` };
+      const order: Order = {
+        id: event.orderId,
+        status: 'PLACED',
+        customerId: event.data.customerId,
+        lines: event.data.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: l.unitPriceCents })),
+        totalCents: event.data.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0),
+        placedAt: event.occurredAt,
+        updatedAt: event.occurredAt,
+        version: 1,
+        eventIds: [event.id],
+      };
+      this.orders.set(order.id, order);
+      let ids = this.byCustomer.get(order.customerId);
+      if (!ids) this.byCustomer.set(order.customerId, (ids = new Set()));
+      ids.add(order.id);
+      return { kind: 'applied', order };
+    }
+
+    if (!existing) return { kind: 'refused', reason: `${event.type} for unknown order ${event.orderId}` };
+    const transition = transitions[event.type];
+    if (!transition.from.includes(existing.status)) {
+      return { kind: 'refused', reason: `${event.type} cannot apply to order ${event.orderId} in status ${existing.status}` };
+    }
+    const order: Order = {
+      ...existing,
+      status: transition.to,
+      updatedAt: event.occurredAt,
+      version: existing.version + 1,
+      eventIds: [...existing.eventIds, event.id],
+    };
+    this.orders.set(order.id, order);
+    return { kind: 'applied', order };
+  }
+
+  get(id: string): Order | undefined {
+    return this.orders.get(id);
+  }
+
+  /** Newest first (placedAt, then id), optionally one customer's, optionally one status. */
+  list(options: { customerId?: string; status?: OrderStatus; first: number }): Order[] {
+    const source =
+      options.customerId === undefined
+        ? this.orders.values()
+        : [...(this.byCustomer.get(options.customerId) ?? [])].map((id) => this.orders.get(id)!);
+    const matching: Order[] = [];
+    for (const order of source) if (!options.status || order.status === options.status) matching.push(order);
+    matching.sort((a, b) => (a.placedAt === b.placedAt ? b.id.localeCompare(a.id) : b.placedAt.localeCompare(a.placedAt)));
+    return matching.slice(0, options.first);
+  }
+
+  get size(): number {
+    return this.orders.size;
+  }
+
+  /** Every order, for comparing projections in tests and snapshots. */
+  snapshot(): Order[] {
+    return [...this.orders.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+}

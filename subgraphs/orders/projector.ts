@@ -1,0 +1,277 @@
+/**
+ * Keeps the orders projection fed from the event log.
+ *
+ * - On start it replays the topic from the beginning (the projection lives in memory, so a restart
+ *   rebuilds it: nothing lost, nothing applied twice), logs progress while it catches up, and
+ *   reports ready once it has reached the end offsets it saw at start.
+ * - A record that is not a valid order event, or that breaks an order's life cycle, never stops
+ *   it: the record goes to the dead-letter topic with the reason, is counted and logged. Records
+ *   dead-lettered by an earlier run are recognised (by source position) and not sent again.
+ * - If the consumer fails (the log is unreachable for longer than its retries), it is restarted
+ *   after a pause at the projection's own positions.
+ * - `waitFor` lets a mutation return only once its event is applied (read-your-writes).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ConsumerHandle, EventLog, LogRecord, RecordPosition } from '../../lib/eventlog/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { decodeOrderEvent } from '../../services/events/orders.ts';
+import { OrderProjection } from './projection.ts';
+
+export interface ProjectorOptions {
+  log: EventLog;
+  topic: string;
+  deadLetterTopic: string;
+  /** Unique per replica: each replica consumes every partition. */
+  groupId: string;
+  logger: Logger;
+  registry: Registry;
+  /** How often to log progress while catching up, in ms. */
+  progressIntervalMs?: number;
+  /** Pause before restarting a failed consumer, in ms. */
+  restartDelayMs?: number;
+}
+
+export interface PartitionLag {
+  partition: number;
+  position: number;
+  highWatermark: number | null;
+  lag: number | null;
+}
+
+export interface ProjectorStatus {
+  caughtUp: boolean;
+  consuming: boolean;
+  orders: number;
+  applied: number;
+  deadLettered: number;
+  partitions: PartitionLag[];
+  totalLag: number;
+}
+
+const DLQ_HEADERS = { reason: 'dlq-reason', topic: 'dlq-topic', partition: 'dlq-partition', offset: 'dlq-offset' } as const;
+
+export class Projector {
+  readonly projection = new OrderProjection();
+  private consumer: ConsumerHandle | undefined;
+  private stopped = false;
+  private caughtUp = false;
+  private catchUpTarget: number[] = [];
+  private readonly deadLettered = new Set<string>();
+  private readonly waiters = new Set<{ position: RecordPosition; resolve: () => void }>();
+  private readonly events: Counter<'result'>;
+  private counts = { applied: 0, deadLettered: 0 };
+  private readonly caughtUpListeners: (() => void)[] = [];
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.events = new Counter({
+      name: 'orders_projection_events_total',
+      help: 'Records the orders projection consumed, by result: applied, duplicate, replayed or dead_lettered.',
+      labelNames: ['result'],
+      registers: [options.registry],
+    });
+    const projector = this;
+    new Gauge({
+      name: 'orders_projection_lag',
+      help: 'Records on the partition that the projection has not applied yet (as of the last fetch).',
+      labelNames: ['partition'],
+      registers: [options.registry],
+      collect() {
+        for (const p of projector.status().partitions) if (p.lag !== null) this.set({ partition: String(p.partition) }, p.lag);
+      },
+    });
+  }
+
+  /** Starts consuming; resolves once the consumer runs (not once caught up: see `whenCaughtUp`). */
+  async start(): Promise<void> {
+    const { logger, topic } = this.options;
+    this.catchUpTarget = await this.retrying('read the end offsets', () => this.options.log.endOffsets(topic));
+    await this.loadDeadLettered();
+    logger.info({ topic, endOffsets: this.catchUpTarget, events: sum(this.catchUpTarget) }, 'orders projection: catching up');
+    this.checkCaughtUp();
+    void this.reportProgress();
+    await this.run({ kind: 'beginning' });
+  }
+
+  whenCaughtUp(): Promise<void> {
+    return this.caughtUp ? Promise.resolve() : new Promise((resolve) => this.caughtUpListeners.push(resolve));
+  }
+
+  /** Resolves once the record at `position` is applied (or skipped); rejects after `timeoutMs`. */
+  waitFor(position: RecordPosition, timeoutMs: number): Promise<void> {
+    if (this.projection.position(position.partition) > position.offset) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`the projection did not apply partition ${position.partition} offset ${position.offset} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  status(): ProjectorStatus {
+    const seen = new Map((this.consumer?.progress() ?? []).map((p) => [p.partition, p.highWatermark]));
+    const partitionCount = Math.max(this.catchUpTarget.length, ...[...seen.keys()].map((p) => p + 1));
+    const partitions: PartitionLag[] = [];
+    for (let partition = 0; partition < partitionCount; partition++) {
+      const position = this.projection.position(partition);
+      const highWatermark = Math.max(seen.get(partition) ?? -1, this.catchUpTarget[partition] ?? -1);
+      partitions.push({
+        partition,
+        position,
+        highWatermark: highWatermark < 0 ? null : highWatermark,
+        lag: highWatermark < 0 ? null : Math.max(0, highWatermark - position),
+      });
+    }
+    return {
+      caughtUp: this.caughtUp,
+      consuming: this.consumer !== undefined,
+      orders: this.projection.size,
+      applied: this.counts.applied,
+      deadLettered: this.counts.deadLettered,
+      partitions,
+      totalLag: partitions.reduce((total, p) => total + (p.lag ?? 0), 0),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer?.stop();
+    this.consumer = undefined;
+  }
+
+  private async run(from: Parameters<EventLog['consume']>[0]['from']): Promise<void> {
+    const consumer = await this.retrying('start the consumer', () =>
+      this.options.log.consume({
+        topic: this.options.topic,
+        groupId: this.options.groupId,
+        from,
+        commit: false,
+        handle: (records) => this.handle(records),
+      }),
+    );
+    if (this.stopped) return consumer.stop();
+    this.consumer = consumer;
+    consumer.failed.catch(async (err: unknown) => {
+      if (this.stopped || this.consumer !== consumer) return;
+      this.consumer = undefined;
+      this.options.logger.error({ err }, 'orders projection: consumer failed; restarting at the applied positions');
+      await consumer.stop().catch(() => undefined);
+      await sleep(this.options.restartDelayMs ?? 1_000);
+      if (this.stopped) return;
+      const offsets = Object.fromEntries(this.status().partitions.map((p) => [p.partition, p.position]));
+      await this.run({ kind: 'offsets', offsets });
+    });
+  }
+
+  private async handle(records: LogRecord[]): Promise<void> {
+    for (const record of records) {
+      const decoded = decodeOrderEvent(record.value);
+      if (!decoded.ok) {
+        await this.deadLetter(record, decoded.reason);
+        this.projection.skip(record);
+        continue;
+      }
+      const result = this.projection.apply(record, decoded.event);
+      if (result.kind === 'refused') {
+        await this.deadLetter(record, result.reason);
+      } else {
+        this.events.inc({ result: result.kind });
+        if (result.kind === 'applied') this.counts.applied++;
+      }
+    }
+    for (const waiter of this.waiters) {
+      if (this.projection.position(waiter.position.partition) > waiter.position.offset) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    this.checkCaughtUp();
+  }
+
+  private async deadLetter(record: LogRecord, reason: string): Promise<void> {
+    this.events.inc({ result: 'dead_lettered' });
+    this.counts.deadLettered++;
+    const source = `${record.topic}/${record.partition}/${record.offset}`;
+    if (this.deadLettered.has(source)) return; // sent by an earlier run
+    this.options.logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason }, 'orders projection: record dead-lettered');
+    await this.options.log.publish(this.options.deadLetterTopic, [
+      {
+        key: record.key ?? '',
+        value: record.value,
+        headers: {
+          ...record.headers,
+          [DLQ_HEADERS.reason]: reason,
+          [DLQ_HEADERS.topic]: record.topic,
+          [DLQ_HEADERS.partition]: String(record.partition),
+          [DLQ_HEADERS.offset]: String(record.offset),
+        },
+      },
+    ]);
+    this.deadLettered.add(source);
+  }
+
+  /** Learns which source records earlier runs already dead-lettered, so a rebuild does not send them twice. */
+  private async loadDeadLettered(): Promise<void> {
+    const { log, deadLetterTopic, groupId } = this.options;
+    const ends = await this.retrying('read the dead-letter end offsets', () => log.endOffsets(deadLetterTopic));
+    if (sum(ends) === 0) return;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const scan = await log.consume({
+      topic: deadLetterTopic,
+      groupId: `${groupId}-dlq-scan`,
+      from: { kind: 'beginning' },
+      commit: false,
+      handle: async (records) => {
+        for (const r of records) this.deadLettered.add(`${r.headers[DLQ_HEADERS.topic]}/${r.headers[DLQ_HEADERS.partition]}/${r.headers[DLQ_HEADERS.offset]}`);
+        if (scan.progress().every((p) => p.position >= (ends[p.partition] ?? 0))) done();
+      },
+    });
+    await Promise.race([finished, scan.failed]);
+    await scan.stop();
+  }
+
+  private checkCaughtUp(): void {
+    if (this.caughtUp || !this.catchUpTarget.every((end, partition) => this.projection.position(partition) >= end)) return;
+    this.caughtUp = true;
+    this.options.logger.info({ orders: this.projection.size, applied: this.counts.applied, deadLettered: this.counts.deadLettered }, 'orders projection: caught up');
+    for (const listener of this.caughtUpListeners.splice(0)) listener();
+  }
+
+  private async reportProgress(): Promise<void> {
+    const interval = this.options.progressIntervalMs ?? 1_000;
+    let last = { at: performance.now(), applied: this.counts.applied };
+    while (!this.caughtUp && !this.stopped) {
+      await sleep(interval);
+      if (this.caughtUp || this.stopped) break;
+      const now = { at: performance.now(), applied: this.counts.applied };
+      const rate = Math.round(((now.applied - last.applied) * 1000) / (now.at - last.at));
+      const { totalLag, partitions } = this.status();
+      this.options.logger.info({ applied: now.applied, eventsPerSecond: rate, lag: totalLag, partitions }, `orders projection: catching up, ${now.applied} applied, ${rate} events/s, lag ${totalLag}`);
+      last = now;
+    }
+  }
+
+  /** Retries a start-up step until it succeeds or the projector stops (the log may be down). */
+  private async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.options.logger.warn({ err, attempt }, `orders projection: could not ${what}; retrying`);
+        await sleep(Math.min(5_000, 200 * attempt));
+      }
+    }
+  }
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
