@@ -261,6 +261,7 @@ class KafkaConsumerHandle implements ConsumerHandle {
   readonly #onGone: () => void;
   #reject: (err: unknown) => void = () => {};
   #hasFailed = false;
+  #lastFetchAt: number | null = null;
   #stopping: Promise<void> | undefined;
   readonly #removeListeners: (() => void)[] = [];
   /** Start position and end of each partition when consume() was called. */
@@ -297,6 +298,9 @@ class KafkaConsumerHandle implements ConsumerHandle {
     // the seeks below apply to that fetch.
     this.#removeListeners.push(
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.#onAssignment(payload.memberAssignment[topic] ?? [])),
+      consumer.on(consumer.events.FETCH, () => {
+        this.#lastFetchAt = Date.now();
+      }),
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         // Retriable crashes (retries ran out on a transient error) are restarted by kafkajs.
         if (!payload.restart) this.#fail(payload.error);
@@ -337,6 +341,10 @@ class KafkaConsumerHandle implements ConsumerHandle {
     });
     // run() returns after the first join; a non-retriable failure there has crashed it already.
     if (this.#hasFailed) await this.failed;
+  }
+
+  lastFetchAt(): number | null {
+    return this.#lastFetchAt;
   }
 
   progress(): PartitionProgress[] {

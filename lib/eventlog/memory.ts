@@ -231,6 +231,11 @@ class MemoryConsumer implements ConsumerHandle {
     this.#loop = Promise.resolve().then(() => this.#run());
   }
 
+  /** In-process: the log is always reachable. */
+  lastFetchAt(): number | null {
+    return Date.now();
+  }
+
   progress(): PartitionProgress[] {
     if (!this.#stopped) this.#rebalance();
     return [...this.#owned]

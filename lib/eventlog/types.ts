@@ -69,6 +69,11 @@ export interface PartitionProgress {
 export interface ConsumerHandle {
   /** Progress per partition, as of now. */
   progress(): PartitionProgress[];
+  /**
+   * When the consumer last heard from the log (ms since the epoch), empty answers included; null
+   * before the first fetch. A value that stops moving means the log is unreachable.
+   */
+  lastFetchAt(): number | null;
   /** Rejects if the handler throws or the consumer fails for good. */
   readonly failed: Promise<never>;
   stop(): Promise<void>;

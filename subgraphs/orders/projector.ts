@@ -30,6 +30,8 @@ export interface ProjectorOptions {
   progressIntervalMs?: number;
   /** Pause before restarting a failed consumer, in ms. */
   restartDelayMs?: number;
+  /** After how long without an answer from the log the status says `stale`, in ms. Default 5000. */
+  staleAfterMs?: number;
 }
 
 export interface PartitionLag {
@@ -42,6 +44,10 @@ export interface PartitionLag {
 export interface ProjectorStatus {
   caughtUp: boolean;
   consuming: boolean;
+  /** Time since the consumer last heard from the log; null before the first fetch. */
+  sinceLastFetchMs: number | null;
+  /** True when the log has not answered for `staleAfterMs`: lag figures are as of the last fetch. */
+  stale: boolean;
   orders: number;
   applied: number;
   deadLettered: number;
@@ -130,9 +136,13 @@ export class Projector {
         lag: highWatermark < 0 ? null : Math.max(0, highWatermark - position),
       });
     }
+    const lastFetchAt = this.consumer?.lastFetchAt() ?? null;
+    const sinceLastFetchMs = lastFetchAt === null ? null : Date.now() - lastFetchAt;
     return {
       caughtUp: this.caughtUp,
       consuming: this.consumer !== undefined,
+      sinceLastFetchMs,
+      stale: this.consumer === undefined || (sinceLastFetchMs ?? 0) > (this.options.staleAfterMs ?? 5_000),
       orders: this.projection.size,
       applied: this.counts.applied,
       deadLettered: this.counts.deadLettered,

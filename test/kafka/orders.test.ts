@@ -1,0 +1,205 @@
+/**
+ * The orders subgraph on Kafka: the whole example system (services, fulfillment, three subgraphs,
+ * gateway) as real processes against the librdkafka mock cluster, and events from a separate
+ * producer process written with plain kafkajs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { startChild, type Child } from '../../lib/supervisor.ts';
+import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
+import { generateCustomers } from '../../services/customers/data.ts';
+import { postGraphQL } from '../support/graphql.ts';
+import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
+import { expectedFor, kafkaEnv, projectionStatus, readOrders, runProducer, topics, waitFor, type ProducerRun } from './orders-support.ts';
+
+const startOrdersSubgraph = (cluster: MockCluster) =>
+  startChild({
+    name: 'orders-subgraph',
+    entry: 'subgraphs/orders/main.ts',
+    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0' },
+    listeners: ['http'],
+  });
+
+async function untilReady(baseUrl: string): Promise<void> {
+  await waitFor(async () => (await projectionStatus(baseUrl).catch(() => ({ status: 0 }))).status === 200, 30_000, `${baseUrl} never became ready`);
+}
+
+describe('the example system on Kafka', () => {
+  let cluster: MockCluster;
+  let system: ExampleSystem;
+  let graphqlUrl: string;
+  let ordersUrl: string;
+
+  before(async () => {
+    await buildMockBroker();
+    cluster = await startMockCluster({ brokers: 3, topics });
+    system = await startExampleSystem({
+      host: '127.0.0.1',
+      gatewayPort: 0,
+      logLevel: 'warn',
+      kafkaBrokers: cluster.bootstrap,
+      env: {
+        'orders-subgraph': kafkaEnv,
+        'fulfillment-service': { ...kafkaEnv, PAY_DELAY_MS: '200', SHIP_DELAY_MS: '200' },
+      },
+    });
+    graphqlUrl = `${system.gatewayUrl}/graphql`;
+    ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+    await untilReady(ordersUrl);
+  });
+  after(async () => {
+    await system?.stop();
+    await cluster?.stop();
+  });
+
+  test('placeOrder resolves across all three subgraphs, shows on the customer, and fulfillment ships it', async () => {
+    const { body } = await postGraphQL<{ placeOrder: { id: string; status: string; version: number; customer: { name: string }; lines: { product: { name: string } }[] } }>(
+      graphqlUrl,
+      `mutation { placeOrder(input: { customerId: "c3", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) {
+         id status version customer { name } lines { quantity product { name } } } }`,
+    );
+    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+    const order = body.data!.placeOrder;
+    assert.equal(order.status, 'PLACED');
+    assert.equal(order.version, 1);
+    assert.equal(order.customer.name, generateCustomers()[2]!.name);
+    assert.deepEqual(order.lines.map((l) => typeof l.product.name), ['string', 'string']);
+
+    const mine = await postGraphQL<{ customer: { orders: { id: string }[] } }>(graphqlUrl, '{ customer(id: "c3") { orders { id } } }');
+    assert.ok(mine.body.data?.customer.orders.some((o) => o.id === order.id));
+
+    await waitFor(
+      async () => {
+        const { body: now } = await postGraphQL<{ order: { status: string; version: number } }>(graphqlUrl, `{ order(id: "${order.id}") { status version } }`);
+        return now.data?.order.status === 'SHIPPED' && now.data.order.version === 3;
+      },
+      20_000,
+      'the fulfillment service never shipped the order',
+    );
+  });
+
+  test('an invalid order gets a clear error and publishes nothing', async () => {
+    const before = (await projectionStatus(ordersUrl)).projection.partitions.reduce((n, p) => n + (p.highWatermark ?? 0), 0);
+    const { body } = await postGraphQL(graphqlUrl, 'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "p1", quantity: 0 }] }) { id } }');
+    assert.equal(body.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
+    const unknown = await postGraphQL(graphqlUrl, 'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "nope", quantity: 1 }] }) { id } }');
+    assert.match(unknown.body.errors?.[0]?.message ?? '', /unknown product "nope"/);
+    const ends = await new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
+    await ends.connect();
+    const offsets = await ends.fetchTopicOffsets('orders.events');
+    await ends.disconnect();
+    assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), before);
+  });
+
+  test('events from a separate kafkajs producer appear in the projection, in order per order, across partitions', async () => {
+    const run: ProducerRun = { orders: 60, seed: 11, prefix: 'external' };
+    const expected = expectedFor(run);
+    await runProducer(cluster.bootstrap, run);
+    const ids = expected.map((o) => o.id);
+    await waitFor(async () => JSON.stringify(await readOrders(ordersUrl + '/graphql', ids)) === JSON.stringify(expected), 20_000, 'projection never matched the stream');
+    const { projection } = await projectionStatus(ordersUrl);
+    assert.ok(projection.partitions.filter((p) => p.position > 0).length >= 3, JSON.stringify(projection.partitions));
+    assert.equal(projection.deadLettered, 0);
+  });
+
+  test('malformed events go to the dead-letter topic with the reason; the valid ones around them are applied', async () => {
+    const run: ProducerRun = { orders: 20, seed: 12, prefix: 'mixed', malformed: 3 };
+    const expected = expectedFor(run);
+    await runProducer(cluster.bootstrap, run);
+    await waitFor(async () => JSON.stringify(await readOrders(ordersUrl + '/graphql', expected.map((o) => o.id))) === JSON.stringify(expected), 20_000, 'valid events were not applied');
+    assert.equal((await projectionStatus(ordersUrl)).projection.deadLettered, 3);
+
+    const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}`, maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 500 });
+    const reasons: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders.events.dlq', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void reasons.push(String(message.headers?.['dlq-reason'])) });
+    try {
+      await waitFor(() => reasons.length >= 3, 20_000, 'the dead-letter topic did not get 3 records');
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.equal(reasons.length, 3);
+    assert.match(reasons.join('\n'), /not JSON/);
+    assert.match(reasons.join('\n'), /event\/type must be equal to one of the allowed values/);
+    assert.match(reasons.join('\n'), /data\/lines must NOT have fewer than 1 items/);
+  });
+});
+
+describe('the orders projection across a restart', () => {
+  let cluster: MockCluster;
+  let orders: Child<'http'> | undefined;
+  before(async () => {
+    await buildMockBroker();
+    cluster = await startMockCluster({ brokers: 3, topics });
+  });
+  after(async () => {
+    await orders?.stop();
+    await cluster?.stop();
+  });
+
+  test('restarted in the middle of a stream of thousands of events, it ends equal to the whole stream', async () => {
+    orders = await startOrdersSubgraph(cluster);
+    await untilReady(`http://127.0.0.1:${orders.ports.http}`);
+    const run: ProducerRun = { orders: 800, seed: 21, prefix: 'restart', rate: 2000 };
+    const expected = expectedFor(run);
+    const producing = runProducer(cluster.bootstrap, run);
+    // Let part of the stream in, then kill the subgraph hard and start a new one.
+    await waitFor(async () => (await projectionStatus(`http://127.0.0.1:${orders!.ports.http}`)).projection.applied > 300, 20_000, 'nothing applied');
+    orders.process.kill('SIGKILL');
+    await orders.exited;
+    orders = await startOrdersSubgraph(cluster);
+    const url = `http://127.0.0.1:${orders.ports.http}`;
+    const sent = await producing;
+    assert.ok(sent >= 2_000, `only ${sent} events`);
+    await waitFor(async () => (await projectionStatus(url)).projection.applied === sent, 30_000, 'the restarted projection never applied the whole stream');
+    assert.deepEqual(await readOrders(`${url}/graphql`, expected.map((o) => o.id)), expected);
+    const { projection } = await projectionStatus(url);
+    assert.equal(projection.totalLag, 0);
+    assert.equal(projection.deadLettered, 0);
+  });
+});
+
+describe('the orders projection while the broker is down', () => {
+  let cluster: MockCluster;
+  let orders: Child<'http'>;
+  before(async () => {
+    await buildMockBroker();
+    cluster = await startMockCluster({ brokers: 1, topics });
+    orders = await startOrdersSubgraph(cluster);
+  });
+  after(async () => {
+    await orders?.stop();
+    await cluster?.stop();
+  });
+
+  test('keeps answering from the projection, reports itself stale, and catches up with nothing lost', async () => {
+    const url = `http://127.0.0.1:${orders.ports.http}`;
+    await untilReady(url);
+    const first: ProducerRun = { orders: 30, seed: 31, prefix: 'outage-a' };
+    const second: ProducerRun = { orders: 30, seed: 32, prefix: 'outage-b' };
+    await runProducer(cluster.bootstrap, first);
+    const before = expectedFor(first);
+    await waitFor(async () => JSON.stringify(await readOrders(`${url}/graphql`, before.map((o) => o.id))) === JSON.stringify(before), 20_000, 'first batch not applied');
+
+    await cluster.brokerDown(1);
+    // The producer keeps retrying while the broker is down; its records land once it is back.
+    const producing = runProducer(cluster.bootstrap, second);
+    await waitFor(async () => (await projectionStatus(url)).projection.stale, 20_000, 'the projection never reported the log unreachable');
+    const during = await projectionStatus(url);
+    assert.equal(during.status, 200, 'still ready: it answers from what it has');
+    assert.ok((during.projection.sinceLastFetchMs ?? 0) > 5_000);
+    assert.deepEqual(await readOrders(`${url}/graphql`, before.map((o) => o.id)), before);
+
+    await cluster.brokerUp(1);
+    await producing;
+    const after = [...before, ...expectedFor(second)];
+    await waitFor(async () => JSON.stringify(await readOrders(`${url}/graphql`, after.map((o) => o.id))) === JSON.stringify(after), 30_000, 'did not catch up after the broker came back');
+    await waitFor(async () => {
+      const { projection } = await projectionStatus(url);
+      return !projection.stale && projection.totalLag === 0;
+    }, 10_000, 'lag or staleness still reported after catching up');
+  });
+});
