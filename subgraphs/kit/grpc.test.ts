@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
@@ -15,7 +14,9 @@ import { generateProducts } from '../../services/catalog/data.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
 import { createCatalogServer, type CatalogMethod } from '../../services/catalog/server.ts';
 import { createGrpcCaller } from './grpc.ts';
-import { UpstreamFailure, type ResilienceOptions } from './resilience.ts';
+import type { ResilienceOptions } from './resilience.ts';
+import { rejectsWithFailure, type ExpectedFailure } from '../../test/support/upstream.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 const catalog = loadProto<ProtoGrpcType>('catalog.proto').interchange.catalog.v1;
 const products = generateProducts(20);
@@ -55,30 +56,9 @@ async function answered(registry: Registry, method: CatalogMethod, code: string)
   return metric?.values.find((v) => v.labels['method'] === method && v.labels['code'] === code)?.value ?? 0;
 }
 
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Asserts that `promise` rejects with an `UpstreamFailure` of exactly this shape. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  expected: { code: ErrorCode; message: string | RegExp; retryable: boolean },
-): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof UpstreamFailure, `expected an UpstreamFailure, got ${String(err)}`);
-    assert.equal(err.code, expected.code, err.message);
-    assert.deepEqual(err.extensions, { upstream, code: expected.code });
-    if (typeof expected.message === 'string') assert.equal(err.message, expected.message);
-    else assert.match(err.message, expected.message);
-    assert.equal(err.retryable, expected.retryable);
-    return true;
-  });
-}
+const rejectsWith = (promise: Promise<unknown>, expected: ExpectedFailure) => rejectsWithFailure(promise, upstream, expected);
 
 describe('createGrpcCaller against the catalog service', () => {
   let service: Awaited<ReturnType<typeof startCatalog>>;
@@ -192,7 +172,7 @@ describe('createGrpcCaller when the catalog service is gone', () => {
   });
 
   test('fails with UPSTREAM_UNAVAILABLE when nothing listens on the port', async () => {
-    const client = connect(`127.0.0.1:${await closedPort()}`, { retries: 1 });
+    const client = connect(`127.0.0.1:${await freePort()}`, { retries: 1 });
     closers.push(client.close);
     await rejectsWith(client.getProduct('p1'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -202,7 +182,7 @@ describe('createGrpcCaller when the catalog service is gone', () => {
   });
 
   test('opens the circuit breaker after breakerThreshold UNAVAILABLE attempts', async () => {
-    const client = connect(`127.0.0.1:${await closedPort()}`, { retries: 1, breakerThreshold: 2 });
+    const client = connect(`127.0.0.1:${await freePort()}`, { retries: 1, breakerThreshold: 2 });
     closers.push(client.close);
     await rejectsWith(client.getProduct('p1'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 import { createCallPolicy, UpstreamFailure, type Call, type ResilienceOptions } from './resilience.ts';
+import { rejectsWithFailure, type ExpectedFailure } from '../../test/support/upstream.ts';
 
 const upstream = 'orders';
 
@@ -29,22 +30,7 @@ const untilAborted = (signal: AbortSignal) =>
   new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 /** Asserts that `promise` rejects with an `UpstreamFailure` of exactly this shape. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  expected: { code: ErrorCode; message: string; retryable: boolean },
-): Promise<UpstreamFailure> {
-  let failure: UpstreamFailure | undefined;
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof UpstreamFailure, `expected an UpstreamFailure, got ${String(err)}`);
-    assert.equal(err.code, expected.code, err.message);
-    assert.deepEqual(err.extensions, { upstream, code: expected.code });
-    assert.equal(err.message, expected.message);
-    assert.equal(err.retryable, expected.retryable);
-    failure = err;
-    return true;
-  });
-  return failure!;
-}
+const rejectsWith = (promise: Promise<unknown>, expected: ExpectedFailure) => rejectsWithFailure(promise, upstream, expected);
 
 describe('createCallPolicy retries', () => {
   test('never retries a non-idempotent call, even when its failure is retryable', async () => {

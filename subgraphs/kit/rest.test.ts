@@ -4,8 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '../../lib/errors.ts';
 import { closeServer, listen } from '../../lib/lifecycle.ts';
-import { UpstreamFailure, type ResilienceOptions } from './resilience.ts';
+import type { ResilienceOptions } from './resilience.ts';
 import { RestClient } from './rest.ts';
+import { rejectsWithFailure, type ExpectedFailure } from '../../test/support/upstream.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 const upstream = 'customers';
 
@@ -51,29 +53,9 @@ const json = (status: number, body: string): Handler => (_req, res) => {
 /** Answers only after the client has given up: the request stays open until the client aborts it. */
 const neverAnswers: Handler = () => {};
 
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server, 0, '127.0.0.1');
-  await closeServer(server);
-  return port;
-}
 
 /** Asserts that `promise` rejects with an `UpstreamFailure` of exactly this shape. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  expected: { code: ErrorCode; message: string | RegExp; retryable: boolean },
-): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof UpstreamFailure, `expected an UpstreamFailure, got ${String(err)}`);
-    assert.equal(err.code, expected.code, err.message);
-    assert.deepEqual(err.extensions, { upstream, code: expected.code });
-    if (typeof expected.message === 'string') assert.equal(err.message, expected.message);
-    else assert.match(err.message, expected.message);
-    assert.equal(err.retryable, expected.retryable);
-    return true;
-  });
-}
+const rejectsWith = (promise: Promise<unknown>, expected: ExpectedFailure) => rejectsWithFailure(promise, upstream, expected);
 
 describe('RestClient.getJson', () => {
   let backend: Awaited<ReturnType<typeof startBackend>>;
@@ -183,7 +165,7 @@ describe('RestClient.getJson', () => {
   });
 
   test('fails with UPSTREAM_UNAVAILABLE when the connection is refused', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const refused = new RestClient({ ...fast, retries: 1, baseUrl: `http://127.0.0.1:${port}` });
     await rejectsWith(refused.getJson('/customers'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,
