@@ -37,8 +37,8 @@ test('npm start runs the system on PORT, prints the playground URL, and stops ev
 
   assert.equal(playground, `http://127.0.0.1:${port}/`);
   ports.add(port); // the gateway's own log line may come after the URL
-  // Two services (the gRPC one has a metrics port too), two subgraphs and the gateway.
-  assert.equal(ports.size, 6, output);
+  // Two services (the gRPC one has a metrics port too), three subgraphs and the gateway.
+  assert.equal(ports.size, 7, output);
   const page = await fetch(playground, { headers: { accept: 'text/html' } });
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<title>Interchange playground<\/title>/);
