@@ -33,13 +33,14 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
   /** Prometheus metrics to serve on /metrics. */
   registry?: Registry | undefined;
   /** Routes to add before the GraphQL endpoint (for example a playground at `/`). */
-  routes?: (app: Express) => void;
+  routes?: (app: Express, apollo: ApolloServer<Ctx>) => void;
 }
 
-export interface GraphQLHost extends Stoppable {
+export interface GraphQLHost<Ctx extends BaseContext = BaseContext> extends Stoppable {
   port: number;
   url: string;
   httpServer: Server;
+  apollo: ApolloServer<Ctx>;
 }
 
 const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string }, _req, res, next) => {
@@ -52,7 +53,7 @@ const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string 
   }
 };
 
-export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost> {
+export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost<Ctx>> {
   const { log, apollo: apolloOptions } = options;
   const app = express();
   app.disable('x-powered-by');
@@ -74,7 +75,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   if (registry) {
     app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
   }
-  options.routes?.(app);
+  options.routes?.(app, apollo);
   app.use(
     GRAPHQL_PATH,
     express.json({ limit: options.bodyLimitBytes }),
@@ -89,6 +90,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     port,
     url: `http://${options.host}:${port}${GRAPHQL_PATH}`,
     httpServer,
+    apollo,
     // Stop accepting and drain in-flight requests first, then release the server's resources.
     stop: () => (stopped ??= closeServer(httpServer).then(() => apollo.stop())),
   };

@@ -39,6 +39,17 @@ export const gatewaySettings = z.object({
   PLAYGROUND: setting.flag(true),
   /** Answer introspection queries (the playground needs them for docs and autocompletion). */
   INTROSPECTION: setting.flag(true),
+  /** Request headers passed on to subgraphs (over WebSocket: taken from the connection_init payload). */
+  FORWARD_HEADERS: z
+    .string()
+    .default('authorization')
+    .transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Results a subscriber may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
+  SUBSCRIPTION_BUFFER_EVENTS: setting.count(1_000),
+  /** Reconnection attempts of an upstream subscription socket before its subscribers get an error. */
+  UPSTREAM_SUBSCRIPTION_RETRIES: z.coerce.number().int().min(0).default(10),
+  /** How long a WebSocket client may take to send connection_init, in ms. */
+  CONNECTION_INIT_TIMEOUT_MS: setting.millis(3_000),
   /**
    * Refuse GET and simple POST requests that a browser could send cross-site without a preflight,
    * unless they carry a non-simple header (Content-Type: application/json, or apollo-require-preflight).

@@ -10,9 +10,6 @@ import type { Logger } from '../../lib/logger.ts';
 import { SubgraphSource } from './subgraph-source.ts';
 
 export interface GatewayOptions {
-  supergraphPath: string;
-  /** Subgraph name -> URL, overriding the supergraph's URLs. */
-  subgraphUrls: Record<string, string>;
   subgraphTimeoutMs: number;
   log: Logger;
 }
@@ -43,12 +40,15 @@ export async function readSupergraph(path: string, overrides: Record<string, str
   return { sdl, subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })) };
 }
 
+export function createSubgraphSource(subgraph: { name: string; url: string }, options: GatewayOptions): SubgraphSource {
+  return new SubgraphSource({ name: subgraph.name, url: subgraph.url, timeoutMs: options.subgraphTimeoutMs, log: options.log });
+}
+
 export function createGateway(supergraph: LoadedSupergraph, options: GatewayOptions): ApolloGateway {
   const urls = new Map(supergraph.subgraphs.map((s) => [s.name, s.url]));
   return new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: options.log,
-    buildService: ({ name, url }: ServiceEndpointDefinition) =>
-      new SubgraphSource({ name, url: urls.get(name) ?? url ?? '', timeoutMs: options.subgraphTimeoutMs, log: options.log }),
+    buildService: ({ name, url }: ServiceEndpointDefinition) => createSubgraphSource({ name, url: urls.get(name) ?? url ?? '' }, options),
   });
 }

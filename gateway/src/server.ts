@@ -1,25 +1,45 @@
 /**
  * The gateway process's server: the federation engine behind Apollo Server on the shared GraphQL
- * HTTP host, with the offline playground, health and readiness.
+ * HTTP host; subscriptions (and queries and mutations) over graphql-ws on the same `/graphql` path
+ * and over Server-Sent Events at `/graphql/stream`; the offline playground; health, readiness and
+ * metrics.
  */
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import type { ApolloServer } from '@apollo/server';
+import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
-import { createGateway, readSupergraph } from './gateway.ts';
+import { createGateway, createSubgraphSource, readSupergraph } from './gateway.ts';
+import { identityFrom, type GatewayContext } from './identity.ts';
+import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
+import { SubscriptionEngine } from './subscriptions/engine.ts';
 
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<GraphQLHost> {
+export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
+
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<GraphQLHost<GatewayContext>> {
   disableVendorTelemetry();
   const supergraph = await readSupergraph(config.SUPERGRAPH, config.SUBGRAPH_URLS);
-  const gateway = createGateway(supergraph, {
-    supergraphPath: config.SUPERGRAPH,
-    subgraphUrls: config.SUBGRAPH_URLS,
-    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+  const sourceOptions = { subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, log };
+  const gateway = createGateway(supergraph, sourceOptions);
+  const engine = new SubscriptionEngine({
+    supergraphSdl: supergraph.sdl,
+    urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
+    serviceMap: Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, createSubgraphSource(s, sourceOptions)])),
     log,
+    subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
+    upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
   });
+  const registry = gatewayMetrics(engine);
+  let apollo: ApolloServer<GatewayContext> | undefined;
+  const operations = operationHandlers(engine, () => apollo!);
+  const forward = config.FORWARD_HEADERS;
   let serving = false;
-  const host = await startGraphQLHost({
+
+  const host = await startGraphQLHost<GatewayContext>({
     name: 'gateway',
     log,
     host: config.HOST,
@@ -36,19 +56,56 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         ApolloServerPluginLandingPageDisabled(),
       ],
     },
-    context: async () => ({}),
-    readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs }),
+    context: async ({ req }) => ({ headers: identityFrom(req.headers, forward) }),
+    readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
+    registry,
     routes: (app) => {
+      app.use(
+        SSE_PATH,
+        createSseHandler<GatewayContext>({
+          schema: engine.schema,
+          context: (req) => ({ headers: identityFrom(req.raw.headers, forward) }),
+          execute: (args) => operations.execute(args),
+          subscribe: (args) => operations.subscribe(args),
+        }),
+      );
       if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+    },
+  });
+  apollo = host.apollo;
+  const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, Record<PropertyKey, never>>({
+    httpServer: host.httpServer,
+    path: GRAPHQL_PATH,
+    log,
+    graphql: {
+      schema: engine.schema,
+      connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
+      context: (ctx) => ({ headers: identityFrom(ctx.connectionParams, forward) }),
+      execute: (args) => operations.execute(args),
+      subscribe: (args) => operations.subscribe(args),
     },
   });
   serving = true;
   log.info({ playground: config.PLAYGROUND ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs }, 'gateway ready');
   return {
     ...host,
+    // Subscriptions end first (complete sent, upstream released), then sockets close with 1001.
     stop: async () => {
       serving = false;
+      await engine.close();
+      await ws.stop();
       await host.stop();
     },
   };
+}
+
+function gatewayMetrics(engine: SubscriptionEngine): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  gauge('gateway_subscriptions_active', 'Client subscriptions open now.', () => engine.stats().subscribers);
+  gauge('gateway_subscriptions_shared', 'Distinct subscriptions (one upstream subscription each) open now.', () => engine.stats().shared);
+  gauge('gateway_upstream_subscriptions_opened', 'Upstream subscriptions opened since start.', () => engine.stats().upstreamOpened);
+  return registry;
 }

@@ -9,6 +9,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { ErrorCode } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { GatewayContext } from './identity.ts';
 
 export interface SubgraphSourceOptions {
   name: string;
@@ -23,6 +24,13 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
     const { timeoutMs } = options;
     // Node's fetch is compatible with what the data source uses of a fetch response.
     this.fetcher = ((url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+  }
+
+  /** Passes the caller's forwarded headers (identity.ts) on to the subgraph. */
+  override willSendRequest({ request, context }: { request: { http?: { headers: { set(name: string, value: string): void } } }; context: unknown }): void {
+    const headers = (context as Partial<GatewayContext> | undefined)?.headers;
+    if (!headers || !request.http) return;
+    for (const [name, value] of Object.entries(headers)) request.http.headers.set(name, value);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {

@@ -12,7 +12,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../lib/errors.ts';
-import { startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
+import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
+import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { CallPolicy } from './resilience.ts';
 import type { Registry } from 'prom-client';
@@ -48,7 +49,7 @@ export interface ServeOptions {
   log: Logger;
 }
 
-export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphModule<Ctx>, options: ServeOptions): Promise<GraphQLHost> {
+export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphModule<Ctx>, options: ServeOptions): Promise<GraphQLHost<Ctx>> {
   const { log } = options;
   const readiness = (): Readiness => ({
     subgraph: module.name,
@@ -56,6 +57,8 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
     ...(module.readiness?.() ?? { ready: true }),
   });
   await module.start?.();
+  // Resolver maps are typed by their context; buildSubgraphSchema takes them untyped.
+  const schema = buildSubgraphSchema({ typeDefs: module.typeDefs, resolvers: module.resolvers as GraphQLResolverMap<unknown> });
   const host = await startGraphQLHost<Ctx>({
     name: module.name,
     log,
@@ -63,8 +66,7 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
     port: options.port,
     bodyLimitBytes: options.bodyLimitBytes,
     apollo: {
-      // Resolver maps are typed by their context; buildSubgraphSchema takes them untyped.
-      schema: buildSubgraphSchema({ typeDefs: module.typeDefs, resolvers: module.resolvers as GraphQLResolverMap<unknown> }),
+      schema,
       includeStacktraceInErrorResponses: false,
       logger: log,
       // Inline traces (ftv1) only feed a vendor's usage reporting, which Interchange never uses.
@@ -75,9 +77,14 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
     readiness,
     registry: module.registry,
   });
+  // Subscriptions, where the schema has any, over graphql-ws on the same path.
+  const ws = schema.getSubscriptionType()
+    ? serveGraphQLOverWebSocket({ httpServer: host.httpServer, path: GRAPHQL_PATH, log, graphql: { schema, context: () => module.createContext() } })
+    : undefined;
   return {
     ...host,
     stop: async () => {
+      await ws?.stop();
       await host.stop();
       await module.close?.();
     },

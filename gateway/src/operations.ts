@@ -1,0 +1,37 @@
+/**
+ * How operations that arrive over WebSocket (graphql-ws) or Server-Sent Events (graphql-sse) run:
+ * queries and mutations through the same Apollo Server pipeline as HTTP, subscriptions through the
+ * subscription engine. Both transports validate against the API schema before calling these.
+ */
+import type { ApolloServer } from '@apollo/server';
+import { GraphQLError, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { GatewayContext } from './identity.ts';
+import type { SubscriptionEngine } from './subscriptions/engine.ts';
+
+export type OperationArgs = Pick<ExecutionArgs, 'document' | 'variableValues' | 'operationName' | 'contextValue'>;
+
+export interface OperationHandlers {
+  execute(args: OperationArgs): Promise<ExecutionResult>;
+  subscribe(args: OperationArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult;
+}
+
+export function operationHandlers(engine: SubscriptionEngine, apollo: () => ApolloServer<GatewayContext>): OperationHandlers {
+  return {
+    execute: async (args) => {
+      const response = await apollo().executeOperation(
+        { query: print(args.document), variables: { ...args.variableValues }, operationName: args.operationName ?? undefined },
+        { contextValue: args.contextValue as GatewayContext },
+      );
+      if (response.body.kind !== 'single') return { errors: [new GraphQLError('incremental delivery is not supported on this transport')] };
+      const { data, errors, extensions } = response.body.singleResult;
+      return { data: data as ExecutionResult['data'], errors: errors as ExecutionResult['errors'], ...(extensions && { extensions }) };
+    },
+    subscribe: (args) =>
+      engine.subscribe({
+        document: args.document,
+        variables: { ...args.variableValues },
+        operationName: args.operationName ?? undefined,
+        identity: (args.contextValue as GatewayContext).headers,
+      }),
+  };
+}

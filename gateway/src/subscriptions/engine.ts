@@ -1,0 +1,113 @@
+/**
+ * Federated subscriptions: plans a validated subscription, shares one upstream subscription and one
+ * resolution per event among all clients that sent the same operation, variables and identity, and
+ * hands each client a bounded stream of results.
+ */
+import { createHash } from 'node:crypto';
+import type { ServiceMap } from '@apollo/gateway';
+import type { Schema } from '@apollo/federation-internals';
+import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { ErrorCode } from '../../../lib/errors.ts';
+import type { Logger } from '../../../lib/logger.ts';
+import { SubscriptionPlanner } from './plan.ts';
+import { resolveEvent } from './resolve-event.ts';
+import { SharedSubscription } from './shared.ts';
+import { UpstreamConnections } from './upstream.ts';
+
+export interface SubscriptionEngineOptions {
+  supergraphSdl: string;
+  /** Subgraph name -> HTTP GraphQL URL (upstream subscriptions use the same URL over WebSocket). */
+  urls: Map<string, string>;
+  /** Data sources for the entity fetches of each event (the gateway's subgraph transport). */
+  serviceMap: ServiceMap;
+  log: Logger;
+  /** Results a client may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
+  subscriberBufferEvents: number;
+  /** Reconnection attempts for an upstream subscription socket. */
+  upstreamRetryAttempts: number;
+}
+
+export interface SubscribeArgs {
+  document: DocumentNode;
+  variables: Record<string, unknown>;
+  operationName: string | undefined;
+  /** What identifies the caller to subgraphs (forwarded headers): part of the sharing key. */
+  identity: Record<string, string>;
+}
+
+export interface SubscriptionStats {
+  /** Distinct subscriptions (= upstream subscriptions) open now. */
+  shared: number;
+  /** Client subscriptions open now. */
+  subscribers: number;
+  /** Upstream subscriptions opened since start. */
+  upstreamOpened: number;
+}
+
+export class SubscriptionEngine {
+  private readonly planner: SubscriptionPlanner;
+  private readonly upstream: UpstreamConnections;
+  private readonly shared = new Map<string, SharedSubscription>();
+  private readonly fedApiSchema: Schema;
+  private closed = false;
+
+  constructor(private readonly options: SubscriptionEngineOptions) {
+    this.planner = new SubscriptionPlanner(options.supergraphSdl);
+    this.fedApiSchema = this.planner.supergraph.apiSchema();
+    this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, retryAttempts: options.upstreamRetryAttempts });
+  }
+
+  /** The API schema clients validate against (with the Subscription type). */
+  get schema() {
+    return this.planner.apiSchema;
+  }
+
+  subscribe(args: SubscribeArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
+    if (this.closed) return { errors: [new GraphQLError('the gateway is shutting down', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } })] };
+    const query = print(args.document);
+    let plan;
+    try {
+      plan = this.planner.plan(args.document, args.operationName, `${args.operationName ?? ''}\u0000${query}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { errors: [new GraphQLError(`cannot plan this subscription: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })] };
+    }
+    const key = createHash('sha256')
+      .update(JSON.stringify([args.operationName ?? null, query, args.variables, args.identity]))
+      .digest('base64url');
+    let shared = this.shared.get(key);
+    if (!shared) {
+      const upstreamVariables = Object.fromEntries((plan.primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]));
+      const upstream = this.upstream.subscribe(
+        plan.primary.serviceName,
+        { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
+        { headers: args.identity },
+      );
+      const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
+      const deps = { serviceMap: this.options.serviceMap, supergraphSchema: this.planner.supergraphSchema, apiSchema: this.fedApiSchema, log: this.options.log };
+      shared = new SharedSubscription({
+        key,
+        upstream,
+        resolve: (event) => resolveEvent(plan, event, request, deps),
+        subscriberCapacity: this.options.subscriberBufferEvents,
+        log: this.options.log,
+        onClose: (closedKey) => this.shared.delete(closedKey),
+      });
+      this.shared.set(key, shared);
+    }
+    return shared.join();
+  }
+
+  stats(): SubscriptionStats {
+    let subscribers = 0;
+    for (const shared of this.shared.values()) subscribers += shared.size;
+    return { shared: this.shared.size, subscribers, upstreamOpened: this.upstream.subscriptionsOpened };
+  }
+
+  /** Ends every subscription and closes the upstream sockets. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const shared of [...this.shared.values()]) shared.close();
+    await this.upstream.close();
+  }
+}

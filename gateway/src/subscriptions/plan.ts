@@ -1,0 +1,97 @@
+/**
+ * Plans subscriptions with federation's query planner. `@apollo/gateway` plans a subscription as
+ * `Subscription { primary: Fetch(owning subgraph), rest: entity fetches }` but refuses to run it; the
+ * gateway runs the primary fetch as an upstream subscription and the rest once per event.
+ *
+ * Cursor convention: when the subscription field's type has a `cursor: String!` field, the plan
+ * also asks for it under a private alias, so the gateway always knows the last delivered cursor
+ * (a slow client is told where to resume) whether or not the client selected it.
+ */
+import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { buildOperationContext } from '@apollo/gateway';
+import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
+import {
+  GraphQLError,
+  Kind,
+  getNamedType,
+  isObjectType,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+
+export type OperationContext = ReturnType<typeof buildOperationContext>;
+
+export const CURSOR_ALIAS = '__interchangeCursor';
+
+export interface SubscriptionPlan {
+  /** The fetch that opens the upstream subscription. */
+  primary: FetchNode;
+  /** Entity fetches to run for every event; absent when one subgraph owns every field. */
+  rest: PlanNode | undefined;
+  operationContext: OperationContext;
+  /** The response key of the subscription field (its alias, or its name). */
+  responseKey: string;
+  /** Whether the plan carries the private cursor alias. */
+  tracksCursor: boolean;
+}
+
+export class SubscriptionPlanner {
+  readonly supergraph: Supergraph;
+  readonly apiSchema: GraphQLSchema;
+  readonly supergraphSchema: GraphQLSchema;
+  private readonly planner: QueryPlanner;
+  private readonly cache = new Map<string, SubscriptionPlan>();
+
+  constructor(
+    supergraphSdl: string,
+    private readonly maxCachedPlans = 1_000,
+  ) {
+    this.supergraph = Supergraph.build(supergraphSdl);
+    this.apiSchema = this.supergraph.apiSchema().toGraphQLJSSchema();
+    this.supergraphSchema = this.supergraph.schema.toGraphQLJSSchema();
+    this.planner = new QueryPlanner(this.supergraph);
+  }
+
+  /** Plans (or returns the cached plan of) a validated subscription operation. */
+  plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): SubscriptionPlan {
+    const cached = this.cache.get(cacheKey);
+    if (cached) return cached;
+    const { document: planned, responseKey, tracksCursor } = this.withCursor(document, operationName);
+    const operation = operationFromDocument(this.supergraph.apiSchema(), planned, { operationName });
+    const queryPlan = this.planner.buildQueryPlan(operation);
+    if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
+    const plan: SubscriptionPlan = {
+      primary: queryPlan.node.primary,
+      rest: queryPlan.node.rest,
+      operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: planned, operationName }),
+      responseKey,
+      tracksCursor,
+    };
+    if (this.cache.size >= this.maxCachedPlans) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheKey, plan);
+    return plan;
+  }
+
+  /** Adds `__interchangeCursor: cursor` to the subscription field when its type has a cursor. */
+  private withCursor(document: DocumentNode, operationName: string | undefined) {
+    const operation = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
+    );
+    const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+    if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
+    const responseKey = root.alias?.value ?? root.name.value;
+    const fieldType = this.apiSchema.getSubscriptionType()?.getFields()[root.name.value]?.type;
+    const named = fieldType && getNamedType(fieldType);
+    const tracksCursor = !!named && isObjectType(named) && 'cursor' in named.getFields() && !!root.selectionSet;
+    if (!tracksCursor) return { document, responseKey, tracksCursor };
+    const cursorField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: CURSOR_ALIAS }, name: { kind: Kind.NAME, value: 'cursor' } };
+    const planned = visit(document, {
+      Field: (node) =>
+        node === root ? { ...node, selectionSet: { ...node.selectionSet!, selections: [...node.selectionSet!.selections, cursorField] } } : undefined,
+    });
+    return { document: planned, responseKey, tracksCursor };
+  }
+}

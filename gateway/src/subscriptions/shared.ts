@@ -1,0 +1,107 @@
+/**
+ * A subscription shared by every client that sent the same operation with the same variables and
+ * identity: one upstream subscription, one resolution of each event across the subgraphs, and the
+ * result offered to every subscriber. Events are resolved concurrently (bounded) but delivered in
+ * the order the upstream sent them.
+ */
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import { ErrorCode } from '../../../lib/errors.ts';
+import type { Logger } from '../../../lib/logger.ts';
+import type { EventResolution } from './resolve-event.ts';
+import { Subscriber } from './subscriber.ts';
+
+/** Events being resolved at once per shared subscription. */
+const MAX_IN_FLIGHT = 32;
+
+export interface SharedOptions {
+  key: string;
+  upstream: AsyncIterableIterator<ExecutionResult>;
+  resolve: (event: ExecutionResult) => Promise<EventResolution>;
+  subscriberCapacity: number;
+  log: Logger;
+  /** Called once when the last subscriber left or the upstream ended. */
+  onClose: (key: string) => void;
+}
+
+export class SharedSubscription {
+  private readonly subscribers = new Set<Subscriber>();
+  private closed = false;
+
+  constructor(private readonly options: SharedOptions) {
+    void this.pump();
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  join(): Subscriber {
+    const subscriber = new Subscriber(this.options.subscriberCapacity, (s) => this.leave(s));
+    this.subscribers.add(subscriber);
+    return subscriber;
+  }
+
+  /** Ends every subscriber (gateway shutdown) and releases the upstream. */
+  close(): void {
+    for (const subscriber of [...this.subscribers]) subscriber.close();
+    this.release();
+  }
+
+  private leave(subscriber: Subscriber): void {
+    this.subscribers.delete(subscriber);
+    if (this.subscribers.size === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.onClose(this.options.key);
+    void this.options.upstream.return?.();
+  }
+
+  private async pump(): Promise<void> {
+    const inFlight: Promise<EventResolution>[] = [];
+    let delivering = Promise.resolve();
+    const deliver = (resolution: Promise<EventResolution>) => {
+      delivering = delivering.then(async () => {
+        const { result, cursor } = await resolution;
+        for (const subscriber of this.subscribers) subscriber.offer(result, cursor);
+      });
+    };
+    try {
+      for await (const event of this.options.upstream) {
+        if (this.closed) break;
+        const resolution = this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined }));
+        inFlight.push(resolution);
+        void resolution.finally(() => inFlight.splice(inFlight.indexOf(resolution), 1));
+        deliver(resolution);
+        if (inFlight.length >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+      }
+      await delivering;
+      for (const subscriber of [...this.subscribers]) subscriber.close();
+    } catch (err) {
+      await delivering;
+      this.options.log.warn({ err, key: this.options.key }, 'upstream subscription failed');
+      const error = upstreamError(err);
+      for (const subscriber of [...this.subscribers]) subscriber.close({ errors: [error] });
+    } finally {
+      this.release();
+    }
+  }
+}
+
+function internalError(err: unknown): GraphQLError {
+  return new GraphQLError(`could not resolve a subscription event: ${err instanceof Error ? err.message : String(err)}`, {
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  });
+}
+
+/** graphql-ws rejects with the subgraph's GraphQL errors, or with a close event when the socket failed. */
+function upstreamError(err: unknown): GraphQLError {
+  if (Array.isArray(err) && err[0]?.message) {
+    const first = err[0] as { message: string; extensions?: Record<string, unknown> };
+    return new GraphQLError(first.message, { extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.SUBGRAPH_UNAVAILABLE } });
+  }
+  const reason = err instanceof Error ? err.message : (err as { reason?: string; code?: number })?.reason || `socket closed (${(err as { code?: number })?.code ?? 'unknown'})`;
+  return new GraphQLError(`the upstream subscription failed: ${reason}`, { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });
+}
