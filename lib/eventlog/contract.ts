@@ -36,12 +36,13 @@ export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
   timeoutMs: number,
   message: string,
+  intervalMs = 10,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return;
     if (Date.now() > deadline) throw new Error(`${message}: not reached within ${timeoutMs} ms`);
-    await sleep(10);
+    await sleep(intervalMs);
   }
 }
 
