@@ -6,7 +6,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateProducts } from '../../services/catalog/data.ts';
+import { generateCustomers } from '../../services/customers/data.ts';
+import { waitFor } from '../../lib/eventlog/contract.ts';
+import type { Page } from 'playwright-core';
 import { launchOfflineBrowser, type OfflineBrowser } from '../support/browser.ts';
+
+/** Replaces the query editor's text by typing, as a person would (the editor closes brackets itself). */
+async function typeQuery(page: Page, text: string): Promise<void> {
+  const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.waitForTimeout(200);
+  await page.keyboard.type(text, { delay: 20 });
+  await page.keyboard.press('Escape'); // close the autocompletion list, if open
+}
+
+async function openPlayground(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('.graphiql-query-editor').waitFor({ timeout: 30_000 });
+}
 
 describe('the playground in a browser with no internet access', () => {
   let system: ExampleSystem;
@@ -14,7 +33,12 @@ describe('the playground in a browser with no internet access', () => {
 
   before(async () => {
     [system, browser] = await Promise.all([
-      startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' }),
+      startExampleSystem({
+        host: '127.0.0.1',
+        gatewayPort: 0,
+        logLevel: 'warn',
+        env: { 'orders-subgraph': { FULFILLMENT_PAY_DELAY_MS: '1000', FULFILLMENT_SHIP_DELAY_MS: '1000' } },
+      }),
       launchOfflineBrowser(),
     ]);
   });
@@ -27,26 +51,19 @@ describe('the playground in a browser with no internet access', () => {
     const page = await browser.context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(`${system.gatewayUrl}/`);
-    await page.locator('.graphiql-query-editor').waitFor({ timeout: 30_000 });
+    await openPlayground(page, `${system.gatewayUrl}/`);
 
     // The schema came from introspection: the docs explorer lists the root type's fields.
     await page.getByRole('button', { name: /show documentation explorer/i }).click();
     await page.getByText('Query', { exact: true }).first().click();
     await page.getByText('customers', { exact: true }).first().waitFor({ timeout: 10_000 });
 
-    // Type a new query over the example one.
-    const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-    await editor.click();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.press('Delete');
-    await page.waitForTimeout(200);
-    await page.keyboard.type('query Product { prod', { delay: 30 });
-    // Autocompletion offers the schema's fields.
-    const suggestions = page.locator('.graphiql-query-editor .suggest-widget');
-    await suggestions.getByText('products').waitFor({ timeout: 10_000 });
+    // Type a new query over the example one; autocompletion offers the schema's fields.
+    await typeQuery(page, 'query Product { prod');
+    await page.keyboard.type('u', { delay: 20 });
+    await page.locator('.graphiql-query-editor .suggest-widget').getByText('product', { exact: true }).waitFor({ timeout: 10_000 });
     await page.keyboard.press('Escape');
-    await page.keyboard.type('uct(id: "p42") { name priceCents', { delay: 30 });
+    await page.keyboard.type('ct(id: "p42") { name priceCents', { delay: 20 });
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: /execute query/i }).click();
 
@@ -56,5 +73,31 @@ describe('the playground in a browser with no internet access', () => {
     assert.match(await result.innerText(), new RegExp(String(expected.priceCents)));
     assert.deepEqual(browser.outsideRequests, [], 'the page must not reach outside this machine');
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('subscribes in one tab and shows the events of an order placed in another', async () => {
+    const watcher = await browser.context.newPage();
+    await openPlayground(watcher, `${system.gatewayUrl}/`);
+    await typeQuery(watcher, 'subscription Watch { orderEvents(customerId: "c9") { type order { id status customer { name');
+    await watcher.getByRole('button', { name: /execute query/i }).click();
+    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 15_000, 'the playground never subscribed');
+
+    const shopper = await browser.context.newPage();
+    await openPlayground(shopper, `${system.gatewayUrl}/`);
+    await typeQuery(shopper, 'mutation Place { placeOrder(input: {customerId: "c9", lines: [{productId: "p5", quantity: 1}]}) { id');
+    await shopper.getByRole('button', { name: /execute query/i }).click();
+    const placed = shopper.locator('.graphiql-response');
+    await placed.getByText('placeOrder').waitFor({ timeout: 15_000 });
+    // Long values wrap in the result pane: read it without white space.
+    const text = async (pane: typeof placed) => (await pane.innerText()).replace(/\s+/g, '');
+    const orderId = /"id":"(o-[^"]+)"/.exec(await text(placed))?.[1];
+    assert.ok(orderId, await placed.innerText());
+
+    // The watching tab shows the order's events as they arrive (the fulfillment service moves it on).
+    const events = watcher.locator('.graphiql-response');
+    await waitFor(async () => (await text(events)).includes(`"id":"${orderId}"`), 15_000, 'the event never showed in the watching tab');
+    await waitFor(async () => (await text(events)).includes('"type":"SHIPPED"'), 15_000, 'the SHIPPED event never showed');
+    assert.ok((await text(events)).includes(generateCustomers()[8]!.name.replace(/\s+/g, '')));
+    assert.deepEqual(browser.outsideRequests, []);
   });
 });
