@@ -33,18 +33,23 @@ const eventsQuery = `subscription ($customerId: ID, $after: String) {
 function collect(client: Client, variables: Record<string, unknown>) {
   const received: OrderEventData['orderEvents'][] = [];
   const errors: unknown[] = [];
+  /** Results that came with errors. */
+  const failed: unknown[] = [];
   const stop = client.subscribe<OrderEventData>(
     { query: eventsQuery, variables },
     {
       next: (result) => {
-        if (result.errors) errors.push(...result.errors);
+        if (result.errors) {
+          errors.push(...result.errors);
+          failed.push(result);
+        }
         if (result.data) received.push(result.data.orderEvents);
       },
       error: (err) => errors.push(err),
       complete: () => undefined,
     },
   );
-  return { received, errors, stop };
+  return { received, errors, failed, stop };
 }
 
 describe('subscriptions through the gateway on Kafka', () => {
@@ -175,5 +180,19 @@ describe('subscriptions through the gateway on Kafka', () => {
     await waitFor(() => sub.errors.length > 0, 10_000, 'no error for a bad cursor');
     const [error] = sub.errors as { message: string; extensions?: { code?: string } }[];
     assert.equal(error?.extensions?.code, 'INVALID_CURSOR');
+  });
+
+  // Last: it stops the catalog subgraph for good.
+  test('when an entity fetch fails, the event arrives with errors and the stream goes on', async () => {
+    const sub = collect(connect(), { customerId: null });
+    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 10_000, 'never subscribed');
+    await system.processes.get('catalog-subgraph')!.stop();
+    const stream = orderStream(3, 51, 'no-catalog');
+    await runProducer(cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });
+    // Every event of the stream still arrives (the fulfillment service may add more).
+    await waitFor(() => sub.failed.length >= stream.length, 20_000, `only ${sub.failed.length} events arrived`);
+    sub.stop();
+    const errors = sub.errors as { message: string; extensions?: { code?: string; serviceName?: string } }[];
+    assert.ok(errors.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.extensions.serviceName === 'catalog'), JSON.stringify(errors[0]));
   });
 });
