@@ -33,6 +33,22 @@ export const ErrorCode = {
    * The change will show up; `extensions.orderId` names the order.
    */
   PROJECTION_BEHIND: 'PROJECTION_BEHIND',
+  /**
+   * A subscription's `after` cursor cannot be decoded, or names more partitions than the topic
+   * has. `extensions.argument` names the argument. Resubscribe with a cursor this API issued.
+   */
+  INVALID_CURSOR: 'INVALID_CURSOR',
+  /**
+   * A subscription's `after` cursor needs events the server no longer retains (its journal keeps
+   * only the newest events). Re-read the current state with a query and resubscribe without `after`.
+   */
+  CURSOR_EXPIRED: 'CURSOR_EXPIRED',
+  /**
+   * A subscription's consumer fell too far behind (its buffer filled up), so the server ended it
+   * instead of growing memory. `extensions.lastDeliveredCursor` names the last event delivered (or
+   * the subscription's starting point when none was): resubscribe with it as `after` to resume.
+   */
+  SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
   /** The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A bug; the details are in the server log, not in the response. */

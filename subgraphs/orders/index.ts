@@ -2,6 +2,7 @@
  * The orders subgraph: a projection of the `orders.events` topic, with mutations that publish
  * events. The event log is Kafka when KAFKA_BROKERS is set, otherwise an embedded in-process log;
  * with the embedded log the fulfillment service runs in this process too (it needs the same log).
+ * The `orderEvents` subscription streams the events the projection applies (journal.ts, stream.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
@@ -19,8 +20,10 @@ import { CustomersSource } from '../customers/datasource.ts';
 import { resilienceFrom, subgraphConfig } from '../kit/config.ts';
 import { loadSubgraphSdl, type SubgraphModule } from '../kit/subgraph.ts';
 import { OrderCommands } from './commands.ts';
+import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
 import { resolvers, type OrdersContext } from './resolvers.ts';
+import { OrderEventStreams } from './stream.ts';
 
 export const ordersConfig = subgraphConfig({
   /** Kafka (KAFKA_BROKERS unset: the embedded in-process log). */
@@ -39,6 +42,16 @@ export const ordersConfig = subgraphConfig({
   PUBLISH_TIMEOUT_MS: setting.millis(10_000),
   CUSTOMERS_SERVICE_URL: setting.url().default('http://127.0.0.1:4201'),
   CATALOG_SERVICE_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port').default('127.0.0.1:4202'),
+  /**
+   * Applied events kept in memory for `orderEvents(after:)` to resume from; the oldest is dropped
+   * beyond it, and a cursor that needs a dropped event gets CURSOR_EXPIRED.
+   */
+  JOURNAL_MAX_EVENTS: setting.count(100_000),
+  /**
+   * Live events one subscription may have waiting for its client; when it falls that far behind it
+   * is ended with SUBSCRIBER_TOO_SLOW (naming the last cursor delivered) instead of growing memory.
+   */
+  SUBSCRIPTION_BUFFER_EVENTS: setting.count(10_000),
 });
 
 export type OrdersConfig = z.output<typeof ordersConfig>;
@@ -49,21 +62,29 @@ export function createEventLog(config: OrdersConfig, log: Logger, clientId: stri
     : new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS } });
 }
 
-export function createOrdersSubgraph(config: OrdersConfig, log: Logger): SubgraphModule<OrdersContext> {
-  const eventLog = createEventLog(config, log, 'orders-subgraph');
+/**
+ * Builds the orders subgraph. `eventLog`, when given, is used instead of the configured one (tests
+ * share one embedded log between instances); it stays the caller's: `close` does not close it.
+ */
+export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog?: EventLog): SubgraphModule<OrdersContext> {
+  const ownLog = eventLog === undefined;
+  const events = eventLog ?? createEventLog(config, log, 'orders-subgraph');
   const registry = new Registry();
+  const journal = new EventJournal({ maxEvents: config.JOURNAL_MAX_EVENTS, logger: log });
+  const streams = new OrderEventStreams({ journal, bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS, registry });
   const projector = new Projector({
-    log: eventLog,
+    log: events,
     topic: ORDERS_TOPIC,
     deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
     groupId: config.PROJECTION_GROUP_ID,
     logger: log,
     registry,
+    sink: journal,
   });
   const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
   const commands = new OrderCommands({
-    log: eventLog,
+    log: events,
     topic: ORDERS_TOPIC,
     projector,
     customers,
@@ -73,13 +94,13 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger): Subgrap
   });
   const fulfillment =
     !config.KAFKA_BROKERS && config.EMBEDDED_FULFILLMENT
-      ? new Fulfillment({ log: eventLog, logger: log, payDelayMs: config.FULFILLMENT_PAY_DELAY_MS, shipDelayMs: config.FULFILLMENT_SHIP_DELAY_MS })
+      ? new Fulfillment({ log: events, logger: log, payDelayMs: config.FULFILLMENT_PAY_DELAY_MS, shipDelayMs: config.FULFILLMENT_SHIP_DELAY_MS })
       : undefined;
   return {
     name: 'orders',
     typeDefs: loadSubgraphSdl('orders'),
     resolvers,
-    createContext: () => ({ projection: projector.projection, commands }),
+    createContext: () => ({ projection: projector.projection, commands, events: streams }),
     upstreams: { 'customers-service': customers.client.policy, 'catalog-service': catalog.caller.policy },
     registry,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.
@@ -90,12 +111,17 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger): Subgrap
     },
     readiness: () => {
       const status = projector.status();
-      return { ready: status.caughtUp, eventLog: config.KAFKA_BROKERS ? 'kafka' : 'embedded', projection: status };
+      return {
+        ready: status.caughtUp,
+        eventLog: ownLog ? (config.KAFKA_BROKERS ? 'kafka' : 'embedded') : 'injected',
+        projection: status,
+        journal: journal.status(),
+      };
     },
     close: async () => {
       await fulfillment?.stop();
       await projector.stop();
-      await eventLog.close();
+      if (ownLog) await events.close();
       catalog.close();
     },
   };

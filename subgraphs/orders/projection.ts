@@ -50,6 +50,11 @@ export class OrderProjection {
     return this.positions.get(partition) ?? 0;
   }
 
+  /** The next offset on each of the first `count` partitions (index = partition). */
+  positionVector(count: number): number[] {
+    return Array.from({ length: count }, (_, partition) => this.position(partition));
+  }
+
   /** Marks a record as seen without applying anything (a malformed record that was dead-lettered). */
   skip(record: Pick<LogRecord, 'partition' | 'offset'>): void {
     if (record.offset >= this.position(record.partition)) this.positions.set(record.partition, record.offset + 1);

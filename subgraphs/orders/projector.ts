@@ -10,13 +10,33 @@
  * - If the consumer fails (the log is unreachable for longer than its retries), it is restarted
  *   after a pause at the projection's own positions.
  * - `waitFor` lets a mutation return only once its event is applied (read-your-writes).
+ * - Its `sink` hears of each event right after it is applied and before the mutations waiting for
+ *   it return (read-your-events for subscribers); never of replays, duplicates or refused records.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConsumerHandle, EventLog, LogRecord, RecordPosition } from '../../lib/eventlog/types.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { decodeOrderEvent } from '../../services/events/orders.ts';
-import { OrderProjection } from './projection.ts';
+import { decodeOrderEvent, type OrderEvent } from '../../services/events/orders.ts';
+import { OrderProjection, type Order } from './projection.ts';
+
+/** An event the projection has just applied. */
+export interface AppliedEvent {
+  partition: number;
+  offset: number;
+  event: OrderEvent;
+  /** The order as of this event. */
+  order: Order;
+  /** The projection's next offset on every partition of the topic right after applying it. */
+  positions: number[];
+}
+
+/** Hears what the projection applies, synchronously and in order; must not throw. */
+export interface AppliedEventSink {
+  /** The topic's partition count: once known at start, again whenever a higher partition shows up. */
+  partitionsSeen(count: number): void;
+  applied(event: AppliedEvent): void;
+}
 
 export interface ProjectorOptions {
   log: EventLog;
@@ -32,6 +52,8 @@ export interface ProjectorOptions {
   restartDelayMs?: number;
   /** After how long without an answer from the log the status says `stale`, in ms. Default 5000. */
   staleAfterMs?: number;
+  /** Told of every applied event (the subscriptions' journal). */
+  sink?: AppliedEventSink;
 }
 
 export interface PartitionLag {
@@ -63,6 +85,7 @@ export class Projector {
   private stopped = false;
   private caughtUp = false;
   private catchUpTarget: number[] = [];
+  private partitionCount = 0;
   private readonly deadLettered = new Set<string>();
   private readonly waiters = new Set<{ position: RecordPosition; resolve: () => void }>();
   private readonly events: Counter<'result'>;
@@ -92,6 +115,7 @@ export class Projector {
   async start(): Promise<void> {
     const { logger, topic } = this.options;
     this.catchUpTarget = await this.retrying('read the end offsets', () => this.options.log.endOffsets(topic));
+    this.notePartitions(this.catchUpTarget.length);
     await this.loadDeadLettered();
     logger.info({ topic, endOffsets: this.catchUpTarget, events: sum(this.catchUpTarget) }, 'orders projection: catching up');
     this.checkCaughtUp();
@@ -194,7 +218,18 @@ export class Projector {
         await this.deadLetter(record, result.reason);
       } else {
         this.events.inc({ result: result.kind });
-        if (result.kind === 'applied') this.counts.applied++;
+        if (result.kind === 'applied') {
+          this.counts.applied++;
+          this.notePartitions(record.partition + 1);
+          // Before the waiters below are released: a subscriber hears of an event no later than the mutation returns.
+          this.options.sink?.applied({
+            partition: record.partition,
+            offset: record.offset,
+            event: decoded.event,
+            order: result.order,
+            positions: this.projection.positionVector(this.partitionCount),
+          });
+        }
       }
     }
     for (const waiter of this.waiters) {
@@ -204,6 +239,12 @@ export class Projector {
       }
     }
     this.checkCaughtUp();
+  }
+
+  private notePartitions(count: number): void {
+    if (count <= this.partitionCount) return;
+    this.partitionCount = count;
+    this.options.sink?.partitionsSeen(count);
   }
 
   private async deadLetter(record: LogRecord, reason: string): Promise<void> {

@@ -1,17 +1,37 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { OrderEventType } from '../../services/events/orders.ts';
 import { pageSize } from '../kit/arguments.ts';
 import type { OrderCommands, PlaceOrderInput } from './commands.ts';
+import type { JournalEntry } from './journal.ts';
 import type { Order, OrderProjection, OrderStatus } from './projection.ts';
+import type { OrderEventStreams, StreamItem } from './stream.ts';
 
 export interface OrdersContext {
   projection: OrderProjection;
   commands: OrderCommands;
+  events: OrderEventStreams;
 }
 
 interface ListArgs {
   status?: OrderStatus | null;
   first: number;
 }
+
+type GraphQLOrderEventType = 'PLACED' | 'PAID' | 'SHIPPED' | 'CANCELLED';
+
+interface OrderEventsArgs {
+  customerId?: string | null;
+  types?: GraphQLOrderEventType[] | null;
+  after?: string | null;
+}
+
+const eventTypes: Record<GraphQLOrderEventType, OrderEventType> = {
+  PLACED: 'OrderPlaced',
+  PAID: 'OrderPaid',
+  SHIPPED: 'OrderShipped',
+  CANCELLED: 'OrderCancelled',
+};
+const graphqlEventTypes = Object.fromEntries(Object.entries(eventTypes).map(([k, v]) => [v, k])) as Record<OrderEventType, GraphQLOrderEventType>;
 
 const list = (ctx: OrdersContext, args: ListArgs, customerId?: string) =>
   ctx.projection.list({ customerId, status: args.status ?? undefined, first: pageSize(args.first) });
@@ -24,6 +44,24 @@ export const resolvers: GraphQLResolverMap<OrdersContext> = {
   Mutation: {
     placeOrder: (_root, { input }: { input: PlaceOrderInput }, ctx) => ctx.commands.placeOrder(input),
     cancelOrder: (_root, { id }: { id: string }, ctx) => ctx.commands.cancelOrder(id),
+  },
+  Subscription: {
+    orderEvents: {
+      subscribe: (_root, args: OrderEventsArgs, ctx: OrdersContext) =>
+        ctx.events.open({
+          customerId: args.customerId ?? undefined,
+          types: args.types?.map((t) => eventTypes[t]),
+          after: args.after ?? undefined,
+        }),
+      // A stream ends with an error as its last value: thrown here, it reaches the client as an errors result.
+      resolve: (item: StreamItem) => {
+        if (item instanceof Error) throw item;
+        return item;
+      },
+    },
+  },
+  OrderEvent: {
+    type: (entry: JournalEntry) => graphqlEventTypes[entry.type],
   },
   Order: {
     __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.projection.get(ref.id) ?? null,

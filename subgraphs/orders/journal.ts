@@ -1,0 +1,202 @@
+/**
+ * The journal of applied order events: the newest `maxEvents` events the projection applied, in
+ * the order it applied them, each with its cursor. It feeds the `orderEvents` subscription: a
+ * subscriber replays what it missed from here and then follows live events.
+ *
+ * - Only applied events enter it (the projector tells it right after applying one, before any
+ *   mutation waiting for that event returns), so a subscriber never sees an event the projection
+ *   does not have yet: read-your-events.
+ * - Bounded: when full it drops its oldest event and remembers, per partition, below which offset
+ *   events are gone. A cursor that needs a dropped event is expired (CURSOR_EXPIRED).
+ * - `follow` takes the replay snapshot and registers the live listener in one synchronous step, so
+ *   nothing falls into a gap between them and nothing arrives twice.
+ */
+import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { OrderEventType } from '../../services/events/orders.ts';
+import { encodeCursor, type PositionVector } from './cursor.ts';
+import type { Order } from './projection.ts';
+import type { AppliedEvent, AppliedEventSink } from './projector.ts';
+
+export interface JournalEntry {
+  /** Order of application in this process, from 1. */
+  readonly seq: number;
+  readonly partition: number;
+  readonly offset: number;
+  /** The event's own id. */
+  readonly id: string;
+  readonly type: OrderEventType;
+  readonly occurredAt: string;
+  /** The order as of this event (the projection's immutable version of it). */
+  readonly order: Order;
+  /** Encoded projection positions right after this event was applied. */
+  readonly cursor: string;
+}
+
+export interface JournalOptions {
+  /** Most events retained; the oldest is dropped beyond it. */
+  maxEvents: number;
+  /** Where a failing listener is reported (a listener must never stop the projector). */
+  logger?: Logger;
+}
+
+export interface FollowOptions {
+  /** Deliver only events not covered by this vector (offset >= after[partition]); all new events when absent. */
+  after?: PositionVector;
+  /** Which events the follower wants, for the replay and live alike. */
+  matches(entry: JournalEntry): boolean;
+  /** Called synchronously with each matching live event, in application order. */
+  listener(entry: JournalEntry): void;
+}
+
+export interface Following {
+  /** Retained matching events after `after`, oldest first (empty without `after`). */
+  replay: JournalEntry[];
+  /** The cursor the follower starts from: `after` as given, or the newest event's when following live. */
+  startCursor: string | null;
+  /** Stops live delivery; idempotent. */
+  stop(): void;
+}
+
+export interface JournalStatus {
+  events: number;
+  maxEvents: number;
+  /** The oldest event retained, or null when none is. */
+  oldest: { partition: number; offset: number } | null;
+  /** Per partition: applied events below this offset were dropped; a cursor below it is expired. */
+  retainedFrom: number[];
+  followers: number;
+}
+
+export class EventJournal implements AppliedEventSink {
+  /** Retained entries are entries[head..]; the slots before head are released lazily. */
+  private entries: (JournalEntry | undefined)[] = [];
+  private head = 0;
+  private seq = 0;
+  private partitionCount = 0;
+  private readonly retainedFromOffsets: number[] = [];
+  private readonly listeners = new Set<(entry: JournalEntry) => void>();
+  private readonly partitionWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: JournalOptions) {
+    if (!Number.isInteger(options.maxEvents) || options.maxEvents < 1) throw new RangeError(`EventJournal: maxEvents must be a positive integer, got ${options.maxEvents}`);
+  }
+
+  /** The topic's partition count, as far as known (0 until the projector has read it). */
+  get partitions(): number {
+    return this.partitionCount;
+  }
+
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** Resolves once the partition count is known (cursors can be checked against it). */
+  whenPartitionsKnown(): Promise<void> {
+    return this.partitionCount > 0 ? Promise.resolve() : new Promise((resolve) => this.partitionWaiters.push(resolve));
+  }
+
+  partitionsSeen(count: number): void {
+    if (count <= this.partitionCount) return;
+    while (this.retainedFromOffsets.length < count) this.retainedFromOffsets.push(0);
+    this.partitionCount = count;
+    for (const resolve of this.partitionWaiters.splice(0)) resolve();
+  }
+
+  applied({ partition, offset, event, order, positions }: AppliedEvent): void {
+    this.partitionsSeen(Math.max(positions.length, partition + 1));
+    const entry: JournalEntry = {
+      seq: ++this.seq,
+      partition,
+      offset,
+      id: event.id,
+      type: event.type,
+      occurredAt: event.occurredAt,
+      order,
+      cursor: encodeCursor(positions),
+    };
+    this.entries.push(entry);
+    while (this.size > this.options.maxEvents) this.dropOldest();
+    for (const listener of this.listeners) {
+      try {
+        listener(entry);
+      } catch (err) {
+        this.options.logger?.error({ err }, 'orders journal: a subscription listener failed');
+      }
+    }
+  }
+
+  /**
+   * Starts following: checks `after` (INVALID_CURSOR when it names more partitions than the topic
+   * has, CURSOR_EXPIRED when it needs dropped events), snapshots the retained events after it and
+   * registers the listener, all in one synchronous step.
+   */
+  follow({ after, matches, listener }: FollowOptions): Following {
+    const startCursor = after ? encodeCursor(after) : this.newestCursor();
+    if (after) this.check(after);
+    const covered = (e: JournalEntry) => e.offset < (after?.[e.partition] ?? 0);
+    const replay: JournalEntry[] = [];
+    if (after) {
+      for (let i = this.head; i < this.entries.length; i++) {
+        const entry = this.entries[i]!;
+        if (!covered(entry) && matches(entry)) replay.push(entry);
+      }
+    }
+    const replayedThrough = this.seq;
+    const live = (entry: JournalEntry) => {
+      // Nothing can arrive here that the snapshot holds (same tick), but a repeat would be a duplicate.
+      if (entry.seq <= replayedThrough || covered(entry) || !matches(entry)) return;
+      listener(entry);
+    };
+    this.listeners.add(live);
+    return { replay, startCursor, stop: () => void this.listeners.delete(live) };
+  }
+
+  status(): JournalStatus {
+    const oldest = this.entries[this.head];
+    return {
+      events: this.size,
+      maxEvents: this.options.maxEvents,
+      oldest: oldest ? { partition: oldest.partition, offset: oldest.offset } : null,
+      retainedFrom: [...this.retainedFromOffsets],
+      followers: this.listeners.size,
+    };
+  }
+
+  /** The cursor after the newest applied event; all zeros before any; null while the partitions are unknown. */
+  private newestCursor(): string | null {
+    const newest = this.entries[this.entries.length - 1];
+    if (newest && this.size > 0) return newest.cursor;
+    return this.partitionCount > 0 ? encodeCursor(new Array<number>(this.partitionCount).fill(0)) : null;
+  }
+
+  private check(after: PositionVector): void {
+    if (after.length > this.partitionCount) {
+      throw new InterchangeError(
+        ErrorCode.INVALID_CURSOR,
+        `\`after\` is not a valid cursor: it names ${after.length} partitions, the topic has ${this.partitionCount}`,
+        { argument: 'after' },
+      );
+    }
+    const expired = this.retainedFromOffsets.findIndex((from, partition) => (after[partition] ?? 0) < from);
+    if (expired >= 0) {
+      throw new InterchangeError(
+        ErrorCode.CURSOR_EXPIRED,
+        `\`after\` has expired: events after it are no longer retained (the newest ${this.options.maxEvents} are); ` +
+          'query the current state and subscribe again without `after`',
+        { argument: 'after' },
+      );
+    }
+  }
+
+  private dropOldest(): void {
+    const oldest = this.entries[this.head]!;
+    this.retainedFromOffsets[oldest.partition] = oldest.offset + 1;
+    this.entries[this.head++] = undefined;
+    // Compact once the released prefix outweighs what is retained: amortised O(1) per event.
+    if (this.head > 1_024 && this.head > this.size) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,346 @@
+import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
+import { orderEvent, type OrderEvent } from '../../services/events/orders.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { EventJournal, type JournalEntry } from './journal.ts';
+import { OrderProjection } from './projection.ts';
+import { OrderEventStreams, type OrderEventFilter, type StreamItem } from './stream.ts';
+
+const PARTITIONS = 3;
+
+/** What the projector does per record: apply to the projection, tell the journal of applied events. */
+class Feed {
+  readonly projection = new OrderProjection();
+  private readonly next = new Map<number, number>();
+
+  constructor(readonly journal: EventJournal, partitions = PARTITIONS) {
+    journal.partitionsSeen(partitions);
+  }
+
+  apply(partition: number, event: OrderEvent) {
+    const offset = this.next.get(partition) ?? 0;
+    this.next.set(partition, offset + 1);
+    return this.applyAt(partition, offset, event);
+  }
+
+  /** Applies a record; for an applied event, what the journal recorded (its cursor, order and type). */
+  applyAt(partition: number, offset: number, event: OrderEvent): Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined {
+    const result = this.projection.apply({ partition, offset }, event);
+    if (result.kind !== 'applied') return undefined;
+    const positions = this.projection.positionVector(this.journal.partitions);
+    this.journal.applied({ partition, offset, event, order: result.order, positions });
+    return (this.last = { cursor: encodeCursor(positions), order: result.order, type: event.type });
+  }
+
+  last: Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined;
+}
+
+const placed = (orderId: string, customerId = 'c1') =>
+  orderEvent('OrderPlaced', orderId, { customerId, lines: [{ productId: 'p1', quantity: 1, unitPriceCents: 100 }] });
+const paid = (orderId: string) => orderEvent('OrderPaid', orderId, { amountCents: 100 }, `${orderId}:paid`);
+const shipped = (orderId: string) => orderEvent('OrderShipped', orderId, { carrier: 'x' }, `${orderId}:shipped`);
+
+function setUp(options: { maxEvents?: number; bufferEvents?: number } = {}) {
+  const registry = new Registry();
+  const journal = new EventJournal({ maxEvents: options.maxEvents ?? 1_000 });
+  const streams = new OrderEventStreams({ journal, bufferEvents: options.bufferEvents ?? 100, registry });
+  const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
+  return { journal, streams, feed: new Feed(journal), metric };
+}
+
+const isEvent = (item: StreamItem): item is JournalEntry => !(item instanceof Error);
+
+/** Takes `count` items, failing if they do not come within a second. */
+async function take(stream: AsyncIterator<StreamItem>, count: number): Promise<StreamItem[]> {
+  const items: StreamItem[] = [];
+  const deadline = Date.now() + 1_000;
+  while (items.length < count) {
+    const result = await Promise.race([stream.next(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now())))]);
+    if (result === 'timeout') assert.fail(`got ${items.length} of ${count} items`);
+    if (result.done) assert.fail(`the stream ended after ${items.length} of ${count} items`);
+    items.push(result.value);
+  }
+  return items;
+}
+
+const ids = (items: StreamItem[]) => items.map((i) => (isEvent(i) ? `${i.order.id}:${i.type}` : `error:${i.code}`));
+
+async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof InterchangeError, `expected an InterchangeError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('order event cursors', () => {
+  test('round-trip a position vector through an opaque base64url string', () => {
+    for (const vector of [[0], [0, 0, 0], [12, 0, 7, 3, 0, 9], [Number.MAX_SAFE_INTEGER, 1]]) {
+      const cursor = encodeCursor(vector);
+      assert.match(cursor, /^[A-Za-z0-9_-]+$/);
+      assert.deepEqual(decodeCursor(cursor), vector);
+    }
+    assert.equal(Buffer.from(encodeCursor([5, 6]), 'base64url').toString(), 'v1:5,6');
+  });
+
+  for (const [name, cursor] of [
+    ['empty', ''],
+    ['not base64url', 'a+b/c='],
+    ['plain text', 'hello'],
+    ['a vector without version', Buffer.from('5,6').toString('base64url')],
+    ['another version', Buffer.from('v2:5,6').toString('base64url')],
+    ['a negative offset', Buffer.from('v1:-1,6').toString('base64url')],
+    ['leading zeros', Buffer.from('v1:05,6').toString('base64url')],
+    ['no offsets', Buffer.from('v1:').toString('base64url')],
+    ['an unsafe integer', Buffer.from('v1:9999999999999999').toString('base64url')],
+    ['non-canonical base64url', `${encodeCursor([1, 2])}A`],
+    ['far too long', 'A'.repeat(5_000)],
+  ] as const) {
+    test(`refuses a cursor that is ${name} with INVALID_CURSOR naming the argument`, () => {
+      assert.throws(
+        () => decodeCursor(cursor),
+        (err: unknown) => err instanceof InterchangeError && err.code === ErrorCode.INVALID_CURSOR && err.extensions['argument'] === 'after',
+      );
+    });
+  }
+
+  test('a cursor is the projection positions on every partition right after the event', () => {
+    const { feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(2, placed('b'));
+    const entry = feed.apply(0, paid('a'))!;
+    assert.deepEqual(decodeCursor(entry.cursor), [2, 0, 1]);
+  });
+});
+
+describe('the orderEvents stream', () => {
+  test('without `after`, delivers the events applied from now on, not earlier ones', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    const stream = await streams.open({});
+    feed.apply(1, placed('b'));
+    feed.apply(0, paid('a'));
+    assert.deepEqual(ids(await take(stream, 2)), ['b:OrderPlaced', 'a:OrderPaid']);
+    await stream.return!();
+  });
+
+  test('delivers applied events only: not replays, duplicates or refused events', async () => {
+    const { streams, feed } = setUp();
+    const stream = await streams.open({});
+    feed.applyAt(0, 0, placed('a'));
+    feed.applyAt(0, 0, paid('a')); // replayed offset
+    feed.applyAt(0, 1, paid('a'));
+    feed.applyAt(0, 2, paid('a')); // same event id again
+    feed.applyAt(0, 3, shipped('zzz')); // unknown order: refused
+    feed.applyAt(0, 4, shipped('a'));
+    assert.deepEqual(ids(await take(stream, 3)), ['a:OrderPlaced', 'a:OrderPaid', 'a:OrderShipped']);
+    await stream.return!();
+  });
+
+  test('with `after`, replays the retained events the cursor does not cover, then continues live', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    const cursor = feed.apply(1, placed('b'))!.cursor;
+    feed.apply(0, paid('a'));
+    feed.apply(2, placed('c'));
+    const stream = await streams.open({ after: cursor });
+    feed.apply(1, paid('b'));
+    assert.deepEqual(ids(await take(stream, 3)), ['a:OrderPaid', 'c:OrderPlaced', 'b:OrderPaid']);
+    await stream.return!();
+  });
+
+  test('resumes with no gap and no duplicate at the seam while events keep arriving', async () => {
+    const { streams, feed } = setUp({ maxEvents: 10_000, bufferEvents: 10_000 });
+    const all: string[] = [];
+    let producing = true;
+    const producer = (async () => {
+      for (let i = 0; producing && i < 600; i++) {
+        const entry = feed.apply(i % PARTITIONS, placed(`o${i}`));
+        all.push(`${entry!.order.id}:OrderPlaced`);
+        if (i % 7 === 0) await tick();
+      }
+    })();
+    // Subscribe at many points mid-stream; each must see exactly what followed its cursor.
+    const checks: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      await tick();
+      const seen = all.length;
+      const cursor = feed.last?.cursor;
+      if (!cursor) continue;
+      checks.push(
+        (async () => {
+          const stream = await streams.open({ after: cursor });
+          await producer;
+          const expected = all.slice(seen);
+          assert.deepEqual(ids(await take(stream, expected.length)), expected);
+          const extra = await Promise.race([stream.next(), tick().then(() => 'none')]);
+          assert.equal(extra, 'none', 'nothing after the last event');
+          await stream.return!();
+        })(),
+      );
+    }
+    await producer;
+    producing = false;
+    await Promise.all(checks);
+    assert.ok(checks.length >= 10);
+  });
+
+  test('a cursor keeps its meaning when a rebuilt projection interleaves partitions differently', async () => {
+    const events: [number, OrderEvent][] = [
+      [0, placed('a')], [1, placed('b')], [0, paid('a')], [2, placed('c')], [1, paid('b')], [0, shipped('a')], [2, paid('c')], [1, shipped('b')],
+    ];
+    const first = setUp();
+    let cursor = '';
+    events.forEach(([p, e], i) => {
+      const entry = first.feed.apply(p, e)!;
+      if (i === 3) cursor = entry.cursor; // after a:PLACED, b:PLACED, a:PAID, c:PLACED
+    });
+    // The "restart": same records, partitions taken in another order (still offset order per partition).
+    const rebuilt = setUp();
+    for (const partition of [2, 1, 0]) for (const [p, e] of events) if (p === partition) rebuilt.feed.apply(p, e);
+    const stream = await rebuilt.streams.open({ after: cursor });
+    const replayed = ids(await take(stream, 4));
+    assert.deepEqual([...replayed].sort(), ['a:OrderShipped', 'b:OrderPaid', 'b:OrderShipped', 'c:OrderPaid']);
+    assert.ok(replayed.indexOf('b:OrderPaid') < replayed.indexOf('b:OrderShipped'), 'one order in event order');
+    await stream.return!();
+  });
+
+  test('filters by customer and by event type, in the replay and live', async () => {
+    const { streams, feed } = setUp();
+    const start = encodeCursor([0, 0, 0]);
+    feed.apply(0, placed('a', 'c1'));
+    feed.apply(1, placed('b', 'c2'));
+    feed.apply(0, paid('a'));
+    const byCustomer = await streams.open({ after: start, customerId: 'c2' });
+    const byType = await streams.open({ after: start, types: ['OrderPaid', 'OrderShipped'] });
+    const both = await streams.open({ after: start, customerId: 'c1', types: ['OrderShipped'] });
+    feed.apply(1, paid('b'));
+    feed.apply(0, shipped('a'));
+    assert.deepEqual(ids(await take(byCustomer, 2)), ['b:OrderPlaced', 'b:OrderPaid']);
+    assert.deepEqual(ids(await take(byType, 3)), ['a:OrderPaid', 'b:OrderPaid', 'a:OrderShipped']);
+    assert.deepEqual(ids(await take(both, 1)), ['a:OrderShipped']);
+    for (const s of [byCustomer, byType, both]) await s.return!();
+  });
+
+  test('refuses an empty `types` list with BAD_USER_INPUT', async () => {
+    const { streams } = setUp();
+    await rejectsWith(streams.open({ types: [] }), ErrorCode.BAD_USER_INPUT, /types/);
+  });
+
+  test('refuses a cursor that names more partitions than the topic has with INVALID_CURSOR', async () => {
+    const { streams } = setUp();
+    await rejectsWith(streams.open({ after: encodeCursor([0, 0, 0, 0]) }), ErrorCode.INVALID_CURSOR, /4 partitions, the topic has 3/);
+    await rejectsWith(streams.open({ after: 'garbage!' }), ErrorCode.INVALID_CURSOR);
+  });
+
+  test('treats partitions a cursor does not name as not covered (the topic grew)', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(2, placed('c'));
+    const stream = await streams.open({ after: encodeCursor([1]) });
+    assert.deepEqual(ids(await take(stream, 1)), ['c:OrderPlaced']);
+    await stream.return!();
+  });
+
+  test('refuses a cursor that needs dropped events with CURSOR_EXPIRED, and accepts one just inside the journal', async () => {
+    const { streams, feed, journal } = setUp({ maxEvents: 3 });
+    const cursors = ['a', 'b', 'c', 'd', 'e'].map((id) => feed.apply(0, placed(id))!.cursor);
+    assert.deepEqual(journal.status().oldest, { partition: 0, offset: 2 });
+    await rejectsWith(streams.open({ after: cursors[0] }), ErrorCode.CURSOR_EXPIRED, /no longer retained/);
+    await rejectsWith(streams.open({ after: encodeCursor([0, 0, 0]) }), ErrorCode.CURSOR_EXPIRED);
+    const stream = await streams.open({ after: cursors[1] });
+    assert.deepEqual(ids(await take(stream, 3)), ['c:OrderPlaced', 'd:OrderPlaced', 'e:OrderPlaced']);
+    await stream.return!();
+    // Other partitions lost nothing: a cursor that only needs them is fine.
+    feed.apply(1, placed('f'));
+    const other = await streams.open({ after: encodeCursor([5, 0, 0]) });
+    assert.deepEqual(ids(await take(other, 1)), ['f:OrderPlaced']);
+    await other.return!();
+  });
+
+  test('with `after`, waits until the topic partition count is known before checking it', async () => {
+    const journal = new EventJournal({ maxEvents: 10 });
+    const streams = new OrderEventStreams({ journal, bufferEvents: 10 });
+    let opened = false;
+    const opening = streams.open({ after: encodeCursor([0, 0]) }).then((s) => ((opened = true), s));
+    await tick();
+    assert.equal(opened, false);
+    const feed = new Feed(journal, 2);
+    feed.apply(1, placed('a'));
+    const stream = await opening;
+    assert.deepEqual(ids(await take(stream, 1)), ['a:OrderPlaced']);
+    await stream.return!();
+  });
+
+  test('ends a consumer that falls behind with SUBSCRIBER_TOO_SLOW naming the last delivered cursor', async () => {
+    const { streams, feed, journal, metric } = setUp({ bufferEvents: 5 });
+    const stream = await streams.open({});
+    const first = feed.apply(0, placed('o0'))!;
+    assert.deepEqual(ids(await take(stream, 1)), ['o0:OrderPlaced']);
+    for (let i = 1; i <= 6; i++) feed.apply(i % PARTITIONS, placed(`o${i}`));
+    assert.equal(await metric('orders_subscriptions_active'), 0, 'released at once');
+    assert.equal(journal.status().followers, 0);
+    const [failure] = await take(stream, 1);
+    assert.ok(failure instanceof InterchangeError);
+    assert.equal(failure.code, ErrorCode.SUBSCRIBER_TOO_SLOW);
+    assert.equal(failure.extensions['lastDeliveredCursor'], first.cursor);
+    assert.match(failure.message, new RegExp(`fell 5 events behind.*after: "${first.cursor}"`));
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    // The cursor it names resumes with nothing lost.
+    const resumed = await streams.open({ after: String(failure.extensions['lastDeliveredCursor']) });
+    assert.deepEqual(ids(await take(resumed, 6)), [1, 2, 3, 4, 5, 6].map((i) => `o${i}:OrderPlaced`));
+    await resumed.return!();
+  });
+
+  test('a slow consumer that has received nothing is told its starting cursor', async () => {
+    const { streams, feed } = setUp({ bufferEvents: 2 });
+    const before = feed.apply(0, placed('a'))!.cursor;
+    const stream = await streams.open({});
+    for (const id of ['b', 'c', 'd']) feed.apply(1, placed(id));
+    const [failure] = await take(stream, 1);
+    assert.ok(failure instanceof InterchangeError);
+    assert.equal(failure.extensions['lastDeliveredCursor'], before);
+    await stream.return!();
+  });
+
+  test('the replay does not count against the buffer', async () => {
+    const { streams, feed } = setUp({ bufferEvents: 2 });
+    const start = encodeCursor([0, 0, 0]);
+    for (let i = 0; i < 10; i++) feed.apply(0, placed(`o${i}`));
+    const stream = await streams.open({ after: start });
+    assert.equal((await take(stream, 10)).filter(isEvent).length, 10);
+    await stream.return!();
+  });
+
+  test('stops listening and ends a pending read when the consumer returns the iterator', async () => {
+    const { streams, feed, journal, metric } = setUp();
+    const a = await streams.open({});
+    const b = await streams.open({ after: encodeCursor([0, 0, 0]) });
+    assert.equal(await metric('orders_subscriptions_active'), 2);
+    assert.equal(await metric('orders_subscriptions_started_total'), 2);
+    assert.equal(journal.status().followers, 2);
+    const pending = a.next();
+    await a.return!();
+    assert.deepEqual(await pending, { done: true, value: undefined });
+    assert.deepEqual(await a.next(), { done: true, value: undefined });
+    await b.return!();
+    await b.return!(); // idempotent
+    assert.equal(journal.status().followers, 0);
+    assert.equal(await metric('orders_subscriptions_active'), 0);
+    feed.apply(0, placed('x')); // nobody listens; nothing breaks
+    assert.equal(await metric('orders_subscriptions_started_total'), 2);
+  });
+
+  test('a refused subscription is neither counted nor left listening', async () => {
+    const { streams, journal, metric } = setUp();
+    const bad: OrderEventFilter[] = [{ types: [] }, { after: 'x' }, { after: encodeCursor([0, 0, 0, 0, 0]) }];
+    for (const filter of bad) await assert.rejects(streams.open(filter));
+    assert.equal(journal.status().followers, 0);
+    assert.equal(await metric('orders_subscriptions_active'), 0);
+    assert.equal(await metric('orders_subscriptions_started_total'), 0);
+  });
+});
