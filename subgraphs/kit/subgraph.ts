@@ -79,7 +79,18 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
   });
   // Subscriptions, where the schema has any, over graphql-ws on the same path.
   const ws = schema.getSubscriptionType()
-    ? serveGraphQLOverWebSocket({ httpServer: host.httpServer, path: GRAPHQL_PATH, log, graphql: { schema, context: () => module.createContext() } })
+    ? serveGraphQLOverWebSocket({
+        httpServer: host.httpServer,
+        path: GRAPHQL_PATH,
+        log,
+        graphql: {
+          schema,
+          context: () => module.createContext(),
+          // The same masking as over HTTP.
+          onNext: (_ctx, _id, _payload, _args, result) =>
+            result.errors ? { ...result, errors: result.errors.map((e) => maskInternal(e.toJSON(), e, log)) } : result,
+        },
+      })
     : undefined;
   return {
     ...host,
