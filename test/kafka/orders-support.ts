@@ -7,6 +7,8 @@ import { repoRoot } from '../../lib/supervisor.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
 import { postGraphQL } from '../support/graphql.ts';
+import { startExampleSystem, type ExampleSystem, type SystemOptions } from '../../scripts/system.ts';
+import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
 
 export { waitFor };
@@ -95,4 +97,60 @@ export async function projectionStatus(baseUrl: string): Promise<{ status: numbe
   const response = await fetch(`${baseUrl}/readyz`);
   const body = (await response.json()) as { projection: ProjectionStatus };
   return { status: response.status, projection: body.projection };
+}
+
+export interface KafkaSystem {
+  cluster: MockCluster;
+  system: ExampleSystem;
+  graphqlUrl: string;
+  /** The orders subgraph's base URL (for /readyz and /metrics). */
+  ordersUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface KafkaSystemOptions {
+  brokers?: number;
+  /** The fulfillment service's delays, in ms. */
+  payDelayMs?: number;
+  shipDelayMs?: number;
+  /** More environment per process, laid over the Kafka settings. */
+  env?: SystemOptions['env'];
+  onLine?: SystemOptions['onLine'];
+}
+
+/** A mock Kafka cluster and the whole example system on it, once the orders projection is ready. */
+export async function startKafkaSystem(options: KafkaSystemOptions = {}): Promise<KafkaSystem> {
+  await buildMockBroker();
+  const cluster = await startMockCluster({ brokers: options.brokers ?? 3, topics });
+  const delays = { PAY_DELAY_MS: String(options.payDelayMs ?? 200), SHIP_DELAY_MS: String(options.shipDelayMs ?? 200) };
+  let system: ExampleSystem;
+  try {
+    system = await startExampleSystem({
+      host: '127.0.0.1',
+      gatewayPort: 0,
+      logLevel: 'warn',
+      kafkaBrokers: cluster.bootstrap,
+      env: {
+        ...options.env,
+        'orders-subgraph': { ...kafkaEnv, ...options.env?.['orders-subgraph'] },
+        'fulfillment-service': { ...kafkaEnv, ...delays, ...options.env?.['fulfillment-service'] },
+      },
+      ...(options.onLine && { onLine: options.onLine }),
+    });
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+  const stop = async () => {
+    await system.stop();
+    await cluster.stop();
+  };
+  try {
+    await waitFor(async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 'the orders projection never became ready');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, stop };
 }

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startChild, type Child } from '../../lib/supervisor.ts';
-import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
-import { expectedFor, kafkaEnv, projectionStatus, readOrders, runProducer, topics, waitFor, type ProducerRun } from './orders-support.ts';
+import { expectedFor, kafkaEnv, projectionStatus, readOrders, runProducer, startKafkaSystem, topics, waitFor, type KafkaSystem, type ProducerRun } from './orders-support.ts';
 
 const startOrdersSubgraph = (cluster: MockCluster) =>
   startChild({
@@ -26,32 +25,16 @@ async function untilReady(baseUrl: string): Promise<void> {
 }
 
 describe('the example system on Kafka', () => {
+  let kafka: KafkaSystem;
   let cluster: MockCluster;
-  let system: ExampleSystem;
   let graphqlUrl: string;
   let ordersUrl: string;
 
   before(async () => {
-    await buildMockBroker();
-    cluster = await startMockCluster({ brokers: 3, topics });
-    system = await startExampleSystem({
-      host: '127.0.0.1',
-      gatewayPort: 0,
-      logLevel: 'warn',
-      kafkaBrokers: cluster.bootstrap,
-      env: {
-        'orders-subgraph': kafkaEnv,
-        'fulfillment-service': { ...kafkaEnv, PAY_DELAY_MS: '200', SHIP_DELAY_MS: '200' },
-      },
-    });
-    graphqlUrl = `${system.gatewayUrl}/graphql`;
-    ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
-    await untilReady(ordersUrl);
+    kafka = await startKafkaSystem();
+    ({ cluster, graphqlUrl, ordersUrl } = kafka);
   });
-  after(async () => {
-    await system?.stop();
-    await cluster?.stop();
-  });
+  after(() => kafka?.stop());
 
   test('placeOrder resolves across all three subgraphs, shows on the customer, and fulfillment ships it', async () => {
     const { body } = await postGraphQL<{ placeOrder: { id: string; status: string; version: number; customer: { name: string }; lines: { product: { name: string } }[] } }>(

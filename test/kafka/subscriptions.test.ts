@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
+import type { ExampleSystem } from '../../scripts/system.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
-import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
+import type { MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
-import { kafkaEnv, runProducer, topics, waitFor } from './orders-support.ts';
+import { runProducer, startKafkaSystem, waitFor, type KafkaSystem } from './orders-support.ts';
 
 interface OrderEventData {
   orderEvents: {
@@ -53,6 +53,7 @@ function collect(client: Client, variables: Record<string, unknown>) {
 }
 
 describe('subscriptions through the gateway on Kafka', () => {
+  let kafka: KafkaSystem;
   let cluster: MockCluster;
   let system: ExampleSystem;
   let graphqlUrl: string;
@@ -64,26 +65,12 @@ describe('subscriptions through the gateway on Kafka', () => {
   };
 
   before(async () => {
-    await buildMockBroker();
-    cluster = await startMockCluster({ brokers: 3, topics });
-    system = await startExampleSystem({
-      host: '127.0.0.1',
-      gatewayPort: 0,
-      logLevel: 'warn',
-      kafkaBrokers: cluster.bootstrap,
-      env: {
-        'orders-subgraph': kafkaEnv,
-        'fulfillment-service': { ...kafkaEnv, PAY_DELAY_MS: '300', SHIP_DELAY_MS: '300' },
-      },
-    });
-    graphqlUrl = `${system.gatewayUrl}/graphql`;
-    const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}/readyz`;
-    await waitFor(async () => (await fetch(ordersUrl)).status === 200, 30_000, 'the orders subgraph never became ready');
+    kafka = await startKafkaSystem({ payDelayMs: 300, shipDelayMs: 300 });
+    ({ cluster, system, graphqlUrl } = kafka);
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
-    await system?.stop();
-    await cluster?.stop();
+    await kafka?.stop();
   });
 
   test('a subscriber sees PLACED, PAID and SHIPPED with customer and product fields, and each is already visible to queries', async () => {
