@@ -46,6 +46,11 @@ export const gatewaySettings = z.object({
     .transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   /** Results a subscriber may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIPTION_BUFFER_EVENTS: setting.count(1_000),
+  /**
+   * Upstream events that may wait to be resolved per shared subscription; beyond it the gateway ends
+   * that subscription's clients with SUBSCRIBER_TOO_SLOW (each naming its last cursor) to bound memory.
+   */
+  UPSTREAM_BACKLOG_EVENTS: setting.count(10_000),
   /** Reconnection attempts of an upstream subscription socket before its subscribers get an error. */
   UPSTREAM_SUBSCRIPTION_RETRIES: z.coerce.number().int().min(0).default(10),
   /** How long a WebSocket client may take to send connection_init, in ms. */

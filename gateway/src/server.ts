@@ -32,6 +32,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
+    upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
   });
   const registry = gatewayMetrics(engine);
   let apollo: ApolloServer<GatewayContext> | undefined;

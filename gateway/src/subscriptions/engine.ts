@@ -25,6 +25,8 @@ export interface SubscriptionEngineOptions {
   subscriberBufferEvents: number;
   /** Reconnection attempts for an upstream subscription socket. */
   upstreamRetryAttempts: number;
+  /** Upstream events that may wait to be resolved before the shared subscription gives up (bounded memory). */
+  upstreamBacklogEvents: number;
 }
 
 export interface SubscribeArgs {
@@ -82,6 +84,7 @@ export class SubscriptionEngine {
         plan.primary.serviceName,
         { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
         { headers: args.identity },
+        this.options.upstreamBacklogEvents,
       );
       const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
       const deps = { serviceMap: this.options.serviceMap, supergraphSchema: this.planner.supergraphSchema, apiSchema: this.fedApiSchema, log: this.options.log };

@@ -9,6 +9,7 @@ import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import type { EventResolution } from './resolve-event.ts';
 import { Subscriber } from './subscriber.ts';
+import { UpstreamBacklogFull } from './upstream.ts';
 
 /** Events being resolved at once per shared subscription. */
 const MAX_IN_FLIGHT = 32;
@@ -82,8 +83,13 @@ export class SharedSubscription {
     } catch (err) {
       await delivering;
       this.options.log.warn({ err, key: this.options.key }, 'upstream subscription failed');
-      const error = upstreamError(err);
-      for (const subscriber of [...this.subscribers]) subscriber.close({ errors: [error] });
+      if (err instanceof UpstreamBacklogFull) {
+        // The gateway itself fell behind: every subscriber resumes from its own last cursor.
+        for (const subscriber of [...this.subscribers]) subscriber.fallBehind();
+      } else {
+        const error = upstreamError(err);
+        for (const subscriber of [...this.subscribers]) subscriber.close({ errors: [error] });
+      }
     } finally {
       this.release();
     }

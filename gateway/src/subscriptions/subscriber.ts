@@ -29,12 +29,20 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
       return;
     }
     if (this.buffer.length >= this.capacity) {
-      this.buffer.length = 0;
-      this.buffer.push({ result: this.tooSlow(), cursor: undefined });
-      this.finish();
+      this.fallBehind();
       return;
     }
     this.buffer.push({ result, cursor });
+  }
+
+  /** Ends the subscription with SUBSCRIBER_TOO_SLOW, naming the last cursor delivered, dropping what waits. */
+  fallBehind(): void {
+    if (this.ended) return;
+    this.buffer.length = 0;
+    const result = this.tooSlow();
+    if (this.waiting) this.takeWaiter()({ value: result, done: false });
+    else this.buffer.push({ result, cursor: undefined });
+    this.finish();
   }
 
   /** Ends the subscription after what is buffered, optionally with a last (error) result. */

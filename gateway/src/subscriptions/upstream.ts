@@ -15,6 +15,17 @@ export interface UpstreamRequest {
   operationName?: string | undefined;
 }
 
+/** The gateway could not keep up with an upstream subscription; its subscribers should resume by cursor. */
+export class UpstreamBacklogFull extends Error {
+  constructor(
+    readonly serviceName: string,
+    readonly limit: number,
+  ) {
+    super(`more than ${limit} events from subgraph "${serviceName}" were waiting to be resolved`);
+    this.name = 'UpstreamBacklogFull';
+  }
+}
+
 export interface UpstreamOptions {
   /** Subgraph name -> its HTTP GraphQL URL (the WebSocket URL is derived from it). */
   urls: Map<string, string>;
@@ -34,9 +45,63 @@ export class UpstreamConnections {
     return this.opened;
   }
 
-  subscribe(serviceName: string, request: UpstreamRequest, connectionParams: Record<string, unknown>): AsyncIterableIterator<ExecutionResult> {
+  /**
+   * Opens an upstream subscription. Events wait in a queue of at most `maxQueued` until the caller
+   * takes them; when the caller falls further behind, the iterator throws `UpstreamBacklogFull`
+   * (and the upstream subscription is released) instead of holding ever more events in memory.
+   */
+  subscribe(serviceName: string, request: UpstreamRequest, connectionParams: Record<string, unknown>, maxQueued: number): AsyncIterableIterator<ExecutionResult> {
     this.opened++;
-    return this.client(serviceName, connectionParams).iterate(request) as AsyncIterableIterator<ExecutionResult>;
+    const queue: ExecutionResult[] = [];
+    let failure: unknown;
+    let done = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const unsubscribe = this.client(serviceName, connectionParams).subscribe<Record<string, unknown>>(request, {
+      next: (result) => {
+        if (done) return;
+        if (queue.length >= maxQueued) {
+          failure = new UpstreamBacklogFull(serviceName, maxQueued);
+          done = true;
+          unsubscribe();
+        } else {
+          queue.push(result as ExecutionResult);
+        }
+        notify();
+      },
+      error: (err) => {
+        failure = err;
+        done = true;
+        notify();
+      },
+      complete: () => {
+        done = true;
+        notify();
+      },
+    });
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        for (;;) {
+          const value = queue.shift();
+          if (value) return { value, done: false };
+          if (failure) throw failure;
+          if (done) return { value: undefined, done: true };
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+      return: async () => {
+        done = true;
+        queue.length = 0;
+        unsubscribe();
+        notify();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,256 @@
+/**
+ * `npm run bench`: federated subscriptions under load. Starts the whole example system as processes
+ * on the librdkafka mock cluster, publishes order events to Kafka at a steady rate, and measures
+ * what graphql-ws subscribers of the gateway receive:
+ *
+ *   (a) N identical subscribers (one shared upstream subscription and one resolution per event),
+ *       at --rate events/s
+ *   (b) M distinct subscriptions (one upstream subscription and one resolution per event each),
+ *       at --distinct-rate events/s: each event costs M resolutions, so it needs a far lower rate
+ *
+ * It prints figures, asserts nothing: subscribers, events/s produced and delivered, latency from
+ * produce to client (p50/p99/max), and CPU and RSS of the gateway, the orders subgraph and the
+ * other processes over the measured window; then one line of JSON.
+ *
+ *   npm run bench -- [--subscribers 500] [--distinct 50] [--distinct-by name|types|customer]
+ *                    [--rate 50] [--distinct-rate 2] [--seconds 10] [--warmup 2] [--sockets 10]
+ *                    [--profile DIR]
+ *
+ * --subscribers 0 or --distinct 0 skips that scenario. --profile writes V8 CPU profiles of the
+ * gateway and the orders subgraph over each measured window to DIR and prints where time went.
+ * The fulfillment service's delays are set out of reach so that the bench is the only producer
+ * (it publishes the whole life cycle itself: placed, paid, shipped or cancelled).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startExampleSystem, type ExampleSystem, type ProcessName } from '../../scripts/system.ts';
+import { kafkaEnv, topics } from '../kafka/orders-support.ts';
+import { buildMockBroker, startMockCluster, type MockCluster } from '../kafka/mock-cluster.ts';
+import type { ProcessTarget } from './process-sampler.ts';
+import { OrderEventSource, PacedProducer } from './producer.ts';
+import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
+import { round, table } from './stats.ts';
+import { distinctSpecs, identicalSpecs, type DistinctBy } from './subscribers.ts';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '500' },
+    distinct: { type: 'string', default: '50' },
+    'distinct-by': { type: 'string', default: 'name' },
+    rate: { type: 'string', default: '50' },
+    'distinct-rate': { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    sockets: { type: 'string', default: '10' },
+    profile: { type: 'string' },
+  },
+});
+
+function count(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+const options = {
+  subscribers: Math.floor(count('subscribers', values.subscribers, 0, 20_000)),
+  distinct: Math.floor(count('distinct', values.distinct, 0, 2_000)),
+  distinctBy: values['distinct-by'] as DistinctBy,
+  rate: count('rate', values.rate, 0.1, 20_000),
+  distinctRate: count('distinct-rate', values['distinct-rate'], 0.1, 20_000),
+  seconds: count('seconds', values.seconds, 0.5, 300),
+  warmup: count('warmup', values.warmup, 0, 60),
+  sockets: Math.floor(count('sockets', values.sockets, 1, 1_000)),
+};
+/** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
+const profileDir = values.profile && resolve(values.profile);
+const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
+const profileEnv = (name: ProcessName) => ({
+  NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import ${pathToFileURL(join(import.meta.dirname, 'cpu-profile-hook.mjs')).href}`.trim(),
+  BENCH_PROFILE_DIR: profileDir!,
+  BENCH_PROFILE_NAME: name,
+});
+if (!['name', 'types', 'customer'].includes(options.distinctBy)) throw new Error('--distinct-by must be name, types or customer');
+
+/** Processes whose CPU and memory are sampled, in the order they are shown. */
+const SAMPLED: ProcessName[] = ['gateway', 'orders-subgraph', 'customers-subgraph', 'catalog-subgraph', 'customers-service', 'catalog-service', 'fulfillment-service'];
+/** Child log lines at warn or above are shown, up to this many. */
+const MAX_CHILD_LINES = 30;
+
+// Whatever happens, the bench ends: a hard limit well beyond what the runs need.
+const hardLimitMs = (2 * (options.warmup + options.seconds) + 150) * 1000;
+setTimeout(() => {
+  log(`hard time limit of ${hardLimitMs / 1000} s reached; exiting`);
+  void cleanup().finally(() => process.exit(2));
+}, hardLimitMs).unref();
+
+let cluster: MockCluster | undefined;
+let system: ExampleSystem | undefined;
+let producer: PacedProducer | undefined;
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await producer?.disconnect().catch(() => {});
+    await system?.stop().catch(() => {});
+    await cluster?.stop().catch(() => {});
+  })();
+  return cleaning;
+}
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+try {
+  const started = Date.now();
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+  await buildMockBroker();
+  cluster = await startMockCluster({ brokers: 1, topics });
+  let childLines = 0;
+  system = await startExampleSystem({
+    host: '127.0.0.1',
+    gatewayPort: 0,
+    logLevel: 'warn',
+    kafkaBrokers: cluster.bootstrap,
+    env: {
+      'orders-subgraph': { ...kafkaEnv, ...(profileDir && profileEnv('orders-subgraph')) },
+      'fulfillment-service': { ...kafkaEnv, PAY_DELAY_MS: '600000', SHIP_DELAY_MS: '600000' },
+      ...(profileDir && { gateway: profileEnv('gateway') }),
+    },
+    onLine: (name, line) => {
+      if (!/"level":([4-9]\d)/.test(line)) return;
+      if (++childLines <= MAX_CHILD_LINES) log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
+    },
+  });
+  const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+  await waitReady(`${ordersUrl}/readyz`);
+  await waitReady(`${system.gatewayUrl}/readyz`);
+  log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; gateway ${system.gatewayUrl}`);
+
+  producer = await PacedProducer.connect(cluster.brokers, new OrderEventSource(42, `bench-${Date.now().toString(36)}`));
+  const processes: ProcessTarget[] = [
+    ...SAMPLED.flatMap((name) => {
+      const pid = system!.processes.get(name)?.process.pid;
+      return pid ? [{ name, pid }] : [];
+    }),
+    { name: 'kafka mock broker', pid: cluster.pid },
+    { name: 'bench (clients, producer)', pid: process.pid },
+  ];
+  const ctx: BenchContext = {
+    gatewayUrl: system.gatewayUrl,
+    ordersUrl,
+    producer,
+    processes,
+    customers: new Map(),
+    ...(profileDir && { profile: { dir: profileDir, targets: processes.filter((p) => PROFILED.includes(p.name as ProcessName)), windows: 0 } }),
+  };
+  const common = { sockets: options.sockets, seconds: options.seconds, warmupSeconds: options.warmup };
+
+  const results: ScenarioResult[] = [];
+  if (options.subscribers > 0) {
+    results.push(await runScenario(ctx, { ...common, rate: options.rate, label: `(a) ${options.subscribers} identical`, specs: identicalSpecs(options.subscribers) }));
+  }
+  if (options.distinct > 0) {
+    const specs = distinctSpecs(options.distinct, options.distinctBy);
+    results.push(await runScenario(ctx, { ...common, rate: options.distinctRate, label: `(b) ${options.distinct} distinct by ${options.distinctBy}`, specs }));
+  }
+  report(results);
+  if (childLines > 0) log(`the processes logged ${childLines} warnings or errors`);
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (err) {
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await fetch(url).catch(() => undefined))?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not answer 200 within 60 s`);
+}
+
+function report(results: ScenarioResult[]): void {
+  const out: string[] = [];
+  out.push('', `Subscriptions: ${options.seconds} s measured after ${options.warmup} s warm-up; latency = client receipt - occurredAt (set at produce);`,
+    'subgraph latency: the same for one probe subscribed straight to the orders subgraph (Kafka -> projection -> graphql-ws, no gateway)', '');
+  out.push(
+    table([
+      ['scenario', 'subscribers', 'upstream subs', 'sockets', 'produced ev/s', 'delivered/s', 'expected', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'subgraph p50/p99/max ms'],
+      ...results.map((r) => [
+        r.label,
+        r.subscribers,
+        r.distinct,
+        r.sockets,
+        round(r.producedPerSecond),
+        round(r.deliveredPerSecond),
+        r.expectedDeliveries,
+        r.delivered,
+        r.latencyMs.p50,
+        r.latencyMs.p99,
+        r.latencyMs.max,
+        Object.entries(r.errors).map(([k, v]) => `${k} x${v}`).join(', ') || 'none',
+        `${r.subgraphLatencyMs.p50}/${r.subgraphLatencyMs.p99}/${r.subgraphLatencyMs.max}`,
+      ]),
+    ]),
+  );
+  for (const r of results) {
+    const gateway = r.processes.find((p) => p.name === 'gateway');
+    out.push('', `${r.label}: processes over the ${round(r.windowSeconds)} s window`, '');
+    out.push(
+      table([
+        ['process', 'pid', 'cpu s (user+sys)', '% of one core', 'RSS MB', 'peak RSS MB'],
+        ...r.processes.map((p) => [p.name, p.pid, round(p.cpuSeconds, 2), round(p.cpuPercent), round(p.rssMb), round(p.peakRssMb)]),
+      ]),
+    );
+    out.push(
+      `machine: ${r.machine.cpus} CPUs, ${round(r.machine.busyCores, 2)} cores busy on average; other processes (not this bench's) took ${round(r.machine.otherCpuSeconds, 2)} CPU s`,
+    );
+    out.push(`latency p50 by second of the window (ms): ${r.latencyTrendMs.join(' ')}`);
+    // Every distinct subscription has subscribers/distinct clients, each of which gets what it resolves.
+    const resolutions = Math.round((r.expectedDeliveries * r.distinct) / r.subscribers);
+    if (gateway && r.delivered > 0) {
+      out.push(
+        `gateway CPU: ${round((gateway.cpuSeconds * 1e6) / r.delivered)} µs per delivery, ${round((gateway.cpuSeconds * 1e6) / resolutions)} µs per resolution` +
+          ` (${resolutions} resolutions: one per event and distinct subscription), ${round((gateway.cpuSeconds * 1e6) / r.produced)} µs per produced event`,
+      );
+    }
+    for (const { name, file, summary } of r.profiles) {
+      const busy = summary.totalMs - summary.idleMs;
+      out.push('', `${name} CPU profile over the window (${round(busy)} ms busy of ${round(summary.totalMs)} ms; profiler overhead included): ${file}`);
+      out.push(`  by package: ${summary.byPackage.map((p) => `${p.name} ${round(p.percent)}%`).join(', ')}`);
+      for (const f of summary.byFunction) out.push(`  ${String(round(f.percent)).padStart(5)}%  ${f.name}`);
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n\n');
+  const pick = (r: ScenarioResult, name: string) => {
+    const p = r.processes.find((u) => u.name === name);
+    return p && { cpuSeconds: round(p.cpuSeconds, 2), cpuPercent: round(p.cpuPercent), rssMb: round(p.rssMb), peakRssMb: round(p.peakRssMb) };
+  };
+  const summary = {
+    bench: 'subscriptions',
+    options,
+    scenarios: results.map((r) => ({
+      label: r.label,
+      subscribers: r.subscribers,
+      upstreamSubscriptions: r.distinct,
+      sockets: r.sockets,
+      produced: r.produced,
+      producedPerSecond: round(r.producedPerSecond),
+      expectedDeliveries: r.expectedDeliveries,
+      delivered: r.delivered,
+      deliveredPerSecond: round(r.deliveredPerSecond),
+      latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, mean: round(r.latencyMs.mean) },
+      latencyP50BySecondMs: r.latencyTrendMs,
+      subgraphLatencyMs: { p50: r.subgraphLatencyMs.p50, p99: r.subgraphLatencyMs.p99, max: r.subgraphLatencyMs.max },
+      errors: r.errors,
+      windowSeconds: round(r.windowSeconds, 2),
+      gateway: pick(r, 'gateway'),
+      ordersSubgraph: pick(r, 'orders-subgraph'),
+      machine: { cpus: r.machine.cpus, busyCores: round(r.machine.busyCores, 2), otherCpuSeconds: round(r.machine.otherCpuSeconds, 2) },
+      processes: Object.fromEntries(r.processes.map((p) => [p.name, { cpuPercent: round(p.cpuPercent), rssMb: round(p.rssMb) }])),
+    })),
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
