@@ -43,7 +43,8 @@ export interface GraphQLHost<Ctx extends BaseContext = BaseContext> extends Stop
   apollo: ApolloServer<Ctx>;
 }
 
-const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string }, _req, res, next) => {
+/** Answers malformed and oversized JSON bodies (express.json's errors) as GraphQL errors. */
+export const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string }, _req, res, next) => {
   if (err.type === 'entity.parse.failed') {
     res.status(400).json({ errors: [{ message: `malformed JSON body: ${err.message}`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
   } else if (err.type === 'entity.too.large') {

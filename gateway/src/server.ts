@@ -8,7 +8,8 @@ import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportin
 import type { ApolloServer } from '@apollo/server';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import express from 'express';
+import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
@@ -63,6 +64,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     routes: (app) => {
       app.use(
         SSE_PATH,
+        express.json({ limit: config.BODY_LIMIT_BYTES }),
+        bodyErrors,
         createSseHandler<GatewayContext>({
           schema: engine.schema,
           context: (req) => ({ headers: identityFrom(req.raw.headers, forward) }),

@@ -60,39 +60,59 @@ export class SharedSubscription {
     void this.options.upstream.return?.();
   }
 
+  /**
+   * Two loops: the first takes upstream events and starts resolving them (at most MAX_IN_FLIGHT
+   * resolving or waiting to be delivered); the second hands resolved results to the subscribers in
+   * upstream order, one per event-loop turn, so every reader that keeps up gets to take each result
+   * before the next arrives (a burst must not overflow a reader that is not behind).
+   */
   private async pump(): Promise<void> {
-    const inFlight: Promise<EventResolution>[] = [];
-    let delivering = Promise.resolve();
-    const deliver = (resolution: Promise<EventResolution>) => {
-      delivering = delivering.then(async () => {
-        const { result, cursor } = await resolution;
+    const queue: Promise<EventResolution>[] = [];
+    let upstreamDone = false;
+    let wakeDelivery: (() => void) | undefined;
+    let wakeIntake: (() => void) | undefined;
+    const delivery = (async () => {
+      for (;;) {
+        const next = queue[0];
+        if (!next) {
+          if (upstreamDone) return;
+          await new Promise<void>((resolve) => (wakeDelivery = resolve));
+          continue;
+        }
+        const { result, cursor } = await next;
+        queue.shift();
+        wakeIntake?.();
         for (const subscriber of this.subscribers) subscriber.offer(result, cursor);
-      });
-    };
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
+    let failure: unknown;
     try {
       for await (const event of this.options.upstream) {
         if (this.closed) break;
-        const resolution = this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined }));
-        inFlight.push(resolution);
-        void resolution.finally(() => inFlight.splice(inFlight.indexOf(resolution), 1));
-        deliver(resolution);
-        if (inFlight.length >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+        queue.push(this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })));
+        wakeDelivery?.();
+        while (queue.length >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wakeIntake = resolve));
       }
-      await delivering;
-      for (const subscriber of [...this.subscribers]) subscriber.close();
     } catch (err) {
-      await delivering;
-      this.options.log.warn({ err, key: this.options.key }, 'upstream subscription failed');
-      if (err instanceof UpstreamBacklogFull) {
+      failure = err;
+    }
+    upstreamDone = true;
+    wakeDelivery?.();
+    await delivery;
+    if (failure === undefined) {
+      for (const subscriber of [...this.subscribers]) subscriber.close();
+    } else {
+      this.options.log.warn({ err: failure, key: this.options.key }, 'upstream subscription failed');
+      if (failure instanceof UpstreamBacklogFull) {
         // The gateway itself fell behind: every subscriber resumes from its own last cursor.
         for (const subscriber of [...this.subscribers]) subscriber.fallBehind();
       } else {
-        const error = upstreamError(err);
+        const error = upstreamError(failure);
         for (const subscriber of [...this.subscribers]) subscriber.close({ errors: [error] });
       }
-    } finally {
-      this.release();
     }
+    this.release();
   }
 }
 

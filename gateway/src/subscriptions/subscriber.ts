@@ -69,6 +69,11 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** Some transports (graphql-sse) end an iterator through `throw`: the same as `return`. */
+  throw(): Promise<IteratorResult<ExecutionResult>> {
+    return this.return();
+  }
+
   [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
     return this;
   }

@@ -1,0 +1,260 @@
+/**
+ * GraphQL over Server-Sent Events at `/graphql/stream`, distinct connections mode (graphql-sse):
+ * one POST with `accept: text/event-stream` per operation, its results as `event: next` messages,
+ * then `event: complete` and the end of the response.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { generateCustomers } from '../../services/customers/data.ts';
+import { orderStream } from '../kafka/order-stream.ts';
+import { runProducer, type ProducerRun } from '../kafka/orders-support.ts';
+import {
+  ORDER_EVENTS,
+  expectedPerOrder,
+  gatewayStats,
+  metric,
+  perOrder,
+  startExtraGateway,
+  startSubscriptionSystem,
+  waitFor,
+  withoutCursor,
+  type NextPayload,
+  type OrderEventResult,
+  type SubscriptionSystem,
+} from './support.ts';
+
+const C3_NAME = generateCustomers()[2]!.name;
+
+interface ServerSentEvent {
+  event: string;
+  /** The parsed `data` field; null when it is empty. */
+  data: unknown;
+}
+
+/** A POST to the SSE endpoint, its response read as it arrives. */
+class EventStream {
+  readonly events: ServerSentEvent[] = [];
+  /** Settles when the server ended the response (or the client closed it). */
+  readonly ended: Promise<void>;
+  private done = false;
+
+  private constructor(
+    readonly response: Response,
+    private readonly abort: AbortController,
+  ) {
+    this.ended = this.read().finally(() => (this.done = true));
+  }
+
+  static async post(url: string, body: Record<string, unknown>): Promise<EventStream> {
+    const abort = new AbortController();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+      signal: abort.signal,
+    });
+    return new EventStream(response, abort);
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** The `data` of every `next` event so far. */
+  nexts<D = Record<string, unknown>>(): NextPayload<D>[] {
+    return this.events.filter((e) => e.event === 'next').map((e) => e.data as NextPayload<D>);
+  }
+
+  /** Waits until the server has ended the response. */
+  async untilEnded(timeoutMs = 10_000): Promise<void> {
+    await waitFor(() => this.done, timeoutMs, 'the event stream did not end', 10);
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.ended;
+  }
+
+  private async read(): Promise<void> {
+    if (!this.response.body) return;
+    const decoder = new TextDecoder();
+    let text = '';
+    const reader = this.response.body.getReader();
+    try {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        text += decoder.decode(chunk.value, { stream: true });
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          this.parse(text.slice(0, end));
+          text = text.slice(end + 2);
+        }
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) throw err;
+    }
+  }
+
+  /** One message: `event:` and `data:` fields; lines starting with `:` are comments (keep-alives). */
+  private parse(message: string): void {
+    let event: string | undefined;
+    let data = '';
+    for (const line of message.split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data += line.slice(5).trim();
+    }
+    if (event) this.events.push({ event, data: data ? JSON.parse(data) : null });
+  }
+}
+
+describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
+  let sys: SubscriptionSystem;
+  let streamUrl: string;
+
+  before(async () => {
+    sys = await startSubscriptionSystem();
+    streamUrl = `${sys.gatewayUrl}/graphql/stream`;
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  /** Waits until the gateway has `subscribers` client subscriptions. */
+  const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 10_000) =>
+    waitFor(async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers, timeoutMs, `the gateway never had ${subscribers} subscribers`, 25);
+
+  /** Opens an ORDER_EVENTS stream and waits until the gateway and the orders subgraph count it. */
+  async function subscribeToOrderEvents(gatewayUrl: string): Promise<EventStream> {
+    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+    const { subscribers } = await gatewayStats(gatewayUrl);
+    const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
+    assert.equal(stream.response.status, 200);
+    assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    await untilSubscribers(gatewayUrl, subscribers + 1);
+    // The first ORDER_EVENTS subscription of a gateway opens an upstream one; later ones share it.
+    if (subscribers === 0) await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 10_000, 'the upstream subscription never opened');
+    return stream;
+  }
+
+  test('a subscription receives every published event as event: next', async (t) => {
+    const stream = await subscribeToOrderEvents(sys.gatewayUrl);
+    t.after(() => stream.close());
+    const run: ProducerRun = { orders: 5, seed: 61, prefix: 'sse' };
+    const published = orderStream(run.orders, run.seed, run.prefix);
+    await runProducer(sys.brokers, run);
+    await waitFor(() => stream.nexts().length >= published.length, 20_000, `fewer than ${published.length} events arrived`, 25);
+
+    const nexts = stream.nexts<OrderEventResult>();
+    assert.equal(nexts.length, published.length);
+    assert.deepEqual(perOrder(nexts.map((p) => withoutCursor(p.data!.orderEvents))), expectedPerOrder(published));
+    assert.deepEqual(stream.events.filter((e) => e.event !== 'next'), []);
+    assert.equal(stream.finished, false);
+  });
+
+  test(
+    'closing the event stream ends the subscription',
+    async (t) => {
+      // A gateway of its own, so what this leaves behind does not count in the other tests.
+      const gateway = await startExtraGateway(sys);
+      t.after(() => gateway.child.stop());
+      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+      const stream = await subscribeToOrderEvents(gateway.gatewayUrl);
+      await stream.close();
+      await untilSubscribers(gateway.gatewayUrl, 0, 3_000);
+      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 3_000, 'the upstream subscription was not released');
+    },
+  );
+
+  test('a subscription the server ends gets its last events, then event: complete, and the response ends', async (t) => {
+    // A gateway of its own, stopped while the subscription is open.
+    const gateway = await startExtraGateway(sys);
+    t.after(() => gateway.child.stop());
+    const stream = await subscribeToOrderEvents(gateway.gatewayUrl);
+    t.after(() => stream.close());
+    const run: ProducerRun = { orders: 3, seed: 62, prefix: 'sse-end' };
+    const published = orderStream(run.orders, run.seed, run.prefix);
+    await runProducer(sys.brokers, run);
+    await waitFor(() => stream.nexts().length >= published.length, 20_000, `fewer than ${published.length} events arrived`, 25);
+
+    assert.equal(await gateway.child.stop(), 0);
+    await stream.untilEnded();
+    assert.deepEqual(
+      stream.events.map((e) => e.event),
+      [...published.map(() => 'next'), 'complete'],
+    );
+    assert.equal(stream.events.at(-1)!.data, null);
+  });
+
+  test('a subscription whose subgraph refuses its arguments gets the error as event: next, then event: complete', async () => {
+    const stream = await EventStream.post(streamUrl, { query: 'subscription { orderEvents(after: "not-a-cursor") { cursor } }' });
+    assert.equal(stream.response.status, 200);
+    await stream.untilEnded();
+    assert.deepEqual(stream.events, [
+      {
+        event: 'next',
+        data: {
+          errors: [
+            { message: '`after` is not a valid cursor: not a cursor', path: ['orderEvents'], extensions: { code: 'INVALID_CURSOR', argument: 'after', serviceName: 'orders' } },
+          ],
+        },
+      },
+      { event: 'complete', data: null },
+    ]);
+  });
+
+  test('a query gets one event: next with its result, then event: complete', async () => {
+    const stream = await EventStream.post(streamUrl, { query: 'query C($id: ID!) { customer(id: $id) { name } }', variables: { id: 'c3' } });
+    assert.equal(stream.response.status, 200);
+    await stream.untilEnded();
+    assert.deepEqual(stream.events, [
+      { event: 'next', data: { data: { customer: { name: C3_NAME } } } },
+      { event: 'complete', data: null },
+    ]);
+  });
+
+  test('a query that does not parse gets 400 with the syntax error', async () => {
+    const response = await fetch(streamUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: '{ customer(id: "c3") { name }' }),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(await response.json(), { errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.' }] });
+  });
+
+  test('a request without a query gets 400 with the reason', async () => {
+    const response = await fetch(streamUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ variables: {} }),
+    });
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query' }] });
+  });
+
+  test(
+    'a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql',
+    async () => {
+      // The gateway's default limit is 1 000 000 bytes.
+      const body = JSON.stringify({ query: '{ __typename }', extensions: { padding: 'x'.repeat(1_100_000) } });
+      const onGraphQL = await fetch(`${sys.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(onGraphQL.status, 413);
+      const response = await fetch(streamUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body });
+      assert.equal(response.status, 413);
+      assert.deepEqual(await response.json(), { errors: [{ message: 'request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    },
+  );
+
+  test('a query that does not validate gets the validation error as event: next, then event: complete', async () => {
+    // graphql-sse answers validation errors inside the accepted event stream, not with 400.
+    const stream = await EventStream.post(streamUrl, { query: '{ customer(id: "c3") { shoeSize } }' });
+    assert.equal(stream.response.status, 200);
+    await stream.untilEnded();
+    assert.deepEqual(stream.events, [
+      {
+        event: 'next',
+        data: { errors: [{ message: 'Cannot query field "shoeSize" on type "Customer".', locations: [{ line: 1, column: 24 }] }] },
+      },
+      { event: 'complete', data: null },
+    ]);
+  });
+});
