@@ -1,24 +1,33 @@
 /**
  * GraphQL over WebSocket (the `graphql-transport-ws` protocol, `graphql-ws`) on a process's HTTP
- * server, at the GraphQL path. The protocol itself (init/ack, ping/pong, subscribe/next/error/
- * complete, and the close codes for misuse) is graphql-ws's; this module attaches it, turns away
- * upgrades to other paths, and closes every socket with 1001 (going away) on stop.
+ * server, at the GraphQL path. graphql-ws's protocol core (`makeServer`) handles init/ack,
+ * ping/pong, subscribe/next/error/complete and the close codes; this module binds it to `ws`:
+ *
+ * - upgrades to other paths are turned away with 404;
+ * - a message type that only a server may send (`next`, `error`, `connection_ack`) closes the socket
+ *   with 4400, as the protocol document says of any message it does not allow (the core would close
+ *   with 4500 and print a stack trace: an unauthenticated client could flood the log that way);
+ * - failures are logged through the process's logger, never the console;
+ * - WebSocket pings find dead peers; `stop` closes every socket with 1001 (going away).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ServerOptions } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { CloseCode, MessageType, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 
-export type { Extra as WebSocketExtra };
+/** What graphql-ws hands to hooks (context, onConnect ...) about the connection. */
+export interface WebSocketExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
 
 export interface WebSocketHostOptions<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>> {
   httpServer: Server;
   path: string;
   log: Logger;
-  graphql: ServerOptions<P, Extra & Partial<E>>;
+  graphql: ServerOptions<P, WebSocketExtra & Partial<E>>;
   /** Interval of WebSocket pings that find dead connections, in ms. Default 12 000. */
   keepAliveMs?: number;
   /** Largest accepted message, in bytes. Default 1 MB. */
@@ -30,11 +39,74 @@ export interface WebSocketHost extends Stoppable {
   connections(): number;
 }
 
+const serverOnlyTypes = new Set<string>([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
+
+/** The type of a message a client sent, if it names one (the core validates the rest). */
+function messageType(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
+}
+
 export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
   options: WebSocketHostOptions<P, E>,
 ): WebSocketHost {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1_000_000 });
-  const server = useServer<P, E>({ ...options.graphql, isProd: true }, wss, options.keepAliveMs ?? 12_000);
+  const { log } = options;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const core = makeServer<P, WebSocketExtra & Partial<E>>(options.graphql);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1_000_000, handleProtocols });
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const fail = (err: unknown, what: string) => {
+      log.warn({ err }, `websocket: ${what}`);
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    };
+    socket.once('error', (err) => fail(err, 'socket error'));
+
+    // A peer that does not answer a ping within the next interval is gone.
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const pinger = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, keepAliveMs);
+
+    const closed = core.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (err) => (err ? reject(err) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (raw) => {
+            const text = String(raw);
+            const type = messageType(text);
+            if (typeof type === 'string' && serverOnlyTypes.has(type)) {
+              socket.close(CloseCode.BadRequest, `Invalid message received: a client may not send "${type}"`);
+              return;
+            }
+            try {
+              await handle(text);
+            } catch (err) {
+              fail(err, 'error while handling a message');
+            }
+          }),
+      },
+      { socket, request } as WebSocketExtra & Partial<E>,
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(pinger);
+      void closed(code, String(reason));
+    });
+  });
+  wss.on('error', (err) => log.warn({ err }, 'websocket server error'));
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) {
@@ -44,14 +116,14 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   options.httpServer.on('upgrade', onUpgrade);
-  wss.on('error', (err) => options.log.warn({ err }, 'websocket server error'));
+
   let stopped: Promise<void> | undefined;
   return {
     connections: () => wss.clients.size,
     stop: () =>
       (stopped ??= (async () => {
         options.httpServer.off('upgrade', onUpgrade);
-        await server.dispose(); // closes every socket with 1001 "Going away"
+        for (const client of wss.clients) client.close(1001, 'Going away');
         await new Promise<void>((resolve) => wss.close(() => resolve()));
       })()),
   };

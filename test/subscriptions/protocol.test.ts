@@ -77,6 +77,16 @@ describe('graphql-transport-ws on the gateway', () => {
       await assertStillServing();
     });
 
+    for (const type of ['next', 'error', 'connection_ack']) {
+      test(`a message only a server may send (${type}): 4400`, async () => {
+        assert.deepEqual(await misuse((c) => c.send({ type, id: '1', payload: {} })), {
+          code: 4400,
+          reason: `Invalid message received: a client may not send "${type}"`,
+        });
+        await assertStillServing();
+      });
+    }
+
     test('a subscribe message without a query: 4400', async () => {
       assert.deepEqual(await misuse((c) => c.send({ id: '1', type: 'subscribe', payload: { variables: {} } })), {
         code: 4400,
