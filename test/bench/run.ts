@@ -25,9 +25,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startExampleSystem, type ExampleSystem, type ProcessName } from '../../scripts/system.ts';
-import { kafkaEnv, topics } from '../kafka/orders-support.ts';
-import { buildMockBroker, startMockCluster, type MockCluster } from '../kafka/mock-cluster.ts';
+import type { ProcessName } from '../../scripts/system.ts';
+import { startKafkaSystem, type KafkaSystem } from '../kafka/orders-support.ts';
 import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
@@ -85,15 +84,13 @@ setTimeout(() => {
   void cleanup().finally(() => process.exit(2));
 }, hardLimitMs).unref();
 
-let cluster: MockCluster | undefined;
-let system: ExampleSystem | undefined;
+let kafka: KafkaSystem | undefined;
 let producer: PacedProducer | undefined;
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await producer?.disconnect().catch(() => {});
-    await system?.stop().catch(() => {});
-    await cluster?.stop().catch(() => {});
+    await kafka?.stop().catch(() => {});
   })();
   return cleaning;
 }
@@ -102,33 +99,28 @@ process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 try {
   const started = Date.now();
   if (profileDir) await mkdir(profileDir, { recursive: true });
-  await buildMockBroker();
-  cluster = await startMockCluster({ brokers: 1, topics });
   let childLines = 0;
-  system = await startExampleSystem({
-    host: '127.0.0.1',
-    gatewayPort: 0,
-    logLevel: 'warn',
-    kafkaBrokers: cluster.bootstrap,
+  kafka = await startKafkaSystem({
+    brokers: 1,
+    // The bench publishes each order's whole life cycle itself.
+    payDelayMs: 600_000,
+    shipDelayMs: 600_000,
     env: {
-      'orders-subgraph': { ...kafkaEnv, ...(profileDir && profileEnv('orders-subgraph')) },
-      'fulfillment-service': { ...kafkaEnv, PAY_DELAY_MS: '600000', SHIP_DELAY_MS: '600000' },
-      ...(profileDir && { gateway: profileEnv('gateway') }),
+      ...(profileDir && { 'orders-subgraph': profileEnv('orders-subgraph'), gateway: profileEnv('gateway') }),
     },
     onLine: (name, line) => {
       if (!/"level":([4-9]\d)/.test(line)) return;
       if (++childLines <= MAX_CHILD_LINES) log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
     },
   });
-  const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
-  await waitReady(`${ordersUrl}/readyz`);
+  const { cluster, system, ordersUrl } = kafka;
   await waitReady(`${system.gatewayUrl}/readyz`);
   log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; gateway ${system.gatewayUrl}`);
 
   producer = await PacedProducer.connect(cluster.brokers, new OrderEventSource(42, `bench-${Date.now().toString(36)}`));
   const processes: ProcessTarget[] = [
     ...SAMPLED.flatMap((name) => {
-      const pid = system!.processes.get(name)?.process.pid;
+      const pid = system.processes.get(name)?.process.pid;
       return pid ? [{ name, pid }] : [];
     }),
     { name: 'kafka mock broker', pid: cluster.pid },
