@@ -26,7 +26,10 @@ export const ErrorCode = {
   INVALID_STATE: 'INVALID_STATE',
   /** Not enough stock for an order line. */
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
-  /** The event log (Kafka, or the embedded log) did not accept an event in time; nothing was changed. */
+  /**
+   * The event log (Kafka, or the embedded log) did not answer in time. For a mutation the event may
+   * still be accepted later: `extensions.orderId` names the order; query it before trying again.
+   */
   EVENT_LOG_UNAVAILABLE: 'EVENT_LOG_UNAVAILABLE',
   /**
    * The event was accepted, but the projection had not applied it within the read-your-writes wait.
@@ -71,3 +74,9 @@ export class InterchangeError extends GraphQLError {
 
 export const badUserInput = (message: string, argument?: string) =>
   new InterchangeError(ErrorCode.BAD_USER_INPUT, message, argument ? { argument } : {});
+
+/** The most telling short description of a transport failure: the cause's errno code, else its message. */
+export function causeOf(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause);
+}

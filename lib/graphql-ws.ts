@@ -39,6 +39,9 @@ export interface WebSocketHost extends Stoppable {
   connections(): number;
 }
 
+/** How long `stop` waits for clients to answer the close handshake before dropping them. */
+const CLOSE_GRACE_MS = 2_000;
+
 const serverOnlyTypes = new Set<string>([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
 
 /** The type of a message a client sent, if it names one (the core validates the rest). */
@@ -124,7 +127,12 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
       (stopped ??= (async () => {
         options.httpServer.off('upgrade', onUpgrade);
         for (const client of wss.clients) client.close(1001, 'Going away');
+        // A peer on a dead link never answers the close handshake: do not wait for it for long.
+        const force = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, CLOSE_GRACE_MS);
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        clearTimeout(force);
       })()),
   };
 }

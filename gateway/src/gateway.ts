@@ -44,11 +44,19 @@ export function createSubgraphSource(subgraph: { name: string; url: string }, op
   return new SubgraphSource({ name: subgraph.name, url: subgraph.url, timeoutMs: options.subgraphTimeoutMs, log: options.log });
 }
 
-export function createGateway(supergraph: LoadedSupergraph, options: GatewayOptions): ApolloGateway {
-  const urls = new Map(supergraph.subgraphs.map((s) => [s.name, s.url]));
+/** One data source per subgraph, shared by queries and by the entity fetches of subscriptions. */
+export function createSubgraphSources(supergraph: LoadedSupergraph, options: GatewayOptions): Map<string, SubgraphSource> {
+  return new Map(supergraph.subgraphs.map((s) => [s.name, createSubgraphSource(s, options)]));
+}
+
+export function createGateway(supergraph: LoadedSupergraph, sources: Map<string, SubgraphSource>, log: Logger): ApolloGateway {
   return new ApolloGateway({
     supergraphSdl: supergraph.sdl,
-    logger: options.log,
-    buildService: ({ name, url }: ServiceEndpointDefinition) => createSubgraphSource({ name, url: urls.get(name) ?? url ?? '' }, options),
+    logger: log,
+    buildService: ({ name }: ServiceEndpointDefinition) => {
+      const source = sources.get(name);
+      if (!source) throw new Error(`the supergraph names subgraph "${name}", which has no data source`);
+      return source;
+    },
   });
 }

@@ -13,7 +13,7 @@ import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '..
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
-import { createGateway, createSubgraphSource, readSupergraph } from './gateway.ts';
+import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import { identityFrom, type GatewayContext } from './identity.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
@@ -24,12 +24,12 @@ export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<GraphQLHost<GatewayContext>> {
   disableVendorTelemetry();
   const supergraph = await readSupergraph(config.SUPERGRAPH, config.SUBGRAPH_URLS);
-  const sourceOptions = { subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, log };
-  const gateway = createGateway(supergraph, sourceOptions);
+  const sources = createSubgraphSources(supergraph, { subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, log });
+  const gateway = createGateway(supergraph, sources, log);
   const engine = new SubscriptionEngine({
     supergraphSdl: supergraph.sdl,
     urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
-    serviceMap: Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, createSubgraphSource(s, sourceOptions)])),
+    serviceMap: Object.fromEntries(sources),
     log,
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
@@ -81,6 +81,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     httpServer: host.httpServer,
     path: GRAPHQL_PATH,
     log,
+    maxPayloadBytes: config.BODY_LIMIT_BYTES,
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,

@@ -7,7 +7,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { ErrorCode } from '../../lib/errors.ts';
+import { ErrorCode, causeOf } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { GatewayContext } from './identity.ts';
 
@@ -53,7 +53,5 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
 
 function describe(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  if (cause instanceof Error) return (cause as NodeJS.ErrnoException).code ?? cause.message;
-  return String(cause);
+  return causeOf(err);
 }

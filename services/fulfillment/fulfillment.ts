@@ -52,14 +52,27 @@ export class Fulfillment {
 
   async start(): Promise<void> {
     this.target = await this.options.log.endOffsets(this.topic);
-    this.consumer = await this.options.log.consume({
+    const consumer = await this.options.log.consume({
       topic: this.topic,
       groupId: this.options.groupId ?? 'fulfillment',
       from: { kind: 'beginning' },
       commit: false,
       handle: async (records) => this.handle(records),
     });
-    this.consumer.failed.catch((err: unknown) => this.options.logger.error({ err }, 'fulfillment: consumer failed'));
+    this.consumer = consumer;
+    // A failed consumer is started again from scratch (state is rebuilt from the log), so the
+    // service never sits there healthy but idle.
+    consumer.failed.catch(async (err: unknown) => {
+      if (this.stopped) return;
+      this.options.logger.error({ err }, 'fulfillment: consumer failed; starting it again');
+      await consumer.stop().catch(() => undefined);
+      for (const order of this.orders.values()) clearTimeout(order.timer);
+      this.orders.clear();
+      this.positions.clear();
+      this.caughtUp = false;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      if (!this.stopped) await this.start().catch((again: unknown) => this.options.logger.error({ err: again }, 'fulfillment: could not start again'));
+    });
     this.checkCaughtUp();
   }
 
@@ -75,19 +88,28 @@ export class Fulfillment {
       const decoded = decodeOrderEvent(record.value);
       if (!decoded.ok) continue; // the orders projection dead-letters it
       const { event } = decoded;
-      const tracked = this.orders.get(event.orderId) ?? { stage: 'PLACED', totalCents: 0 };
+      // Only orders seen being placed are tracked (a finished one is forgotten, see below).
+      const tracked = this.orders.get(event.orderId) ?? (event.type === 'OrderPlaced' ? { stage: 'PLACED' as Stage, totalCents: 0 } : undefined);
+      if (!tracked) continue;
       if (event.type === 'OrderPlaced') tracked.totalCents = event.data.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
       clearTimeout(tracked.timer);
       tracked.timer = undefined;
       tracked.stage = stageAfter[event.type];
-      this.orders.set(event.orderId, tracked);
+      // A finished order needs nothing more: forget it (a late duplicate only re-sends an event id
+      // the projection already has).
+      if (tracked.stage === 'DONE') this.orders.delete(event.orderId);
+      else this.orders.set(event.orderId, tracked);
       if (this.caughtUp) this.schedule(event.orderId, tracked);
     }
     this.checkCaughtUp();
   }
 
+  /** Caught up once every partition assigned to this replica is read to the end seen at start. */
   private checkCaughtUp(): void {
-    if (this.caughtUp || !this.target.every((end, p) => (this.positions.get(p) ?? 0) >= end)) return;
+    // Partitions another replica of the group reads are not this one's to wait for.
+    const assigned = new Set((this.consumer?.progress() ?? []).map((p) => p.partition));
+    const mine = (partition: number) => assigned.size === 0 || assigned.has(partition);
+    if (this.caughtUp || !this.target.every((end, p) => !mine(p) || (this.positions.get(p) ?? 0) >= end)) return;
     this.caughtUp = true;
     let pending = 0;
     for (const [orderId, tracked] of this.orders) if (this.schedule(orderId, tracked)) pending++;

@@ -34,7 +34,9 @@ export class CustomersSource {
   createLoader(): DataLoader<string, RestCustomer | null> {
     return new DataLoader(
       async (ids) => {
-        const page = await this.client.getJson<CustomerPage>('/customers', { ids: ids.join(',') });
+        // An id the batch read cannot carry (empty, or with a comma) names no customer.
+        const valid = ids.filter((id) => id !== '' && !id.includes(','));
+        const page = valid.length > 0 ? await this.client.getJson<CustomerPage>('/customers', { ids: valid.join(',') }) : null;
         return alignById(ids, page?.items ?? []);
       },
       { maxBatchSize: MAX_IDS_PER_CALL },

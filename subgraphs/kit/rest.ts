@@ -3,7 +3,7 @@
  * GET requests are idempotent and so may be retried; a 404 answers `null` so callers can map
  * "no such resource" to a null field.
  */
-import { ErrorCode } from '../../lib/errors.ts';
+import { ErrorCode, causeOf } from '../../lib/errors.ts';
 import { createCallPolicy, UpstreamFailure, type CallPolicy, type ResilienceOptions } from './resilience.ts';
 
 export interface RestClientOptions extends ResilienceOptions {
@@ -66,7 +66,3 @@ export class RestClient {
   }
 }
 
-function causeOf(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause);
-}

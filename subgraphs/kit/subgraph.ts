@@ -83,12 +83,14 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
         httpServer: host.httpServer,
         path: GRAPHQL_PATH,
         log,
+        maxPayloadBytes: options.bodyLimitBytes,
         graphql: {
           schema,
           context: () => module.createContext(),
-          // The same masking as over HTTP.
+          // The same masking as over HTTP, for results and for errors at the start of a subscription.
           onNext: (_ctx, _id, _payload, _args, result) =>
             result.errors ? { ...result, errors: result.errors.map((e) => maskInternal(e.toJSON(), e, log)) } : result,
+          onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskInternal(e.toJSON(), e, log)),
         },
       })
     : undefined;

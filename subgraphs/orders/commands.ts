@@ -70,7 +70,12 @@ export class OrderCommands {
     try {
       [position] = (await withTimeout(log.publish(topic, [encodeOrderEvent(event)]), publishTimeoutMs)) as [RecordPosition];
     } catch (err) {
-      throw new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not accept ${event.type}: ${(err as Error).message}`, { orderId: event.orderId }, err);
+      throw new InterchangeError(
+        ErrorCode.EVENT_LOG_UNAVAILABLE,
+        `the event log did not acknowledge ${event.type} (${(err as Error).message}); it may still be applied: query order "${event.orderId}" before trying again`,
+        { orderId: event.orderId },
+        err,
+      );
     }
     try {
       await projector.waitFor(position, readYourWritesTimeoutMs);

@@ -71,7 +71,8 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
   const events = eventLog ?? createEventLog(config, log, 'orders-subgraph');
   const registry = new Registry();
   const journal = new EventJournal({ maxEvents: config.JOURNAL_MAX_EVENTS, logger: log });
-  const streams = new OrderEventStreams({ journal, bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS, registry });
+  // The projector exists below by the time a subscription arrives (streams open only once serving).
+  const streams = new OrderEventStreams({ journal, bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS, registry, liveFrom: () => projector.liveFrom() });
   const projector = new Projector({
     log: events,
     topic: ORDERS_TOPIC,

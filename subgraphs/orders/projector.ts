@@ -77,6 +77,9 @@ export interface ProjectorStatus {
   totalLag: number;
 }
 
+/** Longest wait for reading back the dead-letter topic at start. */
+const DLQ_SCAN_LIMIT_MS = 15_000;
+
 const DLQ_HEADERS = { reason: 'dlq-reason', topic: 'dlq-topic', partition: 'dlq-partition', offset: 'dlq-offset' } as const;
 
 export class Projector {
@@ -85,6 +88,8 @@ export class Projector {
   private stopped = false;
   private caughtUp = false;
   private catchUpTarget: number[] = [];
+  private markTargetKnown!: () => void;
+  private readonly targetKnown = new Promise<void>((resolve) => (this.markTargetKnown = resolve));
   private partitionCount = 0;
   private readonly deadLettered = new Set<string>();
   private readonly waiters = new Set<{ position: RecordPosition; resolve: () => void }>();
@@ -115,12 +120,23 @@ export class Projector {
   async start(): Promise<void> {
     const { logger, topic } = this.options;
     this.catchUpTarget = await this.retrying('read the end offsets', () => this.options.log.endOffsets(topic));
+    this.markTargetKnown();
     this.notePartitions(this.catchUpTarget.length);
     await this.loadDeadLettered();
     logger.info({ topic, endOffsets: this.catchUpTarget, events: sum(this.catchUpTarget) }, 'orders projection: catching up');
     this.checkCaughtUp();
     void this.reportProgress();
     await this.run({ kind: 'beginning' });
+  }
+
+  /**
+   * Where "now" begins for a new live subscriber: while the projection is rebuilding after a start,
+   * the end offsets it saw at start (what it applies before them is history); undefined once caught up.
+   */
+  async liveFrom(): Promise<number[] | undefined> {
+    if (this.caughtUp) return undefined;
+    await this.targetKnown;
+    return this.caughtUp ? undefined : [...this.catchUpTarget];
   }
 
   whenCaughtUp(): Promise<void> {
@@ -193,16 +209,20 @@ export class Projector {
     );
     if (this.stopped) return consumer.stop();
     this.consumer = consumer;
-    consumer.failed.catch(async (err: unknown) => {
-      if (this.stopped || this.consumer !== consumer) return;
-      this.consumer = undefined;
-      this.options.logger.error({ err }, 'orders projection: consumer failed; restarting at the applied positions');
-      await consumer.stop().catch(() => undefined);
-      await sleep(this.options.restartDelayMs ?? 1_000);
-      if (this.stopped) return;
-      const offsets = Object.fromEntries(this.status().partitions.map((p) => [p.partition, p.position]));
-      await this.run({ kind: 'offsets', offsets });
-    });
+    consumer.failed
+      .catch(async (err: unknown) => {
+        if (this.stopped || this.consumer !== consumer) return;
+        this.consumer = undefined;
+        this.options.logger.error({ err }, 'orders projection: consumer failed; restarting at the applied positions');
+        await consumer.stop().catch(() => undefined);
+        await sleep(this.options.restartDelayMs ?? 1_000);
+        if (this.stopped) return;
+        const offsets = Object.fromEntries(this.status().partitions.map((p) => [p.partition, p.position]));
+        await this.run({ kind: 'offsets', offsets });
+      })
+      .catch((err: unknown) => {
+        if (!this.stopped) this.options.logger.error({ err }, 'orders projection: could not restart the consumer');
+      });
   }
 
   private async handle(records: LogRecord[]): Promise<void> {
@@ -253,7 +273,9 @@ export class Projector {
     const source = `${record.topic}/${record.partition}/${record.offset}`;
     if (this.deadLettered.has(source)) return; // sent by an earlier run
     this.options.logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason }, 'orders projection: record dead-lettered');
-    await this.options.log.publish(this.options.deadLetterTopic, [
+    // Retried in place until it is sent: the projection does not move past a record that is
+    // neither applied nor dead-lettered (nothing silently dropped), and says why it waits.
+    await this.retrying('publish to the dead-letter topic', () => this.options.log.publish(this.options.deadLetterTopic, [
       {
         key: record.key ?? '',
         value: record.value,
@@ -265,7 +287,7 @@ export class Projector {
           [DLQ_HEADERS.offset]: String(record.offset),
         },
       },
-    ]);
+    ]));
     this.deadLettered.add(source);
   }
 
@@ -274,19 +296,21 @@ export class Projector {
     const { log, deadLetterTopic, groupId } = this.options;
     const ends = await this.retrying('read the dead-letter end offsets', () => log.endOffsets(deadLetterTopic));
     if (sum(ends) === 0) return;
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    const scan = await log.consume({
-      topic: deadLetterTopic,
-      groupId: `${groupId}-dlq-scan`,
-      from: { kind: 'beginning' },
-      commit: false,
-      handle: async (records) => {
-        for (const r of records) this.deadLettered.add(`${r.headers[DLQ_HEADERS.topic]}/${r.headers[DLQ_HEADERS.partition]}/${r.headers[DLQ_HEADERS.offset]}`);
-        if (scan.progress().every((p) => p.position >= (ends[p.partition] ?? 0))) done();
-      },
-    });
-    await Promise.race([finished, scan.failed]);
+    const seen = async (scan: ConsumerHandle) => scan.progress().every((p) => p.position >= (ends[p.partition] ?? 0));
+    const scan = await this.retrying('read the dead-letter topic', () =>
+      log.consume({
+        topic: deadLetterTopic,
+        groupId: `${groupId}-dlq-scan`,
+        from: { kind: 'beginning' },
+        commit: false,
+        handle: async (records) => {
+          for (const r of records) this.deadLettered.add(`${r.headers[DLQ_HEADERS.topic]}/${r.headers[DLQ_HEADERS.partition]}/${r.headers[DLQ_HEADERS.offset]}`);
+        },
+      }),
+    );
+    // Bounded: records deleted by retention never arrive; at worst a record is dead-lettered twice.
+    const deadline = Date.now() + DLQ_SCAN_LIMIT_MS;
+    while (!(await seen(scan)) && Date.now() < deadline && !this.stopped) await sleep(50);
     await scan.stop();
   }
 

@@ -35,7 +35,16 @@ export interface OrderEventStreamsOptions {
   bufferEvents: number;
   /** Where its metrics go: orders_subscriptions_active, orders_subscriptions_started_total. */
   registry?: Registry;
+  /**
+   * Where a subscription without `after` starts while the projection is still rebuilding after a
+   * start (the end offsets seen at start), so it gets what happens from now on, not the history
+   * being replayed; undefined once caught up. Rejects if the log cannot be reached in time.
+   */
+  liveFrom?: () => Promise<number[] | undefined>;
 }
+
+/** How long a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE. */
+const LOG_WAIT_MS = 10_000;
 
 /** Opens subscription streams over one journal, and counts them. */
 export class OrderEventStreams {
@@ -76,8 +85,10 @@ export class OrderEventStreams {
   async open(filter: OrderEventFilter): Promise<AsyncIterableIterator<StreamItem>> {
     const { customerId, types, after } = filter;
     if (types && types.length === 0) throw badUserInput('`types` must name at least one event type, or be left out for all', 'types');
-    const vector = after === undefined ? undefined : decodeCursor(after);
-    if (vector && this.options.journal.partitions === 0) await this.options.journal.whenPartitionsKnown();
+    const vector = after === undefined ? await this.liveFrom() : decodeCursor(after);
+    if (vector && this.options.journal.partitions === 0) {
+      await withDeadline(this.options.journal.whenPartitionsKnown(), LOG_WAIT_MS);
+    }
     const wanted = types && new Set(types);
     const stream = new OrderEventStream(this.options.bufferEvents, (reason) => {
       this.active?.dec();
@@ -95,6 +106,21 @@ export class OrderEventStreams {
     this.started?.inc();
     return stream;
   }
+
+  private async liveFrom(): Promise<number[] | undefined> {
+    return this.options.liveFrom ? withDeadline(this.options.liveFrom(), LOG_WAIT_MS) : undefined;
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not answer within ${ms} ms; try again`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 type EndReason = 'returned' | 'too_slow';

@@ -79,7 +79,7 @@ class Recording {
   }
 
   async until(count: number): Promise<Delivered[]> {
-    await eventually(() => assert.ok(this.events.length >= count, `${this.events.length} of ${count} events`));
+    await eventually(() => assert.ok(this.events.length >= count, `${this.events.length} of ${count} events: ${JSON.stringify(this.events.map((e) => [e.order.id.slice(0, 6), e.type, e.order.version]))}`));
     return this.events;
   }
 }

@@ -89,6 +89,12 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
     });
   });
 
+  test('answers null for ids the REST batch read cannot carry, without spoiling the rest of the batch', async () => {
+    const { body } = await postGraphQL(graphqlUrl, '{ a: customer(id: "c1") { id } b: customer(id: "") { id } c: customer(id: "c1,c2") { id } }');
+    assert.equal(body.errors, undefined);
+    assert.deepEqual(body.data, { a: { id: 'c1' }, b: null, c: null });
+  });
+
   test('rejects an argument of the wrong type with a validation error', async () => {
     const { status, body } = await postGraphQL(graphqlUrl, '{ customers(first: "many") { id } }');
     assert.equal(status, 400);

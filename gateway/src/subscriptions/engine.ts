@@ -3,7 +3,7 @@
  * resolution per event among all clients that sent the same operation, variables and identity, and
  * hands each client a bounded stream of results.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ServiceMap } from '@apollo/gateway';
 import type { Schema } from '@apollo/federation-internals';
 import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
@@ -74,8 +74,10 @@ export class SubscriptionEngine {
       const message = err instanceof Error ? err.message : String(err);
       return { errors: [new GraphQLError(`cannot plan this subscription: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })] };
     }
+    // A client resuming from a cursor needs its own replay: such subscriptions are never shared.
+    const resumeFrom = plan.resumeFrom(args.variables);
     const key = createHash('sha256')
-      .update(JSON.stringify([args.operationName ?? null, query, args.variables, args.identity]))
+      .update(JSON.stringify([args.operationName ?? null, query, args.variables, args.identity, resumeFrom ? randomUUID() : null]))
       .digest('base64url');
     let shared = this.shared.get(key);
     if (!shared) {
@@ -93,6 +95,7 @@ export class SubscriptionEngine {
         upstream,
         resolve: (event) => resolveEvent(plan, event, request, deps),
         subscriberCapacity: this.options.subscriberBufferEvents,
+        startCursor: resumeFrom,
         log: this.options.log,
         onClose: (closedKey) => this.shared.delete(closedKey),
       });

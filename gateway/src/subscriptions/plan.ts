@@ -36,6 +36,8 @@ export interface SubscriptionPlan {
   responseKey: string;
   /** Whether the plan carries the private cursor alias. */
   tracksCursor: boolean;
+  /** Where the client asked to resume from: the subscription field's `after` argument, if any. */
+  resumeFrom: (variables: Record<string, unknown>) => string | undefined;
 }
 
 export class SubscriptionPlanner {
@@ -59,7 +61,7 @@ export class SubscriptionPlanner {
   plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): SubscriptionPlan {
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
-    const { document: planned, responseKey, tracksCursor } = this.withCursor(document, operationName);
+    const { document: planned, responseKey, tracksCursor, root } = this.withCursor(document, operationName);
     const operation = operationFromDocument(this.supergraph.apiSchema(), planned, { operationName });
     const queryPlan = this.planner.buildQueryPlan(operation);
     if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
@@ -69,6 +71,7 @@ export class SubscriptionPlanner {
       operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: planned, operationName }),
       responseKey,
       tracksCursor,
+      resumeFrom: afterArgument(root),
     };
     if (this.cache.size >= this.maxCachedPlans) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, plan);
@@ -86,12 +89,23 @@ export class SubscriptionPlanner {
     const fieldType = this.apiSchema.getSubscriptionType()?.getFields()[root.name.value]?.type;
     const named = fieldType && getNamedType(fieldType);
     const tracksCursor = !!named && isObjectType(named) && 'cursor' in named.getFields() && !!root.selectionSet;
-    if (!tracksCursor) return { document, responseKey, tracksCursor };
+    if (!tracksCursor) return { document, responseKey, tracksCursor, root };
     const cursorField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: CURSOR_ALIAS }, name: { kind: Kind.NAME, value: 'cursor' } };
     const planned = visit(document, {
       Field: (node) =>
         node === root ? { ...node, selectionSet: { ...node.selectionSet!, selections: [...node.selectionSet!.selections, cursorField] } } : undefined,
     });
-    return { document: planned, responseKey, tracksCursor };
+    return { document: planned, responseKey, tracksCursor, root };
   }
+}
+
+/** Reads the `after` argument of the subscription field, a literal or a variable. */
+function afterArgument(root: FieldNode): SubscriptionPlan['resumeFrom'] {
+  const value = root.arguments?.find((a) => a.name.value === 'after')?.value;
+  if (value?.kind === Kind.STRING) return () => value.value;
+  if (value?.kind === Kind.VARIABLE) {
+    const name = value.name.value;
+    return (variables) => (typeof variables[name] === 'string' ? (variables[name] as string) : undefined);
+  }
+  return () => undefined;
 }

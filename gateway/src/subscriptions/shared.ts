@@ -19,6 +19,8 @@ export interface SharedOptions {
   upstream: AsyncIterableIterator<ExecutionResult>;
   resolve: (event: ExecutionResult) => Promise<EventResolution>;
   subscriberCapacity: number;
+  /** The cursor the subscription starts after (its `after` argument), if any. */
+  startCursor: string | undefined;
   log: Logger;
   /** Called once when the last subscriber left or the upstream ended. */
   onClose: (key: string) => void;
@@ -27,8 +29,11 @@ export interface SharedOptions {
 export class SharedSubscription {
   private readonly subscribers = new Set<Subscriber>();
   private closed = false;
+  /** The cursor of the last event handed out: where a subscriber that joins now starts. */
+  private lastCursor: string | undefined;
 
   constructor(private readonly options: SharedOptions) {
+    this.lastCursor = options.startCursor;
     void this.pump();
   }
 
@@ -37,7 +42,7 @@ export class SharedSubscription {
   }
 
   join(): Subscriber {
-    const subscriber = new Subscriber(this.options.subscriberCapacity, (s) => this.leave(s));
+    const subscriber = new Subscriber(this.options.subscriberCapacity, (s) => this.leave(s), this.lastCursor);
     this.subscribers.add(subscriber);
     return subscriber;
   }
@@ -82,6 +87,7 @@ export class SharedSubscription {
         const { result, cursor } = await next;
         queue.shift();
         wakeIntake?.();
+        this.lastCursor = cursor ?? this.lastCursor;
         for (const subscriber of this.subscribers) subscriber.offer(result, cursor);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
@@ -126,7 +132,7 @@ function internalError(err: unknown): GraphQLError {
 function upstreamError(err: unknown): GraphQLError {
   if (Array.isArray(err) && err[0]?.message) {
     const first = err[0] as { message: string; extensions?: Record<string, unknown> };
-    return new GraphQLError(first.message, { extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.SUBGRAPH_UNAVAILABLE } });
+    return new GraphQLError(first.message, { extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR } });
   }
   const reason = err instanceof Error ? err.message : (err as { reason?: string; code?: number })?.reason || `socket closed (${(err as { code?: number })?.code ?? 'unknown'})`;
   return new GraphQLError(`the upstream subscription failed: ${reason}`, { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });

@@ -18,7 +18,11 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     private readonly capacity: number,
     /** Called once when the subscriber is done, whoever ended it. */
     private readonly onEnd: (subscriber: Subscriber) => void,
-  ) {}
+    /** Where this subscriber starts: what it resumes from if it falls behind before its first event. */
+    startCursor?: string,
+  ) {
+    this.lastDelivered = startCursor;
+  }
 
   /** Offers a result; never blocks. Overflow ends the subscription with SUBSCRIBER_TOO_SLOW. */
   offer(result: ExecutionResult, cursor: string | undefined): void {

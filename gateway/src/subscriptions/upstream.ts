@@ -34,6 +34,10 @@ export interface UpstreamOptions {
   retryAttempts: number;
 }
 
+const KEEP_ALIVE_MS = 10_000;
+const PONG_TIMEOUT_MS = 5_000;
+const MAX_RETRY_WAIT_MS = 5_000;
+
 export class UpstreamConnections {
   private readonly clients = new Map<string, Client>();
   private opened = 0;
@@ -117,17 +121,36 @@ export class UpstreamConnections {
     if (!httpUrl) throw new Error(`no URL for subgraph "${serviceName}"`);
     const url = httpUrl.replace(/^http/, 'ws');
     const { log } = this.options;
+    // A subgraph host that vanishes without closing the socket is found by pings that go unanswered.
+    let socket: WebSocket | undefined;
+    let pongTimer: NodeJS.Timeout | undefined;
     client = createClient({
       url,
       webSocketImpl: WebSocket,
       connectionParams,
       lazy: true,
       lazyCloseTimeout: 5_000,
+      keepAlive: KEEP_ALIVE_MS,
       retryAttempts: this.options.retryAttempts,
       shouldRetry: () => true,
+      // Jittered exponential backoff, capped so a subgraph that comes back is found within seconds.
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RETRY_WAIT_MS, 250 * 2 ** retries) * (0.5 + Math.random() / 2))),
       on: {
-        connected: () => log.debug({ subgraph: serviceName, url }, 'upstream subscription socket open'),
-        closed: (event) => log.debug({ subgraph: serviceName, code: (event as { code?: number }).code }, 'upstream subscription socket closed'),
+        connected: (opened) => {
+          socket = opened as WebSocket;
+          log.debug({ subgraph: serviceName, url }, 'upstream subscription socket open');
+        },
+        ping: (received) => {
+          if (received) return;
+          pongTimer = setTimeout(() => socket?.close(4408, 'no pong from the subgraph'), PONG_TIMEOUT_MS);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongTimer);
+        },
+        closed: (event) => {
+          clearTimeout(pongTimer);
+          log.debug({ subgraph: serviceName, code: (event as { code?: number }).code }, 'upstream subscription socket closed');
+        },
       },
     });
     this.clients.set(key, client);
