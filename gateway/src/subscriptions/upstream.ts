@@ -34,12 +34,14 @@ export interface UpstreamOptions {
   retryAttempts: number;
 }
 
+const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) => `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
+
 const KEEP_ALIVE_MS = 10_000;
 const PONG_TIMEOUT_MS = 5_000;
 const MAX_RETRY_WAIT_MS = 5_000;
 
 export class UpstreamConnections {
-  private readonly clients = new Map<string, Client>();
+  private readonly clients = new Map<string, { client: Client; users: number }>();
   private opened = 0;
 
   constructor(private readonly options: UpstreamOptions) {}
@@ -64,13 +66,27 @@ export class UpstreamConnections {
       wake?.();
       wake = undefined;
     };
-    const unsubscribe = this.client(serviceName, connectionParams).subscribe<Record<string, unknown>>(request, {
+    const key = clientKey(serviceName, connectionParams);
+    const entry = this.client(key, serviceName, connectionParams);
+    entry.users++;
+    let released = false;
+    // A client (one socket per subgraph and identity) lives while a subscription uses it.
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--entry.users === 0) {
+        this.clients.delete(key);
+        void entry.client.dispose();
+      }
+    };
+    const unsubscribe = entry.client.subscribe<Record<string, unknown>>(request, {
       next: (result) => {
         if (done) return;
         if (queue.length >= maxQueued) {
           failure = new UpstreamBacklogFull(serviceName, maxQueued);
           done = true;
           unsubscribe();
+          release();
         } else {
           queue.push(result as ExecutionResult);
         }
@@ -79,10 +95,12 @@ export class UpstreamConnections {
       error: (err) => {
         failure = err;
         done = true;
+        release();
         notify();
       },
       complete: () => {
         done = true;
+        release();
         notify();
       },
     });
@@ -100,6 +118,7 @@ export class UpstreamConnections {
         done = true;
         queue.length = 0;
         unsubscribe();
+        release();
         notify();
         return { value: undefined, done: true };
       },
@@ -109,14 +128,13 @@ export class UpstreamConnections {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((client) => client.dispose()));
+    await Promise.all([...this.clients.values()].map(({ client }) => client.dispose()));
     this.clients.clear();
   }
 
-  private client(serviceName: string, connectionParams: Record<string, unknown>): Client {
-    const key = `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
-    let client = this.clients.get(key);
-    if (client) return client;
+  private client(key: string, serviceName: string, connectionParams: Record<string, unknown>): { client: Client; users: number } {
+    const existing = this.clients.get(key);
+    if (existing) return existing;
     const httpUrl = this.options.urls.get(serviceName);
     if (!httpUrl) throw new Error(`no URL for subgraph "${serviceName}"`);
     const url = httpUrl.replace(/^http/, 'ws');
@@ -124,7 +142,7 @@ export class UpstreamConnections {
     // A subgraph host that vanishes without closing the socket is found by pings that go unanswered.
     let socket: WebSocket | undefined;
     let pongTimer: NodeJS.Timeout | undefined;
-    client = createClient({
+    const client = createClient({
       url,
       webSocketImpl: WebSocket,
       connectionParams,
@@ -153,7 +171,8 @@ export class UpstreamConnections {
         },
       },
     });
-    this.clients.set(key, client);
-    return client;
+    const entry = { client, users: 0 };
+    this.clients.set(key, entry);
+    return entry;
   }
 }
