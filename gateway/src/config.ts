@@ -51,7 +51,7 @@ export const gatewaySettings = z.object({
    * that subscription's clients with SUBSCRIBER_TOO_SLOW (each naming its last cursor) to bound memory.
    */
   UPSTREAM_BACKLOG_EVENTS: setting.count(10_000),
-  /** Reconnection attempts of an upstream subscription socket before its subscribers get an error. */
+  /** Times an upstream subscription is reopened (from its last cursor) after its socket dropped. */
   UPSTREAM_SUBSCRIPTION_RETRIES: z.coerce.number().int().min(0).default(10),
   /** How long a WebSocket client may take to send connection_init, in ms. */
   CONNECTION_INIT_TIMEOUT_MS: setting.millis(3_000),

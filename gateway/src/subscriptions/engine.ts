@@ -9,7 +9,7 @@ import type { Schema } from '@apollo/federation-internals';
 import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
-import { SubscriptionPlanner } from './plan.ts';
+import { AFTER_VARIABLE, CURSOR_ALIAS, SubscriptionPlanner } from './plan.ts';
 import { resolveEvent } from './resolve-event.ts';
 import { SharedSubscription } from './shared.ts';
 import { UpstreamConnections } from './upstream.ts';
@@ -56,7 +56,7 @@ export class SubscriptionEngine {
   constructor(private readonly options: SubscriptionEngineOptions) {
     this.planner = new SubscriptionPlanner(options.supergraphSdl);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
-    this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, retryAttempts: options.upstreamRetryAttempts });
+    this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log });
   }
 
   /** The API schema clients validate against (with the Subscription type). */
@@ -82,17 +82,27 @@ export class SubscriptionEngine {
     let shared = this.shared.get(key);
     if (!shared) {
       const upstreamVariables = Object.fromEntries((plan.primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]));
-      const upstream = this.upstream.subscribe(
-        plan.primary.serviceName,
-        { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
-        { headers: args.identity },
-        this.options.upstreamBacklogEvents,
-      );
+      const openUpstream = (after: string | undefined) =>
+        this.upstream.subscribe(
+          plan.primary.serviceName,
+          after !== undefined && plan.resumeOperation
+            ? { query: plan.resumeOperation, variables: { ...upstreamVariables, [AFTER_VARIABLE]: after }, operationName: plan.primary.operationName }
+            : { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
+          { headers: args.identity },
+          this.options.upstreamBacklogEvents,
+        );
       const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
       const deps = { serviceMap: this.options.serviceMap, supergraphSchema: this.planner.supergraphSchema, apiSchema: this.fedApiSchema, log: this.options.log };
       shared = new SharedSubscription({
         key,
-        upstream,
+        openUpstream,
+        resumable: plan.resumeOperation !== undefined,
+        cursorOf: (event) => {
+          const root = (event.data as Record<string, Record<string, unknown> | null> | null | undefined)?.[plan.responseKey];
+          const cursor = root?.[CURSOR_ALIAS];
+          return typeof cursor === 'string' ? cursor : undefined;
+        },
+        reopenAttempts: this.options.upstreamRetryAttempts,
         resolve: (event) => resolveEvent(plan, event, request, deps),
         subscriberCapacity: this.options.subscriberBufferEvents,
         startCursor: resumeFrom,

@@ -15,6 +15,8 @@ import {
   Kind,
   getNamedType,
   isObjectType,
+  parse,
+  print,
   visit,
   type DocumentNode,
   type FieldNode,
@@ -38,7 +40,15 @@ export interface SubscriptionPlan {
   tracksCursor: boolean;
   /** Where the client asked to resume from: the subscription field's `after` argument, if any. */
   resumeFrom: (variables: Record<string, unknown>) => string | undefined;
+  /**
+   * The primary operation asking for events after a cursor (`after: $__interchangeAfter`), when the
+   * subscription field takes `after` and the plan tracks cursors: how the gateway resumes its own
+   * upstream subscription without a gap after the upstream socket dropped.
+   */
+  resumeOperation: string | undefined;
 }
+
+export const AFTER_VARIABLE = '__interchangeAfter';
 
 export class SubscriptionPlanner {
   readonly supergraph: Supergraph;
@@ -72,7 +82,10 @@ export class SubscriptionPlanner {
       responseKey,
       tracksCursor,
       resumeFrom: afterArgument(root),
+      resumeOperation: undefined,
     };
+    const fieldArgs = this.apiSchema.getSubscriptionType()?.getFields()[root.name.value]?.args ?? [];
+    if (tracksCursor && fieldArgs.some((a) => a.name === 'after')) plan.resumeOperation = withAfterVariable(plan.primary.operation);
     if (this.cache.size >= this.maxCachedPlans) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, plan);
     return plan;
@@ -97,6 +110,29 @@ export class SubscriptionPlanner {
     });
     return { document: planned, responseKey, tracksCursor, root };
   }
+}
+
+/** Rewrites a subscription operation so its root field's `after` is `$__interchangeAfter`. */
+function withAfterVariable(operation: string): string {
+  const variable = { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: AFTER_VARIABLE } } as const;
+  let rootDone = false;
+  return print(
+    visit(parse(operation), {
+      OperationDefinition: (node) => ({
+        ...node,
+        variableDefinitions: [
+          ...(node.variableDefinitions ?? []),
+          { kind: Kind.VARIABLE_DEFINITION, variable, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } } },
+        ],
+      }),
+      Field: (node) => {
+        if (rootDone) return false;
+        rootDone = true;
+        const args = (node.arguments ?? []).filter((a) => a.name.value !== 'after');
+        return { ...node, arguments: [...args, { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'after' }, value: variable }] };
+      },
+    }),
+  );
 }
 
 /** Reads the `after` argument of the subscription field, a literal or a variable. */

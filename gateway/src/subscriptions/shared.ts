@@ -16,7 +16,17 @@ const MAX_IN_FLIGHT = 32;
 
 export interface SharedOptions {
   key: string;
-  upstream: AsyncIterableIterator<ExecutionResult>;
+  /**
+   * Opens the upstream subscription; `after` is set when the gateway reopens it after the socket
+   * dropped and the subscription can resume from a cursor (then no event is lost or repeated).
+   */
+  openUpstream: (after: string | undefined) => AsyncIterableIterator<ExecutionResult>;
+  /** Whether the upstream can be reopened from a cursor (else it is reopened live). */
+  resumable: boolean;
+  /** The cursor of a raw upstream event, if it carries one. */
+  cursorOf: (event: ExecutionResult) => string | undefined;
+  /** Times the upstream is reopened after its socket dropped, before subscribers get an error. */
+  reopenAttempts: number;
   resolve: (event: ExecutionResult) => Promise<EventResolution>;
   subscriberCapacity: number;
   /** The cursor the subscription starts after (its `after` argument), if any. */
@@ -31,9 +41,11 @@ export class SharedSubscription {
   private closed = false;
   /** The cursor of the last event handed out: where a subscriber that joins now starts. */
   private lastCursor: string | undefined;
+  private upstream: AsyncIterableIterator<ExecutionResult>;
 
   constructor(private readonly options: SharedOptions) {
     this.lastCursor = options.startCursor;
+    this.upstream = options.openUpstream(undefined);
     void this.pump();
   }
 
@@ -62,7 +74,7 @@ export class SharedSubscription {
     if (this.closed) return;
     this.closed = true;
     this.options.onClose(this.options.key);
-    void this.options.upstream.return?.();
+    void this.upstream.return?.();
   }
 
   /**
@@ -93,15 +105,30 @@ export class SharedSubscription {
       }
     })();
     let failure: unknown;
-    try {
-      for await (const event of this.options.upstream) {
-        if (this.closed) break;
-        queue.push(this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })));
-        wakeDelivery?.();
-        while (queue.length >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wakeIntake = resolve));
+    // Where the events taken from upstream so far end: the point to reopen it from.
+    let takenThrough = this.options.startCursor;
+    for (let reopened = 0; ; reopened++) {
+      failure = undefined;
+      try {
+        for await (const event of this.upstream) {
+          if (this.closed) break;
+          takenThrough = this.options.cursorOf(event) ?? takenThrough;
+          queue.push(this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })));
+          wakeDelivery?.();
+          while (queue.length >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wakeIntake = resolve));
+        }
+      } catch (err) {
+        failure = err;
       }
-    } catch (err) {
-      failure = err;
+      // The socket dropped (not a GraphQL error, not the gateway's own backlog): reopen it, from
+      // the last cursor taken when the subscription can resume, so nothing is lost or repeated.
+      const dropped = failure !== undefined && !Array.isArray(failure) && !(failure instanceof UpstreamBacklogFull);
+      if (!dropped || this.closed || reopened >= this.options.reopenAttempts) break;
+      const after = this.options.resumable ? takenThrough : undefined;
+      this.options.log.warn({ key: this.options.key, attempt: reopened + 1, after }, 'upstream subscription dropped; reopening it');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** reopened) * (0.5 + Math.random() / 2)));
+      if (this.closed) break;
+      this.upstream = this.options.openUpstream(after);
     }
     upstreamDone = true;
     wakeDelivery?.();

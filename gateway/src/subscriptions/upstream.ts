@@ -1,8 +1,7 @@
 /**
  * Upstream subscriptions to subgraphs over graphql-ws: one client (one socket, many multiplexed
- * subscriptions) per subgraph and caller identity, opened on first use and closed when idle. A
- * dropped socket is retried with graphql-ws's randomised exponential backoff, and its active
- * subscriptions are opened again.
+ * subscriptions) per subgraph and caller identity, opened on first use and closed when unused. A
+ * dropped socket fails its subscriptions; the shared subscriptions reopen themselves.
  */
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -30,15 +29,12 @@ export interface UpstreamOptions {
   /** Subgraph name -> its HTTP GraphQL URL (the WebSocket URL is derived from it). */
   urls: Map<string, string>;
   log: Logger;
-  /** Reconnection attempts before an upstream subscription fails. */
-  retryAttempts: number;
 }
 
 const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) => `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
 
 const KEEP_ALIVE_MS = 10_000;
 const PONG_TIMEOUT_MS = 5_000;
-const MAX_RETRY_WAIT_MS = 5_000;
 
 export class UpstreamConnections {
   private readonly clients = new Map<string, { client: Client; users: number }>();
@@ -149,10 +145,9 @@ export class UpstreamConnections {
       lazy: true,
       lazyCloseTimeout: 5_000,
       keepAlive: KEEP_ALIVE_MS,
-      retryAttempts: this.options.retryAttempts,
-      shouldRetry: () => true,
-      // Jittered exponential backoff, capped so a subgraph that comes back is found within seconds.
-      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RETRY_WAIT_MS, 250 * 2 ** retries) * (0.5 + Math.random() / 2))),
+      // A dropped socket fails its subscriptions at once: each shared subscription reopens itself,
+      // from its last cursor where it can (shared.ts), which graphql-ws's own retry could not do.
+      retryAttempts: 0,
       on: {
         connected: (opened) => {
           socket = opened as WebSocket;
