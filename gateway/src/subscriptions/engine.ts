@@ -23,7 +23,7 @@ export interface SubscriptionEngineOptions {
   log: Logger;
   /** Results a client may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   subscriberBufferEvents: number;
-  /** Reconnection attempts for an upstream subscription socket. */
+  /** Times an upstream subscription is reopened (from its last cursor where it can) after its socket dropped. */
   upstreamRetryAttempts: number;
   /** Upstream events that may wait to be resolved before the shared subscription gives up (bounded memory). */
   upstreamBacklogEvents: number;
