@@ -107,11 +107,14 @@ export class SharedSubscription {
     let failure: unknown;
     // Where the events taken from upstream so far end: the point to reopen it from.
     let takenThrough = this.options.startCursor;
-    for (let reopened = 0; ; reopened++) {
+    // Consecutive reopenings without an event in between (an upstream that works again resets it).
+    let reopened = 0;
+    for (;;) {
       failure = undefined;
       try {
         for await (const event of this.upstream) {
           if (this.closed) break;
+          reopened = 0;
           takenThrough = this.options.cursorOf(event) ?? takenThrough;
           queue.push(this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })));
           wakeDelivery?.();
@@ -128,6 +131,7 @@ export class SharedSubscription {
       this.options.log.warn({ key: this.options.key, attempt: reopened + 1, after }, 'upstream subscription dropped; reopening it');
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** reopened) * (0.5 + Math.random() / 2)));
       if (this.closed) break;
+      reopened++;
       this.upstream = this.options.openUpstream(after);
     }
     upstreamDone = true;
