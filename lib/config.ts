@@ -10,11 +10,16 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
+  readonly processName: string;
+  readonly problems: string[];
+
   constructor(
-    readonly processName: string,
-    readonly problems: string[],
+    processName: string,
+    problems: string[],
   ) {
     super(`invalid configuration for ${processName}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.processName = processName;
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }

@@ -16,7 +16,7 @@ export const repoRoot = resolve(import.meta.dirname, '..');
 export interface ChildSpec<L extends string> {
   /** A short name for messages. */
   name: string;
-  /** The TypeScript entry point, relative to the repository root, run with tsx. */
+  /** The TypeScript entry point, relative to the repository root, run by Node (which strips the types). */
   entry: string;
   args?: string[];
   /** Laid over this process's environment; `undefined` removes a variable. */
@@ -43,14 +43,25 @@ export interface Child<L extends string = string> {
 
 /** The child exited before it announced all its listeners (a configuration error exits 2). */
 export class ChildExitedError extends Error {
+  readonly processName: string;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+  readonly stderr: string;
+
   constructor(
-    readonly processName: string,
-    readonly code: number | null,
-    readonly signal: NodeJS.Signals | null,
-    readonly output: string,
-    readonly stderr: string,
+    processName: string,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    output: string,
+    stderr: string,
   ) {
     super(`${processName} exited (${signal ?? `code ${code}`}) before it was listening; output:\n${output}`);
+    this.processName = processName;
+    this.code = code;
+    this.signal = signal;
+    this.output = output;
+    this.stderr = stderr;
     this.name = 'ChildExitedError';
   }
 }
@@ -67,7 +78,7 @@ function childEnv(overrides: Readonly<Record<string, string | undefined>> = {}):
 
 export function startChild<L extends string>(spec: ChildSpec<L>): Promise<Child<L>> {
   const startTimeoutMs = spec.startTimeoutMs ?? 20_000;
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.entry, ...(spec.args ?? [])], {
+  const child = spawn(process.execPath, [spec.entry, ...(spec.args ?? [])], {
     cwd: repoRoot,
     env: childEnv(spec.env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -23,10 +23,12 @@ async function generate(into: string): Promise<void> {
   const protos = (await readdir(protoDir)).filter((f) => f.endsWith('.proto'));
   await run(generator, [...protos, ...protoGenFlags, '--grpcLib=@grpc/grpc-js', `--outDir=${into}`, `--includeDirs=${protoDir}`]);
   // The generator writes the absolute source path into each file; keep the output independent of
-  // where the checkout lives.
+  // where the checkout lives. Its relative imports have no extension; Node's resolution (which
+  // the type checker follows) needs the file's own, `.ts`.
   for (const file of await listFiles(into)) {
     const text = await readFile(join(into, file), 'utf8');
-    await writeFile(join(into, file), text.replaceAll(`${protoDir}/`, 'schema/proto/'));
+    const portable = text.replaceAll(`${protoDir}/`, 'schema/proto/').replace(/(from '\.{1,2}\/[^']+?)(?<!\.ts)'/g, "$1.ts'");
+    await writeFile(join(into, file), portable);
   }
 }
 

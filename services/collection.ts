@@ -6,8 +6,11 @@
 
 /** A cursor this collection did not issue (or one for a record it does not hold). */
 export class InvalidCursorError extends Error {
-  constructor(readonly cursor: string) {
+  readonly cursor: string;
+
+  constructor(cursor: string) {
     super('not a cursor issued by this service');
+    this.cursor = cursor;
     this.name = 'InvalidCursorError';
   }
 }

@@ -19,8 +19,11 @@ export interface SubgraphSourceOptions {
 }
 
 export class SubgraphSource extends RemoteGraphQLDataSource {
-  constructor(private readonly options: SubgraphSourceOptions) {
+  private readonly options: SubgraphSourceOptions;
+
+  constructor(options: SubgraphSourceOptions) {
     super({ url: options.url });
+    this.options = options;
     const { timeoutMs } = options;
     // Node's fetch is compatible with what the data source uses of a fetch response.
     this.fetcher = ((url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;

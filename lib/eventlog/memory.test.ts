@@ -2,13 +2,13 @@
  * The in-process event log: the contract suite, plus what only it promises (Kafka's key
  * partitioning, no handler call inside publish, members of one group sharing partitions, close).
  *
- * Run: node --import tsx --test lib/eventlog/memory.test.ts
+ * Run: node --test lib/eventlog/memory.test.ts
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
-import { eventLogContract, waitFor } from './contract.ts';
+import { eventLogContract, waitFor } from '../../test/support/eventlog-contract.ts';
 import { MemoryEventLog, partitionForKey } from './memory.ts';
 import type { LogRecord } from './types.ts';
 

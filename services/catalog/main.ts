@@ -1,6 +1,6 @@
 /**
  * The catalog gRPC service as a process:
- * `tsx services/catalog/main.ts [--port N] [--metrics-port N] [--host H]`.
+ * `node services/catalog/main.ts [--port N] [--metrics-port N] [--host H]`.
  * Logs `listening` events for listeners `grpc` and `metrics`; stops gracefully on SIGINT/SIGTERM.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';

@@ -47,11 +47,14 @@ export const maxPageSize = 100;
 
 /** A call answered with a non-OK status and a message for the caller. */
 class RpcError extends Error {
+  readonly code: status;
+
   constructor(
-    readonly code: status,
+    code: status,
     message: string,
   ) {
     super(message);
+    this.code = code;
   }
 }
 

@@ -36,11 +36,14 @@ export const maxBatchIds = 100;
 
 /** A query parameter the contract does not allow; answered 400, naming the parameter. */
 class ParameterError extends Error {
+  readonly parameter: string;
+
   constructor(
-    readonly parameter: string,
+    parameter: string,
     detail: string,
   ) {
     super(detail);
+    this.parameter = parameter;
   }
 }
 

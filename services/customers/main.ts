@@ -1,5 +1,5 @@
 /**
- * The customers REST service as a process: `tsx services/customers/main.ts [--port N] [--host H]`.
+ * The customers REST service as a process: `node services/customers/main.ts [--port N] [--host H]`.
  * Logs a `listening` event with listener `http`; stops gracefully on SIGINT/SIGTERM.
  */
 import { createServer } from 'node:http';

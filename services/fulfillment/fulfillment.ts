@@ -44,7 +44,11 @@ export class Fulfillment {
   private stopped = false;
   private target: number[] = [];
 
-  constructor(private readonly options: FulfillmentOptions) {}
+  private readonly options: FulfillmentOptions;
+
+  constructor(options: FulfillmentOptions) {
+    this.options = options;
+  }
 
   get topic(): string {
     return this.options.topic ?? ORDERS_TOPIC;

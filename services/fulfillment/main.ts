@@ -1,4 +1,4 @@
-/** The fulfillment service as its own process, on Kafka: `tsx services/fulfillment/main.ts`. */
+/** The fulfillment service as its own process, on Kafka: `node services/fulfillment/main.ts`. */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { kafkaOptions } from '../../lib/eventlog/config.ts';
 import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { entityResolvers } from '../kit/entities.ts';
 import type { CustomersSource, RestCustomer } from './datasource.ts';
 

@@ -44,19 +44,22 @@ export interface ResilienceOptions {
  * not have reached the backend or the backend said "try again" (connection refused, 503, UNAVAILABLE).
  */
 export class UpstreamFailure extends InterchangeError {
+  readonly retryable: boolean;
+
   constructor(
     code: ErrorCode,
     message: string,
-    readonly retryable: boolean,
+    retryable: boolean,
     upstream: string,
     cause?: unknown,
   ) {
     super(code, message, { upstream }, cause);
+    this.retryable = retryable;
   }
 }
 
 /** Failures that count against the breaker: the backend is unwell, not the request. */
-const isBackendFailure = (err: Error) =>
+const isBackendFailure = (err: unknown) =>
   err instanceof TaskCancelledError ||
   (err instanceof UpstreamFailure && (err.code === ErrorCode.UPSTREAM_UNAVAILABLE || err.code === ErrorCode.UPSTREAM_TIMEOUT));
 

@@ -15,7 +15,10 @@ export class RestClient {
   readonly policy: CallPolicy;
   private readonly baseUrl: URL;
 
-  constructor(private readonly options: RestClientOptions) {
+  private readonly options: RestClientOptions;
+
+  constructor(options: RestClientOptions) {
+    this.options = options;
     this.policy = createCallPolicy(options);
     this.baseUrl = new URL(options.baseUrl);
   }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
@@ -58,7 +58,7 @@ export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphMod
   });
   await module.start?.();
   // Resolver maps are typed by their context; buildSubgraphSchema takes them untyped.
-  const schema = buildSubgraphSchema({ typeDefs: module.typeDefs, resolvers: module.resolvers as GraphQLResolverMap<unknown> });
+  const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers: module.resolvers as GraphQLResolverMap<unknown> }]);
   const host = await startGraphQLHost<Ctx>({
     name: module.name,
     log,

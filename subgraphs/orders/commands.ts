@@ -33,7 +33,11 @@ const MAX_LINES = 100;
 const MAX_QUANTITY = 10_000;
 
 export class OrderCommands {
-  constructor(private readonly options: CommandOptions) {}
+  private readonly options: CommandOptions;
+
+  constructor(options: CommandOptions) {
+    this.options = options;
+  }
 
   async placeOrder(input: PlaceOrderInput): Promise<Order> {
     const quantities = mergeLines(input.lines);

@@ -78,7 +78,10 @@ export class EventJournal implements AppliedEventSink {
   private readonly listeners = new Set<(entry: JournalEntry) => void>();
   private readonly partitionWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: JournalOptions) {
+  private readonly options: JournalOptions;
+
+  constructor(options: JournalOptions) {
+    this.options = options;
     if (!Number.isInteger(options.maxEvents) || options.maxEvents < 1) throw new RangeError(`EventJournal: maxEvents must be a positive integer, got ${options.maxEvents}`);
   }
 

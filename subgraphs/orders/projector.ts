@@ -97,7 +97,10 @@ export class Projector {
   private counts = { applied: 0, deadLettered: 0 };
   private readonly caughtUpListeners: (() => void)[] = [];
 
-  constructor(private readonly options: ProjectorOptions) {
+  private readonly options: ProjectorOptions;
+
+  constructor(options: ProjectorOptions) {
+    this.options = options;
     this.events = new Counter({
       name: 'orders_projection_events_total',
       help: 'Records the orders projection consumed, by result: applied, duplicate, replayed or dead_lettered.',

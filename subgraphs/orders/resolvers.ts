@@ -1,4 +1,4 @@
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { GraphQLResolverMap } from '@apollo/subgraph';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { pageSize } from '../kit/arguments.ts';
 import type { OrderCommands, PlaceOrderInput } from './commands.ts';

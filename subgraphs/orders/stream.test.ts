@@ -16,7 +16,10 @@ class Feed {
   readonly projection = new OrderProjection();
   private readonly next = new Map<number, number>();
 
-  constructor(readonly journal: EventJournal, partitions = PARTITIONS) {
+  readonly journal: EventJournal;
+
+  constructor(journal: EventJournal, partitions = PARTITIONS) {
+    this.journal = journal;
     journal.partitionsSeen(partitions);
   }
 

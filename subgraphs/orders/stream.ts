@@ -52,7 +52,10 @@ export class OrderEventStreams {
   private readonly started: Counter | undefined;
   private readonly ended: Counter<'reason'> | undefined;
 
-  constructor(private readonly options: OrderEventStreamsOptions) {
+  private readonly options: OrderEventStreamsOptions;
+
+  constructor(options: OrderEventStreamsOptions) {
+    this.options = options;
     if (!Number.isInteger(options.bufferEvents) || options.bufferEvents < 1) {
       throw new RangeError(`OrderEventStreams: bufferEvents must be a positive integer, got ${options.bufferEvents}`);
     }
@@ -137,10 +140,16 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private failure: InterchangeError | undefined;
   private lastCursor: string | null = null;
 
+  private readonly bufferEvents: number;
+  private readonly onEnd: (reason: EndReason) => void;
+
   constructor(
-    private readonly bufferEvents: number,
-    private readonly onEnd: (reason: EndReason) => void,
-  ) {}
+    bufferEvents: number,
+    onEnd: (reason: EndReason) => void,
+  ) {
+    this.bufferEvents = bufferEvents;
+    this.onEnd = onEnd;
+  }
 
   attach(following: Following): void {
     this.following = following;

@@ -1,7 +1,7 @@
 // Preloaded into a process by `npm run bench -- --profile DIR` (NODE_OPTIONS=--import this file):
 // the first SIGUSR2 starts the V8 CPU profiler, the next one writes DIR/<name>-<pid>-<n>.cpuprofile
 // (n = 1, 2, ... per start/stop pair; open it in Chrome DevTools or speedscope). Plain JavaScript:
-// it loads before tsx.
+// it loads before anything else.
 import { Session } from 'node:inspector';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

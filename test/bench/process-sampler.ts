@@ -64,10 +64,16 @@ export class ProcessSampler {
   private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly targets: ProcessTarget[];
+  private readonly rssIntervalMs: number;
+
   constructor(
-    private readonly targets: ProcessTarget[],
-    private readonly rssIntervalMs = 250,
-  ) {}
+    targets: ProcessTarget[],
+    rssIntervalMs: number = 250,
+  ) {
+    this.targets = targets;
+    this.rssIntervalMs = rssIntervalMs;
+  }
 
   async start(): Promise<void> {
     this.startedAt = performance.now();

@@ -26,10 +26,13 @@ export class OrderEventSource {
   private readonly open: OpenOrder[] = [];
   private placed = 0;
 
+  private readonly prefix: string;
+
   constructor(
     seed: number,
-    private readonly prefix: string,
+    prefix: string,
   ) {
+    this.prefix = prefix;
     this.random = seededRandom(seed);
   }
 
@@ -71,10 +74,13 @@ export interface ProduceRun {
 }
 
 export class PacedProducer {
-  private constructor(
-    private readonly producer: Producer,
-    private readonly source: OrderEventSource,
-  ) {}
+  private readonly producer: Producer;
+  private readonly source: OrderEventSource;
+
+  private constructor(producer: Producer, source: OrderEventSource) {
+    this.producer = producer;
+    this.source = source;
+  }
 
   static async connect(brokers: string[], source: OrderEventSource): Promise<PacedProducer> {
     const kafka = new Kafka({ clientId: 'bench-producer', brokers, logLevel: logLevel.NOTHING });

@@ -86,7 +86,11 @@ export class SubscriberPool {
   private window: { from: number; to: number } | undefined;
   private readonly unsubscribes: (() => void)[] = [];
 
-  private constructor(private readonly clients: Client[]) {}
+  private readonly clients: Client[];
+
+  private constructor(clients: Client[]) {
+    this.clients = clients;
+  }
 
   /** Opens `sockets` sockets and spreads the subscriptions over them, round robin. */
   static async open(url: string, sockets: number, specs: SubscriptionSpec[]): Promise<SubscriberPool> {

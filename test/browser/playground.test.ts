@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateProducts } from '../../services/catalog/data.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
-import { waitFor } from '../../lib/eventlog/contract.ts';
+import { waitFor } from '../support/eventlog-contract.ts';
 import type { Page } from 'playwright-core';
 import { launchOfflineBrowser, type OfflineBrowser } from '../support/browser.ts';
 

@@ -33,7 +33,7 @@ describe('the gateway on a supergraph of your own', () => {
       type Planet @key(fields: "name") { name: String! moons: Int! }
     `);
     subgraph = new ApolloServer({
-      schema: buildSubgraphSchema({ typeDefs, resolvers: { Query: { planets: () => [{ name: 'Mars', moons: 2 }] } } }),
+      schema: buildSubgraphSchema([{ typeDefs, resolvers: { Query: { planets: () => [{ name: 'Mars', moons: 2 }] } } }]),
     });
     subgraphUrl = (await startStandaloneServer(subgraph, { listen: { port: 0, host: '127.0.0.1' } })).url;
     const composed = composeServices([{ name: 'astronomy', typeDefs, url: subgraphUrl }]);

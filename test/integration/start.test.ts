@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { repoRoot } from '../../lib/supervisor.ts';
-import { waitFor } from '../../lib/eventlog/contract.ts';
+import { waitFor } from '../support/eventlog-contract.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { freePort, isListening } from '../support/ports.ts';
 
@@ -16,7 +16,7 @@ import { freePort, isListening } from '../support/ports.ts';
 async function npmStart(port: number) {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOG_LEVEL: 'info' };
   delete env['NODE_TEST_CONTEXT'];
-  const start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = spawn(process.execPath, ['scripts/start.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ports = new Set<number>([port]);
   const playground = await new Promise<string>((resolve, reject) => {

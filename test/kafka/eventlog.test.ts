@@ -6,11 +6,11 @@
  * 3-partition topics and every test takes its own. The contract tests run concurrently: each
  * first join of a consumer group takes ~3 s on the mock.
  *
- * Run: node --import tsx --test test/kafka/eventlog.test.ts
+ * Run: node --test test/kafka/eventlog.test.ts
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventLogContract, waitFor, withTimeout } from '../../lib/eventlog/contract.ts';
+import { eventLogContract, waitFor, withTimeout } from '../support/eventlog-contract.ts';
 import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
 import type { KafkaEventLogOptions } from '../../lib/eventlog/kafka.ts';
 import { partitionForKey } from '../../lib/eventlog/memory.ts';

@@ -5,7 +5,7 @@
  * offsets surviving a consumer restart, recovery from a broker going down,
  * fault injection, and no process left behind.
  *
- * Run: node --import tsx --test test/kafka/mock-cluster.test.ts
+ * Run: node --test test/kafka/mock-cluster.test.ts
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -375,7 +375,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
       process.stdout.write(c.pid + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
       cwd: new URL('../..', import.meta.url),
       stdio: ['ignore', 'pipe', 'inherit'],
     });

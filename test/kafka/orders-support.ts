@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { waitFor } from '../../lib/eventlog/contract.ts';
+import { waitFor } from '../support/eventlog-contract.ts';
 import { repoRoot } from '../../lib/supervisor.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
@@ -41,7 +41,7 @@ export async function runProducer(brokers: string, run: ProducerRun): Promise<nu
   if (run.malformed) args.push('--malformed', String(run.malformed));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/kafka/producer.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['test/kafka/producer.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));
   child.stderr.on('data', (d: Buffer) => (output += d));

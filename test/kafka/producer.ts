@@ -4,7 +4,7 @@
  * optionally with malformed records mixed in, paced to `--rate` records per second, then prints
  * `DONE <count>` and exits.
  *
- *   node --import tsx test/kafka/producer.ts --brokers H:P,... --topic T --orders N --seed S
+ *   node test/kafka/producer.ts --brokers H:P,... --topic T --orders N --seed S
  *        [--rate R] [--malformed K] [--prefix P]
  */
 import { parseArgs } from 'node:util';

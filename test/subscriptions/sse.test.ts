@@ -38,10 +38,12 @@ class EventStream {
   readonly ended: Promise<void>;
   private done = false;
 
-  private constructor(
-    readonly response: Response,
-    private readonly abort: AbortController,
-  ) {
+  readonly response: Response;
+  private readonly abort: AbortController;
+
+  private constructor(response: Response, abort: AbortController) {
+    this.response = response;
+    this.abort = abort;
     this.ended = this.read().finally(() => (this.done = true));
   }
 

@@ -176,7 +176,10 @@ export class ProtocolClient {
   readonly closed: Promise<CloseEvent>;
   private isClosed = false;
 
-  private constructor(readonly socket: WebSocket) {
+  readonly socket: WebSocket;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
     this.closed = new Promise((resolve) =>
       socket.once('close', (code, reason) => {
         this.isClosed = true;

@@ -53,7 +53,10 @@ export class SubscriptionEngine {
   private readonly fedApiSchema: Schema;
   private closed = false;
 
-  constructor(private readonly options: SubscriptionEngineOptions) {
+  private readonly options: SubscriptionEngineOptions;
+
+  constructor(options: SubscriptionEngineOptions) {
+    this.options = options;
     this.planner = new SubscriptionPlanner(options.supergraphSdl);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log });

@@ -57,10 +57,13 @@ export class SubscriptionPlanner {
   private readonly planner: QueryPlanner;
   private readonly cache = new Map<string, SubscriptionPlan>();
 
+  private readonly maxCachedPlans: number;
+
   constructor(
     supergraphSdl: string,
-    private readonly maxCachedPlans = 1_000,
+    maxCachedPlans: number = 1_000,
   ) {
+    this.maxCachedPlans = maxCachedPlans;
     this.supergraph = Supergraph.build(supergraphSdl);
     this.apiSchema = this.supergraph.apiSchema().toGraphQLJSSchema();
     this.supergraphSchema = this.supergraph.schema.toGraphQLJSSchema();

@@ -43,7 +43,10 @@ export class SharedSubscription {
   private lastCursor: string | undefined;
   private upstream: AsyncIterableIterator<ExecutionResult>;
 
-  constructor(private readonly options: SharedOptions) {
+  private readonly options: SharedOptions;
+
+  constructor(options: SharedOptions) {
+    this.options = options;
     this.lastCursor = options.startCursor;
     this.upstream = options.openUpstream(undefined);
     void this.pump();

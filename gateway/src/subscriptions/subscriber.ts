@@ -14,13 +14,19 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private ended = false;
   private lastDelivered: string | undefined;
 
+  private readonly capacity: number;
+  /** Called once when the subscriber is done, whoever ended it. */
+  private readonly onEnd: (subscriber: Subscriber) => void;
+
   constructor(
-    private readonly capacity: number,
+    capacity: number,
     /** Called once when the subscriber is done, whoever ended it. */
-    private readonly onEnd: (subscriber: Subscriber) => void,
+    onEnd: (subscriber: Subscriber) => void,
     /** Where this subscriber starts: what it resumes from if it falls behind before its first event. */
     startCursor?: string,
   ) {
+    this.capacity = capacity;
+    this.onEnd = onEnd;
     this.lastDelivered = startCursor;
   }
 

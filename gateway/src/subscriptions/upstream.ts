@@ -16,11 +16,16 @@ export interface UpstreamRequest {
 
 /** The gateway could not keep up with an upstream subscription; its subscribers should resume by cursor. */
 export class UpstreamBacklogFull extends Error {
+  readonly serviceName: string;
+  readonly limit: number;
+
   constructor(
-    readonly serviceName: string,
-    readonly limit: number,
+    serviceName: string,
+    limit: number,
   ) {
     super(`more than ${limit} events from subgraph "${serviceName}" were waiting to be resolved`);
+    this.serviceName = serviceName;
+    this.limit = limit;
     this.name = 'UpstreamBacklogFull';
   }
 }
@@ -40,7 +45,11 @@ export class UpstreamConnections {
   private readonly clients = new Map<string, { client: Client; users: number }>();
   private opened = 0;
 
-  constructor(private readonly options: UpstreamOptions) {}
+  private readonly options: UpstreamOptions;
+
+  constructor(options: UpstreamOptions) {
+    this.options = options;
+  }
 
   /** Upstream subscriptions opened so far (for metrics and tests). */
   get subscriptionsOpened(): number {

@@ -2,12 +2,12 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { GetProductRequest as _interchange_catalog_v1_GetProductRequest, GetProductRequest__Output as _interchange_catalog_v1_GetProductRequest__Output } from '../../../interchange/catalog/v1/GetProductRequest';
-import type { GetProductsRequest as _interchange_catalog_v1_GetProductsRequest, GetProductsRequest__Output as _interchange_catalog_v1_GetProductsRequest__Output } from '../../../interchange/catalog/v1/GetProductsRequest';
-import type { GetProductsResponse as _interchange_catalog_v1_GetProductsResponse, GetProductsResponse__Output as _interchange_catalog_v1_GetProductsResponse__Output } from '../../../interchange/catalog/v1/GetProductsResponse';
-import type { ListProductsRequest as _interchange_catalog_v1_ListProductsRequest, ListProductsRequest__Output as _interchange_catalog_v1_ListProductsRequest__Output } from '../../../interchange/catalog/v1/ListProductsRequest';
-import type { ListProductsResponse as _interchange_catalog_v1_ListProductsResponse, ListProductsResponse__Output as _interchange_catalog_v1_ListProductsResponse__Output } from '../../../interchange/catalog/v1/ListProductsResponse';
-import type { Product as _interchange_catalog_v1_Product, Product__Output as _interchange_catalog_v1_Product__Output } from '../../../interchange/catalog/v1/Product';
+import type { GetProductRequest as _interchange_catalog_v1_GetProductRequest, GetProductRequest__Output as _interchange_catalog_v1_GetProductRequest__Output } from '../../../interchange/catalog/v1/GetProductRequest.ts';
+import type { GetProductsRequest as _interchange_catalog_v1_GetProductsRequest, GetProductsRequest__Output as _interchange_catalog_v1_GetProductsRequest__Output } from '../../../interchange/catalog/v1/GetProductsRequest.ts';
+import type { GetProductsResponse as _interchange_catalog_v1_GetProductsResponse, GetProductsResponse__Output as _interchange_catalog_v1_GetProductsResponse__Output } from '../../../interchange/catalog/v1/GetProductsResponse.ts';
+import type { ListProductsRequest as _interchange_catalog_v1_ListProductsRequest, ListProductsRequest__Output as _interchange_catalog_v1_ListProductsRequest__Output } from '../../../interchange/catalog/v1/ListProductsRequest.ts';
+import type { ListProductsResponse as _interchange_catalog_v1_ListProductsResponse, ListProductsResponse__Output as _interchange_catalog_v1_ListProductsResponse__Output } from '../../../interchange/catalog/v1/ListProductsResponse.ts';
+import type { Product as _interchange_catalog_v1_Product, Product__Output as _interchange_catalog_v1_Product__Output } from '../../../interchange/catalog/v1/Product.ts';
 
 export interface CatalogClient extends grpc.Client {
   GetProduct(argument: _interchange_catalog_v1_GetProductRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_interchange_catalog_v1_Product__Output>): grpc.ClientUnaryCall;

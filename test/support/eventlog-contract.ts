@@ -9,7 +9,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConsumerHandle, EventLog, LogRecord, OutgoingRecord, RecordPosition, StartFrom } from './types.ts';
+import type { ConsumerHandle, EventLog, LogRecord, OutgoingRecord, RecordPosition, StartFrom } from '../../lib/eventlog/types.ts';
+import { quietPeriod as sleep, waitFor, withTimeout } from './wait.ts';
+
+export { waitFor, withTimeout };
 
 /** A log with a topic of its own for one test. */
 export interface EventLogFixture {
@@ -31,37 +34,6 @@ export interface EventLogContractOptions {
   testTimeoutMs?: number;
 }
 
-/** Polls `predicate` every 10 ms; throws `message` once `timeoutMs` passed. */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  message: string,
-  intervalMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`${message}: not reached within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
-
-/** Settles like `promise`, or rejects with `message` after `timeoutMs`. */
-export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${message}: timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Published {
   record: OutgoingRecord;
