@@ -16,21 +16,22 @@ import { createCatalogServer, type CatalogMethod } from '../../services/catalog/
 import { createGrpcCaller } from './grpc.ts';
 import type { ResilienceOptions } from './resilience.ts';
 import { rejectsWithFailure, type ExpectedFailure } from '../../test/support/upstream.ts';
-import { freePort } from '../../test/support/ports.ts';
+import { refusingPort, type RefusingPort } from '../../test/support/ports.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const catalog = loadProto<ProtoGrpcType>('catalog.proto').interchange.catalog.v1;
 const products = generateProducts(20);
 const upstream = 'catalog';
 
-/** Tests about timeouts set their own timeoutMs. */
+/** Tests about timeouts set their own timeoutMs. An open circuit stays open however slowly the test runs. */
 const fast: ResilienceOptions = {
   upstream,
-  timeoutMs: 2_000,
+  timeoutMs: 10_000,
   maxConcurrent: 8,
   maxQueued: 8,
   retries: 2,
   breakerThreshold: 10,
-  breakerCooldownMs: 300,
+  breakerCooldownMs: 120_000,
 };
 
 /** The real catalog service on 127.0.0.1:0, with its metrics registry. */
@@ -69,8 +70,8 @@ describe('createGrpcCaller against the catalog service', () => {
     client = connect(service.address);
   });
   after(async () => {
-    client.close();
-    await service.stop();
+    client?.close();
+    await service?.stop();
   });
 
   test('GetProducts answers the known products', async () => {
@@ -123,29 +124,25 @@ describe('createGrpcCaller against a slow catalog service', () => {
   let client: ReturnType<typeof connect>;
 
   before(async () => {
-    service = await startCatalog(400);
-    client = connect(service.address, { timeoutMs: 100, retries: 1 });
+    // The answer comes long after both attempts gave up, however slowly the machine runs.
+    service = await startCatalog(5_000);
+    client = connect(service.address, { timeoutMs: 1_000, retries: 1 });
   });
   after(async () => {
-    client.close();
-    await service.stop();
+    client?.close();
+    await service?.stop();
   });
 
   test(
     'fails with UPSTREAM_TIMEOUT when the answer takes longer than timeoutMs, after retrying',
     async () => {
-      const started = performance.now();
       await rejectsWith(client.getProduct('p1'), {
         code: ErrorCode.UPSTREAM_TIMEOUT,
-        message: 'catalog did not answer within 100 ms',
+        message: 'catalog did not answer within 1000 ms',
         retryable: true,
       });
-      const elapsed = performance.now() - started;
-      assert.ok(elapsed >= 195 && elapsed < 1_000, `failed after ${elapsed} ms`);
       // Both attempts reach the server, which finds them cancelled once its delay is over.
-      for (let waited = 0; (await answered(service.registry, 'GetProduct', 'CANCELLED')) < 2 && waited < 1_000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor(async () => (await answered(service.registry, 'GetProduct', 'CANCELLED')) >= 2, 30_000, 'the server never saw both attempts cancelled', 100);
       assert.equal(await answered(service.registry, 'GetProduct', 'CANCELLED'), 2);
       assert.equal(await answered(service.registry, 'GetProduct', 'OK'), 0);
     },
@@ -171,18 +168,25 @@ describe('createGrpcCaller when the catalog service is gone', () => {
     });
   });
 
-  test('fails with UPSTREAM_UNAVAILABLE when nothing listens on the port', async () => {
-    const client = connect(`127.0.0.1:${await freePort()}`, { retries: 1 });
+  /** A port that refuses (resets) every connection, closed when the describe ends. */
+  const refusing = async (): Promise<RefusingPort> => {
+    const port = await refusingPort();
+    closers.push(port.close);
+    return port;
+  };
+
+  test('fails with UPSTREAM_UNAVAILABLE when the port refuses connections', async () => {
+    const client = connect(`127.0.0.1:${(await refusing()).port}`, { retries: 1 });
     closers.push(client.close);
     await rejectsWith(client.getProduct('p1'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,
-      message: /^catalog: UNAVAILABLE: .*ECONNREFUSED/,
+      message: /^catalog: UNAVAILABLE: /,
       retryable: true,
     });
   });
 
   test('opens the circuit breaker after breakerThreshold UNAVAILABLE attempts', async () => {
-    const client = connect(`127.0.0.1:${await freePort()}`, { retries: 1, breakerThreshold: 2 });
+    const client = connect(`127.0.0.1:${(await refusing()).port}`, { retries: 1, breakerThreshold: 2 });
     closers.push(client.close);
     await rejectsWith(client.getProduct('p1'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,
