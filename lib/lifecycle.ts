@@ -31,7 +31,7 @@ export interface ListeningMessage {
 export function announceListening(log: Logger, listener: string, host: string, port: number): void {
   const message: ListeningMessage = { event: LISTENING_EVENT, listener, host, port };
   log.info(message, `${listener} listening on ${host}:${port}`);
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
 
 /** Listens and resolves with the bound port (useful when asked for port 0). */
@@ -75,6 +75,17 @@ export function runMain(
   main: () => Promise<{ stoppable: Stoppable; log: Logger }>,
   stopTimeoutMs = 10_000,
 ): void {
+  // Started by a supervisor with an IPC channel: stop when it goes away, so nothing is left behind,
+  // even when it goes away while this process is still starting.
+  let supervisorGone = false;
+  let onSupervisorGone = (): void => process.exit(1);
+  if (process.send) {
+    process.once('disconnect', () => {
+      supervisorGone = true;
+      onSupervisorGone();
+    });
+    if (!process.connected) process.exit(1);
+  }
   main().then(
     ({ stoppable, log }) => {
       let stopping = false;
@@ -100,8 +111,8 @@ export function runMain(
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
-      // Started by a supervisor with an IPC channel: stop when it goes away, so nothing is left behind.
-      if (process.send) process.once('disconnect', () => shutdown('SIGTERM'));
+      onSupervisorGone = () => shutdown('SIGTERM');
+      if (supervisorGone) onSupervisorGone();
     },
     (err: unknown) => {
       if (err instanceof ConfigError) {

@@ -23,7 +23,7 @@ export interface ChildSpec<L extends string> {
   env?: Readonly<Record<string, string | undefined>>;
   /** Listener names to wait for (`http`, `grpc`, ...). */
   listeners: readonly L[];
-  /** How long to wait for every listener, in ms. */
+  /** How long to wait for every listener, in ms (default 60 s: a loaded machine starts slowly). */
   startTimeoutMs?: number;
   /** Called with each line the child writes (stdout and stderr). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
@@ -68,6 +68,16 @@ export class ChildExitedError extends Error {
 
 const OUTPUT_LIMIT = 256 * 1024;
 
+/**
+ * Children still running. Each also stops itself when its IPC channel closes, but that takes a
+ * graceful shutdown; a supervisor that exits (or is made to exit by a test runner's timeout) kills
+ * them outright on its way out, so none outlives it even for a moment.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function childEnv(overrides: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
   // Set by `node --test` for its own workers; a server started from a test is not one.
@@ -77,12 +87,14 @@ function childEnv(overrides: Readonly<Record<string, string | undefined>> = {}):
 }
 
 export function startChild<L extends string>(spec: ChildSpec<L>): Promise<Child<L>> {
-  const startTimeoutMs = spec.startTimeoutMs ?? 20_000;
+  const startTimeoutMs = spec.startTimeoutMs ?? 60_000;
   const child = spawn(process.execPath, [spec.entry, ...(spec.args ?? [])], {
     cwd: repoRoot,
     env: childEnv(spec.env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   let stderr = '';
   const ports: Partial<Record<L, number>> = {};

@@ -22,6 +22,8 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { requirePrerequisites } from '../support/prerequisites.ts';
+import { scaled } from '../support/wait.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE = join(repoRoot, 'test', 'kafka', 'mock-broker.c');
@@ -41,9 +43,9 @@ export interface MockClusterOptions {
   brokers?: number;
   /** Topics created before the cluster reports ready. */
   topics: MockTopic[];
-  /** Start-up deadline; the child is killed after it (default 10 s). */
+  /** Start-up deadline; the child is killed after it (default 60 s, scaled by TEST_TIME_SCALE). */
   startTimeoutMs?: number;
-  /** Deadline for one control command; the child is killed after it (default 15 s). */
+  /** Deadline for one control command; the child is killed after it (default 60 s, scaled). */
   commandTimeoutMs?: number;
   /** How long stop() waits for a clean exit before SIGKILL (default 5 s). */
   stopTimeoutMs?: number;
@@ -93,6 +95,7 @@ export async function buildMockBroker(): Promise<string> {
 }
 
 async function compileIfStale(): Promise<string> {
+  requirePrerequisites('gcc', 'librdkafka');
   const source = await stat(SOURCE).catch((err: unknown) => {
     throw new Error(`mock-broker source not found at ${SOURCE}: ${String(err)}`);
   });
@@ -151,8 +154,8 @@ interface Pending {
  */
 export async function startMockCluster(opts: MockClusterOptions): Promise<MockCluster> {
   const brokerCount = opts.brokers ?? 1;
-  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
-  const commandTimeoutMs = opts.commandTimeoutMs ?? 15_000;
+  const startTimeoutMs = opts.startTimeoutMs ?? scaled(60_000);
+  const commandTimeoutMs = opts.commandTimeoutMs ?? scaled(60_000);
   const stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
 
   const args = ['--brokers', String(brokerCount)];

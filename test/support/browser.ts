@@ -4,8 +4,7 @@
  * and every request the page tries to send elsewhere is refused and recorded.
  */
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-
-export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+import { chromiumPath, requirePrerequisites } from './prerequisites.ts';
 
 export interface OfflineBrowser {
   browser: Browser;
@@ -16,8 +15,14 @@ export interface OfflineBrowser {
 }
 
 export async function launchOfflineBrowser(): Promise<OfflineBrowser> {
+  requirePrerequisites('chromium');
   const browser = await chromium.launch({
     executablePath: chromiumPath,
+    // The test runner's signals are the test process's to handle: Playwright's own handlers would
+    // close the browser but keep the process alive after a timeout.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     args: [
       '--headless',
       '--no-sandbox',
@@ -29,15 +34,20 @@ export async function launchOfflineBrowser(): Promise<OfflineBrowser> {
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
     ],
   });
-  const context = await browser.newContext();
-  const outsideRequests: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if ((url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'ws:') && url.hostname !== '127.0.0.1') {
-      outsideRequests.push(url.href);
-      return route.abort('internetdisconnected');
-    }
-    return route.continue();
-  });
-  return { browser, context, outsideRequests, close: () => browser.close() };
+  try {
+    const context = await browser.newContext();
+    const outsideRequests: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if ((url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'ws:') && url.hostname !== '127.0.0.1') {
+        outsideRequests.push(url.href);
+        return route.abort('internetdisconnected');
+      }
+      return route.continue();
+    });
+    return { browser, context, outsideRequests, close: () => browser.close() };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
 }

@@ -1,0 +1,141 @@
+/**
+ * `npm test`'s runner: Node's own test runner over every `*.test.ts`, in bounded time.
+ *
+ * - Prerequisites outside npm (Chromium, gcc, librdkafka-dev) are checked first: a missing one ends
+ *   the run at once with one line naming the Debian package.
+ * - The Kafka mock broker is compiled once, before any test runs, so no test's deadline pays for it.
+ * - Test files run in parallel (`--concurrency`, default: the number of cores, at least 2); each
+ *   shares nothing with the others (ports 0, their own temporary directories and topics).
+ * - Every test and hook has a deadline (`--test-timeout`, default 120 s, unless the test sets its
+ *   own), every file one too (TEST_FILE_TIMEOUT_MS, test/support/file-deadline.ts), and the whole
+ *   run one (`--run-timeout`, default 40 min): past it, the runner's whole process group is killed,
+ *   so `npm test` cannot outlive its own timeouts.
+ * - The runner leads a process group of its own; when it is done, anything still in that group was
+ *   left behind by a test: it is named, killed, and the run fails.
+ *
+ *   node test/run.ts [--concurrency N] [--test-timeout MS] [--run-timeout MS] [FILE ...]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { buildMockBroker } from './kafka/mock-cluster.ts';
+import { missing, prerequisites, type PrerequisiteName } from './support/prerequisites.ts';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const TEST_DIRS = ['lib', 'gateway', 'subgraphs', 'services', 'scripts', 'test'];
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    concurrency: { type: 'string', default: String(Math.max(2, availableParallelism())) },
+    'test-timeout': { type: 'string', default: '120000' },
+    'run-timeout': { type: 'string', default: String(40 * 60_000) },
+  },
+});
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) fail(`--${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function fail(line: string): never {
+  process.stderr.write(`npm test: ${line}\n`);
+  process.exit(1);
+}
+
+const concurrency = positiveInt('concurrency', values.concurrency);
+const testTimeoutMs = positiveInt('test-timeout', values['test-timeout']);
+const runTimeoutMs = positiveInt('run-timeout', values['run-timeout']);
+
+function testFiles(): string[] {
+  if (positionals.length > 0) return positionals;
+  return TEST_DIRS.flatMap((dir) =>
+    readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.test.ts') && !e.parentPath.includes('node_modules'))
+      .map((e) => relative(repoRoot, join(e.parentPath, e.name))),
+  ).sort();
+}
+
+/** Process ids in process group `pgid`, but `pgid` itself, with their command lines (Linux /proc). */
+function groupMembers(pgid: number): { pid: number; command: string }[] {
+  const members: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === pgid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) !== pgid || state === 'Z') continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      members.push({ pid, command });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return members;
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Nobody left in it.
+  }
+}
+
+const problems = (Object.keys(prerequisites) as PrerequisiteName[]).map(missing).filter((m) => m !== undefined);
+if (problems.length > 0) fail(problems.join('\nnpm test: '));
+try {
+  await buildMockBroker();
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
+
+const files = testFiles();
+const runner = spawn(
+  process.execPath,
+  [
+    '--import',
+    './test/support/file-deadline.ts',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${testTimeoutMs}`,
+    '--test-force-exit',
+    ...files,
+  ],
+  { cwd: repoRoot, stdio: 'inherit', detached: true },
+);
+const pgid = runner.pid!;
+const exited = new Promise<number>((done) => runner.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0))));
+
+let timedOut = false;
+const stopRun = (reason: string) => {
+  process.stderr.write(`npm test: ${reason}; stopping every test process\n`);
+  killGroup(pgid, 'SIGTERM');
+  setTimeout(() => killGroup(pgid, 'SIGKILL'), 10_000).unref();
+};
+const deadline = setTimeout(() => {
+  timedOut = true;
+  stopRun(`the run did not finish within its ${runTimeoutMs / 60_000} min limit (--run-timeout)`);
+}, runTimeoutMs);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopRun(`${signal} received`));
+
+let code = await exited;
+clearTimeout(deadline);
+
+// Whatever is still in the group was started by a test and not stopped. Give graceful shutdowns a
+// moment, then name and kill what is left.
+for (let waited = 0; groupMembers(pgid).length > 0 && waited < 10_000; waited += 250) await delay(250);
+const leftovers = groupMembers(pgid);
+if (leftovers.length > 0) {
+  for (const { pid, command } of leftovers) process.stderr.write(`npm test: left running by a test: ${pid} ${command}\n`);
+  killGroup(pgid, 'SIGKILL');
+  code ||= 1;
+}
+if (timedOut) code ||= 1;
+process.exit(code);
