@@ -1,8 +1,8 @@
 /**
  * The gateway process's server: the federation engine behind Apollo Server on the shared GraphQL
  * HTTP host; subscriptions (and queries and mutations) over graphql-ws on the same `/graphql` path
- * and over Server-Sent Events at `/graphql/stream`; the offline playground; health, readiness and
- * metrics.
+ * and over Server-Sent Events at `/graphql/stream`; the offline playground, and a plain-text page
+ * at `/` for anything that is not a browser; health, readiness and metrics.
  */
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import type { ApolloServer } from '@apollo/server';
@@ -15,6 +15,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import { identityFrom, type GatewayContext } from './identity.ts';
+import { landingPageHandler } from './landing.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
@@ -74,6 +75,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         }),
       );
       if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });
   apollo = host.apollo;
