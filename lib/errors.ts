@@ -8,7 +8,10 @@ import { GraphQLError } from 'graphql';
 export const ErrorCode = {
   /** An argument or input is out of range or malformed. Fix the request. */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
-  /** The HTTP request itself is malformed (bad JSON, wrong content type). */
+  /**
+   * The HTTP request itself is malformed (bad JSON, wrong content type), or a header the gateway
+   * forwards has a value it cannot send on (`extensions.header` names it).
+   */
   BAD_REQUEST: 'BAD_REQUEST',
   /** The request body is larger than the configured limit. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -70,6 +73,15 @@ export class InterchangeError extends GraphQLError {
   get code(): ErrorCode {
     return this.extensions['code'] as ErrorCode;
   }
+}
+
+/**
+ * The same error for an HTTP response with this status: Apollo Server answers with
+ * `extensions.http.status` and strips `extensions.http` before sending.
+ */
+export function withHttpStatus(error: InterchangeError, status: number): InterchangeError {
+  const { code: _code, ...extensions } = error.extensions;
+  return new InterchangeError(error.code, error.message, { ...extensions, http: { status } });
 }
 
 export const badUserInput = (message: string, argument?: string) =>

@@ -2,10 +2,14 @@
  * `npm start`: the whole example system on this machine (scripts/system.ts). Only the gateway's port
  * is fixed (PORT, 4000 by default); everything else picks free ports. The playground URL is printed
  * when everything is up. Ctrl-C (SIGINT) or SIGTERM stops every process, gateway first.
+ *
+ * What went wrong is always the last line: a taken PORT is found before anything starts (exit 2);
+ * when a process fails, everything is stopped first and then that process is named (exit 1).
  */
 import { z } from 'zod';
 import { ConfigError, loadConfig, setting } from '../lib/config.ts';
-import { startExampleSystem, type ExampleSystem } from './system.ts';
+import { listenProblem, nextFreePort } from './port-check.ts';
+import { SystemStartError, startExampleSystem, type ExampleSystem } from './system.ts';
 
 const settings = z.object({
   /** The gateway's port; everything else picks free ports. */
@@ -24,9 +28,31 @@ try {
   process.exit(2);
 }
 
+/** Says why the gateway cannot listen on HOST:PORT, if it cannot, before anything is started. PORT=0 always can. */
+async function checkGatewayPort(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return undefined;
+  const problem = await listenProblem(host, port);
+  if (problem === undefined) return undefined;
+  const other = (await nextFreePort(host, port)) ?? 0;
+  const choose = `choose another with PORT=${other} npm start${other === 0 ? ' (0: any free port)' : ''}`;
+  if (problem === 'EADDRINUSE') return `port ${port} on ${host} is in use; ${choose}`;
+  if (problem === 'EACCES') return `port ${port} on ${host} needs privileges to listen on (EACCES); ${choose}`;
+  return `cannot listen on port ${port} on ${host} (${problem}); check HOST and PORT`;
+}
+
+const portProblem = await checkGatewayPort(config.HOST, config.PORT);
+if (portProblem) {
+  process.stderr.write(`npm start: ${portProblem}\n`);
+  process.exit(2);
+}
+
 const levels: Record<number, string> = { 20: 'DEBUG ', 30: '', 40: 'WARN ', 50: 'ERROR ', 60: 'FATAL ' };
 
+/** Set once the verdict is due: output of processes still stopping must not come after it. */
+let quiet = false;
+
 function print(name: string, line: string): void {
+  if (quiet) return;
   if (config.LOG_FORMAT === 'json') return void process.stdout.write(`${line}\n`);
   try {
     const event = JSON.parse(line) as { level?: number; msg?: string };
@@ -38,9 +64,12 @@ function print(name: string, line: string): void {
 
 let system: ExampleSystem | undefined;
 let stopping = false;
-async function stopAll(exitCode: number): Promise<never> {
+/** Stops every process, then prints the verdict (if any) as the last line, and exits. */
+async function stopAll(exitCode: number, verdict?: string): Promise<never> {
   stopping = true;
   await system?.stop();
+  quiet = true;
+  if (verdict) process.stderr.write(`npm start: ${verdict}\n`);
   process.exit(exitCode);
 }
 process.on('SIGINT', () => void stopAll(0));
@@ -54,13 +83,13 @@ try {
     onLine: print,
     onExit: (name, code) => {
       if (stopping) return;
-      process.stderr.write(`${name} exited unexpectedly (code ${code}); stopping everything\n`);
-      void stopAll(1);
+      process.stderr.write(`npm start: ${name} exited unexpectedly (code ${code}); stopping everything\n`);
+      void stopAll(1, `${name} exited unexpectedly (code ${code}); everything is stopped`);
     },
   });
   const base = system.gatewayUrl.replace('//0.0.0.0:', '//localhost:');
   process.stdout.write(`\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\nPress Ctrl-C to stop.\n\n`);
 } catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  await stopAll(1);
+  // startExampleSystem has stopped every process it started.
+  await stopAll(1, err instanceof SystemStartError ? err.message : `could not start: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`);
 }

@@ -4,8 +4,13 @@
  * the gateway's. Without Kafka brokers the orders subgraph uses the embedded event log and runs the
  * fulfillment service in its own process; with them, fulfillment is a process of its own.
  * `npm start` and the integration tests both start it from here.
+ *
+ * When a process fails while the system is starting (it exits before it listens, does not listen in
+ * time, or exits after it listened while the others are still starting), every process is stopped
+ * and the start rejects with a `SystemStartError` naming the process that failed, the first one
+ * when several did.
  */
-import { startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
+import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 
 export interface SystemOptions {
   host: string;
@@ -17,7 +22,10 @@ export interface SystemOptions {
   /** Extra environment per process name (e.g. a shorter timeout for one subgraph). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
   onLine?: (name: ProcessName, line: string) => void;
-  /** Called when a process exits, whoever stopped it. */
+  /**
+   * Called when a process of the started system exits by itself (a crash), not when `stop` or a
+   * failed start stopped it. While the system is starting, a crash fails the start instead.
+   */
   onExit?: (name: ProcessName, code: number | null) => void;
 }
 
@@ -30,6 +38,19 @@ export type ProcessName =
   | 'orders-subgraph'
   | 'gateway';
 
+/** A process failed while the system was starting; every process has been stopped. */
+export class SystemStartError extends Error {
+  constructor(
+    readonly processName: ProcessName,
+    /** Why, on one line: the process's own last words when it left any. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${processName} failed to start: ${reason}`, options);
+    this.name = 'SystemStartError';
+  }
+}
+
 export interface ExampleSystem {
   processes: Map<ProcessName, Child>;
   gatewayUrl: string;
@@ -39,24 +60,49 @@ export interface ExampleSystem {
 
 export async function startExampleSystem(options: SystemOptions): Promise<ExampleSystem> {
   const processes = new Map<ProcessName, Child>();
+  let starting = true;
+  let stopping = false;
+  /** What went wrong while starting, in the order it happened. */
+  const failures: SystemStartError[] = [];
   const stop = async () => {
+    stopping = true;
     for (const child of [...processes.values()].reverse()) await child.stop();
   };
   const start = async (name: ProcessName, spec: Omit<ChildSpec<string>, 'name' | 'onLine'>) => {
-    const child = await startChild({
-      ...spec,
-      name,
-      env: { HOST: options.host, LOG_LEVEL: options.logLevel, PORT: '0', ...spec.env, ...options.env?.[name] },
-      onLine: (line) => options.onLine?.(name, line),
-    });
+    let child: Child;
+    try {
+      child = await startChild({
+        ...spec,
+        name,
+        env: { HOST: options.host, LOG_LEVEL: options.logLevel, PORT: '0', ...spec.env, ...options.env?.[name] },
+        onLine: (line) => options.onLine?.(name, line),
+      });
+    } catch (err) {
+      const failure = new SystemStartError(name, reasonOf(name, err), { cause: err });
+      failures.push(failure);
+      throw failure;
+    }
     processes.set(name, child);
-    void child.exited.then((code) => options.onExit?.(name, code));
+    void child.exited.then((code) => {
+      if (stopping) return;
+      if (!starting) return options.onExit?.(name, code);
+      failures.push(new SystemStartError(name, `exited (${code === null ? 'killed' : `code ${code}`}) after it was listening, while the others were starting`));
+    });
     return child;
+  };
+  /**
+   * Starts processes side by side and waits for every one of them to listen or fail, so that none
+   * is still starting (and missed by `stop`) when the start is abandoned.
+   */
+  const together = async <T extends readonly unknown[] | []>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> => {
+    await Promise.allSettled(starts);
+    if (failures[0]) throw failures[0];
+    return Promise.all(starts);
   };
   const url = (child: Child, listener: string) => `http://${options.host}:${child.ports[listener]}`;
 
   try {
-    const [customersService, catalogService] = await Promise.all([
+    const [customersService, catalogService] = await together([
       start('customers-service', { entry: 'services/customers/main.ts', listeners: ['http'] }),
       start('catalog-service', { entry: 'services/catalog/main.ts', env: { METRICS_PORT: '0' }, listeners: ['grpc', 'metrics'] }),
     ]);
@@ -65,7 +111,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       CUSTOMERS_SERVICE_URL: url(customersService, 'http'),
       CATALOG_SERVICE_ADDRESS: `${options.host}:${catalogService.ports['grpc']}`,
     };
-    const [customers, catalog, orders] = await Promise.all([
+    const [customers, catalog, orders] = await together([
       start('customers-subgraph', {
         entry: 'subgraphs/customers/main.ts',
         env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL },
@@ -81,21 +127,54 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         ? [start('fulfillment-service', { entry: 'services/fulfillment/main.ts', env: { ...kafka, METRICS_PORT: '0' }, listeners: ['metrics'] })]
         : []),
     ]);
-    const gateway = await start('gateway', {
-      entry: 'gateway/src/main.ts',
-      env: {
-        PORT: String(options.gatewayPort),
-        SUBGRAPH_URLS: [
-          `customers=${url(customers, 'http')}/graphql`,
-          `catalog=${url(catalog, 'http')}/graphql`,
-          `orders=${url(orders!, 'http')}/graphql`,
-        ].join(','),
-      },
-      listeners: ['http'],
-    });
+    const [gateway] = await together([
+      start('gateway', {
+        entry: 'gateway/src/main.ts',
+        env: {
+          PORT: String(options.gatewayPort),
+          SUBGRAPH_URLS: [
+            `customers=${url(customers, 'http')}/graphql`,
+            `catalog=${url(catalog, 'http')}/graphql`,
+            `orders=${url(orders!, 'http')}/graphql`,
+          ].join(','),
+        },
+        listeners: ['http'],
+      }),
+    ]);
+    starting = false;
     return { processes, gatewayUrl: url(gateway, 'http'), stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** One line on why a process did not come up. */
+function reasonOf(name: ProcessName, err: unknown): string {
+  if (err instanceof ChildExitedError) {
+    const exit = err.signal ? `killed by ${err.signal}` : `exit code ${err.code}`;
+    const words = oneLine(name, err.stderr);
+    return words ? `${words} (${exit})` : `exited before it was listening (${exit})`;
+  }
+  // startChild's own errors: "<name> did not announce http within 20000 ms; output: ...", "<name> could not be started: ENOENT".
+  const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return first.replace(`${name} `, '').replace(/;? ?output:$/, '');
+}
+
+/**
+ * What a process said on stderr, on one line: without stack frames, Node's warnings and version
+ * banner, or its own name; list items (`  - PORT: ...`) joined with `; `.
+ */
+function oneLine(name: ProcessName, stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^at /.test(l) && !/^Node\.js v\d/.test(l) && !/^\(node:\d+\)/.test(l) && !/^\(Use `node --trace-/.test(l));
+  let text = '';
+  for (const [i, line] of lines.entries()) {
+    const item = line.startsWith('- ');
+    text += (i === 0 ? '' : item && lines[i - 1]!.startsWith('- ') ? '; ' : ' ') + (item ? line.slice(2) : line);
+  }
+  text = text.replace(new RegExp(`^${name}: `), '').replace(/^failed to start: /, '');
+  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
 }

@@ -1,20 +1,23 @@
 /**
  * The gateway process's server: the federation engine behind Apollo Server on the shared GraphQL
  * HTTP host; subscriptions (and queries and mutations) over graphql-ws on the same `/graphql` path
- * and over Server-Sent Events at `/graphql/stream`; the offline playground; health, readiness and
- * metrics.
+ * and over Server-Sent Events at `/graphql/stream`; the offline playground, and a plain-text page
+ * at `/` for anything that is not a browser; health, readiness and metrics.
  */
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import type { ApolloServer } from '@apollo/server';
+import type { Response as SseResponse } from 'graphql-sse';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
+import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
-import { identityFrom, type GatewayContext } from './identity.ts';
+import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
+import { landingPageHandler } from './landing.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
@@ -58,7 +61,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         ApolloServerPluginLandingPageDisabled(),
       ],
     },
-    context: async ({ req }) => ({ headers: identityFrom(req.headers, forward) }),
+    // Apollo Server answers an error thrown here as the response, with its HTTP status.
+    context: async ({ req }) => {
+      const identity = identityOrRefusal(req.headers, forward);
+      if (identity instanceof InterchangeError) throw withHttpStatus(identity, 400);
+      return { headers: identity };
+    },
     readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
     registry,
     routes: (app) => {
@@ -68,12 +76,17 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         bodyErrors,
         createSseHandler<GatewayContext>({
           schema: engine.schema,
+          onSubscribe: (req) => {
+            const identity = identityOrRefusal(req.raw.headers, forward);
+            return identity instanceof InterchangeError ? badRequest(identity) : undefined;
+          },
           context: (req) => ({ headers: identityFrom(req.raw.headers, forward) }),
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
       );
       if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });
   apollo = host.apollo;
@@ -85,6 +98,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
+      // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
+      onSubscribe: (ctx) => {
+        const identity = identityOrRefusal(ctx.connectionParams, forward);
+        return identity instanceof InterchangeError ? [identity] : undefined;
+      },
       context: (ctx) => ({ headers: identityFrom(ctx.connectionParams, forward) }),
       execute: (args) => operations.execute(args),
       subscribe: (args) => operations.subscribe(args),
@@ -102,6 +120,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await host.stop();
     },
   };
+}
+
+/** A refused Server-Sent Events request: 400 with the error, as graphql-sse answers a query it cannot parse. */
+function badRequest(error: InterchangeError): SseResponse {
+  return [JSON.stringify({ errors: [error.toJSON()] }), { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
 }
 
 function gatewayMetrics(engine: SubscriptionEngine): Registry {

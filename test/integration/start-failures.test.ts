@@ -1,0 +1,85 @@
+/**
+ * `npm start` when something is wrong: a taken PORT is reported, by name, before anything starts;
+ * a process that fails while the system starts is the one named on the last line, after every
+ * other process has been stopped.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
+import { test, type TestContext } from 'node:test';
+import { repoRoot } from '../../lib/supervisor.ts';
+
+/** How `npm start`'s script is run, but for its environment. */
+const NPM_START = [process.execPath, '--import', 'tsx', 'scripts/start.ts'] as const;
+
+interface Run {
+  code: number | null;
+  /** stdout and stderr, one line per entry, in the order they arrived. */
+  lines: string[];
+  stderr: string[];
+  elapsedMs: number;
+}
+
+/** Runs `npm start`'s script with `env` laid over this process's environment, to its exit; killed in `t.after`. */
+async function npmStart(t: TestContext, env: Record<string, string>, timeoutMs: number): Promise<Run> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...env };
+  delete childEnv['NODE_TEST_CONTEXT'];
+  const began = Date.now();
+  const [command, ...args] = NPM_START;
+  const start = spawn(command, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => start.kill('SIGKILL'));
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const stdoutDone = once(createInterface({ input: start.stdout }).on('line', (line) => lines.push(line)), 'close');
+  const stderrDone = once(
+    createInterface({ input: start.stderr }).on('line', (line) => {
+      lines.push(line);
+      stderr.push(line);
+    }),
+    'close',
+  );
+  const timer = setTimeout(() => start.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(start, 'exit')) as [number | null];
+  clearTimeout(timer);
+  await Promise.all([stdoutDone, stderrDone]);
+  return { code, lines, stderr, elapsedMs: Date.now() - began };
+}
+
+const lastLine = (lines: string[]) => lines.filter((l) => l.trim() !== '').at(-1) ?? '';
+
+test('a PORT in use is reported at once, naming PORT=, and nothing is started', { timeout: 30_000 }, async (t) => {
+  const taken: Server = createServer();
+  t.after(() => taken.close());
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as AddressInfo;
+
+  const run = await npmStart(t, { PORT: String(port) }, 20_000);
+  const output = run.lines.join('\n');
+  assert.equal(run.code, 2, output);
+  assert.equal(run.lines.length, 1, output);
+  assert.match(lastLine(run.stderr), new RegExp(`^npm start: port ${port} on 127\\.0\\.0\\.1 is in use; choose another with PORT=\\d+ npm start`));
+  assert.doesNotMatch(output, /listening/);
+  // Node and tsx take most of it; starting even one process would take seconds more.
+  assert.ok(run.elapsedMs < 5_000, `took ${run.elapsedMs} ms`);
+});
+
+for (const [name, env, reason] of [
+  ['gateway', { UPSTREAM_BACKLOG_EVENTS: '-1' }, /UPSTREAM_BACKLOG_EVENTS: .*\(got "-1"\)/],
+  ['orders-subgraph', { JOURNAL_MAX_EVENTS: '0' }, /JOURNAL_MAX_EVENTS: .*\(got "0"\)/],
+] as const) {
+  test(`when the ${name} fails at start-up, the last line names it, after the others stopped`, { timeout: 90_000 }, async (t) => {
+    // A setting only that process reads, with a value its configuration refuses (it exits 2).
+    const run = await npmStart(t, { PORT: '0', ...env }, 60_000);
+    const output = run.lines.join('\n');
+    assert.equal(run.code, 1, output);
+    const last = lastLine(run.lines);
+    assert.ok(last.startsWith(`npm start: ${name} failed to start: invalid configuration for ${name}: `), output);
+    assert.match(last, reason);
+    assert.match(last, /\(exit code 2\)$/);
+    assert.equal(lastLine(run.stderr), last, 'the verdict is the last line on stderr too');
+    assert.doesNotMatch(output, /exited unexpectedly/);
+    assert.doesNotMatch(output, /Interchange is up/);
+  });
+}
