@@ -74,6 +74,8 @@ async function stopAll(exitCode: number, verdict?: string): Promise<never> {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// Started with an IPC channel (as the tests do): stop everything when the parent goes away.
+if (process.send) process.once('disconnect', () => void stopAll(0));
 
 try {
   system = await startExampleSystem({

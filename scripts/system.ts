@@ -40,13 +40,14 @@ export type ProcessName =
 
 /** A process failed while the system was starting; every process has been stopped. */
 export class SystemStartError extends Error {
-  constructor(
-    readonly processName: ProcessName,
-    /** Why, on one line: the process's own last words when it left any. */
-    readonly reason: string,
-    options?: ErrorOptions,
-  ) {
+  readonly processName: ProcessName;
+  /** Why, on one line: the process's own last words when it left any. */
+  readonly reason: string;
+
+  constructor(processName: ProcessName, reason: string, options?: ErrorOptions) {
     super(`${processName} failed to start: ${reason}`, options);
+    this.processName = processName;
+    this.reason = reason;
     this.name = 'SystemStartError';
   }
 }
