@@ -25,13 +25,15 @@ export async function readSupergraph(path: string, overrides: Record<string, str
   try {
     sdl = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the supergraph file ${path} (SUPERGRAPH): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`cannot read the supergraph file ${path} (SUPERGRAPH): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   let names: { name: string; url: string }[];
   try {
     names = [...Supergraph.build(sdl).subgraphs()].map((s) => ({ name: s.name, url: s.url }));
   } catch (err) {
-    throw new Error(`${path} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${path} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const unknown = Object.keys(overrides).filter((name) => !names.some((s) => s.name === name));
   if (unknown.length > 0) {

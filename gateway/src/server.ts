@@ -5,7 +5,6 @@
  * at `/` for anything that is not a browser; health, readiness and metrics.
  */
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
-import type { ApolloServer } from '@apollo/server';
 import type { Response as SseResponse } from 'graphql-sse';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -39,8 +38,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
   });
   const registry = gatewayMetrics(engine);
-  let apollo: ApolloServer<GatewayContext> | undefined;
-  const operations = operationHandlers(engine, () => apollo!);
+  // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
+  // they are only ever called once it is listening.
+  const operations = operationHandlers(engine, () => host.apollo);
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 
@@ -89,7 +89,6 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });
-  apollo = host.apollo;
   const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, Record<PropertyKey, never>>({
     httpServer: host.httpServer,
     path: GRAPHQL_PATH,

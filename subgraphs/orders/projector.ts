@@ -107,14 +107,14 @@ export class Projector {
       labelNames: ['result'],
       registers: [options.registry],
     });
-    const projector = this;
+    const partitions = () => this.status().partitions;
     new Gauge({
       name: 'orders_projection_lag',
       help: 'Records on the partition that the projection has not applied yet (as of the last fetch).',
       labelNames: ['partition'],
       registers: [options.registry],
       collect() {
-        for (const p of projector.status().partitions) if (p.lag !== null) this.set({ partition: String(p.partition) }, p.lag);
+        for (const p of partitions()) if (p.lag !== null) this.set({ partition: String(p.partition) }, p.lag);
       },
     });
   }

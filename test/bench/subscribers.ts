@@ -131,7 +131,7 @@ export class SubscriberPool {
 
   async close(): Promise<void> {
     for (const unsubscribe of this.unsubscribes) unsubscribe();
-    await Promise.all(this.clients.map((c) => c.dispose()));
+    await Promise.all(this.clients.map(async (c) => c.dispose()));
   }
 
   private subscribe(client: Client, spec: SubscriptionSpec): void {

@@ -100,7 +100,7 @@ export class SharedSubscription {
           continue;
         }
         const { result, cursor } = await next;
-        queue.shift();
+        void queue.shift(); // `next`, settled
         wakeIntake?.();
         this.lastCursor = cursor ?? this.lastCursor;
         for (const subscriber of this.subscribers) subscriber.offer(result, cursor);
