@@ -8,7 +8,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import { orderStream } from './order-stream.ts';
-import { kafkaEnv, runProducer, startKafkaSystem, waitFor, type KafkaSystem } from './orders-support.ts';
+import { quietPeriod, waitFor, withTimeout } from '../support/wait.ts';
+import { kafkaEnv, runProducer, startKafkaSystem, type KafkaSystem } from './orders-support.ts';
 
 interface Received {
   cursor: string;
@@ -24,14 +25,14 @@ before(async () => {
   // No fulfillment events: subscribers should see exactly what the producer publishes.
   kafka = await startKafkaSystem({ payDelayMs: 600_000, shipDelayMs: 600_000 });
   client = createClient({ url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
-});
+}, { timeout: 600_000 });
 after(async () => {
   await client?.dispose();
   await replacement?.stop();
   await kafka?.stop();
 });
 
-test('subscribers lose nothing and see nothing twice when the orders subgraph dies and comes back', async () => {
+test('subscribers lose nothing and see nothing twice when the orders subgraph dies and comes back', { timeout: 900_000 }, async (t) => {
   const received: Received[] = [];
   const errors: unknown[] = [];
   const stop = client.subscribe<{ orderEvents: Received }>(
@@ -39,19 +40,19 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
     { next: (r) => (r.errors ? errors.push(...r.errors) : received.push(r.data!.orderEvents)), error: (e) => errors.push(e), complete: () => undefined },
   );
   const readyz = async () => ((await (await fetch(`${kafka.system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions;
-  await waitFor(async () => (await readyz()).subscribers === 1, 10_000, 'never subscribed');
+  await waitFor(async () => (await readyz()).subscribers === 1, 60_000, 'never subscribed', 100);
 
   const first = orderStream(8, 61, 'failover-a');
-  await runProducer(kafka.cluster.bootstrap, { orders: 8, seed: 61, prefix: 'failover-a' });
-  await waitFor(() => received.length >= first.length, 20_000, 'first events');
+  await runProducer(t, kafka.cluster.bootstrap, { orders: 8, seed: 61, prefix: 'failover-a' });
+  await waitFor(() => received.length >= first.length, 120_000, 'first events');
 
   // Kill the orders subgraph outright and start a new one on the same port, as a supervisor would.
   const orders = kafka.system.processes.get('orders-subgraph')!;
   const port = orders.ports['http']!;
   orders.process.kill('SIGKILL');
-  await orders.exited;
+  await withTimeout(orders.exited, 60_000, 'the killed orders subgraph did not exit');
   const second = orderStream(8, 62, 'failover-b');
-  await runProducer(kafka.cluster.bootstrap, { orders: 8, seed: 62, prefix: 'failover-b' });
+  await runProducer(t, kafka.cluster.bootstrap, { orders: 8, seed: 62, prefix: 'failover-b' });
   replacement = await startChild({
     name: 'orders-subgraph',
     entry: 'subgraphs/orders/main.ts',
@@ -67,11 +68,11 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
     listeners: ['http'],
   });
   const third = orderStream(4, 63, 'failover-c');
-  await waitFor(() => received.length >= first.length + second.length, 40_000, `only ${received.length} events after the restart`);
-  await runProducer(kafka.cluster.bootstrap, { orders: 4, seed: 63, prefix: 'failover-c' });
+  await waitFor(() => received.length >= first.length + second.length, 120_000, `only ${received.length} events after the restart`);
+  await runProducer(t, kafka.cluster.bootstrap, { orders: 4, seed: 63, prefix: 'failover-c' });
   const all = [...first, ...second, ...third];
-  await waitFor(() => received.length >= all.length, 20_000, `only ${received.length} of ${all.length} events`);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // nothing more may arrive
+  await waitFor(() => received.length >= all.length, 120_000, `only ${received.length} of ${all.length} events`);
+  await quietPeriod(500); // nothing more may arrive
   stop();
 
   assert.deepEqual(errors, []);

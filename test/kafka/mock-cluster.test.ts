@@ -16,37 +16,13 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, Producer, RetryOptions } from 'kafkajs';
 import { buildMockBroker, startMockCluster } from './mock-cluster.ts';
 import type { MockCluster } from './mock-cluster.ts';
+import { quietPeriod, waitFor, withTimeout } from '../support/wait.ts';
 
 // Settings kafkajs needs against the mock (see DESIGN.md): an empty fetch
 // otherwise waits the default 5 s; rebalances take about sessionTimeout - 1 s.
 const CONSUMER_SETTINGS = { sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 } as const;
 // kafkajs defaults to 5 retries with long back-off; fail-over needs it explicit.
 const RETRY: RetryOptions = { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function waitFor(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 /** True while the process exists and is not a zombie awaiting its reaper. */
 function processAlive(pid: number): boolean {
@@ -78,7 +54,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
   const clients = new Set<{ disconnect(): Promise<void> }>();
 
   before(async () => {
-    await withTimeout('build mock-broker', 120_000, buildMockBroker());
+    await withTimeout(buildMockBroker(), 120_000, 'build mock-broker');
     cluster = await startMockCluster({
       brokers: 3,
       topics: [
@@ -98,18 +74,18 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     });
     admin = kafka.admin();
     clients.add(admin);
-    await withTimeout('admin connect', 10_000, admin.connect());
+    await withTimeout(admin.connect(), 60_000, 'admin connect');
     producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       retry: RETRY,
     });
     clients.add(producer);
-    await withTimeout('producer connect', 10_000, producer.connect());
+    await withTimeout(producer.connect(), 60_000, 'producer connect');
   });
 
   after(async () => {
-    await Promise.allSettled([...clients].map((c) => withTimeout('disconnect', 10_000, c.disconnect())));
+    await Promise.allSettled([...clients].map((c) => withTimeout(c.disconnect(), 60_000, 'disconnect')));
     await cluster?.stop();
   });
 
@@ -120,8 +96,8 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     const consumer = kafka.consumer({ groupId, ...CONSUMER_SETTINGS, retry: RETRY });
     clients.add(consumer);
     const received: Received[] = [];
-    await withTimeout(`consumer ${groupId} connect`, 10_000, consumer.connect());
-    await withTimeout(`consumer ${groupId} subscribe`, 10_000, consumer.subscribe({ topics: [topic], fromBeginning: true }));
+    await withTimeout(consumer.connect(), 60_000, `consumer ${groupId} connect`);
+    await withTimeout(consumer.subscribe({ topics: [topic], fromBeginning: true }), 60_000, `consumer ${groupId} subscribe`);
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
         received.push({
@@ -133,13 +109,13 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
       },
     });
     const stop = async (): Promise<void> => {
-      await withTimeout(`consumer ${groupId} disconnect`, 10_000, consumer.disconnect());
+      await withTimeout(consumer.disconnect(), 60_000, `consumer ${groupId} disconnect`);
       clients.delete(consumer);
     };
     return { consumer, received, stop };
   }
 
-  test('3 brokers on 127.0.0.1, a 3-partition topic, a usable controller', { timeout: 20_000 }, async () => {
+  test('3 brokers on 127.0.0.1, a 3-partition topic, a usable controller', { timeout: 600_000 }, async () => {
     assert.equal(cluster.brokers.length, 3);
     assert.equal(cluster.bootstrap, cluster.brokers.join(','));
     for (const b of cluster.brokers) assert.match(b, /^127\.0\.0\.1:\d+$/);
@@ -160,14 +136,14 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     // The idempotent producer needs the controller to get a producer id.
     const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: RETRY });
     clients.add(idempotent);
-    await withTimeout('idempotent producer connect', 10_000, idempotent.connect());
+    await withTimeout(idempotent.connect(), 60_000, 'idempotent producer connect');
     const [meta] = await idempotent.send({ topic: 'faults', acks: -1, messages: [{ partition: 2, value: 'idempotent' }] });
     assert.equal(meta?.errorCode, 0);
     await idempotent.disconnect();
     clients.delete(idempotent);
   });
 
-  test('ping answers OK; a bad command answers ERR and the launcher carries on', { timeout: 10_000 }, async () => {
+  test('ping answers OK; a bad command answers ERR and the launcher carries on', { timeout: 600_000 }, async () => {
     await cluster.ping();
     await assert.rejects(cluster.command('frobnicate 1 2'), /frobnicate 1 2" failed: unknown command 'frobnicate'/);
     await assert.rejects(cluster.command('broker-down x'), /usage: broker-down BROKERID/);
@@ -184,7 +160,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     await cluster.ping();
   });
 
-  test('300 keyed messages come back in per-key order through a consumer group', { timeout: 30_000 }, async () => {
+  test('300 keyed messages come back in per-key order through a consumer group', { timeout: 600_000 }, async () => {
     const keys = 10;
     const perKey = 30;
     const messages = Array.from({ length: keys * perKey }, (_, i) => ({
@@ -192,11 +168,11 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
       value: JSON.stringify({ key: `customer-${i % keys}`, seq: Math.floor(i / keys) }),
     }));
     for (let i = 0; i < messages.length; i += 50) {
-      await withTimeout('produce', 10_000, producer.send({ topic: 'orders', acks: -1, messages: messages.slice(i, i + 50) }));
+      await withTimeout(producer.send({ topic: 'orders', acks: -1, messages: messages.slice(i, i + 50) }), 60_000, 'produce');
     }
 
     const { received, stop } = await startConsumer('orders-reader', 'orders');
-    await waitFor('all 300 messages consumed', 20_000, () => received.length >= messages.length);
+    await waitFor(() => received.length >= messages.length, 60_000, 'all 300 messages consumed');
     await stop();
 
     assert.equal(received.length, messages.length);
@@ -214,78 +190,98 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     assert.ok(new Set(received.map((r) => r.partition)).size > 1, 'keys are spread over partitions');
   });
 
-  test('committed offsets survive a consumer restart', { timeout: 30_000 }, async () => {
+  test('committed offsets survive a consumer restart', { timeout: 600_000 }, async () => {
     const group = 'commits-reader';
     const batch = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i % 4}`, value: `${prefix}-${i}` }));
     const first = batch('first', 20);
     await producer.send({ topic: 'commits', acks: -1, messages: first });
 
     const one = await startConsumer(group, 'commits');
-    await waitFor('first batch consumed', 15_000, () => one.received.length >= first.length);
+    await waitFor(() => one.received.length >= first.length, 60_000, 'first batch consumed');
     // Committed (OffsetCommit reached the group coordinator), not just consumed.
-    await waitFor('offsets committed', 10_000, async () => {
-      const offsets = await admin.fetchOffsets({ groupId: group, topics: ['commits'] });
-      return offsets[0]?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === first.length;
-    });
+    await waitFor(
+      async () => {
+        const offsets = await admin.fetchOffsets({ groupId: group, topics: ['commits'] });
+        return offsets[0]?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === first.length;
+      },
+      60_000,
+      'offsets committed',
+      100,
+    );
     await one.stop();
 
     const second = batch('second', 10);
     await producer.send({ topic: 'commits', acks: -1, messages: second });
     const two = await startConsumer(group, 'commits'); // fromBeginning: committed offsets must win
-    await waitFor('second batch consumed', 15_000, () => two.received.length >= second.length);
-    await sleep(500); // anything re-delivered from the first batch would show up by now
+    await waitFor(() => two.received.length >= second.length, 60_000, 'second batch consumed');
+    await quietPeriod(500); // anything re-delivered from the first batch would show up by now
     await two.stop();
 
     assert.deepEqual(one.received.map((r) => r.value).sort(), first.map((m) => m.value).sort());
     assert.deepEqual(two.received.map((r) => r.value).sort(), second.map((m) => m.value).sort());
   });
 
-  test('broker down and up: every acknowledged message is consumed', { timeout: 40_000 }, async () => {
+  test('broker down and up: every acknowledged message is consumed', { timeout: 600_000 }, async (t) => {
     // One partition per broker, so broker 2 going down stalls partition 1 only.
     for (const p of [0, 1, 2]) await cluster.setLeader('failover', p, p + 1);
     await producer.send({ topic: 'failover', acks: -1, messages: [0, 1, 2].map((p) => ({ partition: p, value: `before-${p}` })) });
 
     await cluster.brokerDown(2);
-    const downAt = Date.now();
-    const upAfterMs = 1500;
-    const bringUp = sleep(upAfterMs).then(() => cluster.brokerUp(2));
+    let down = true;
+    // Broker 2 comes back however this test ends.
+    t.after(() => (down ? cluster.brokerUp(2) : undefined));
 
-    // Keep producing while broker 2 is down: one send per message, every 20 ms.
-    const acked: { value: string; partition: number; at: number }[] = [];
+    // Keep producing while broker 2 is down: one send per message, every 20 ms (pacing only).
+    const acked: { value: string; partition: number; whileDown: boolean }[] = [];
     const failed: string[] = [];
     const sends: Promise<void>[] = [];
-    for (let i = 0; i < 90; i++) {
-      const partition = i % 3;
-      const value = `during-${i}`;
-      sends.push(
-        producer.send({ topic: 'failover', acks: -1, messages: [{ partition, value }] }).then(
-          () => void acked.push({ value, partition, at: Date.now() - downAt }),
-          (err: unknown) => void failed.push(`${value}: ${String(err)}`),
-        ),
-      );
-      await sleep(20);
-    }
-    await withTimeout('broker up', 10_000, bringUp);
-    await withTimeout('all sends settled', 20_000, Promise.all(sends));
+    const sending = (async () => {
+      for (let i = 0; i < 90; i++) {
+        const partition = i % 3;
+        const value = `during-${i}`;
+        sends.push(
+          producer.send({ topic: 'failover', acks: -1, messages: [{ partition, value }] }).then(
+            () => void acked.push({ value, partition, whileDown: down }),
+            (err: unknown) => void failed.push(`${value}: ${String(err)}`),
+          ),
+        );
+        await quietPeriod(20);
+      }
+    })();
+    // The outage lasts at least 1.5 s and until a partition on a live broker has acknowledged a
+    // message sent during it, however slowly the machine runs. (kafkajs retries partition 1's sends
+    // for several seconds; a live partition's first acknowledgement takes milliseconds.)
+    await Promise.all([
+      quietPeriod(1500),
+      waitFor(() => acked.some((a) => a.partition !== 1), 60_000, 'no partition on a live broker acknowledged a message during the outage'),
+    ]);
+    // Partition 1 (broker 2) acknowledged nothing while broker 2 was down.
+    const acceptedWhileDown = acked.filter((a) => a.partition === 1).map((a) => a.value);
+    down = false;
+    await cluster.brokerUp(2);
+    await withTimeout(sending, 60_000, 'sending during the outage');
+    await withTimeout(Promise.all(sends), 120_000, 'all sends settled');
 
     assert.deepEqual(failed, [], 'with retries covering the outage no send fails');
-    const early = acked.filter((a) => a.partition !== 1 && a.at < upAfterMs);
+    const early = acked.filter((a) => a.partition !== 1 && a.whileDown);
     assert.ok(early.length > 0, 'partitions on live brokers kept accepting messages during the outage');
-    assert.ok(
-      acked.filter((a) => a.partition === 1).every((a) => a.at >= upAfterMs),
-      'partition 1 (broker 2) accepted nothing while broker 2 was down',
-    );
+    assert.deepEqual(acceptedWhileDown, [], 'partition 1 (broker 2) accepted nothing while broker 2 was down');
 
     const { received, stop } = await startConsumer('failover-reader', 'failover');
     const expected = new Set(['before-0', 'before-1', 'before-2', ...acked.map((a) => a.value)]);
-    await waitFor('every acknowledged message consumed', 20_000, () => {
-      const seen = new Set(received.map((r) => r.value));
-      return [...expected].every((v) => seen.has(v));
-    });
+    await waitFor(
+      () => {
+        const seen = new Set(received.map((r) => r.value));
+        return [...expected].every((v) => seen.has(v));
+      },
+      120_000,
+      'every acknowledged message consumed',
+      100,
+    );
     await stop();
   });
 
-  test('fault injection: request errors, leader move, round-trip time', { timeout: 20_000 }, async () => {
+  test('fault injection: request errors, leader move, round-trip time', { timeout: 600_000 }, async () => {
     const offsetsBefore = await admin.fetchTopicOffsets('faults');
     const total = (offs: { high: string }[]) => offs.reduce((sum, o) => sum + Number(o.high), 0);
     let acked = 0;
@@ -314,28 +310,33 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     assert.ok(total(offsetsAfter) - total(offsetsBefore) >= acked, 'every acknowledged message is in the log');
   });
 
-  test('the controller moves off a downed broker (launcher work-around)', { timeout: 30_000 }, async () => {
+  test('the controller moves off a downed broker (launcher work-around)', { timeout: 600_000 }, async () => {
     // The mock never moves leaders by itself: keep the partition we write to
     // off broker 1, or the send below would wait for broker 1 to return.
     await cluster.setLeader('faults', 1, 2);
     await cluster.brokerDown(1);
     try {
-      // Give kafkajs a moment to see its connections to broker 1 closed: a
-      // metadata refresh that starts on a broker it still believes connected
-      // stays on that broker for all its retries (kafkajs picks the broker
-      // outside its retry loop), which would take the whole retry budget.
-      await sleep(200);
-      await waitFor('controller moved to broker 2', 15_000, async () => {
-        try {
-          return (await admin.describeCluster()).controller === 2;
-        } catch {
-          return false;
-        }
-      });
+      // A metadata refresh that starts on a broker kafkajs still believes
+      // connected stays on that broker for all its retries (kafkajs picks the
+      // broker outside its retry loop): that attempt fails after the retry
+      // budget (~8 s) and the next one asks a live broker. The deadline
+      // leaves room for several such attempts.
+      await waitFor(
+        async () => {
+          try {
+            return (await admin.describeCluster()).controller === 2;
+          } catch {
+            return false;
+          }
+        },
+        120_000,
+        'controller moved to broker 2',
+        100,
+      );
       // An idempotent producer can still get its producer id from the controller.
       const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: RETRY });
       clients.add(idempotent);
-      await withTimeout('idempotent producer connect', 10_000, idempotent.connect());
+      await withTimeout(idempotent.connect(), 60_000, 'idempotent producer connect');
       await idempotent.send({ topic: 'faults', acks: -1, messages: [{ partition: 1, value: 'controller-2' }] });
       await idempotent.disconnect();
       clients.delete(idempotent);
@@ -346,7 +347,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     assert.equal((await admin.describeCluster()).controller, 2);
   });
 
-  test('start-up failure rejects with the launcher stderr', { timeout: 10_000 }, async () => {
+  test('start-up failure rejects with the launcher stderr', { timeout: 600_000 }, async () => {
     await assert.rejects(
       startMockCluster({ brokers: 2, topics: [{ name: 'bad name', partitions: 1 }] }),
       /exited \(code 2\).*bad topic name/s,
@@ -354,7 +355,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     await assert.rejects(startMockCluster({ brokers: 0, topics: [] }), /--brokers needs a number/);
   });
 
-  test('stop() leaves no process behind', { timeout: 15_000 }, async () => {
+  test('stop() leaves no process behind', { timeout: 600_000 }, async () => {
     const extra = await startMockCluster({ brokers: 1, topics: [{ name: 'tmp', partitions: 1 }] });
     try {
       assert.ok(processAlive(extra.pid));
@@ -367,7 +368,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     await assert.rejects(extra.ping(), /stopped/);
   });
 
-  test('a crashed parent leaves no broker behind', { timeout: 20_000 }, async () => {
+  test('a crashed parent leaves no broker behind', { timeout: 600_000 }, async () => {
     const helper = new URL('./mock-cluster.ts', import.meta.url).href;
     const script = `
       const { startMockCluster } = await import(${JSON.stringify(helper)});
@@ -382,17 +383,17 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     try {
       const lines = createInterface({ input: parent.stdout });
       const first = await withTimeout(
-        'child reports broker pid',
-        15_000,
         new Promise<string>((resolve, reject) => {
           lines.once('line', resolve);
           parent.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
         }),
+        60_000,
+        'child reports broker pid',
       );
       const brokerPid = Number(first);
       assert.ok(Number.isInteger(brokerPid) && processAlive(brokerPid));
       parent.kill('SIGKILL');
-      await waitFor('orphaned mock-broker exits', 5_000, () => !processAlive(brokerPid));
+      await waitFor(() => !processAlive(brokerPid), 60_000, 'orphaned mock-broker exits')
     } finally {
       parent.kill('SIGKILL');
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { waitFor } from '../support/eventlog-contract.ts';
+import { waitFor, withTimeout } from '../support/wait.ts';
 import { repoRoot } from '../../lib/supervisor.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
@@ -11,7 +11,6 @@ import { startExampleSystem, type ExampleSystem, type SystemOptions } from '../.
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
 
-export { waitFor };
 
 /** What kafkajs needs against the mock: short fetch waits, short sessions (DESIGN.md). */
 export const kafkaEnv = {
@@ -26,6 +25,30 @@ export const topics = [
   { name: 'orders.events.dlq', partitions: 1 },
 ];
 
+/** Where cleanups go: a test's context, or a suite's `Cleanups`. */
+export interface CleanupScope {
+  after(fn: () => unknown): void;
+}
+
+/** Cleanups a suite collects in its hooks and runs, the last first, from its `after`. */
+export class Cleanups implements CleanupScope {
+  readonly #fns: (() => unknown)[] = [];
+  after(fn: () => unknown): void {
+    this.#fns.push(fn);
+  }
+  async run(): Promise<void> {
+    const errors: unknown[] = [];
+    for (let fn = this.#fns.pop(); fn; fn = this.#fns.pop()) {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+  }
+}
+
 export interface ProducerRun {
   orders: number;
   seed: number;
@@ -34,24 +57,50 @@ export interface ProducerRun {
   malformed?: number;
 }
 
-/** Runs the external producer process to the end; resolves with the records it sent. */
-export async function runProducer(brokers: string, run: ProducerRun): Promise<number> {
-  const args = ['--brokers', brokers, '--orders', String(run.orders), '--seed', String(run.seed), '--prefix', run.prefix];
+export interface Producing {
+  /** Resolves with the records sent once the producer exited 0; rejects if it failed. */
+  done: Promise<number>;
+  /** Kills the producer if it still runs (safe to call more than once); for cleanup. */
+  stop(): void;
+}
+
+/**
+ * Starts the external producer process. Its stdin is a pipe from this process: if this process
+ * dies, the pipe closes and the producer exits. Register `stop` for cleanup before awaiting `done`.
+ */
+export function startProducer(brokers: string, run: ProducerRun): Producing {
+  const args = ['--brokers', brokers, '--orders', String(run.orders), '--seed', String(run.seed), '--prefix', run.prefix, '--exit-with-stdin'];
   if (run.rate) args.push('--rate', String(run.rate));
   if (run.malformed) args.push('--malformed', String(run.malformed));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['test/kafka/producer.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['test/kafka/producer.ts', ...args], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));
   child.stderr.on('data', (d: Buffer) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  assert.equal(code, 0, `producer failed:\n${output}`);
-  const done = /DONE (\d+)/.exec(output);
-  assert.ok(done, output);
-  return Number(done[1]);
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const done = exited.then(([code, signal]) => {
+    assert.equal(code, 0, `producer failed (${signal ?? `code ${code}`}):\n${output}`);
+    const sent = /DONE (\d+)/.exec(output);
+    assert.ok(sent, output);
+    return Number(sent[1]);
+  });
+  done.catch(() => undefined); // the caller sees the failure when it awaits `done`
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  return { done, stop };
+}
+
+/**
+ * Runs the external producer process to the end; resolves with the records it sent. The producer
+ * is killed when the test `t` ends, whether it failed or not.
+ */
+export async function runProducer(t: CleanupScope, brokers: string, run: ProducerRun): Promise<number> {
+  const producer = startProducer(brokers, run);
+  t.after(() => producer.stop());
+  return withTimeout(producer.done, 120_000, `the producer of ${run.prefix} did not finish`);
 }
 
 /** The orders a stream should end in, computed by the projection code itself from the stream alone. */
@@ -118,13 +167,49 @@ export interface KafkaSystemOptions {
   onLine?: SystemOptions['onLine'];
 }
 
-/** A mock Kafka cluster and the whole example system on it, once the orders projection is ready. */
-export async function startKafkaSystem(options: KafkaSystemOptions = {}): Promise<KafkaSystem> {
-  await buildMockBroker();
-  const cluster = await startMockCluster({ brokers: options.brokers ?? 3, topics });
-  const delays = { PAY_DELAY_MS: String(options.payDelayMs ?? 200), SHIP_DELAY_MS: String(options.shipDelayMs ?? 200) };
-  let system: ExampleSystem;
+/**
+ * Whether the orders projection has everything the topic has: ready, no lag, every partition's
+ * position at its end offset. Cheap (one /readyz request); wait on it before comparing orders.
+ */
+export async function caughtUp(baseUrl: string): Promise<boolean> {
+  const { status, projection } = await projectionStatus(baseUrl);
+  return (
+    status === 200 &&
+    projection.totalLag === 0 &&
+    projection.partitions.every((p) => p.highWatermark !== null && p.lag === 0 && p.position >= p.highWatermark)
+  );
+}
+
+/**
+ * Waits until the orders subgraph at `baseUrl` has applied everything in the topic, then until the
+ * orders read back through `graphqlUrl` are `expected` (polling gently: reads compete for the CPU
+ * with the projection they wait for).
+ */
+export async function untilOrdersMatch(baseUrl: string, graphqlUrl: string, expected: unknown[], message: string): Promise<void> {
+  const ids = (expected as { id: string }[]).map((o) => o.id);
+  const want = JSON.stringify(expected);
+  await waitFor(() => caughtUp(baseUrl), 120_000, `${message} (the projection never caught up with the topic)`, 250);
+  await waitFor(async () => JSON.stringify(await readOrders(graphqlUrl, ids)) === want, 120_000, message, 500);
+}
+
+/**
+ * A mock Kafka cluster and the whole example system on it, once the orders projection is ready.
+ * With a `scope` (a test context or a suite's `Cleanups`) everything it starts is stopped when the
+ * scope ends, even when starting fails half-way; without one, the caller calls `stop`. Either way a
+ * failed start stops what it started before rejecting.
+ */
+export async function startKafkaSystem(options: KafkaSystemOptions = {}, scope?: CleanupScope): Promise<KafkaSystem> {
+  let cluster: MockCluster | undefined;
+  let system: ExampleSystem | undefined;
+  const stop = async () => {
+    await system?.stop();
+    await cluster?.stop();
+  };
+  scope?.after(stop);
   try {
+    await buildMockBroker();
+    cluster = await startMockCluster({ brokers: options.brokers ?? 3, topics });
+    const delays = { PAY_DELAY_MS: String(options.payDelayMs ?? 200), SHIP_DELAY_MS: String(options.shipDelayMs ?? 200) };
     system = await startExampleSystem({
       host: '127.0.0.1',
       gatewayPort: 0,
@@ -137,20 +222,11 @@ export async function startKafkaSystem(options: KafkaSystemOptions = {}): Promis
       },
       ...(options.onLine && { onLine: options.onLine }),
     });
-  } catch (err) {
-    await cluster.stop();
-    throw err;
-  }
-  const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
-  const stop = async () => {
-    await system.stop();
-    await cluster.stop();
-  };
-  try {
-    await waitFor(async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 'the orders projection never became ready');
+    const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+    await waitFor(async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200, 120_000, 'the orders projection never became ready', 250);
+    return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-  return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, stop };
 }

@@ -5,7 +5,10 @@
  * `DONE <count>` and exits.
  *
  *   node test/kafka/producer.ts --brokers H:P,... --topic T --orders N --seed S
- *        [--rate R] [--malformed K] [--prefix P]
+ *        [--rate R] [--malformed K] [--prefix P] [--exit-with-stdin]
+ *
+ * With --exit-with-stdin it exits (code 3) as soon as its stdin ends: a test pipes stdin to it, so
+ * the producer stops when the test process dies, however it dies.
  */
 import { parseArgs } from 'node:util';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -21,9 +24,19 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0' },
     malformed: { type: 'string', default: '0' },
     batch: { type: 'string', default: '50' },
+    'exit-with-stdin': { type: 'boolean', default: false },
   },
 });
 if (!values.brokers) throw new Error('--brokers is required');
+
+const orphaned = () => {
+  process.stderr.write('producer: stdin closed (the process that started it is gone); exiting\n');
+  process.exit(3);
+};
+if (values['exit-with-stdin']) {
+  process.stdin.on('end', orphaned).on('close', orphaned).on('error', orphaned);
+  process.stdin.resume();
+}
 
 const events = orderStream(Number(values.orders), Number(values.seed), values.prefix);
 const records: { key: string; value: string }[] = events.map((e) => ({ key: e.orderId, value: JSON.stringify(e) }));
@@ -58,3 +71,7 @@ for (let i = 0; i < records.length; i += batch) {
 }
 await producer.disconnect();
 process.stdout.write(`DONE ${records.length}\n`);
+if (values['exit-with-stdin']) {
+  process.stdin.off('end', orphaned).off('close', orphaned).off('error', orphaned);
+  process.stdin.destroy();
+}

@@ -12,7 +12,11 @@ import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import type { MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
-import { runProducer, startKafkaSystem, waitFor, type KafkaSystem } from './orders-support.ts';
+import { waitFor } from '../support/wait.ts';
+import { runProducer, startKafkaSystem, type KafkaSystem } from './orders-support.ts';
+
+/** Room for a loaded machine: each wait in these tests may take up to 120 s. */
+const KAFKA_TEST = { timeout: 600_000 };
 
 interface OrderEventData {
   orderEvents: {
@@ -67,31 +71,38 @@ describe('subscriptions through the gateway on Kafka', () => {
   before(async () => {
     kafka = await startKafkaSystem({ payDelayMs: 300, shipDelayMs: 300 });
     ({ cluster, system, graphqlUrl } = kafka);
-  });
+  }, KAFKA_TEST);
   after(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
     await kafka?.stop();
   });
 
-  test('a subscriber sees PLACED, PAID and SHIPPED with customer and product fields, and each is already visible to queries', async () => {
+  test('a subscriber sees PLACED, PAID and SHIPPED with customer and product fields, and each is already visible to queries', KAFKA_TEST, async (t) => {
     const customer = generateCustomers()[8]!;
     const sub = collect(connect(), { customerId: customer.id });
-    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 10_000, 'never subscribed');
+    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 60_000, 'never subscribed', 100);
 
     // Read-your-events: query the order as soon as each event arrives.
     const versionsSeen: [number, number][] = [];
     const checked = new Set<string>();
-    const checking = (async () => {
-      while (checked.size < 3) {
+    let stopChecking = false;
+    t.after(() => void (stopChecking = true));
+    const checking = waitFor(
+      async () => {
+        if (stopChecking) throw new Error('the test ended');
         for (const event of sub.received) {
           if (checked.has(event.cursor)) continue;
           checked.add(event.cursor);
           const { body } = await postGraphQL<{ order: { version: number } }>(graphqlUrl, `{ order(id: "${event.order.id}") { version } }`);
           versionsSeen.push([event.order.version, body.data!.order.version]);
         }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })();
+        return checked.size >= 3;
+      },
+      120_000,
+      'not every event was checked against a query',
+      5,
+    );
+    checking.catch(() => undefined); // awaited below; a failure before that must not go unhandled
 
     const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
       graphqlUrl,
@@ -99,7 +110,7 @@ describe('subscriptions through the gateway on Kafka', () => {
     );
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const orderId = body.data!.placeOrder.id;
-    await waitFor(() => sub.received.length >= 3, 20_000, `got ${sub.received.length} events`);
+    await waitFor(() => sub.received.length >= 3, 120_000, `got ${sub.received.length} events`);
     await checking;
     sub.stop();
 
@@ -118,26 +129,26 @@ describe('subscriptions through the gateway on Kafka', () => {
     for (const [eventVersion, queriedVersion] of versionsSeen) assert.ok(queriedVersion >= eventVersion, `queried ${queriedVersion} after event ${eventVersion}`);
   });
 
-  test('resuming with after delivers every missed event once, in order, then live ones', async () => {
+  test('resuming with after delivers every missed event once, in order, then live ones', KAFKA_TEST, async (t) => {
     // A reference subscriber stays connected throughout; a client that disconnects and resumes
     // must end up with exactly the same events, in the same order: no gap, no duplicate at the seam.
     const subscribers = async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers;
     const base = await subscribers();
     const reference = collect(connect(), {});
     const first = collect(connect(), {});
-    await waitFor(async () => (await subscribers()) >= base + 2, 10_000, 'never subscribed');
+    await waitFor(async () => (await subscribers()) >= base + 2, 60_000, 'never subscribed', 100);
     const before = orderStream(5, 40, 'before');
-    await runProducer(cluster.bootstrap, { orders: 5, seed: 40, prefix: 'before' });
-    await waitFor(() => first.received.length >= before.length, 20_000, 'first events');
+    await runProducer(t, cluster.bootstrap, { orders: 5, seed: 40, prefix: 'before' });
+    await waitFor(() => first.received.length >= before.length, 120_000, 'first events');
     first.stop();
     const lastCursor = first.received.at(-1)!.cursor;
 
     // Published while it is away (the fulfillment service adds events of its own, too).
     const missed = orderStream(15, 41, 'missed');
-    await runProducer(cluster.bootstrap, { orders: 15, seed: 41, prefix: 'missed' });
-    await waitFor(() => reference.received.length >= first.received.length + missed.length, 20_000, 'reference missed events');
+    await runProducer(t, cluster.bootstrap, { orders: 15, seed: 41, prefix: 'missed' });
+    await waitFor(() => reference.received.length >= first.received.length + missed.length, 120_000, 'reference missed events');
     const resumed = collect(connect(), { after: lastCursor });
-    await runProducer(cluster.bootstrap, { orders: 5, seed: 42, prefix: 'live' });
+    await runProducer(t, cluster.bootstrap, { orders: 5, seed: 42, prefix: 'live' });
 
     // Wait until the system is quiet (fulfillment done) and both have caught up.
     let last = -1;
@@ -147,7 +158,7 @@ describe('subscriptions through the gateway on Kafka', () => {
         last = reference.received.length;
         return settled;
       },
-      30_000,
+      120_000,
       'the resumed client never matched the reference',
       1_000,
     );
@@ -162,22 +173,22 @@ describe('subscriptions through the gateway on Kafka', () => {
     assert.equal(new Set(got).size, got.length, 'no event twice');
   });
 
-  test('a bad cursor gets a clear error', async () => {
+  test('a bad cursor gets a clear error', KAFKA_TEST, async () => {
     const sub = collect(connect(), { after: 'not-a-cursor' });
-    await waitFor(() => sub.errors.length > 0, 10_000, 'no error for a bad cursor');
+    await waitFor(() => sub.errors.length > 0, 60_000, 'no error for a bad cursor');
     const [error] = sub.errors as { message: string; extensions?: { code?: string } }[];
     assert.equal(error?.extensions?.code, 'INVALID_CURSOR');
   });
 
   // Last: it stops the catalog subgraph for good.
-  test('when an entity fetch fails, the event arrives with errors and the stream goes on', async () => {
+  test('when an entity fetch fails, the event arrives with errors and the stream goes on', KAFKA_TEST, async (t) => {
     const sub = collect(connect(), { customerId: null });
-    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 10_000, 'never subscribed');
+    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 60_000, 'never subscribed', 100);
     await system.processes.get('catalog-subgraph')!.stop();
     const stream = orderStream(3, 51, 'no-catalog');
-    await runProducer(cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });
+    await runProducer(t, cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });
     // Every event of the stream still arrives (the fulfillment service may add more).
-    await waitFor(() => sub.failed.length >= stream.length, 20_000, `only ${sub.failed.length} events arrived`);
+    await waitFor(() => sub.failed.length >= stream.length, 120_000, `only ${sub.failed.length} events arrived`);
     sub.stop();
     const errors = sub.errors as { message: string; extensions?: { code?: string; serviceName?: string } }[];
     assert.ok(errors.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.extensions.serviceName === 'catalog'), JSON.stringify(errors[0]));

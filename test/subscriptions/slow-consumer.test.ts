@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { orderStream } from '../kafka/order-stream.ts';
 import { runProducer, type ProducerRun } from '../kafka/orders-support.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   ORDER_EVENTS,
   ProtocolClient,
@@ -22,14 +23,23 @@ import {
   startExtraGateway,
   startSubscriptionSystem,
   untilGatewayStats,
-  waitFor,
   type NextPayload,
   type OrderEventResult,
   type SubscriptionSystem,
 } from './support.ts';
 
+/** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
+const SYSTEM_TEST = { timeout: 600_000 };
+
 /** The gateway's SUBSCRIPTION_BUFFER_EVENTS here: small, so the slow client is cut off soon. */
 const BUFFER = 20;
+/**
+ * The gateway ends a socket that does not answer a WebSocket ping within its keep-alive interval
+ * (12 s by default), and a paused socket answers none. The gateway is asked for a keep-alive far
+ * longer than any wait here (WEBSOCKET_KEEP_ALIVE_MS); until it reads that setting, the pause must
+ * end within 12-24 s, which a loaded machine may not manage: the test then says so.
+ */
+const KEEP_ALIVE_MS = 600_000;
 const SLOW_SUBSCRIPTIONS = 50;
 /** ~1040 events: the slow client is cut off after ~600, the fast one gets them all. */
 const RUN: ProducerRun = { orders: 400, seed: 51, prefix: 'slow' };
@@ -45,35 +55,40 @@ describe('a slow consumer of a shared subscription', () => {
   let resumeFrom: string | undefined;
 
   before(async () => {
-    sys = await startSubscriptionSystem({ SUBSCRIPTION_BUFFER_EVENTS: String(BUFFER) });
+    sys = await startSubscriptionSystem({ SUBSCRIPTION_BUFFER_EVENTS: String(BUFFER), WEBSOCKET_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS) });
   });
   after(async () => {
     await sys?.stop();
   });
 
-  test('is cut off with SUBSCRIBER_TOO_SLOW naming its last delivered cursor, while a fast subscriber receives every event', async (t) => {
+  test('is cut off with SUBSCRIBER_TOO_SLOW naming its last delivered cursor, while a fast subscriber receives every event', SYSTEM_TEST, async (t) => {
     const events = orderStream(RUN.orders, RUN.seed, RUN.prefix).length;
+    const connected: ProtocolClient[] = [];
+    t.after(() => Promise.all(connected.map((c) => c.close())));
     const fast = await ProtocolClient.connect(sys.wsUrl);
+    connected.push(fast);
     const slow = await ProtocolClient.connect(sys.wsUrl);
-    t.after(() => Promise.all([fast.close(), slow.close()]));
+    connected.push(slow);
     const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
     fast.subscribe('fast', ORDER_EVENTS);
     for (const id of slowIds) slow.subscribe(id, ORDER_EVENTS);
     await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 + SLOW_SUBSCRIPTIONS });
-    await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 10_000, 'the upstream subscription never opened');
+    await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened', 100);
 
-    // Stop reading until the gateway has cut the slow subscriptions off. (Its keep-alive ends a socket
-    // that does not answer a ping within 12 s; pings go out every 12 s, so a pause must stay short.)
-    tcpSocket(slow).pause();
+    // Stop reading until the gateway has cut the slow subscriptions off (see KEEP_ALIVE_MS).
+    const slowSocket = tcpSocket(slow);
+    slowSocket.pause();
+    t.after(() => void slowSocket.resume());
     const paused = performance.now();
-    assert.equal(await runProducer(sys.brokers, RUN), events);
-    await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 }, 20_000);
+    assert.equal(await runProducer(t, sys.brokers, RUN), events);
+    await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 }, 120_000);
     const cutAfter = fast.nexts('fast').length;
     const cutMs = performance.now() - paused;
-    tcpSocket(slow).resume();
-    await waitFor(() => fast.nexts('fast').length >= events, 20_000, `the fast subscriber did not receive all ${events} events`, 25);
+    slowSocket.resume();
+    await waitFor(() => fast.nexts('fast').length >= events, 120_000, `the fast subscriber did not receive all ${events} events`, 100);
     const completed = (id: string) => slow.messages.some((m) => m.id === id && m.type === 'complete');
-    await waitFor(() => slowIds.every(completed), 10_000, 'the slow subscriptions did not complete', 25);
+    await waitFor(() => slowIds.every(completed) || !slow.open, 60_000, 'the slow subscriptions did not complete', 100);
+    assert.ok(slow.open, `the gateway closed the paused socket ${JSON.stringify(await slow.closed)} (its keep-alive, if the close came ${Math.round(cutMs)} ms after the pause: see KEEP_ALIVE_MS)`);
     t.diagnostic(`slow client cut off ${Math.round(cutMs)} ms after it paused, when the fast one had ${cutAfter} of ${events} events`);
 
     everyEvent = fast.nexts<OrderEventResult>('fast');
@@ -108,31 +123,31 @@ describe('a slow consumer of a shared subscription', () => {
     await slow.ping();
   });
 
-  test('resuming with after: lastDeliveredCursor delivers exactly the events it missed', async (t) => {
+  test('resuming with after: lastDeliveredCursor delivers exactly the events it missed', SYSTEM_TEST, async (t) => {
     assert.ok(resumeFrom, 'needs the previous test');
     const client = await ProtocolClient.connect(sys.wsUrl);
     t.after(() => client.close());
     client.subscribe('resume', 'subscription Resume($after: String) { orderEvents(after: $after) { cursor type order { id status customer { name } } } }', { after: resumeFrom });
     const missed = everyEvent.slice(everyEvent.findIndex((p) => p.data!.orderEvents.cursor === resumeFrom) + 1);
     assert.ok(missed.length > BUFFER);
-    await waitFor(() => client.nexts('resume').length >= missed.length, 20_000, `the resumed subscription did not replay ${missed.length} events`, 25);
+    await waitFor(() => client.nexts('resume').length >= missed.length, 120_000, `the resumed subscription did not replay ${missed.length} events`, 25);
     assert.deepEqual(client.nexts('resume'), missed);
   });
 
   test(
     'a subscriber that keeps reading is not cut off when events arrive in bursts larger than a buffer of 20',
+    SYSTEM_TEST,
     async (t) => {
-      const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' });
-      t.after(() => gateway.child.stop());
+      const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' }, t);
       const client = await ProtocolClient.connect(gateway.wsUrl);
       t.after(() => client.close());
       const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
       client.subscribe('reader', ORDER_EVENTS);
       await untilGatewayStats(gateway.gatewayUrl, { shared: 1, subscribers: 1 });
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 10_000, 'the upstream subscription never opened');
+      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened', 100);
       const run: ProducerRun = { orders: 400, seed: 52, prefix: 'bursts' };
-      const events = await runProducer(sys.brokers, run);
-      await waitFor(() => client.nexts('reader').length >= events || client.messages.some((m) => m.type === 'complete'), 20_000, 'the reader got neither every event nor complete', 25);
+      const events = await runProducer(t, sys.brokers, run);
+      await waitFor(() => client.nexts('reader').length >= events || client.messages.some((m) => m.type === 'complete'), 120_000, 'the reader got neither every event nor complete', 100);
       assert.deepEqual(client.nexts('reader').filter((p) => p.errors !== undefined), []);
       assert.equal(client.nexts('reader').length, events);
     },

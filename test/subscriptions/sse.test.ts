@@ -4,10 +4,11 @@
  * then `event: complete` and the end of the response.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { orderStream } from '../kafka/order-stream.ts';
 import { runProducer, type ProducerRun } from '../kafka/orders-support.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   ORDER_EVENTS,
   expectedPerOrder,
@@ -16,12 +17,14 @@ import {
   perOrder,
   startExtraGateway,
   startSubscriptionSystem,
-  waitFor,
   withoutCursor,
   type NextPayload,
   type OrderEventResult,
   type SubscriptionSystem,
 } from './support.ts';
+
+/** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
+const SYSTEM_TEST = { timeout: 600_000 };
 
 const C3_NAME = generateCustomers()[2]!.name;
 
@@ -68,7 +71,7 @@ class EventStream {
   }
 
   /** Waits until the server has ended the response. */
-  async untilEnded(timeoutMs = 10_000): Promise<void> {
+  async untilEnded(timeoutMs = 60_000): Promise<void> {
     await waitFor(() => this.done, timeoutMs, 'the event stream did not end', 10);
   }
 
@@ -120,29 +123,29 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   /** Waits until the gateway has `subscribers` client subscriptions. */
-  const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 10_000) =>
+  const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 60_000) =>
     waitFor(async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers, timeoutMs, `the gateway never had ${subscribers} subscribers`, 25);
 
-  /** Opens an ORDER_EVENTS stream and waits until the gateway and the orders subgraph count it. */
-  async function subscribeToOrderEvents(gatewayUrl: string): Promise<EventStream> {
+  /** Opens an ORDER_EVENTS stream (closed when the test `t` ends) and waits until the gateway and the orders subgraph count it. */
+  async function subscribeToOrderEvents(t: TestContext, gatewayUrl: string): Promise<EventStream> {
     const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
     const { subscribers } = await gatewayStats(gatewayUrl);
     const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
+    t.after(() => stream.close());
     assert.equal(stream.response.status, 200);
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     await untilSubscribers(gatewayUrl, subscribers + 1);
     // The first ORDER_EVENTS subscription of a gateway opens an upstream one; later ones share it.
-    if (subscribers === 0) await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 10_000, 'the upstream subscription never opened');
+    if (subscribers === 0) await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened');
     return stream;
   }
 
-  test('a subscription receives every published event as event: next', async (t) => {
-    const stream = await subscribeToOrderEvents(sys.gatewayUrl);
-    t.after(() => stream.close());
+  test('a subscription receives every published event as event: next', SYSTEM_TEST, async (t) => {
+    const stream = await subscribeToOrderEvents(t, sys.gatewayUrl);
     const run: ProducerRun = { orders: 5, seed: 61, prefix: 'sse' };
     const published = orderStream(run.orders, run.seed, run.prefix);
-    await runProducer(sys.brokers, run);
-    await waitFor(() => stream.nexts().length >= published.length, 20_000, `fewer than ${published.length} events arrived`, 25);
+    await runProducer(t, sys.brokers, run);
+    await waitFor(() => stream.nexts().length >= published.length, 120_000, `fewer than ${published.length} events arrived`, 25);
 
     const nexts = stream.nexts<OrderEventResult>();
     assert.equal(nexts.length, published.length);
@@ -153,28 +156,26 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
 
   test(
     'closing the event stream ends the subscription',
+    SYSTEM_TEST,
     async (t) => {
       // A gateway of its own, so what this leaves behind does not count in the other tests.
-      const gateway = await startExtraGateway(sys);
-      t.after(() => gateway.child.stop());
+      const gateway = await startExtraGateway(sys, {}, t);
       const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-      const stream = await subscribeToOrderEvents(gateway.gatewayUrl);
+      const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
       await stream.close();
-      await untilSubscribers(gateway.gatewayUrl, 0, 3_000);
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 3_000, 'the upstream subscription was not released');
+      await untilSubscribers(gateway.gatewayUrl, 0);
+      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 60_000, 'the upstream subscription was not released', 100);
     },
   );
 
-  test('a subscription the server ends gets its last events, then event: complete, and the response ends', async (t) => {
+  test('a subscription the server ends gets its last events, then event: complete, and the response ends', SYSTEM_TEST, async (t) => {
     // A gateway of its own, stopped while the subscription is open.
-    const gateway = await startExtraGateway(sys);
-    t.after(() => gateway.child.stop());
-    const stream = await subscribeToOrderEvents(gateway.gatewayUrl);
-    t.after(() => stream.close());
+    const gateway = await startExtraGateway(sys, {}, t);
+    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
     const run: ProducerRun = { orders: 3, seed: 62, prefix: 'sse-end' };
     const published = orderStream(run.orders, run.seed, run.prefix);
-    await runProducer(sys.brokers, run);
-    await waitFor(() => stream.nexts().length >= published.length, 20_000, `fewer than ${published.length} events arrived`, 25);
+    await runProducer(t, sys.brokers, run);
+    await waitFor(() => stream.nexts().length >= published.length, 120_000, `fewer than ${published.length} events arrived`, 25);
 
     assert.equal(await gateway.child.stop(), 0);
     await stream.untilEnded();
@@ -185,7 +186,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.equal(stream.events.at(-1)!.data, null);
   });
 
-  test('a subscription whose subgraph refuses its arguments gets the error as event: next, then event: complete', async () => {
+  test('a subscription whose subgraph refuses its arguments gets the error as event: next, then event: complete', SYSTEM_TEST, async () => {
     const stream = await EventStream.post(streamUrl, { query: 'subscription { orderEvents(after: "not-a-cursor") { cursor } }' });
     assert.equal(stream.response.status, 200);
     await stream.untilEnded();
@@ -202,7 +203,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     ]);
   });
 
-  test('a query gets one event: next with its result, then event: complete', async () => {
+  test('a query gets one event: next with its result, then event: complete', SYSTEM_TEST, async () => {
     const stream = await EventStream.post(streamUrl, { query: 'query C($id: ID!) { customer(id: $id) { name } }', variables: { id: 'c3' } });
     assert.equal(stream.response.status, 200);
     await stream.untilEnded();
@@ -212,7 +213,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     ]);
   });
 
-  test('a query that does not parse gets 400 with the syntax error', async () => {
+  test('a query that does not parse gets 400 with the syntax error', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -223,7 +224,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.deepEqual(await response.json(), { errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.' }] });
   });
 
-  test('a request without a query gets 400 with the reason', async () => {
+  test('a request without a query gets 400 with the reason', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -235,6 +236,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
 
   test(
     'a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql',
+    SYSTEM_TEST,
     async () => {
       // The gateway's default limit is 1 000 000 bytes.
       const body = JSON.stringify({ query: '{ __typename }', extensions: { padding: 'x'.repeat(1_100_000) } });
@@ -246,7 +248,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     },
   );
 
-  test('a query that does not validate gets the validation error as event: next, then event: complete', async () => {
+  test('a query that does not validate gets the validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
     // graphql-sse answers validation errors inside the accepted event stream, not with 400.
     const stream = await EventStream.post(streamUrl, { query: '{ customer(id: "c3") { shoeSize } }' });
     assert.equal(stream.response.status, 200);

@@ -12,8 +12,9 @@ import { startChild, type Child } from '../../lib/supervisor.ts';
 import type { ExampleSystem } from '../../scripts/system.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
-import { startKafkaSystem, waitFor } from '../kafka/orders-support.ts';
+import { startKafkaSystem, type CleanupScope } from '../kafka/orders-support.ts';
 import { readCounter } from '../support/metrics.ts';
+import { scaled, waitFor } from '../support/wait.ts';
 
 export { waitFor };
 
@@ -74,15 +75,19 @@ export interface SubscriptionSystem {
 
 /**
  * Starts the mock cluster (one broker) and the example system on it; resolves once the orders
- * projection is ready. The fulfillment service waits ten minutes before paying an order.
+ * projection is ready. The fulfillment service waits ten minutes before paying an order. With a
+ * `scope`, everything started is stopped when it ends (even after a start that failed half-way).
  */
-export async function startSubscriptionSystem(gatewayEnv: Record<string, string> = {}): Promise<SubscriptionSystem> {
-  const kafka = await startKafkaSystem({
-    brokers: 1,
-    payDelayMs: 600_000,
-    shipDelayMs: 600_000,
-    env: { gateway: { LOG_LEVEL: 'error', ...gatewayEnv } },
-  });
+export async function startSubscriptionSystem(gatewayEnv: Record<string, string> = {}, scope?: CleanupScope): Promise<SubscriptionSystem> {
+  const kafka = await startKafkaSystem(
+    {
+      brokers: 1,
+      payDelayMs: 600_000,
+      shipDelayMs: 600_000,
+      env: { gateway: { LOG_LEVEL: 'error', ...gatewayEnv } },
+    },
+    scope,
+  );
   const { gatewayUrl } = kafka.system;
   return {
     gatewayUrl,
@@ -102,9 +107,10 @@ export interface ExtraGateway {
 
 /**
  * Another gateway process on the system's subgraphs: for a setting of its own, or to be stopped
- * without disturbing the system's gateway. The caller stops it (`child.stop()`).
+ * without disturbing the system's gateway. The caller stops it (`child.stop()`), or passes a
+ * `scope` (a test context) that does.
  */
-export async function startExtraGateway(sys: SubscriptionSystem, env: Record<string, string> = {}): Promise<ExtraGateway> {
+export async function startExtraGateway(sys: SubscriptionSystem, env: Record<string, string> = {}, scope?: CleanupScope): Promise<ExtraGateway> {
   const { subgraphs } = (await (await fetch(`${sys.gatewayUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
   const child = await startChild({
     name: 'extra-gateway',
@@ -112,6 +118,7 @@ export async function startExtraGateway(sys: SubscriptionSystem, env: Record<str
     env: { LOG_LEVEL: 'error', PORT: '0', SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.url}`).join(','), ...env },
     listeners: ['http'],
   });
+  scope?.after(() => child.stop());
   const gatewayUrl = `http://127.0.0.1:${child.ports.http}`;
   return { child, gatewayUrl, wsUrl: `ws://127.0.0.1:${child.ports.http}/graphql` };
 }
@@ -129,7 +136,7 @@ export async function gatewayStats(gatewayUrl: string): Promise<GatewaySubscript
 }
 
 /** Waits until the gateway's /readyz reports these numbers of shared subscriptions and subscribers. */
-export async function untilGatewayStats(gatewayUrl: string, expected: Omit<GatewaySubscriptionStats, 'upstreamOpened'>, timeoutMs = 10_000): Promise<void> {
+export async function untilGatewayStats(gatewayUrl: string, expected: Omit<GatewaySubscriptionStats, 'upstreamOpened'>, timeoutMs = 60_000): Promise<void> {
   let last: GatewaySubscriptionStats | undefined;
   await waitFor(
     async () => {
@@ -138,7 +145,7 @@ export async function untilGatewayStats(gatewayUrl: string, expected: Omit<Gatew
     },
     timeoutMs,
     `gateway subscriptions never became ${JSON.stringify(expected)}`,
-    25,
+    100,
   ).catch((err: Error) => {
     throw new Error(`${err.message}; last /readyz subscriptions: ${JSON.stringify(last)}`);
   });
@@ -191,10 +198,10 @@ export class ProtocolClient {
   }
 
   /** Opens a socket; `protocols` empty sends no subprotocol at all. */
-  static async open(url: string, protocols: string[] = [GRAPHQL_TRANSPORT_WS], timeoutMs = 5_000): Promise<ProtocolClient> {
+  static async open(url: string, protocols: string[] = [GRAPHQL_TRANSPORT_WS], timeoutMs = 60_000): Promise<ProtocolClient> {
     const client = new ProtocolClient(new WebSocket(url, protocols));
     try {
-      await once(client.socket, 'open', { signal: AbortSignal.timeout(timeoutMs) });
+      await once(client.socket, 'open', { signal: AbortSignal.timeout(scaled(timeoutMs)) });
     } catch (err) {
       client.socket.terminate();
       throw err;
@@ -228,9 +235,9 @@ export class ProtocolClient {
   }
 
   /** Waits for the first recorded message that matches, removes it from `messages` and returns it. */
-  async take(match: (message: ProtocolMessage) => boolean, what: string, timeoutMs = 10_000): Promise<ProtocolMessage> {
+  async take(match: (message: ProtocolMessage) => boolean, what: string, timeoutMs = 60_000): Promise<ProtocolMessage> {
     let index = -1;
-    await waitFor(() => (index = this.messages.findIndex(match)) >= 0 || this.isClosed, timeoutMs, `no ${what} received`, 5);
+    await waitFor(() => (index = this.messages.findIndex(match)) >= 0 || this.isClosed, timeoutMs, `no ${what} received`, 10);
     if (index < 0) index = this.messages.findIndex(match); // it may have come just before the close
     if (index < 0) throw new Error(`no ${what} received: the socket closed with ${JSON.stringify(await this.closed)}`);
     return this.messages.splice(index, 1)[0]!;
@@ -261,8 +268,8 @@ export class ProtocolClient {
   }
 
   /** Waits for the close, bounded. */
-  async whenClosed(timeoutMs = 10_000): Promise<CloseEvent> {
-    await waitFor(() => this.isClosed, timeoutMs, 'the socket did not close', 5);
+  async whenClosed(timeoutMs = 60_000): Promise<CloseEvent> {
+    await waitFor(() => this.isClosed, timeoutMs, 'the socket did not close', 10);
     return this.closed;
   }
 
@@ -270,7 +277,7 @@ export class ProtocolClient {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.socket.close(1000);
-    await this.whenClosed(3_000).catch(() => this.socket.terminate());
+    await this.whenClosed(10_000).catch(() => this.socket.terminate());
     await this.closed;
   }
 }
