@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
-import { eventLogContract, waitFor } from '../../test/support/eventlog-contract.ts';
+import { eventLogContract } from '../../test/support/eventlog-contract.ts';
+import { quietPeriod, waitFor } from '../../test/support/wait.ts';
 import { MemoryEventLog, partitionForKey } from './memory.ts';
 import type { LogRecord } from './types.ts';
 
@@ -20,7 +21,7 @@ eventLogContract(
     const log = new MemoryEventLog({ defaultPartitions: 3 });
     return { log, topic: `topic-${++topics}`, partitions: 3, teardown: () => log.close() };
   },
-  { waitTimeoutMs: 3000, settleMs: 100, testTimeoutMs: 10_000 },
+  { waitTimeoutMs: 10_000, settleMs: 100, testTimeoutMs: 60_000 },
 );
 
 describe('MemoryEventLog, beyond the contract', () => {
@@ -76,11 +77,11 @@ describe('MemoryEventLog, beyond the contract', () => {
       });
       assert.equal(calls, 0, 'not inside consume()');
       const handle = await consuming;
-      await waitFor(() => calls === 1, 1000, 'first record handled');
+      await waitFor(() => calls === 1, 10_000, 'first record handled');
       const publishing = log.publish('sync', [{ key: 'a', value: '2' }]);
       assert.equal(calls, 1, 'not inside publish()');
       await publishing;
-      await waitFor(() => calls === 2, 1000, 'second record handled');
+      await waitFor(() => calls === 2, 10_000, 'second record handled');
       await handle.stop();
     } finally {
       await log.close();
@@ -100,14 +101,14 @@ describe('MemoryEventLog, beyond the contract', () => {
 
       const records = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
       await log.publish('shared', records);
-      await waitFor(() => got.a.length + got.b.length === 40, 1000, 'all records handled once');
+      await waitFor(() => got.a.length + got.b.length === 40, 10_000, 'all records handled once');
       assert.ok(got.a.every((r) => r.partition % 2 === 0) && got.b.every((r) => r.partition % 2 === 1));
 
       await b.stop();
       assert.deepEqual(a.progress().map((p) => p.partition), [0, 1, 2, 3]);
       await log.publish('shared', records);
-      await waitFor(() => got.a.length + got.b.length === 80, 1000, 'the second round handled by a alone');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => got.a.length + got.b.length === 80, 10_000, 'the second round handled by a alone');
+      await quietPeriod(50); // anything handled twice would show up by now
       assert.equal(got.a.length + got.b.length, 80, 'nothing twice: b’s committed positions carried over');
       await a.stop();
     } finally {

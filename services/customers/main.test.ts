@@ -28,9 +28,7 @@ describe('customers service process', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^customers_http_requests_total\{operation="getCustomer",status="200"\} 1$/m);
     assert.match(metrics, /^process_cpu_seconds_total /m, 'the process registers default metrics');
-    const stopping = performance.now();
     assert.equal(await svc.stop(), 0, svc.output());
-    assert.ok(performance.now() - stopping < 3_000, 'stops promptly');
   });
 
   test('finishes a request in flight before it exits on SIGTERM', async (t) => {
@@ -38,13 +36,11 @@ describe('customers service process', () => {
     t.after(() => svc.stop());
     const inFlight = fetch(`http://127.0.0.1:${svc.ports.http}/customers/c2`);
     await sleep(200);
-    const stopping = performance.now();
     const exitCode = svc.stop();
     const res = await inFlight;
     assert.equal(res.status, 200, svc.output());
     assert.equal((await res.json()).id, 'c2');
     assert.equal(await exitCode, 0, svc.output());
-    assert.ok(performance.now() - stopping < 2_000, 'exits as soon as the answer is sent');
   });
 
   test('exits with code 2 and names PORT when PORT is not a port', async () => {

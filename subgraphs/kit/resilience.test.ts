@@ -98,16 +98,18 @@ describe('createCallPolicy timeouts and errors', () => {
   test('fails with UPSTREAM_TIMEOUT once an attempt runs past timeoutMs, and aborts the signal of the attempt', async () => {
     const policy = createCallPolicy({ ...options, retries: 0 });
     let signal: AbortSignal | undefined;
-    const started = performance.now();
+    let answered = false;
     await rejectsWith(
       policy.run((s) => {
         signal = s;
-        return sleep(600, 'too late');
+        return sleep(600, 'too late').then((value) => {
+          answered = true;
+          return value;
+        });
       }, true),
       { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'orders did not answer within 100 ms', retryable: true },
     );
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 95 && elapsed < 500, `failed after ${elapsed} ms, not when the call would have answered`);
+    assert.equal(answered, false, 'it failed at the timeout, not when the call would have answered');
     assert.equal(signal?.aborted, true);
   });
 

@@ -23,29 +23,38 @@ describe('the projector and the journal of applied events', () => {
     });
     const heard: JournalEntry[] = [];
     journal.follow({ matches: () => true, listener: (e) => heard.push(e) });
-    await projector.start();
-    assert.equal(journal.partitions, 2, 'the partition count is known at start');
+    try {
+      await projector.start();
+      assert.equal(journal.partitions, 2, 'the partition count is known at start');
 
-    const placed = orderEvent('OrderPlaced', 'o1', { customerId: 'c1', lines: [{ productId: 'p1', quantity: 1, unitPriceCents: 100 }] });
-    const paid = orderEvent('OrderPaid', 'o1', { amountCents: 100 }, 'o1:paid');
-    const positions = await log.publish(ORDERS_TOPIC, [
-      encodeOrderEvent(placed),
-      { key: 'o1', value: 'not json' }, // dead-lettered
-      encodeOrderEvent(orderEvent('OrderShipped', 'o1', { carrier: 'x' })), // refused: not paid
-      encodeOrderEvent(paid),
-      encodeOrderEvent(paid), // a duplicate
-    ]);
-    const last = positions.at(-1)!;
-    await projector.waitFor(positions[3]!, 1_000);
-    assert.deepEqual(heard.map((e) => [e.type, e.order.version]), [['OrderPlaced', 1], ['OrderPaid', 2]]);
-    await projector.waitFor(last, 1_000);
-    assert.equal(heard.length, 2);
-    const [first, second] = heard;
-    assert.equal(decodeCursor(first!.cursor)[last.partition], positions[0]!.offset + 1);
-    assert.equal(decodeCursor(second!.cursor)[last.partition], positions[3]!.offset + 1);
-    assert.equal(second!.order.status, 'PAID');
-    assert.equal(first!.order.status, 'PLACED', 'each event keeps the order as of that event');
-    await projector.stop();
-    await log.close();
+      const placed = orderEvent('OrderPlaced', 'o1', { customerId: 'c1', lines: [{ productId: 'p1', quantity: 1, unitPriceCents: 100 }] });
+      const paid = orderEvent('OrderPaid', 'o1', { amountCents: 100 }, 'o1:paid');
+      const positions = await log.publish(ORDERS_TOPIC, [
+        encodeOrderEvent(placed),
+        { key: 'o1', value: 'not json' }, // dead-lettered
+        encodeOrderEvent(orderEvent('OrderShipped', 'o1', { carrier: 'x' })), // refused: not paid
+        encodeOrderEvent(paid),
+        encodeOrderEvent(paid), // a duplicate
+      ]);
+      const last = positions.at(-1)!;
+      await projector.waitFor(positions[3]!, 10_000);
+      assert.deepEqual(
+        heard.map((e) => [e.type, e.order.version]),
+        [
+          ['OrderPlaced', 1],
+          ['OrderPaid', 2],
+        ],
+      );
+      await projector.waitFor(last, 10_000);
+      assert.equal(heard.length, 2);
+      const [first, second] = heard;
+      assert.equal(decodeCursor(first!.cursor)[last.partition], positions[0]!.offset + 1);
+      assert.equal(decodeCursor(second!.cursor)[last.partition], positions[3]!.offset + 1);
+      assert.equal(second!.order.status, 'PAID');
+      assert.equal(first!.order.status, 'PLACED', 'each event keeps the order as of that event');
+    } finally {
+      await projector.stop();
+      await log.close();
+    }
   });
 });
