@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -10,6 +9,7 @@ import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
 import type { GraphQLHost as Host } from '../../lib/graphql-http.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
+import { quietPeriod, waitFor } from '../../test/support/wait.ts';
 import { startSubgraph } from '../kit/subgraph.ts';
 import { createOrdersSubgraph, ordersConfig } from './index.ts';
 import type { OrdersContext } from './resolvers.ts';
@@ -34,7 +34,12 @@ interface Delivered {
 async function startOrders(eventLog: MemoryEventLog, settings: Record<string, string> = {}): Promise<GraphQLHost> {
   const config = ordersConfig.parse({ EMBEDDED_FULFILLMENT: 'true', FULFILLMENT_PAY_DELAY_MS: '50', FULFILLMENT_SHIP_DELAY_MS: '50', ...settings });
   const host = await startSubgraph(createOrdersSubgraph(config, log, eventLog), { host: '127.0.0.1', port: 0, bodyLimitBytes: 1_000_000, log });
-  await eventually(async () => assert.equal((await fetch(new URL('/readyz', host.url))).status, 200));
+  try {
+    await waitFor(async () => assert.equal((await fetch(new URL('/readyz', host.url))).status, 200), 10_000, 'the orders subgraph never became ready');
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
   return host;
 }
 
@@ -105,17 +110,9 @@ async function metric(host: GraphQLHost, name: string): Promise<number> {
   return Number(line?.split(' ')[1]);
 }
 
-async function eventually(check: () => unknown, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return void (await check());
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(10);
-    }
-  }
-}
+/** Resolves once the assertion-style `check` passes; in-process, so 10 s is generous. */
+const eventually = (check: () => unknown, what = 'the condition'): Promise<void> =>
+  waitFor(async () => void (await check()), 10_000, `${what} was not reached`);
 
 const publish = (eventLog: MemoryEventLog, ...events: OrderEvent[]) => eventLog.publish(ORDERS_TOPIC, events.map(encodeOrderEvent));
 const placed = (orderId: string, customerId: string) =>
@@ -139,9 +136,9 @@ describe('the orderEvents subscription over graphql-ws', () => {
   });
 
   after(async () => {
-    await client.dispose();
-    await host.stop();
-    await eventLog.close();
+    await client?.dispose();
+    await host?.stop();
+    await eventLog?.close();
   });
 
   test('delivers each applied event, and a query right after it sees at least that version', async () => {
@@ -171,7 +168,7 @@ describe('the orderEvents subscription over graphql-ws', () => {
     await publish(eventLog, placed(later, customerId));
     const events = await resumed.until(5);
     assert.deepEqual(summary(events), [`${orderId}:PAID:2`, `${orderId}:SHIPPED:3`, `${later}:PLACED:1`, `${later}:PAID:2`, `${later}:SHIPPED:3`]);
-    await sleep(150);
+    await quietPeriod(150); // anything repeated would arrive by now
     assert.equal(resumed.events.length, 5, 'nothing repeated');
     resumed.unsubscribe();
   });
@@ -180,11 +177,14 @@ describe('the orderEvents subscription over graphql-ws', () => {
     const mine = `c-${randomUUID()}`;
     const theirs = `c-${randomUUID()}`;
     const shipments = await subscribed(host, client, { customerId: mine, types: ['SHIPPED'] });
+    const theirShipments = await subscribed(host, client, { customerId: theirs, types: ['SHIPPED'] });
     const a = `o-${randomUUID()}`;
     const b = `o-${randomUUID()}`;
     await publish(eventLog, placed(b, theirs), placed(a, mine));
     const events = await shipments.until(1);
-    await sleep(200); // the other order ships too, in this time
+    await theirShipments.until(1); // the other order ships too
+    await quietPeriod(100); // had it been delivered to `shipments` as well, it would be there by now
+    theirShipments.unsubscribe();
     assert.deepEqual(summary(shipments.events), [`${a}:SHIPPED:3`]);
     assert.equal(events.length, 1);
     shipments.unsubscribe();
@@ -243,7 +243,7 @@ describe('the orderEvents subscription across a restart and for a slow client', 
       await client.dispose();
       await host.stop();
     }
-    await eventLog.close();
+    await eventLog?.close();
   });
 
   const start = async (settings: Record<string, string> = {}) => {
@@ -270,7 +270,7 @@ describe('the orderEvents subscription across a restart and for a slow client', 
     const second = await start();
     const resumed = await subscribed(second.host, second.client, { customerId, after: cursor });
     const events = await resumed.until(expected.length + 3);
-    await sleep(150);
+    await quietPeriod(150); // anything more would arrive by now
     // The rebuilt projection may interleave partitions differently: the same events, each order in its order.
     const missed = [`${orderIds[3]}:PLACED:1`, `${orderIds[3]}:PAID:2`, `${orderIds[3]}:SHIPPED:3`];
     assert.deepEqual(summary(resumed.events).sort(), [...expected, ...missed].sort());
