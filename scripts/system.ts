@@ -27,7 +27,15 @@ export interface SystemOptions {
    * failed start stopped it. While the system is starting, a crash fails the start instead.
    */
   onExit?: (name: ProcessName, code: number | null) => void;
+  /**
+   * The URL the gateway is given for a subgraph, from the one the subgraph listens on; by default
+   * that one itself. A test puts a relay of its own in between to replace a subgraph process with
+   * one listening elsewhere, as a load balancer would.
+   */
+  gatewayRoute?: (subgraph: SubgraphName, url: string) => string;
 }
+
+export type SubgraphName = 'customers' | 'catalog' | 'orders';
 
 export type ProcessName =
   | 'customers-service'
@@ -101,6 +109,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     return Promise.all(starts);
   };
   const url = (child: Child, listener: string) => `http://${options.host}:${child.ports[listener]}`;
+  const route = options.gatewayRoute ?? ((_subgraph: SubgraphName, subgraphUrl: string) => subgraphUrl);
 
   try {
     const [customersService, catalogService] = await together([
@@ -133,11 +142,15 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         entry: 'gateway/src/main.ts',
         env: {
           PORT: String(options.gatewayPort),
-          SUBGRAPH_URLS: [
-            `customers=${url(customers, 'http')}/graphql`,
-            `catalog=${url(catalog, 'http')}/graphql`,
-            `orders=${url(orders!, 'http')}/graphql`,
-          ].join(','),
+          SUBGRAPH_URLS: (
+            [
+              ['customers', customers],
+              ['catalog', catalog],
+              ['orders', orders!],
+            ] as const
+          )
+            .map(([subgraph, child]) => `${subgraph}=${route(subgraph, `${url(child, 'http')}/graphql`)}`)
+            .join(','),
         },
         listeners: ['http'],
       }),

@@ -10,6 +10,7 @@ import { startChild, type Child } from '../../lib/supervisor.ts';
 import { orderStream } from './order-stream.ts';
 import { quietPeriod, waitFor, withTimeout } from '../support/wait.ts';
 import { kafkaEnv, runProducer, startKafkaSystem, type KafkaSystem } from './orders-support.ts';
+import { startRelay, type Relay } from '../support/relay.ts';
 
 interface Received {
   cursor: string;
@@ -20,16 +21,30 @@ interface Received {
 let kafka: KafkaSystem;
 let client: Client;
 let replacement: Child | undefined;
+let relay: Relay;
 
 before(async () => {
-  // No fulfillment events: subscribers should see exactly what the producer publishes.
-  kafka = await startKafkaSystem({ payDelayMs: 600_000, shipDelayMs: 600_000 });
+  // No fulfillment events: subscribers should see exactly what the producer publishes. The gateway
+  // reaches the orders subgraph through a relay, which the test points at the replacement.
+  relay = await startRelay();
+  kafka = await startKafkaSystem({
+    payDelayMs: 600_000,
+    shipDelayMs: 600_000,
+    gatewayRoute: (subgraph, url) => {
+      if (subgraph !== 'orders') return url;
+      const route = new URL(url);
+      relay.retarget(Number(route.port));
+      route.port = String(relay.port);
+      return route.href;
+    },
+  });
   client = createClient({ url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
 }, { timeout: 600_000 });
 after(async () => {
   await client?.dispose();
   await replacement?.stop();
   await kafka?.stop();
+  await relay?.close();
 });
 
 test('subscribers lose nothing and see nothing twice when the orders subgraph dies and comes back', { timeout: 900_000 }, async (t) => {
@@ -46,9 +61,10 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
   await runProducer(t, kafka.cluster.bootstrap, { orders: 8, seed: 61, prefix: 'failover-a' });
   await waitFor(() => received.length >= first.length, 120_000, 'first events');
 
-  // Kill the orders subgraph outright and start a new one on the same port, as a supervisor would.
+  // Kill the orders subgraph outright and start a new one, as a supervisor would; the relay in front
+  // of it (a load balancer's part) refuses connections in between, then sends them to the new one.
   const orders = kafka.system.processes.get('orders-subgraph')!;
-  const port = orders.ports['http']!;
+  relay.retarget(undefined);
   orders.process.kill('SIGKILL');
   await withTimeout(orders.exited, 60_000, 'the killed orders subgraph did not exit');
   const second = orderStream(8, 62, 'failover-b');
@@ -59,7 +75,7 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
     env: {
       ...kafkaEnv,
       KAFKA_BROKERS: kafka.cluster.bootstrap,
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       CUSTOMERS_SERVICE_URL: `http://127.0.0.1:${kafka.system.processes.get('customers-service')!.ports['http']}`,
@@ -67,6 +83,7 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
     },
     listeners: ['http'],
   });
+  relay.retarget(replacement.ports['http']);
   const third = orderStream(4, 63, 'failover-c');
   await waitFor(() => received.length >= first.length + second.length, 120_000, `only ${received.length} events after the restart`);
   await runProducer(t, kafka.cluster.bootstrap, { orders: 4, seed: 63, prefix: 'failover-c' });

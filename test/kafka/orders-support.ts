@@ -165,6 +165,7 @@ export interface KafkaSystemOptions {
   /** More environment per process, laid over the Kafka settings. */
   env?: SystemOptions['env'];
   onLine?: SystemOptions['onLine'];
+  gatewayRoute?: SystemOptions['gatewayRoute'];
 }
 
 /**
@@ -221,6 +222,7 @@ export async function startKafkaSystem(options: KafkaSystemOptions = {}, scope?:
         'fulfillment-service': { ...kafkaEnv, ...delays, ...options.env?.['fulfillment-service'] },
       },
       ...(options.onLine && { onLine: options.onLine }),
+      ...(options.gatewayRoute && { gatewayRoute: options.gatewayRoute }),
     });
     const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
     await waitFor(async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200, 120_000, 'the orders projection never became ready', 250);
