@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { credentials, type requestCallback } from '@grpc/grpc-js';
 import { ConfigError } from '../../lib/config.ts';
@@ -8,6 +7,7 @@ import type { ProtoGrpcType } from '../../schema/generated/catalog.ts';
 import type { Product__Output } from '../../schema/generated/interchange/catalog/v1/Product.ts';
 import { ChildExitedError, startChild } from '../../lib/supervisor.ts';
 import { readCatalogConfig } from './config.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const catalog = loadProto<ProtoGrpcType>('catalog.proto').interchange.catalog.v1;
 
@@ -27,7 +27,7 @@ function getProduct(port: number, id: string): Promise<Product__Output> {
   const client = new catalog.Catalog(`127.0.0.1:${port}`, credentials.createInsecure());
   return new Promise<Product__Output>((resolve, reject) => {
     const callback: requestCallback<Product__Output> = (err, product) => (err ? reject(err) : resolve(product!));
-    client.GetProduct({ id }, { deadline: Date.now() + 5_000 }, callback);
+    client.GetProduct({ id }, { deadline: Date.now() + 30_000 }, callback);
   }).finally(() => client.close());
 }
 
@@ -55,10 +55,15 @@ describe('catalog service process', () => {
   });
 
   test('finishes a call in flight before it exits on SIGTERM', async (t) => {
-    const svc = await start({ RESPONSE_DELAY_MS: '600' });
+    // Long enough that the call is still being answered when SIGTERM arrives, whatever the load.
+    const svc = await start({ RESPONSE_DELAY_MS: '3000' });
     t.after(() => svc.stop());
     const inFlight = getProduct(svc.ports.grpc, 'p2');
-    await sleep(200);
+    await waitFor(
+      async () => /^catalog_grpc_calls_in_flight 1$/m.test(await (await fetch(`http://127.0.0.1:${svc.ports.metrics}/metrics`)).text()),
+      10_000,
+      'the call never reached the service',
+    );
     const exitCode = svc.stop();
     assert.equal((await inFlight).id, 'p2');
     assert.equal(await exitCode, 0, svc.output());

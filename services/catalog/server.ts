@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Server, status, type handleUnaryCall } from '@grpc/grpc-js';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import { loadProto } from '../../lib/proto.ts';
 import type { ProtoGrpcType } from '../../schema/generated/catalog.ts';
@@ -70,6 +70,11 @@ export function createCatalogServer(deps: CatalogServerDeps): CatalogServer {
     labelNames: ['method', 'code'] as const,
     registers: [registry],
   });
+  const inFlight = new Gauge({
+    name: 'catalog_grpc_calls_in_flight',
+    help: 'Catalog gRPC calls received and not yet answered.',
+    registers: [registry],
+  });
 
   /**
    * A unary handler around `answer`: applies the delay, turns a thrown `RpcError` into its status
@@ -78,6 +83,14 @@ export function createCatalogServer(deps: CatalogServerDeps): CatalogServer {
   function unary<Req, Res>(method: CatalogMethod, answer: (request: Req) => Res): handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const respond = async () => {
+        inFlight.inc();
+        try {
+          await answerCall();
+        } finally {
+          inFlight.dec();
+        }
+      };
+      const answerCall = async () => {
         if (delayMs > 0) await sleep(delayMs);
         // Cancelled by the client or by its deadline while we waited: nobody is listening.
         if (call.cancelled) return calls.inc({ method, code: status[status.CANCELLED] });

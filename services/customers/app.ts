@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import { Collection, InvalidCursorError } from '../collection.ts';
 import { handleOpsRequest, problem, sendJson, sendProblem, type Problem } from '../http.ts';
@@ -89,6 +89,11 @@ export function createCustomersApp(deps: CustomersAppDeps): CustomersApp {
     labelNames: ['operation', 'status'] as const,
     registers: [registry],
   });
+  const inFlight = new Gauge({
+    name: 'customers_http_requests_in_flight',
+    help: 'Customers API requests received and not yet answered.',
+    registers: [registry],
+  });
   const operations = new WeakMap<Response, CustomersOperation>();
 
   // Every API answer goes through one of these two, so each request is counted exactly once, at
@@ -110,6 +115,8 @@ export function createCustomersApp(deps: CustomersAppDeps): CustomersApp {
   const api =
     (operationOf: (req: Request) => CustomersOperation) => async (req: Request, res: Response, next: NextFunction) => {
       operations.set(res, operationOf(req));
+      inFlight.inc();
+      res.once('close', () => inFlight.dec());
       if (delayMs > 0) await sleep(delayMs);
       next();
     };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../lib/config.ts';
 import { ChildExitedError, startChild } from '../../lib/supervisor.ts';
 import { readCustomersConfig } from './config.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 // Settings from the developer's shell must not leak into the child.
 const cleanEnv = { PORT: undefined, HOST: undefined, RESPONSE_DELAY_MS: undefined, LOG_LEVEL: 'info' };
@@ -32,10 +32,16 @@ describe('customers service process', () => {
   });
 
   test('finishes a request in flight before it exits on SIGTERM', async (t) => {
-    const svc = await start({ RESPONSE_DELAY_MS: '600' });
+    // Long enough that the request is still being answered when SIGTERM arrives, whatever the load.
+    const svc = await start({ RESPONSE_DELAY_MS: '3000' });
     t.after(() => svc.stop());
-    const inFlight = fetch(`http://127.0.0.1:${svc.ports.http}/customers/c2`);
-    await sleep(200);
+    const base = `http://127.0.0.1:${svc.ports.http}`;
+    const inFlight = fetch(`${base}/customers/c2`);
+    await waitFor(
+      async () => /^customers_http_requests_in_flight 1$/m.test(await (await fetch(`${base}/metrics`)).text()),
+      10_000,
+      'the request never reached the service',
+    );
     const exitCode = svc.stop();
     const res = await inFlight;
     assert.equal(res.status, 200, svc.output());
