@@ -56,6 +56,11 @@ export const gatewaySettings = z.object({
   /** How long a WebSocket client may take to send connection_init, in ms. */
   CONNECTION_INIT_TIMEOUT_MS: setting.millis(3_000),
   /**
+   * Interval of the WebSocket pings that find dead client connections, in ms: a client that has not
+   * answered one ping by the next is disconnected.
+   */
+  WEBSOCKET_KEEP_ALIVE_MS: setting.millis(12_000),
+  /**
    * Refuse GET and simple POST requests that a browser could send cross-site without a preflight,
    * unless they carry a non-simple header (Content-Type: application/json, or apollo-require-preflight).
    */

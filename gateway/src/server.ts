@@ -94,6 +94,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     path: GRAPHQL_PATH,
     log,
     maxPayloadBytes: config.BODY_LIMIT_BYTES,
+    keepAliveMs: config.WEBSOCKET_KEEP_ALIVE_MS,
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,

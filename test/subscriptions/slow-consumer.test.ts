@@ -36,8 +36,7 @@ const BUFFER = 20;
 /**
  * The gateway ends a socket that does not answer a WebSocket ping within its keep-alive interval
  * (12 s by default), and a paused socket answers none. The gateway is asked for a keep-alive far
- * longer than any wait here (WEBSOCKET_KEEP_ALIVE_MS); until it reads that setting, the pause must
- * end within 12-24 s, which a loaded machine may not manage: the test then says so.
+ * longer than any wait here (WEBSOCKET_KEEP_ALIVE_MS).
  */
 const KEEP_ALIVE_MS = 600_000;
 const SLOW_SUBSCRIPTIONS = 50;
