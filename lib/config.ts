@@ -13,10 +13,7 @@ export class ConfigError extends Error {
   readonly processName: string;
   readonly problems: string[];
 
-  constructor(
-    processName: string,
-    problems: string[],
-  ) {
+  constructor(processName: string, problems: string[]) {
     super(`invalid configuration for ${processName}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.processName = processName;
     this.problems = problems;
@@ -80,7 +77,9 @@ export function withFlags(processName: string, env: Settings, argv: readonly str
     );
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    const known = Object.keys(flags).map((f) => `--${f}`).join(', ');
+    const known = Object.keys(flags)
+      .map((f) => `--${f}`)
+      .join(', ');
     throw new ConfigError(processName, [`command line: ${(err as Error).message} (known flags: ${known})`]);
   }
   const settings: Settings = { ...env };

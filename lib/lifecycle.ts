@@ -70,11 +70,7 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
  * start-up failure exits 1. On SIGINT or SIGTERM the started component is stopped (bounded by
  * `stopTimeoutMs`) and the process exits 0.
  */
-export function runMain(
-  name: string,
-  main: () => Promise<{ stoppable: Stoppable; log: Logger }>,
-  stopTimeoutMs = 10_000,
-): void {
+export function runMain(name: string, main: () => Promise<{ stoppable: Stoppable; log: Logger }>, stopTimeoutMs = 10_000): void {
   // Started by a supervisor with an IPC channel: stop when it goes away, so nothing is left behind,
   // even when it goes away while this process is still starting.
   let supervisorGone = false;

@@ -49,13 +49,7 @@ export class ChildExitedError extends Error {
   readonly output: string;
   readonly stderr: string;
 
-  constructor(
-    processName: string,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-    output: string,
-    stderr: string,
-  ) {
+  constructor(processName: string, code: number | null, signal: NodeJS.Signals | null, output: string, stderr: string) {
     super(`${processName} exited (${signal ?? `code ${code}`}) before it was listening; output:\n${output}`);
     this.processName = processName;
     this.code = code;

@@ -14,16 +14,12 @@ export const supergraphPath = resolve(schemaDir, 'supergraph.graphql');
 export const subgraphListPath = resolve(schemaDir, 'subgraphs.yaml');
 
 const subgraphList = z.object({
-  subgraphs: z
-    .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), schema: z.string().min(1), url: z.url() }))
-    .min(1),
+  subgraphs: z.array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), schema: z.string().min(1), url: z.url() })).min(1),
 });
 
 export type SubgraphEntry = z.infer<typeof subgraphList>['subgraphs'][number];
 
-export type CompositionResult =
-  | { ok: true; supergraphSdl: string; hints: string[] }
-  | { ok: false; errors: string[] };
+export type CompositionResult = { ok: true; supergraphSdl: string; hints: string[] } | { ok: false; errors: string[] };
 
 /** Reads a subgraph list; `schema` paths in it are relative to the list's folder. */
 export async function readSubgraphList(listPath = subgraphListPath): Promise<SubgraphEntry[]> {

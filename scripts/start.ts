@@ -93,5 +93,8 @@ try {
   process.stdout.write(`\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\nPress Ctrl-C to stop.\n\n`);
 } catch (err) {
   // startExampleSystem has stopped every process it started.
-  await stopAll(1, err instanceof SystemStartError ? err.message : `could not start: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`);
+  await stopAll(
+    1,
+    err instanceof SystemStartError ? err.message : `could not start: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`,
+  );
 }

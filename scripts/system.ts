@@ -95,7 +95,12 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     void child.exited.then((code) => {
       if (stopping) return;
       if (!starting) return options.onExit?.(name, code);
-      failures.push(new SystemStartError(name, `exited (${code === null ? 'killed' : `code ${code}`}) after it was listening, while the others were starting`));
+      failures.push(
+        new SystemStartError(
+          name,
+          `exited (${code === null ? 'killed' : `code ${code}`}) after it was listening, while the others were starting`,
+        ),
+      );
     });
     return child;
   };
@@ -134,7 +139,13 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       }),
       start('orders-subgraph', { entry: 'subgraphs/orders/main.ts', env: { ...backends, ...kafka }, listeners: ['http'] }),
       ...(kafka
-        ? [start('fulfillment-service', { entry: 'services/fulfillment/main.ts', env: { ...kafka, METRICS_PORT: '0' }, listeners: ['metrics'] })]
+        ? [
+            start('fulfillment-service', {
+              entry: 'services/fulfillment/main.ts',
+              env: { ...kafka, METRICS_PORT: '0' },
+              listeners: ['metrics'],
+            }),
+          ]
         : []),
     ]);
     const [gateway] = await together([

@@ -12,7 +12,10 @@ const subgraphUrls = z
   .default('')
   .transform((text, ctx) => {
     const urls: Record<string, string> = {};
-    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const pair of text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [name, url] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
       if (!pair.includes('=') || !name || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
         ctx.addIssue({ code: 'custom', message: `expected name=http(s)://url pairs separated by commas, got "${pair}"` });
@@ -25,7 +28,11 @@ const subgraphUrls = z
 
 export const gatewaySettings = z.object({
   /** Path of the supergraph SDL to serve. */
-  SUPERGRAPH: z.string().min(1).default('schema/supergraph.graphql').transform((p) => resolve(p)),
+  SUPERGRAPH: z
+    .string()
+    .min(1)
+    .default('schema/supergraph.graphql')
+    .transform((p) => resolve(p)),
   /** Port of the HTTP endpoint (GraphQL at /graphql, playground at /); 0 picks a free one. */
   PORT: setting.port(4000),
   HOST: setting.host('127.0.0.1'),
@@ -43,7 +50,12 @@ export const gatewaySettings = z.object({
   FORWARD_HEADERS: z
     .string()
     .default('authorization')
-    .transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    .transform((text) =>
+      text
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   /** Results a subscriber may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIPTION_BUFFER_EVENTS: setting.count(1_000),
   /**

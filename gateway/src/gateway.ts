@@ -37,7 +37,9 @@ export async function readSupergraph(path: string, overrides: Record<string, str
   }
   const unknown = Object.keys(overrides).filter((name) => !names.some((s) => s.name === name));
   if (unknown.length > 0) {
-    throw new Error(`SUBGRAPH_URLS names ${unknown.map((n) => `"${n}"`).join(', ')}, not in the supergraph (it has ${names.map((s) => s.name).join(', ')})`);
+    throw new Error(
+      `SUBGRAPH_URLS names ${unknown.map((n) => `"${n}"`).join(', ')}, not in the supergraph (it has ${names.map((s) => s.name).join(', ')})`,
+    );
   }
   return { sdl, subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })) };
 }

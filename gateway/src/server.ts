@@ -4,7 +4,11 @@
  * and over Server-Sent Events at `/graphql/stream`; the offline playground, and a plain-text page
  * at `/` for anything that is not a browser; health, readiness and metrics.
  */
-import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Response as SseResponse } from 'graphql-sse';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -109,7 +113,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
   });
   serving = true;
-  log.info({ playground: config.PLAYGROUND ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs }, 'gateway ready');
+  log.info(
+    { playground: config.PLAYGROUND ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
+    'gateway ready',
+  );
   return {
     ...host,
     // Subscriptions end first (complete sent, upstream released), then sockets close with 1001.
@@ -124,14 +131,24 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
 /** A refused Server-Sent Events request: 400 with the error, as graphql-sse answers a query it cannot parse. */
 function badRequest(error: InterchangeError): SseResponse {
-  return [JSON.stringify({ errors: [error.toJSON()] }), { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
+  return [
+    JSON.stringify({ errors: [error.toJSON()] }),
+    { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } },
+  ];
 }
 
 function gatewayMetrics(engine: SubscriptionEngine): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   gauge('gateway_subscriptions_active', 'Client subscriptions open now.', () => engine.stats().subscribers);
   gauge('gateway_subscriptions_shared', 'Distinct subscriptions (one upstream subscription each) open now.', () => engine.stats().shared);
   gauge('gateway_upstream_subscriptions_opened', 'Upstream subscriptions opened since start.', () => engine.stats().upstreamOpened);

@@ -26,11 +26,18 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
     this.options = options;
     const { timeoutMs } = options;
     // Node's fetch is compatible with what the data source uses of a fetch response.
-    this.fetcher = ((url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+    this.fetcher = ((url: string, init: RequestInit) =>
+      fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
   }
 
   /** Passes the caller's forwarded headers (identity.ts) on to the subgraph. */
-  override willSendRequest({ request, context }: { request: { http?: { headers: { set(name: string, value: string): void } } }; context: unknown }): void {
+  override willSendRequest({
+    request,
+    context,
+  }: {
+    request: { http?: { headers: { set(name: string, value: string): void } } };
+    context: unknown;
+  }): void {
     const headers = (context as Partial<GatewayContext> | undefined)?.headers;
     if (!headers || !request.http) return;
     for (const [name, value] of Object.entries(headers)) request.http.headers.set(name, value);

@@ -7,7 +7,12 @@ export const kafkaSettings = {
   /** Kafka bootstrap brokers, `host:port,...`. */
   KAFKA_BROKERS: z
     .string()
-    .transform((text) => text.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')).min(1, 'expected at least one host:port'))
     .optional(),
   /** How long a fetch waits for new records before answering empty, in ms (latency of a quiet topic). */

@@ -9,15 +9,7 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, KafkaMessage, LogEntry, Message, Producer, RetryOptions } from 'kafkajs';
 import type { Logger } from '../logger.ts';
-import type {
-  ConsumeOptions,
-  ConsumerHandle,
-  EventLog,
-  LogRecord,
-  OutgoingRecord,
-  PartitionProgress,
-  RecordPosition,
-} from './types.ts';
+import type { ConsumeOptions, ConsumerHandle, EventLog, LogRecord, OutgoingRecord, PartitionProgress, RecordPosition } from './types.ts';
 import { validateConsumeOptions } from './memory.ts';
 
 /** kafkajs retry settings (exponential back-off with jitter), for every client of the log. */
@@ -95,7 +87,8 @@ export class KafkaEventLog implements EventLog {
     if (!Array.isArray(brokers) || brokers.length === 0) problems.push('brokers must list at least one host:port');
     else {
       brokers.forEach((broker, i) => {
-        if (typeof broker !== 'string' || !/^\S+:\d+$/.test(broker)) problems.push(`brokers[${i}] must be host:port, got ${JSON.stringify(broker)}`);
+        if (typeof broker !== 'string' || !/^\S+:\d+$/.test(broker))
+          problems.push(`brokers[${i}] must be host:port, got ${JSON.stringify(broker)}`);
       });
     }
     if (typeof clientId !== 'string' || clientId === '') problems.push('clientId must be a non-empty string');
@@ -168,7 +161,8 @@ export class KafkaEventLog implements EventLog {
     for (const w of watermarks) {
       const low = Number(w.low);
       const high = Number(w.high);
-      const wanted = from.kind === 'offsets' ? from.offsets[w.partition] : from.kind === 'committed' ? committedAt.get(w.partition) : undefined;
+      const wanted =
+        from.kind === 'offsets' ? from.offsets[w.partition] : from.kind === 'committed' ? committedAt.get(w.partition) : undefined;
       start.set(w.partition, { start: Math.min(Math.max(wanted ?? low, low), high), high });
     }
 
@@ -348,9 +342,7 @@ class KafkaConsumerHandle implements ConsumerHandle {
   }
 
   progress(): PartitionProgress[] {
-    return [...this.#assigned]
-      .sort((a, b) => a - b)
-      .map((partition) => ({ partition, ...this.#progressOf(partition) }));
+    return [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ partition, ...this.#progressOf(partition) }));
   }
 
   stop(): Promise<void> {

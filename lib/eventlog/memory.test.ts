@@ -35,7 +35,16 @@ describe('MemoryEventLog, beyond the contract', () => {
         replicas: [1],
         isr: [1],
       }));
-      for (const key of ['', 'a', 'ab', 'abc', 'abcd', 'customer-42', 'ünïcødé-✓', ...Array.from({ length: 300 }, (_, i) => `key-${i * 7919}`)]) {
+      for (const key of [
+        '',
+        'a',
+        'ab',
+        'abc',
+        'abcd',
+        'customer-42',
+        'ünïcødé-✓',
+        ...Array.from({ length: 300 }, (_, i) => `key-${i * 7919}`),
+      ]) {
         assert.equal(
           partitionForKey(key, count),
           kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } }),
@@ -96,8 +105,14 @@ describe('MemoryEventLog, beyond the contract', () => {
         log.consume({ topic: 'shared', groupId: 'g', from: { kind: 'committed' }, handle: async (rs) => void got[name].push(...rs) });
       const a = await consumer('a');
       const b = await consumer('b');
-      assert.deepEqual(a.progress().map((p) => p.partition), [0, 2]);
-      assert.deepEqual(b.progress().map((p) => p.partition), [1, 3]);
+      assert.deepEqual(
+        a.progress().map((p) => p.partition),
+        [0, 2],
+      );
+      assert.deepEqual(
+        b.progress().map((p) => p.partition),
+        [1, 3],
+      );
 
       const records = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
       await log.publish('shared', records);
@@ -105,7 +120,10 @@ describe('MemoryEventLog, beyond the contract', () => {
       assert.ok(got.a.every((r) => r.partition % 2 === 0) && got.b.every((r) => r.partition % 2 === 1));
 
       await b.stop();
-      assert.deepEqual(a.progress().map((p) => p.partition), [0, 1, 2, 3]);
+      assert.deepEqual(
+        a.progress().map((p) => p.partition),
+        [0, 1, 2, 3],
+      );
       await log.publish('shared', records);
       await waitFor(() => got.a.length + got.b.length === 80, 10_000, 'the second round handled by a alone');
       await quietPeriod(50); // anything handled twice would show up by now

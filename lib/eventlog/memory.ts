@@ -186,7 +186,8 @@ export function validateConsumeOptions(options: ConsumeOptions): void {
   if (from?.kind === 'offsets') {
     for (const [partition, offset] of Object.entries(from.offsets ?? {})) {
       if (!/^\d+$/.test(partition)) problems.push(`from.offsets: ${partition} is not a partition number`);
-      if (!Number.isSafeInteger(offset) || offset < 0) problems.push(`from.offsets.${partition} must be an offset (integer >= 0), got ${String(offset)}`);
+      if (!Number.isSafeInteger(offset) || offset < 0)
+        problems.push(`from.offsets.${partition} must be an offset (integer >= 0), got ${String(offset)}`);
     }
   } else if (from?.kind !== 'beginning' && from?.kind !== 'committed') {
     problems.push(`from.kind must be 'beginning', 'committed' or 'offsets'`);

@@ -28,10 +28,7 @@ async function startCatalog(deps: Partial<CatalogServerDeps> = {}) {
 }
 
 /** Runs one unary call with a deadline (5 s unless given) and resolves with its answer. */
-function call<Res>(
-  start: (options: { deadline: number }, callback: requestCallback<Res>) => void,
-  deadlineMs = 5_000,
-): Promise<Res> {
+function call<Res>(start: (options: { deadline: number }, callback: requestCallback<Res>) => void, deadlineMs = 5_000): Promise<Res> {
   return new Promise((resolve, reject) => {
     start({ deadline: Date.now() + deadlineMs }, (err, value) => (err ? reject(err) : resolve(value as Res)));
   });
@@ -65,7 +62,10 @@ describe('catalog data', () => {
       assert.ok(Number.isInteger(p.priceCents) && p.priceCents >= 199 && p.priceCents <= 49_999, p.id);
       assert.ok(Number.isInteger(p.stock) && p.stock >= 0 && p.stock <= 500, p.id);
     }
-    assert.ok(products.some((p) => p.stock === 0), 'some products are out of stock');
+    assert.ok(
+      products.some((p) => p.stock === 0),
+      'some products are out of stock',
+    );
   });
 });
 
@@ -101,10 +101,7 @@ describe('catalog gRPC service', () => {
     const { products: found } = await call<GetProductsResponse__Output>((o, cb) =>
       svc.client.GetProducts({ ids: ['p500', 'nope', 'p1', 'p0', 'p250', 'p1'] }, o, cb),
     );
-    assert.deepEqual(
-      found.map((p) => p.id).sort(),
-      ['p1', 'p250', 'p500'],
-    );
+    assert.deepEqual(found.map((p) => p.id).sort(), ['p1', 'p250', 'p500']);
     assert.deepEqual(
       found.find((p) => p.id === 'p250'),
       products[249],
@@ -199,11 +196,7 @@ describe('catalog_grpc_calls_total', () => {
     ['GetProduct ""', (s) => call((o, cb) => s.client.GetProduct({ id: '' }, o, cb)), 'GetProduct INVALID_ARGUMENT'],
     ['GetProducts', (s) => call((o, cb) => s.client.GetProducts({ ids: ['p1', 'x'] }, o, cb)), 'GetProducts OK'],
     ['ListProducts', (s) => call((o, cb) => s.client.ListProducts({ pageSize: 5 }, o, cb)), 'ListProducts OK'],
-    [
-      'ListProducts bad token',
-      (s) => call((o, cb) => s.client.ListProducts({ pageToken: '!' }, o, cb)),
-      'ListProducts INVALID_ARGUMENT',
-    ],
+    ['ListProducts bad token', (s) => call((o, cb) => s.client.ListProducts({ pageToken: '!' }, o, cb)), 'ListProducts INVALID_ARGUMENT'],
   ];
   for (const [name, run, key] of cases) {
     test(`counts ${name} once as {method, code} = ${key}`, async () => {

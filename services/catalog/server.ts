@@ -49,10 +49,7 @@ export const maxPageSize = 100;
 class RpcError extends Error {
   readonly code: status;
 
-  constructor(
-    code: status,
-    message: string,
-  ) {
+  constructor(code: status, message: string) {
     super(message);
     this.code = code;
   }

@@ -23,11 +23,18 @@ function assertMatchesSchema(schema: 'Customer' | 'CustomerPage' | 'Problem', bo
   assert.ok(validate(body), `${schema}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body)}`);
 }
 
+/**
+ * A JSON answer's body: the tests check it against the contract's JSON Schemas at run time, then
+ * read its fields freely.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 interface Answer {
   status: number;
   contentType: string;
   headers: Headers;
-  body: any;
+  body: Json;
 }
 
 async function startApp(deps: Partial<CustomersAppDeps> = {}) {
@@ -45,7 +52,7 @@ async function startApp(deps: Partial<CustomersAppDeps> = {}) {
 }
 
 /** 200 application/json that matches `schema`; returns the body. */
-async function expectOk(answer: Promise<Answer>, schema: 'Customer' | 'CustomerPage'): Promise<any> {
+async function expectOk(answer: Promise<Answer>, schema: 'Customer' | 'CustomerPage'): Promise<Json> {
   const { status, contentType, body } = await answer;
   assert.equal(status, 200, JSON.stringify(body));
   assert.match(contentType, /^application\/json/);
@@ -54,7 +61,7 @@ async function expectOk(answer: Promise<Answer>, schema: 'Customer' | 'CustomerP
 }
 
 /** A problem+json answer with `status` that matches the contract's Problem; returns the body. */
-async function expectProblem(answer: Promise<Answer>, status: number): Promise<any> {
+async function expectProblem(answer: Promise<Answer>, status: number): Promise<Json> {
   const { status: actual, contentType, body } = await answer;
   assert.equal(actual, status, JSON.stringify(body));
   assert.match(contentType, /^application\/problem\+json/);

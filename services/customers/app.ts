@@ -38,10 +38,7 @@ export const maxBatchIds = 100;
 class ParameterError extends Error {
   readonly parameter: string;
 
-  constructor(
-    parameter: string,
-    detail: string,
-  ) {
+  constructor(parameter: string, detail: string) {
     super(detail);
     this.parameter = parameter;
   }
@@ -112,14 +109,13 @@ export function createCustomersApp(deps: CustomersAppDeps): CustomersApp {
   };
 
   /** Names the request's operation (for the counter), then applies the artificial delay. */
-  const api =
-    (operationOf: (req: Request) => CustomersOperation) => async (req: Request, res: Response, next: NextFunction) => {
-      operations.set(res, operationOf(req));
-      inFlight.inc();
-      res.once('close', () => inFlight.dec());
-      if (delayMs > 0) await sleep(delayMs);
-      next();
-    };
+  const api = (operationOf: (req: Request) => CustomersOperation) => async (req: Request, res: Response, next: NextFunction) => {
+    operations.set(res, operationOf(req));
+    inFlight.inc();
+    res.once('close', () => inFlight.dec());
+    if (delayMs > 0) await sleep(delayMs);
+    next();
+  };
 
   const app = express();
   app.disable('x-powered-by');

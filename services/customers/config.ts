@@ -17,9 +17,6 @@ export const customersSettings = z.object({
 export type CustomersConfig = z.output<typeof customersSettings>;
 
 /** Throws a `ConfigError` naming every bad setting. */
-export function readCustomersConfig(
-  argv: readonly string[] = process.argv.slice(2),
-  env: Settings = process.env,
-): CustomersConfig {
+export function readCustomersConfig(argv: readonly string[] = process.argv.slice(2), env: Settings = process.env): CustomersConfig {
   return loadConfig(processName, customersSettings, withFlags(processName, env, argv, listenFlags));
 }

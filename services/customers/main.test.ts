@@ -86,10 +86,13 @@ describe('customers service configuration', () => {
   });
 
   test('rejects an unknown command-line flag', () => {
-    assert.throws(() => readCustomersConfig(['--prot', '1'], {}), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /--prot.*known flags: --port, --host/);
-      return true;
-    });
+    assert.throws(
+      () => readCustomersConfig(['--prot', '1'], {}),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /--prot.*known flags: --port, --host/);
+        return true;
+      },
+    );
   });
 });

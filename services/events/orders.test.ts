@@ -19,12 +19,28 @@ describe('order event contracts', () => {
 
   const rejects: [string, string, RegExp][] = [
     ['bad JSON', '{"id": ', /^not JSON/],
-    ['a missing envelope field', JSON.stringify({ ...placed, orderId: undefined }), /invalid envelope: event must have required property 'orderId'/],
-    ['an unknown type', JSON.stringify({ ...placed, type: 'OrderLost' }), /invalid envelope: event\/type must be equal to one of the allowed values/],
+    [
+      'a missing envelope field',
+      JSON.stringify({ ...placed, orderId: undefined }),
+      /invalid envelope: event must have required property 'orderId'/,
+    ],
+    [
+      'an unknown type',
+      JSON.stringify({ ...placed, type: 'OrderLost' }),
+      /invalid envelope: event\/type must be equal to one of the allowed values/,
+    ],
     ['a bad timestamp', JSON.stringify({ ...placed, occurredAt: 'yesterday' }), /event\/occurredAt must match format "date-time"/],
     ['an unsupported version', JSON.stringify({ ...placed, version: 2 }), /unsupported OrderPlaced version 2/],
-    ['data that fails its schema', JSON.stringify({ ...placed, data: { customerId: 'c1', lines: [{ productId: 'p1', quantity: 0, unitPriceCents: 1 }] } }), /invalid OrderPlaced: data\/lines\/0\/quantity must be >= 1/],
-    ['an order with no lines', JSON.stringify({ ...placed, data: { customerId: 'c1', lines: [] } }), /invalid OrderPlaced: data\/lines must NOT have fewer than 1 items/],
+    [
+      'data that fails its schema',
+      JSON.stringify({ ...placed, data: { customerId: 'c1', lines: [{ productId: 'p1', quantity: 0, unitPriceCents: 1 }] } }),
+      /invalid OrderPlaced: data\/lines\/0\/quantity must be >= 1/,
+    ],
+    [
+      'an order with no lines',
+      JSON.stringify({ ...placed, data: { customerId: 'c1', lines: [] } }),
+      /invalid OrderPlaced: data\/lines must NOT have fewer than 1 items/,
+    ],
   ];
   for (const [what, value, reason] of rejects) {
     test(`rejects ${what} with the reason`, () => {

@@ -54,9 +54,10 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats.default(ajv);
 const load = (file: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(resolve(schemaDir, file), 'utf8')) as object);
 const validateEnvelope = load('envelope.v1.schema.json');
-const validateData = Object.fromEntries(
-  Object.entries(schemaFiles).map(([type, file]) => [type, load(file)]),
-) as Record<OrderEventType, ValidateFunction>;
+const validateData = Object.fromEntries(Object.entries(schemaFiles).map(([type, file]) => [type, load(file)])) as Record<
+  OrderEventType,
+  ValidateFunction
+>;
 
 const describeErrors = (validate: ValidateFunction, where: string) =>
   (validate.errors ?? []).map((e) => `${where}${e.instancePath || ''} ${e.message ?? 'is invalid'}`).join('; ');
@@ -80,7 +81,12 @@ export function decodeOrderEvent(value: string): Decoded {
 }
 
 /** Builds a new event; `id` defaults to a random UUID (pass a deterministic one to make a producer idempotent). */
-export function orderEvent<T extends OrderEventType>(type: T, orderId: string, data: OrderEventData[T], id: string = randomUUID()): OrderEventOf<T> {
+export function orderEvent<T extends OrderEventType>(
+  type: T,
+  orderId: string,
+  data: OrderEventData[T],
+  id: string = randomUUID(),
+): OrderEventOf<T> {
   return { id, type, version: 1, occurredAt: new Date().toISOString(), orderId, data } as OrderEventOf<T>;
 }
 

@@ -75,7 +75,8 @@ export class Fulfillment {
       this.positions.clear();
       this.caughtUp = false;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      if (!this.stopped) await this.start().catch((again: unknown) => this.options.logger.error({ err: again }, 'fulfillment: could not start again'));
+      if (!this.stopped)
+        await this.start().catch((again: unknown) => this.options.logger.error({ err: again }, 'fulfillment: could not start again'));
     });
     this.checkCaughtUp();
   }
@@ -93,7 +94,8 @@ export class Fulfillment {
       if (!decoded.ok) continue; // the orders projection dead-letters it
       const { event } = decoded;
       // Only orders seen being placed are tracked (a finished one is forgotten, see below).
-      const tracked = this.orders.get(event.orderId) ?? (event.type === 'OrderPlaced' ? { stage: 'PLACED' as Stage, totalCents: 0 } : undefined);
+      const tracked =
+        this.orders.get(event.orderId) ?? (event.type === 'OrderPlaced' ? { stage: 'PLACED' as Stage, totalCents: 0 } : undefined);
       if (!tracked) continue;
       if (event.type === 'OrderPlaced') tracked.totalCents = event.data.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
       clearTimeout(tracked.timer);
@@ -126,7 +128,16 @@ export class Fulfillment {
     const [delay, next] =
       tracked.stage === 'PLACED'
         ? [this.options.payDelayMs, () => orderEvent('OrderPaid', orderId, { amountCents: tracked.totalCents }, `${orderId}:paid`)]
-        : [this.options.shipDelayMs, () => orderEvent('OrderShipped', orderId, { carrier: 'Interchange Post', trackingNumber: `IP${orderId.slice(-8).toUpperCase()}` }, `${orderId}:shipped`)];
+        : [
+            this.options.shipDelayMs,
+            () =>
+              orderEvent(
+                'OrderShipped',
+                orderId,
+                { carrier: 'Interchange Post', trackingNumber: `IP${orderId.slice(-8).toUpperCase()}` },
+                `${orderId}:shipped`,
+              ),
+          ];
     tracked.timer = setTimeout(() => void this.publish(next()), delay);
     return true;
   }

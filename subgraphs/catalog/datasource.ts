@@ -35,7 +35,11 @@ export class CatalogSource {
   createLoader(): DataLoader<string, Product | null> {
     return new DataLoader(
       async (ids) => {
-        const response = await this.caller.unary<GetProductsRequest, GetProductsResponse__Output>(this.client.GetProducts, { ids: [...ids] }, true);
+        const response = await this.caller.unary<GetProductsRequest, GetProductsResponse__Output>(
+          this.client.GetProducts,
+          { ids: [...ids] },
+          true,
+        );
         return alignById(ids, response?.products ?? []);
       },
       { maxBatchSize: MAX_IDS_PER_CALL },
@@ -44,7 +48,11 @@ export class CatalogSource {
 
   /** The first `pageSize` products in id order: one `ListProducts` call. */
   async list(pageSize: number): Promise<Product[]> {
-    const response = await this.caller.unary<ListProductsRequest, ListProductsResponse__Output>(this.client.ListProducts, { pageSize }, true);
+    const response = await this.caller.unary<ListProductsRequest, ListProductsResponse__Output>(
+      this.client.ListProducts,
+      { pageSize },
+      true,
+    );
     return response?.products ?? [];
   }
 

@@ -8,7 +8,10 @@ import { resolvers, type CatalogContext } from './resolvers.ts';
 
 export const catalogConfig = subgraphConfig({
   /** host:port of the gRPC catalog service. */
-  CATALOG_SERVICE_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port').default('127.0.0.1:4202'),
+  CATALOG_SERVICE_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+    .default('127.0.0.1:4202'),
 });
 
 export type CatalogConfig = z.output<typeof catalogConfig>;

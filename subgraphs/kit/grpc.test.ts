@@ -46,8 +46,7 @@ function connect(address: string, options: Partial<ResilienceOptions> = {}) {
   const client: CatalogClient = new catalog.Catalog(address, credentials.createInsecure());
   const caller = createGrpcCaller(client, { ...fast, ...options }, () => new Metadata());
   const getProduct = (id: string) => caller.unary<GetProductRequest, Product__Output>(client.GetProduct, { id }, true);
-  const getProducts = (ids: string[]) =>
-    caller.unary<GetProductsRequest, GetProductsResponse__Output>(client.GetProducts, { ids }, true);
+  const getProducts = (ids: string[]) => caller.unary<GetProductsRequest, GetProductsResponse__Output>(client.GetProducts, { ids }, true);
   return { caller, getProduct, getProducts, close: () => client.close() };
 }
 
@@ -56,7 +55,6 @@ async function answered(registry: Registry, method: CatalogMethod, code: string)
   const metric = await registry.getSingleMetric('catalog_grpc_calls_total')?.get();
   return metric?.values.find((v) => v.labels['method'] === method && v.labels['code'] === code)?.value ?? 0;
 }
-
 
 /** Asserts that `promise` rejects with an `UpstreamFailure` of exactly this shape. */
 const rejectsWith = (promise: Promise<unknown>, expected: ExpectedFailure) => rejectsWithFailure(promise, upstream, expected);
@@ -133,20 +131,22 @@ describe('createGrpcCaller against a slow catalog service', () => {
     await service?.stop();
   });
 
-  test(
-    'fails with UPSTREAM_TIMEOUT when the answer takes longer than timeoutMs, after retrying',
-    async () => {
-      await rejectsWith(client.getProduct('p1'), {
-        code: ErrorCode.UPSTREAM_TIMEOUT,
-        message: 'catalog did not answer within 1000 ms',
-        retryable: true,
-      });
-      // Both attempts reach the server, which finds them cancelled once its delay is over.
-      await waitFor(async () => (await answered(service.registry, 'GetProduct', 'CANCELLED')) >= 2, 30_000, 'the server never saw both attempts cancelled', 100);
-      assert.equal(await answered(service.registry, 'GetProduct', 'CANCELLED'), 2);
-      assert.equal(await answered(service.registry, 'GetProduct', 'OK'), 0);
-    },
-  );
+  test('fails with UPSTREAM_TIMEOUT when the answer takes longer than timeoutMs, after retrying', async () => {
+    await rejectsWith(client.getProduct('p1'), {
+      code: ErrorCode.UPSTREAM_TIMEOUT,
+      message: 'catalog did not answer within 1000 ms',
+      retryable: true,
+    });
+    // Both attempts reach the server, which finds them cancelled once its delay is over.
+    await waitFor(
+      async () => (await answered(service.registry, 'GetProduct', 'CANCELLED')) >= 2,
+      30_000,
+      'the server never saw both attempts cancelled',
+      100,
+    );
+    assert.equal(await answered(service.registry, 'GetProduct', 'CANCELLED'), 2);
+    assert.equal(await answered(service.registry, 'GetProduct', 'OK'), 0);
+  });
 });
 
 describe('createGrpcCaller when the catalog service is gone', () => {

@@ -113,20 +113,17 @@ describe('createCallPolicy timeouts and errors', () => {
     assert.equal(signal?.aborted, true);
   });
 
-  test(
-    'fails with UPSTREAM_TIMEOUT when the call rejects as soon as its signal aborts',
-    async () => {
-      const policy = createCallPolicy({ ...options, retries: 1, breakerThreshold: 2 });
-      const call = counted((_attempt, signal) => untilAborted(signal));
-      await rejectsWith(policy.run(call, true), {
-        code: ErrorCode.UPSTREAM_TIMEOUT,
-        message: 'orders did not answer within 100 ms',
-        retryable: true,
-      });
-      assert.equal(call.attempts, 2, 'a timed-out read is retried');
-      assert.equal(policy.breakerState, 'Open', 'timeouts count against the breaker');
-    },
-  );
+  test('fails with UPSTREAM_TIMEOUT when the call rejects as soon as its signal aborts', async () => {
+    const policy = createCallPolicy({ ...options, retries: 1, breakerThreshold: 2 });
+    const call = counted((_attempt, signal) => untilAborted(signal));
+    await rejectsWith(policy.run(call, true), {
+      code: ErrorCode.UPSTREAM_TIMEOUT,
+      message: 'orders did not answer within 100 ms',
+      retryable: true,
+    });
+    assert.equal(call.attempts, 2, 'a timed-out read is retried');
+    assert.equal(policy.breakerState, 'Open', 'timeouts count against the breaker');
+  });
 
   test('passes an InterchangeError through unchanged', async () => {
     const policy = createCallPolicy(options);

@@ -46,13 +46,7 @@ export interface ResilienceOptions {
 export class UpstreamFailure extends InterchangeError {
   readonly retryable: boolean;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    retryable: boolean,
-    upstream: string,
-    cause?: unknown,
-  ) {
+  constructor(code: ErrorCode, message: string, retryable: boolean, upstream: string, cause?: unknown) {
     super(code, message, { upstream }, cause);
     this.retryable = retryable;
   }
@@ -90,10 +84,22 @@ export function createCallPolicy(options: ResilienceOptions): CallPolicy {
   const translate = (err: unknown): never => {
     if (err instanceof InterchangeError) throw err;
     if (err instanceof TaskCancelledError) {
-      throw new UpstreamFailure(ErrorCode.UPSTREAM_TIMEOUT, `${upstream} did not answer within ${options.timeoutMs} ms`, true, upstream, err);
+      throw new UpstreamFailure(
+        ErrorCode.UPSTREAM_TIMEOUT,
+        `${upstream} did not answer within ${options.timeoutMs} ms`,
+        true,
+        upstream,
+        err,
+      );
     }
     if (err instanceof BrokenCircuitError) {
-      throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} is failing; calls are paused (circuit open)`, false, upstream, err);
+      throw new UpstreamFailure(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `${upstream} is failing; calls are paused (circuit open)`,
+        false,
+        upstream,
+        err,
+      );
     }
     if (err instanceof BulkheadRejectedError) {
       throw new UpstreamFailure(ErrorCode.UPSTREAM_OVERLOADED, `too many calls to ${upstream} in flight`, false, upstream, err);

@@ -55,13 +55,14 @@ async function startBackend() {
   };
 }
 
-const json = (status: number, body: string): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-};
+const json =
+  (status: number, body: string): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  };
 
 /** Answers only after the client has given up: the request stays open until the client aborts it. */
 const neverAnswers: Handler = () => {};
-
 
 /** Asserts that `promise` rejects with an `UpstreamFailure` of exactly this shape. */
 const rejectsWith = (promise: Promise<unknown>, expected: ExpectedFailure) => rejectsWithFailure(promise, upstream, expected);
@@ -196,7 +197,11 @@ describe('RestClient circuit breaker', () => {
     const rest = client({ breakerThreshold: 3 });
     for (let i = 0; i < 3; i++) {
       assert.equal(rest.policy.breakerState, 'Closed', `before failure ${i + 1}`);
-      await rejectsWith(rest.getJson('/down'), { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'customers answered 503', retryable: true });
+      await rejectsWith(rest.getJson('/down'), {
+        code: ErrorCode.UPSTREAM_UNAVAILABLE,
+        message: 'customers answered 503',
+        retryable: true,
+      });
     }
     assert.equal(rest.policy.breakerState, 'Open');
     assert.equal(backend.hits('/down'), 3);
@@ -238,7 +243,11 @@ describe('RestClient circuit breaker', () => {
     const rest = client({ breakerThreshold: 2, breakerCooldownMs: COOLDOWN_MS });
     for (let i = 0; i < 2; i++) await assert.rejects(rest.getJson('/still-down'));
     await sleep(COOLDOWN_MS + 100);
-    await rejectsWith(rest.getJson('/still-down'), { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'customers answered 503', retryable: true });
+    await rejectsWith(rest.getJson('/still-down'), {
+      code: ErrorCode.UPSTREAM_UNAVAILABLE,
+      message: 'customers answered 503',
+      retryable: true,
+    });
     assert.equal(rest.policy.breakerState, 'Open');
     await rejectsWith(rest.getJson('/still-down'), {
       code: ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -266,7 +275,8 @@ describe('RestClient circuit breaker', () => {
   test('does not count a 400 as a failure: the request was wrong, not the backend', async () => {
     backend.route('/bad', json(400, '{}'));
     const rest = client({ breakerThreshold: 2 });
-    for (let i = 0; i < 4; i++) await assert.rejects(rest.getJson('/bad'), { extensions: { upstream, code: ErrorCode.UPSTREAM_BAD_RESPONSE } });
+    for (let i = 0; i < 4; i++)
+      await assert.rejects(rest.getJson('/bad'), { extensions: { upstream, code: ErrorCode.UPSTREAM_BAD_RESPONSE } });
     assert.equal(rest.policy.breakerState, 'Closed');
     assert.equal(backend.hits('/bad'), 4);
   });

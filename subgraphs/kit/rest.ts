@@ -48,7 +48,13 @@ export class RestClient {
       text = await response.text();
     } catch (err) {
       if (signal.aborted) throw err;
-      throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} dropped the connection mid-answer: ${causeOf(err)}`, true, upstream, err);
+      throw new UpstreamFailure(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `${upstream} dropped the connection mid-answer: ${causeOf(err)}`,
+        true,
+        upstream,
+        err,
+      );
     }
     if (response.status === 429) {
       throw new UpstreamFailure(ErrorCode.UPSTREAM_OVERLOADED, `${upstream} asked us to slow down (429)`, false, upstream);
@@ -59,7 +65,12 @@ export class RestClient {
     }
     if (!response.ok) {
       // A 4xx means this client broke the contract: not the caller's fault, and not retryable.
-      throw new UpstreamFailure(ErrorCode.UPSTREAM_BAD_RESPONSE, `${upstream} answered ${response.status}: ${text.slice(0, 200)}`, false, upstream);
+      throw new UpstreamFailure(
+        ErrorCode.UPSTREAM_BAD_RESPONSE,
+        `${upstream} answered ${response.status}: ${text.slice(0, 200)}`,
+        false,
+        upstream,
+      );
     }
     try {
       return JSON.parse(text) as T;
@@ -68,4 +79,3 @@ export class RestClient {
     }
   }
 }
-

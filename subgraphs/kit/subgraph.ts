@@ -49,7 +49,10 @@ export interface ServeOptions {
   log: Logger;
 }
 
-export async function startSubgraph<Ctx extends BaseContext>(module: SubgraphModule<Ctx>, options: ServeOptions): Promise<GraphQLHost<Ctx>> {
+export async function startSubgraph<Ctx extends BaseContext>(
+  module: SubgraphModule<Ctx>,
+  options: ServeOptions,
+): Promise<GraphQLHost<Ctx>> {
   const { log } = options;
   const readiness = (): Readiness => ({
     subgraph: module.name,

@@ -51,7 +51,11 @@ export class OrderCommands {
       if (!product) throw badUserInput(`unknown product "${productId}"`, 'input.lines');
       const quantity = quantities.get(productId)!;
       if (product.stock < quantity) {
-        throw new InterchangeError(ErrorCode.INSUFFICIENT_STOCK, `only ${product.stock} of product "${productId}" in stock, ${quantity} ordered`, { productId, stock: product.stock });
+        throw new InterchangeError(
+          ErrorCode.INSUFFICIENT_STOCK,
+          `only ${product.stock} of product "${productId}" in stock, ${quantity} ordered`,
+          { productId, stock: product.stock },
+        );
       }
       return { productId, quantity, unitPriceCents: product.priceCents };
     });
@@ -63,7 +67,10 @@ export class OrderCommands {
     const order = this.options.projector.projection.get(id);
     if (!order) throw new InterchangeError(ErrorCode.NOT_FOUND, `no order "${id}"`, { orderId: id });
     if (order.status === 'SHIPPED' || order.status === 'CANCELLED') {
-      throw new InterchangeError(ErrorCode.INVALID_STATE, `order "${id}" is ${order.status.toLowerCase()} and cannot be cancelled`, { orderId: id, status: order.status });
+      throw new InterchangeError(ErrorCode.INVALID_STATE, `order "${id}" is ${order.status.toLowerCase()} and cannot be cancelled`, {
+        orderId: id,
+        status: order.status,
+      });
     }
     return this.publishAndRead(orderEvent('OrderCancelled', id, { reason: 'cancelled by the customer' }));
   }
@@ -84,13 +91,22 @@ export class OrderCommands {
     try {
       await projector.waitFor(position, readYourWritesTimeoutMs);
     } catch (err) {
-      throw new InterchangeError(ErrorCode.PROJECTION_BEHIND, `${event.type} for order "${event.orderId}" was accepted but is not visible yet`, { orderId: event.orderId }, err);
+      throw new InterchangeError(
+        ErrorCode.PROJECTION_BEHIND,
+        `${event.type} for order "${event.orderId}" was accepted but is not visible yet`,
+        { orderId: event.orderId },
+        err,
+      );
     }
     const order = projector.projection.get(event.orderId);
     // The event was applied or refused (a concurrent change won); either way the order says what is true.
     if (!order) throw new InterchangeError(ErrorCode.INVALID_STATE, `order "${event.orderId}" was not created`, { orderId: event.orderId });
     if (!order.eventIds.includes(event.id)) {
-      throw new InterchangeError(ErrorCode.INVALID_STATE, `${event.type} for order "${event.orderId}" conflicted with a concurrent change; it is ${order.status.toLowerCase()}`, { orderId: event.orderId, status: order.status });
+      throw new InterchangeError(
+        ErrorCode.INVALID_STATE,
+        `${event.type} for order "${event.orderId}" conflicted with a concurrent change; it is ${order.status.toLowerCase()}`,
+        { orderId: event.orderId, status: order.status },
+      );
     }
     return order;
   }
@@ -102,7 +118,8 @@ function mergeLines(lines: PlaceOrderInput['lines']): Map<string, number> {
   if (lines.length > MAX_LINES) throw badUserInput(`an order has at most ${MAX_LINES} lines`, 'input.lines');
   const quantities = new Map<string, number>();
   for (const { productId, quantity } of lines) {
-    if (!Number.isInteger(quantity) || quantity < 1) throw badUserInput(`quantity must be at least 1, got ${quantity} for product "${productId}"`, 'input.lines.quantity');
+    if (!Number.isInteger(quantity) || quantity < 1)
+      throw badUserInput(`quantity must be at least 1, got ${quantity} for product "${productId}"`, 'input.lines.quantity');
     const total = (quantities.get(productId) ?? 0) + quantity;
     if (total > MAX_QUANTITY) throw badUserInput(`at most ${MAX_QUANTITY} units of one product per order`, 'input.lines.quantity');
     quantities.set(productId, total);

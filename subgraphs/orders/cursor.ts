@@ -25,12 +25,16 @@ export function encodeCursor(positions: PositionVector): string {
 
 /** Decodes a cursor; throws INVALID_CURSOR (naming `argument`) when it is not one this API issued. */
 export function decodeCursor(cursor: string, argument = 'after'): number[] {
-  const invalid = (why: string) => new InterchangeError(ErrorCode.INVALID_CURSOR, `\`${argument}\` is not a valid cursor: ${why}`, { argument });
+  const invalid = (why: string) =>
+    new InterchangeError(ErrorCode.INVALID_CURSOR, `\`${argument}\` is not a valid cursor: ${why}`, { argument });
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw invalid('not a cursor');
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   // Node's decoder skips what it cannot read; only the canonical form of a valid text is a cursor.
   if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !VECTOR.test(text)) throw invalid('not a cursor');
-  const positions = text.slice(VERSION.length + 1).split(',').map(Number);
+  const positions = text
+    .slice(VERSION.length + 1)
+    .split(',')
+    .map(Number);
   if (!positions.every(Number.isSafeInteger)) throw invalid('an offset is out of range');
   return positions;
 }

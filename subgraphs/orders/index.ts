@@ -35,13 +35,19 @@ export const ordersConfig = subgraphConfig({
   FULFILLMENT_PAY_DELAY_MS: z.coerce.number().int().min(0).default(1_500),
   FULFILLMENT_SHIP_DELAY_MS: z.coerce.number().int().min(0).default(3_000),
   /** Consumer group of this replica's projection; unique by default, since each replica reads every partition. */
-  PROJECTION_GROUP_ID: z.string().min(1).default(() => `orders-projection-${randomUUID()}`),
+  PROJECTION_GROUP_ID: z
+    .string()
+    .min(1)
+    .default(() => `orders-projection-${randomUUID()}`),
   /** How long a mutation waits for its event to be applied before answering PROJECTION_BEHIND. */
   READ_YOUR_WRITES_TIMEOUT_MS: setting.millis(5_000),
   /** How long publishing an event may take before a mutation answers EVENT_LOG_UNAVAILABLE. */
   PUBLISH_TIMEOUT_MS: setting.millis(10_000),
   CUSTOMERS_SERVICE_URL: setting.url().default('http://127.0.0.1:4201'),
-  CATALOG_SERVICE_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port').default('127.0.0.1:4202'),
+  CATALOG_SERVICE_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+    .default('127.0.0.1:4202'),
   /**
    * Applied events kept in memory for `orderEvents(after:)` to resume from; the oldest is dropped
    * beyond it, and a cursor that needs a dropped event gets CURSOR_EXPIRED.
@@ -72,7 +78,12 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
   const registry = new Registry();
   const journal = new EventJournal({ maxEvents: config.JOURNAL_MAX_EVENTS, logger: log });
   // The projector exists below by the time a subscription arrives (streams open only once serving).
-  const streams = new OrderEventStreams({ journal, bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS, registry, liveFrom: () => projector.liveFrom() });
+  const streams = new OrderEventStreams({
+    journal,
+    bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
+    registry,
+    liveFrom: () => projector.liveFrom(),
+  });
   const projector = new Projector({
     log: events,
     topic: ORDERS_TOPIC,
@@ -95,7 +106,12 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
   });
   const fulfillment =
     !config.KAFKA_BROKERS && config.EMBEDDED_FULFILLMENT
-      ? new Fulfillment({ log: events, logger: log, payDelayMs: config.FULFILLMENT_PAY_DELAY_MS, shipDelayMs: config.FULFILLMENT_SHIP_DELAY_MS })
+      ? new Fulfillment({
+          log: events,
+          logger: log,
+          payDelayMs: config.FULFILLMENT_PAY_DELAY_MS,
+          shipDelayMs: config.FULFILLMENT_SHIP_DELAY_MS,
+        })
       : undefined;
   return {
     name: 'orders',

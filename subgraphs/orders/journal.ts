@@ -82,7 +82,8 @@ export class EventJournal implements AppliedEventSink {
 
   constructor(options: JournalOptions) {
     this.options = options;
-    if (!Number.isInteger(options.maxEvents) || options.maxEvents < 1) throw new RangeError(`EventJournal: maxEvents must be a positive integer, got ${options.maxEvents}`);
+    if (!Number.isInteger(options.maxEvents) || options.maxEvents < 1)
+      throw new RangeError(`EventJournal: maxEvents must be a positive integer, got ${options.maxEvents}`);
   }
 
   /** The topic's partition count, as far as known (0 until the projector has read it). */

@@ -59,9 +59,22 @@ describe('the orders projection', () => {
 
   for (const [name, events, reason] of [
     ['pays an unknown order', [orderEvent('OrderPaid', 'o9', { amountCents: 1 })], /OrderPaid for unknown order o9/],
-    ['ships an order that is not paid', [placed('o1'), orderEvent('OrderShipped', 'o1', { carrier: 'x' })], /OrderShipped cannot apply to order o1 in status PLACED/],
+    [
+      'ships an order that is not paid',
+      [placed('o1'), orderEvent('OrderShipped', 'o1', { carrier: 'x' })],
+      /OrderShipped cannot apply to order o1 in status PLACED/,
+    ],
     ['places an order twice', [placed('o1'), placed('o1')], /order o1 was already placed/],
-    ['cancels a shipped order', [placed('o1'), orderEvent('OrderPaid', 'o1', { amountCents: 1 }), orderEvent('OrderShipped', 'o1', { carrier: 'x' }), orderEvent('OrderCancelled', 'o1', {})], /OrderCancelled cannot apply to order o1 in status SHIPPED/],
+    [
+      'cancels a shipped order',
+      [
+        placed('o1'),
+        orderEvent('OrderPaid', 'o1', { amountCents: 1 }),
+        orderEvent('OrderShipped', 'o1', { carrier: 'x' }),
+        orderEvent('OrderCancelled', 'o1', {}),
+      ],
+      /OrderCancelled cannot apply to order o1 in status SHIPPED/,
+    ],
   ] as const) {
     test(`refuses an event that ${name}, changing nothing`, () => {
       const projection = new OrderProjection();
@@ -80,10 +93,22 @@ describe('the orders projection', () => {
     const c = { ...placed('c', 'c1'), occurredAt: '2026-01-03T00:00:00.000Z' };
     [a, b, c].forEach((e, offset) => projection.apply({ partition: 0, offset }, e));
     projection.apply({ partition: 0, offset: 3 }, orderEvent('OrderCancelled', 'c', {}));
-    assert.deepEqual(projection.list({ first: 10 }).map((o) => o.id), ['c', 'b', 'a']);
-    assert.deepEqual(projection.list({ first: 2 }).map((o) => o.id), ['c', 'b']);
-    assert.deepEqual(projection.list({ customerId: 'c1', first: 10 }).map((o) => o.id), ['c', 'a']);
-    assert.deepEqual(projection.list({ customerId: 'c1', status: 'PLACED', first: 10 }).map((o) => o.id), ['a']);
+    assert.deepEqual(
+      projection.list({ first: 10 }).map((o) => o.id),
+      ['c', 'b', 'a'],
+    );
+    assert.deepEqual(
+      projection.list({ first: 2 }).map((o) => o.id),
+      ['c', 'b'],
+    );
+    assert.deepEqual(
+      projection.list({ customerId: 'c1', first: 10 }).map((o) => o.id),
+      ['c', 'a'],
+    );
+    assert.deepEqual(
+      projection.list({ customerId: 'c1', status: 'PLACED', first: 10 }).map((o) => o.id),
+      ['a'],
+    );
     assert.deepEqual(projection.list({ customerId: 'nobody', first: 10 }), []);
   });
 });

@@ -27,10 +27,7 @@ export interface Order {
 }
 
 export type ApplyResult =
-  | { kind: 'applied'; order: Order }
-  | { kind: 'replayed' }
-  | { kind: 'duplicate' }
-  | { kind: 'refused'; reason: string };
+  { kind: 'applied'; order: Order } | { kind: 'replayed' } | { kind: 'duplicate' } | { kind: 'refused'; reason: string };
 
 /** Which event moves an order from which status. */
 const transitions: Record<Exclude<OrderEvent['type'], 'OrderPlaced'>, { from: OrderStatus[]; to: OrderStatus }> = {

@@ -275,22 +275,27 @@ export class Projector {
     this.counts.deadLettered++;
     const source = `${record.topic}/${record.partition}/${record.offset}`;
     if (this.deadLettered.has(source)) return; // sent by an earlier run
-    this.options.logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason }, 'orders projection: record dead-lettered');
+    this.options.logger.warn(
+      { topic: record.topic, partition: record.partition, offset: record.offset, reason },
+      'orders projection: record dead-lettered',
+    );
     // Retried in place until it is sent: the projection does not move past a record that is
     // neither applied nor dead-lettered (nothing silently dropped), and says why it waits.
-    await this.retrying('publish to the dead-letter topic', () => this.options.log.publish(this.options.deadLetterTopic, [
-      {
-        key: record.key ?? '',
-        value: record.value,
-        headers: {
-          ...record.headers,
-          [DLQ_HEADERS.reason]: reason,
-          [DLQ_HEADERS.topic]: record.topic,
-          [DLQ_HEADERS.partition]: String(record.partition),
-          [DLQ_HEADERS.offset]: String(record.offset),
+    await this.retrying('publish to the dead-letter topic', () =>
+      this.options.log.publish(this.options.deadLetterTopic, [
+        {
+          key: record.key ?? '',
+          value: record.value,
+          headers: {
+            ...record.headers,
+            [DLQ_HEADERS.reason]: reason,
+            [DLQ_HEADERS.topic]: record.topic,
+            [DLQ_HEADERS.partition]: String(record.partition),
+            [DLQ_HEADERS.offset]: String(record.offset),
+          },
         },
-      },
-    ]));
+      ]),
+    );
     this.deadLettered.add(source);
   }
 
@@ -307,7 +312,8 @@ export class Projector {
         from: { kind: 'beginning' },
         commit: false,
         handle: async (records) => {
-          for (const r of records) this.deadLettered.add(`${r.headers[DLQ_HEADERS.topic]}/${r.headers[DLQ_HEADERS.partition]}/${r.headers[DLQ_HEADERS.offset]}`);
+          for (const r of records)
+            this.deadLettered.add(`${r.headers[DLQ_HEADERS.topic]}/${r.headers[DLQ_HEADERS.partition]}/${r.headers[DLQ_HEADERS.offset]}`);
         },
       }),
     );
@@ -320,7 +326,10 @@ export class Projector {
   private checkCaughtUp(): void {
     if (this.caughtUp || !this.catchUpTarget.every((end, partition) => this.projection.position(partition) >= end)) return;
     this.caughtUp = true;
-    this.options.logger.info({ orders: this.projection.size, applied: this.counts.applied, deadLettered: this.counts.deadLettered }, 'orders projection: caught up');
+    this.options.logger.info(
+      { orders: this.projection.size, applied: this.counts.applied, deadLettered: this.counts.deadLettered },
+      'orders projection: caught up',
+    );
     for (const listener of this.caughtUpListeners.splice(0)) listener();
   }
 
@@ -333,7 +342,10 @@ export class Projector {
       const now = { at: performance.now(), applied: this.counts.applied };
       const rate = Math.round(((now.applied - last.applied) * 1000) / (now.at - last.at));
       const { totalLag, partitions } = this.status();
-      this.options.logger.info({ applied: now.applied, eventsPerSecond: rate, lag: totalLag, partitions }, `orders projection: catching up, ${now.applied} applied, ${rate} events/s, lag ${totalLag}`);
+      this.options.logger.info(
+        { applied: now.applied, eventsPerSecond: rate, lag: totalLag, partitions },
+        `orders projection: catching up, ${now.applied} applied, ${rate} events/s, lag ${totalLag}`,
+      );
       last = now;
     }
   }

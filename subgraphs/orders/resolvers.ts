@@ -31,7 +31,10 @@ const eventTypes: Record<GraphQLOrderEventType, OrderEventType> = {
   SHIPPED: 'OrderShipped',
   CANCELLED: 'OrderCancelled',
 };
-const graphqlEventTypes = Object.fromEntries(Object.entries(eventTypes).map(([k, v]) => [v, k])) as Record<OrderEventType, GraphQLOrderEventType>;
+const graphqlEventTypes = Object.fromEntries(Object.entries(eventTypes).map(([k, v]) => [v, k])) as Record<
+  OrderEventType,
+  GraphQLOrderEventType
+>;
 
 const list = (ctx: OrdersContext, args: ListArgs, customerId?: string) =>
   ctx.projection.list({ customerId, status: args.status ?? undefined, first: pageSize(args.first) });

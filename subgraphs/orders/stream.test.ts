@@ -105,7 +105,8 @@ describe('order event cursors', () => {
     test(`refuses a cursor that is ${name} with INVALID_CURSOR naming the argument`, () => {
       assert.throws(
         () => decodeCursor(cursor),
-        (err: unknown) => err instanceof InterchangeError && err.code === ErrorCode.INVALID_CURSOR && err.extensions['argument'] === 'after',
+        (err: unknown) =>
+          err instanceof InterchangeError && err.code === ErrorCode.INVALID_CURSOR && err.extensions['argument'] === 'after',
       );
     });
   }
@@ -193,7 +194,14 @@ describe('the orderEvents stream', () => {
 
   test('a cursor keeps its meaning when a rebuilt projection interleaves partitions differently', async () => {
     const events: [number, OrderEvent][] = [
-      [0, placed('a')], [1, placed('b')], [0, paid('a')], [2, placed('c')], [1, paid('b')], [0, shipped('a')], [2, paid('c')], [1, shipped('b')],
+      [0, placed('a')],
+      [1, placed('b')],
+      [0, paid('a')],
+      [2, placed('c')],
+      [1, paid('b')],
+      [0, shipped('a')],
+      [2, paid('c')],
+      [1, shipped('b')],
     ];
     const first = setUp();
     let cursor = '';
@@ -294,7 +302,10 @@ describe('the orderEvents stream', () => {
     assert.deepEqual(await stream.next(), { done: true, value: undefined });
     // The cursor it names resumes with nothing lost.
     const resumed = await streams.open({ after: String(failure.extensions['lastDeliveredCursor']) });
-    assert.deepEqual(ids(await take(resumed, 6)), [1, 2, 3, 4, 5, 6].map((i) => `o${i}:OrderPlaced`));
+    assert.deepEqual(
+      ids(await take(resumed, 6)),
+      [1, 2, 3, 4, 5, 6].map((i) => `o${i}:OrderPlaced`),
+    );
     await resumed.return!();
   });
 

@@ -62,7 +62,11 @@ export class OrderEventStreams {
     const registers = options.registry ? [options.registry] : [];
     if (options.registry) {
       this.active = new Gauge({ name: 'orders_subscriptions_active', help: 'orderEvents subscriptions open now.', registers });
-      this.started = new Counter({ name: 'orders_subscriptions_started_total', help: 'orderEvents subscriptions started (after their arguments were accepted).', registers });
+      this.started = new Counter({
+        name: 'orders_subscriptions_started_total',
+        help: 'orderEvents subscriptions started (after their arguments were accepted).',
+        registers,
+      });
       this.ended = new Counter({
         name: 'orders_subscriptions_ended_total',
         help: 'orderEvents subscriptions ended, by reason: returned (the client completed or went away) or too_slow.',
@@ -143,10 +147,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private readonly bufferEvents: number;
   private readonly onEnd: (reason: EndReason) => void;
 
-  constructor(
-    bufferEvents: number,
-    onEnd: (reason: EndReason) => void,
-  ) {
+  constructor(bufferEvents: number, onEnd: (reason: EndReason) => void) {
     this.bufferEvents = bufferEvents;
     this.onEnd = onEnd;
   }

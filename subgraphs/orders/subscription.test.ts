@@ -20,7 +20,16 @@ const log = createLogger('test', 'silent');
 
 const ORDER_EVENTS = /* GraphQL */ `
   subscription ($customerId: ID, $types: [OrderEventType!], $after: String) {
-    orderEvents(customerId: $customerId, types: $types, after: $after) { cursor type occurredAt order { id status version } }
+    orderEvents(customerId: $customerId, types: $types, after: $after) {
+      cursor
+      type
+      occurredAt
+      order {
+        id
+        status
+        version
+      }
+    }
   }
 `;
 
@@ -32,10 +41,24 @@ interface Delivered {
 }
 
 async function startOrders(eventLog: MemoryEventLog, settings: Record<string, string> = {}): Promise<GraphQLHost> {
-  const config = ordersConfig.parse({ EMBEDDED_FULFILLMENT: 'true', FULFILLMENT_PAY_DELAY_MS: '50', FULFILLMENT_SHIP_DELAY_MS: '50', ...settings });
-  const host = await startSubgraph(createOrdersSubgraph(config, log, eventLog), { host: '127.0.0.1', port: 0, bodyLimitBytes: 1_000_000, log });
+  const config = ordersConfig.parse({
+    EMBEDDED_FULFILLMENT: 'true',
+    FULFILLMENT_PAY_DELAY_MS: '50',
+    FULFILLMENT_SHIP_DELAY_MS: '50',
+    ...settings,
+  });
+  const host = await startSubgraph(createOrdersSubgraph(config, log, eventLog), {
+    host: '127.0.0.1',
+    port: 0,
+    bodyLimitBytes: 1_000_000,
+    log,
+  });
   try {
-    await waitFor(async () => assert.equal((await fetch(new URL('/readyz', host.url))).status, 200), 10_000, 'the orders subgraph never became ready');
+    await waitFor(
+      async () => assert.equal((await fetch(new URL('/readyz', host.url))).status, 200),
+      10_000,
+      'the orders subgraph never became ready',
+    );
   } catch (err) {
     await host.stop();
     throw err;
@@ -64,9 +87,9 @@ class Recording {
           const event = result.data?.orderEvents;
           // Query right away: the order must already show at least this event's version.
           if (event && host) {
-            void query<{ order: { version: number } | null }>(host, 'query ($id: ID!) { order(id: $id) { version } }', { id: event.order.id }).then((r) =>
-              this.queried.push({ event, version: r.data?.order?.version }),
-            );
+            void query<{ order: { version: number } | null }>(host, 'query ($id: ID!) { order(id: $id) { version } }', {
+              id: event.order.id,
+            }).then((r) => this.queried.push({ event, version: r.data?.order?.version }));
           }
         },
         error: (err) => (this.error = err),
@@ -84,7 +107,12 @@ class Recording {
   }
 
   async until(count: number): Promise<Delivered[]> {
-    await eventually(() => assert.ok(this.events.length >= count, `${this.events.length} of ${count} events: ${JSON.stringify(this.events.map((e) => [e.order.id.slice(0, 6), e.type, e.order.version]))}`));
+    await eventually(() =>
+      assert.ok(
+        this.events.length >= count,
+        `${this.events.length} of ${count} events: ${JSON.stringify(this.events.map((e) => [e.order.id.slice(0, 6), e.type, e.order.version]))}`,
+      ),
+    );
     return this.events;
   }
 }
@@ -92,7 +120,12 @@ class Recording {
 const open = new Set<Recording>();
 
 /** Subscribes and waits until the subgraph has started the subscription (so no event can be missed). */
-async function subscribed(host: GraphQLHost, client: Client, variables: Record<string, unknown>, queryHost?: GraphQLHost): Promise<Recording> {
+async function subscribed(
+  host: GraphQLHost,
+  client: Client,
+  variables: Record<string, unknown>,
+  queryHost?: GraphQLHost,
+): Promise<Recording> {
   const before = await metric(host, 'orders_subscriptions_started_total');
   const recording = new Recording(client, variables, queryHost);
   await eventually(async () => assert.ok((await metric(host, 'orders_subscriptions_started_total')) > before, 'the subscription started'));
@@ -100,7 +133,11 @@ async function subscribed(host: GraphQLHost, client: Client, variables: Record<s
 }
 
 async function query<T>(host: GraphQLHost, text: string, variables: Record<string, unknown> = {}): Promise<FormattedExecutionResult<T>> {
-  const response = await fetch(host.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: text, variables }) });
+  const response = await fetch(host.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: text, variables }),
+  });
   return (await response.json()) as FormattedExecutionResult<T>;
 }
 
@@ -148,11 +185,15 @@ describe('the orderEvents subscription over graphql-ws', () => {
     await publish(eventLog, placed(orderId, customerId));
     const events = await recording.until(3); // fulfillment pays and ships it
     assert.deepEqual(summary(events), [`${orderId}:PLACED:1`, `${orderId}:PAID:2`, `${orderId}:SHIPPED:3`]);
-    assert.deepEqual(events.map((e) => e.order.status), ['PLACED', 'PAID', 'SHIPPED']);
+    assert.deepEqual(
+      events.map((e) => e.order.status),
+      ['PLACED', 'PAID', 'SHIPPED'],
+    );
     assert.ok(events.every((e) => !Number.isNaN(Date.parse(e.occurredAt))));
     assert.equal(new Set(events.map((e) => e.cursor)).size, 3);
     await eventually(() => assert.equal(recording.queried.length, 3));
-    for (const { event, version } of recording.queried) assert.ok(version !== undefined && version >= event.order.version, `query saw ${version} after ${event.type}`);
+    for (const { event, version } of recording.queried)
+      assert.ok(version !== undefined && version >= event.order.version, `query saw ${version} after ${event.type}`);
     recording.unsubscribe();
   });
 
@@ -167,7 +208,13 @@ describe('the orderEvents subscription over graphql-ws', () => {
     const later = `o-${randomUUID()}`;
     await publish(eventLog, placed(later, customerId));
     const events = await resumed.until(5);
-    assert.deepEqual(summary(events), [`${orderId}:PAID:2`, `${orderId}:SHIPPED:3`, `${later}:PLACED:1`, `${later}:PAID:2`, `${later}:SHIPPED:3`]);
+    assert.deepEqual(summary(events), [
+      `${orderId}:PAID:2`,
+      `${orderId}:SHIPPED:3`,
+      `${later}:PLACED:1`,
+      `${later}:PAID:2`,
+      `${later}:SHIPPED:3`,
+    ]);
     await quietPeriod(150); // anything repeated would arrive by now
     assert.equal(resumed.events.length, 5, 'nothing repeated');
     resumed.unsubscribe();

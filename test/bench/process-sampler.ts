@@ -67,10 +67,7 @@ export class ProcessSampler {
   private readonly targets: ProcessTarget[];
   private readonly rssIntervalMs: number;
 
-  constructor(
-    targets: ProcessTarget[],
-    rssIntervalMs: number = 250,
-  ) {
+  constructor(targets: ProcessTarget[], rssIntervalMs: number = 250) {
     this.targets = targets;
     this.rssIntervalMs = rssIntervalMs;
   }
@@ -105,7 +102,11 @@ export class ProcessSampler {
     }
     const busy = machine.busy - this.startMachine.busy;
     const ours = usage.reduce((sum, u) => sum + (Number.isNaN(u.cpuSeconds) ? 0 : u.cpuSeconds), 0);
-    return { windowSeconds, usage, machine: { cpus: availableParallelism(), busyCores: busy / windowSeconds, otherCpuSeconds: Math.max(0, busy - ours) } };
+    return {
+      windowSeconds,
+      usage,
+      machine: { cpus: availableParallelism(), busyCores: busy / windowSeconds, otherCpuSeconds: Math.max(0, busy - ours) },
+    };
   }
 
   private async pollRss(): Promise<void> {

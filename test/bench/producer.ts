@@ -28,10 +28,7 @@ export class OrderEventSource {
 
   private readonly prefix: string;
 
-  constructor(
-    seed: number,
-    prefix: string,
-  ) {
+  constructor(seed: number, prefix: string) {
     this.prefix = prefix;
     this.random = seededRandom(seed);
   }

@@ -29,7 +29,13 @@ function packageOf(url: string, functionName: string): string {
   if (module) return module[1]!;
   if (url.startsWith('node:')) return 'node internals';
   const path = url.replace(/^file:\/\//, '');
-  return path.startsWith(repoRoot) ? path.slice(repoRoot.length + 1).split('/').slice(0, 2).join('/') : path;
+  return path.startsWith(repoRoot)
+    ? path
+        .slice(repoRoot.length + 1)
+        .split('/')
+        .slice(0, 2)
+        .join('/')
+    : path;
 }
 
 export async function summarizeProfile(file: string, top = 12): Promise<ProfileSummary> {

@@ -66,14 +66,23 @@ const options = {
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
 const profileEnv = (name: ProcessName) => ({
-  NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import ${pathToFileURL(join(import.meta.dirname, 'cpu-profile-hook.mjs')).href}`.trim(),
+  NODE_OPTIONS:
+    `${process.env['NODE_OPTIONS'] ?? ''} --import ${pathToFileURL(join(import.meta.dirname, 'cpu-profile-hook.mjs')).href}`.trim(),
   BENCH_PROFILE_DIR: profileDir!,
   BENCH_PROFILE_NAME: name,
 });
 if (!['name', 'types', 'customer'].includes(options.distinctBy)) throw new Error('--distinct-by must be name, types or customer');
 
 /** Processes whose CPU and memory are sampled, in the order they are shown. */
-const SAMPLED: ProcessName[] = ['gateway', 'orders-subgraph', 'customers-subgraph', 'catalog-subgraph', 'customers-service', 'catalog-service', 'fulfillment-service'];
+const SAMPLED: ProcessName[] = [
+  'gateway',
+  'orders-subgraph',
+  'customers-subgraph',
+  'catalog-subgraph',
+  'customers-service',
+  'catalog-service',
+  'fulfillment-service',
+];
 /** Child log lines at warn or above are shown, up to this many. */
 const MAX_CHILD_LINES = 30;
 
@@ -110,7 +119,8 @@ try {
     },
     onLine: (name, line) => {
       if (!/"level":([4-9]\d)/.test(line)) return;
-      if (++childLines <= MAX_CHILD_LINES) log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
+      if (++childLines <= MAX_CHILD_LINES)
+        log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
     },
   });
   const { cluster, system, ordersUrl } = kafka;
@@ -132,17 +142,33 @@ try {
     producer,
     processes,
     customers: new Map(),
-    ...(profileDir && { profile: { dir: profileDir, targets: processes.filter((p) => PROFILED.includes(p.name as ProcessName)), windows: 0 } }),
+    ...(profileDir && {
+      profile: { dir: profileDir, targets: processes.filter((p) => PROFILED.includes(p.name as ProcessName)), windows: 0 },
+    }),
   };
   const common = { sockets: options.sockets, seconds: options.seconds, warmupSeconds: options.warmup };
 
   const results: ScenarioResult[] = [];
   if (options.subscribers > 0) {
-    results.push(await runScenario(ctx, { ...common, rate: options.rate, label: `(a) ${options.subscribers} identical`, specs: identicalSpecs(options.subscribers) }));
+    results.push(
+      await runScenario(ctx, {
+        ...common,
+        rate: options.rate,
+        label: `(a) ${options.subscribers} identical`,
+        specs: identicalSpecs(options.subscribers),
+      }),
+    );
   }
   if (options.distinct > 0) {
     const specs = distinctSpecs(options.distinct, options.distinctBy);
-    results.push(await runScenario(ctx, { ...common, rate: options.distinctRate, label: `(b) ${options.distinct} distinct by ${options.distinctBy}`, specs }));
+    results.push(
+      await runScenario(ctx, {
+        ...common,
+        rate: options.distinctRate,
+        label: `(b) ${options.distinct} distinct by ${options.distinctBy}`,
+        specs,
+      }),
+    );
   }
   report(results);
   if (childLines > 0) log(`the processes logged ${childLines} warnings or errors`);
@@ -165,11 +191,29 @@ async function waitReady(url: string): Promise<void> {
 
 function report(results: ScenarioResult[]): void {
   const out: string[] = [];
-  out.push('', `Subscriptions: ${options.seconds} s measured after ${options.warmup} s warm-up; latency = client receipt - occurredAt (set at produce);`,
-    'subgraph latency: the same for one probe subscribed straight to the orders subgraph (Kafka -> projection -> graphql-ws, no gateway)', '');
+  out.push(
+    '',
+    `Subscriptions: ${options.seconds} s measured after ${options.warmup} s warm-up; latency = client receipt - occurredAt (set at produce);`,
+    'subgraph latency: the same for one probe subscribed straight to the orders subgraph (Kafka -> projection -> graphql-ws, no gateway)',
+    '',
+  );
   out.push(
     table([
-      ['scenario', 'subscribers', 'upstream subs', 'sockets', 'produced ev/s', 'delivered/s', 'expected', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'subgraph p50/p99/max ms'],
+      [
+        'scenario',
+        'subscribers',
+        'upstream subs',
+        'sockets',
+        'produced ev/s',
+        'delivered/s',
+        'expected',
+        'delivered',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'subgraph p50/p99/max ms',
+      ],
       ...results.map((r) => [
         r.label,
         r.subscribers,
@@ -182,7 +226,9 @@ function report(results: ScenarioResult[]): void {
         r.latencyMs.p50,
         r.latencyMs.p99,
         r.latencyMs.max,
-        Object.entries(r.errors).map(([k, v]) => `${k} x${v}`).join(', ') || 'none',
+        Object.entries(r.errors)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(', ') || 'none',
         `${r.subgraphLatencyMs.p50}/${r.subgraphLatencyMs.p99}/${r.subgraphLatencyMs.max}`,
       ]),
     ]),
@@ -210,7 +256,10 @@ function report(results: ScenarioResult[]): void {
     }
     for (const { name, file, summary } of r.profiles) {
       const busy = summary.totalMs - summary.idleMs;
-      out.push('', `${name} CPU profile over the window (${round(busy)} ms busy of ${round(summary.totalMs)} ms; profiler overhead included): ${file}`);
+      out.push(
+        '',
+        `${name} CPU profile over the window (${round(busy)} ms busy of ${round(summary.totalMs)} ms; profiler overhead included): ${file}`,
+      );
       out.push(`  by package: ${summary.byPackage.map((p) => `${p.name} ${round(p.percent)}%`).join(', ')}`);
       for (const f of summary.byFunction) out.push(`  ${String(round(f.percent)).padStart(5)}%  ${f.name}`);
     }
@@ -218,7 +267,9 @@ function report(results: ScenarioResult[]): void {
   process.stdout.write(out.join('\n') + '\n\n');
   const pick = (r: ScenarioResult, name: string) => {
     const p = r.processes.find((u) => u.name === name);
-    return p && { cpuSeconds: round(p.cpuSeconds, 2), cpuPercent: round(p.cpuPercent), rssMb: round(p.rssMb), peakRssMb: round(p.peakRssMb) };
+    return (
+      p && { cpuSeconds: round(p.cpuSeconds, 2), cpuPercent: round(p.cpuPercent), rssMb: round(p.rssMb), peakRssMb: round(p.peakRssMb) }
+    );
   };
   const summary = {
     bench: 'subscriptions',

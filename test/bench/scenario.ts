@@ -69,7 +69,8 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
   const probe = await SubscriberPool.open(ctx.ordersUrl.replace(/^http/, 'ws') + '/graphql', 1, [probeSpec]);
   try {
     await until(
-      async () => (await gatewaySubscribers(ctx.gatewayUrl)) >= specs.length && (await upstreamSubscriptions(ctx.ordersUrl)) >= distinct + 1,
+      async () =>
+        (await gatewaySubscribers(ctx.gatewayUrl)) >= specs.length && (await upstreamSubscriptions(ctx.ordersUrl)) >= distinct + 1,
       30_000,
       `${specs.length} subscribers at the gateway and ${distinct} at the orders subgraph`,
     );
@@ -77,7 +78,11 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
     // The window starts once the warm-up's events are all delivered (or stopped coming).
     const before = pool.totalDeliveries;
     const warmup = await produce(ctx, specs, rate, options.warmupSeconds);
-    await drained(() => pool.totalDeliveries - before, () => pool.totalDeliveries - before >= warmup.expected, DRAIN_IDLE_MS);
+    await drained(
+      () => pool.totalDeliveries - before,
+      () => pool.totalDeliveries - before >= warmup.expected,
+      DRAIN_IDLE_MS,
+    );
 
     log(`${options.label}: measuring ${options.seconds} s at ${rate} events/s`);
     const sampler = new ProcessSampler(ctx.processes);
@@ -89,7 +94,11 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
     const { produced, seconds, expected } = await produce(ctx, specs, rate, options.seconds);
     pool.endWindow(Date.now());
     probe.endWindow(Date.now());
-    await drained(() => pool.windowDeliveries, () => pool.windowDeliveries >= expected, DRAIN_IDLE_MS);
+    await drained(
+      () => pool.windowDeliveries,
+      () => pool.windowDeliveries >= expected,
+      DRAIN_IDLE_MS,
+    );
     const { windowSeconds, usage, machine } = await sampler.stop();
     const profiles = await collectProfiles(ctx);
 
@@ -116,9 +125,11 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
   } finally {
     await Promise.all([pool.close(), probe.close()]);
     // The next scenario starts from nothing: the gateway released every upstream subscription.
-    await until(async () => (await gatewaySubscribers(ctx.gatewayUrl)) === 0 && (await upstreamSubscriptions(ctx.ordersUrl)) === 0, 15_000, 'subscriptions to close').catch(
-      (err: unknown) => log(String(err)),
-    );
+    await until(
+      async () => (await gatewaySubscribers(ctx.gatewayUrl)) === 0 && (await upstreamSubscriptions(ctx.ordersUrl)) === 0,
+      15_000,
+      'subscriptions to close',
+    ).catch((err: unknown) => log(String(err)));
   }
 }
 
@@ -132,7 +143,10 @@ async function collectProfiles(ctx: BenchContext): Promise<ScenarioResult['profi
   const profiles: ScenarioResult['profiles'] = [];
   for (const { name, pid } of ctx.profile.targets) {
     const file = join(ctx.profile.dir, `${name}-${pid}-${window}.cpuprofile`);
-    const written = await until(async () => (await stat(file).catch(() => undefined))?.isFile() ?? false, 10_000, file).then(() => true, () => false);
+    const written = await until(async () => (await stat(file).catch(() => undefined))?.isFile() ?? false, 10_000, file).then(
+      () => true,
+      () => false,
+    );
     if (written) profiles.push({ name, file, summary: await summarizeProfile(file) });
     else log(`no CPU profile from ${name} at ${file}`);
   }

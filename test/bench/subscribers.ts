@@ -8,9 +8,15 @@ import WebSocket from 'ws';
 import type { OrderEventType } from '../../services/events/orders.ts';
 
 /** Cross-subgraph on purpose: customer from the customers subgraph, products from the catalog. */
-export const SELECTION = 'cursor type occurredAt order { id status version customer { name tier } lines { quantity product { name stock } } }';
+export const SELECTION =
+  'cursor type occurredAt order { id status version customer { name tier } lines { quantity product { name stock } } }';
 
-const graphqlTypes: Record<OrderEventType, string> = { OrderPlaced: 'PLACED', OrderPaid: 'PAID', OrderShipped: 'SHIPPED', OrderCancelled: 'CANCELLED' };
+const graphqlTypes: Record<OrderEventType, string> = {
+  OrderPlaced: 'PLACED',
+  OrderPaid: 'PAID',
+  OrderShipped: 'SHIPPED',
+  OrderCancelled: 'CANCELLED',
+};
 const ALL_TYPES = Object.keys(graphqlTypes) as OrderEventType[];
 
 export interface SubscriptionSpec {
@@ -64,7 +70,11 @@ function request(spec: SubscriptionSpec) {
   }
   const signature = params.length ? `(${params.join(', ')})` : '';
   const field = args.length ? `orderEvents(${args.join(', ')})` : 'orderEvents';
-  return { query: `subscription ${spec.operationName}${signature} { ${field} { ${spec.selection ?? SELECTION} } }`, variables, operationName: spec.operationName };
+  return {
+    query: `subscription ${spec.operationName}${signature} { ${field} { ${spec.selection ?? SELECTION} } }`,
+    variables,
+    operationName: spec.operationName,
+  };
 }
 
 interface Delivery {
@@ -138,7 +148,12 @@ export class SubscriberPool {
     this.unsubscribes.push(
       client.subscribe<Delivery['data']>(request(spec), {
         next: (result: Delivery) => this.record(result),
-        error: (err) => this.count(Array.isArray(err) ? String((err[0] as { message?: string })?.message) : `socket: ${String((err as { code?: number }).code ?? err)}`),
+        error: (err) =>
+          this.count(
+            Array.isArray(err)
+              ? String((err[0] as { message?: string })?.message)
+              : `socket: ${String((err as { code?: number }).code ?? err)}`,
+          ),
         complete: () => this.completed++,
       }),
     );

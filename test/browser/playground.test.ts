@@ -32,7 +32,10 @@ async function untilEditorTaken(page: Page): Promise<void> {
     async () => {
       const shown = squeeze(await page.locator('.graphiql-query-editor .view-lines').first().innerText());
       const held = await page.evaluate(() => {
-        const state = JSON.parse(localStorage.getItem('graphiql:tabState') ?? '{}') as { tabs?: { query?: string | null }[]; activeTabIndex?: number };
+        const state = JSON.parse(localStorage.getItem('graphiql:tabState') ?? '{}') as {
+          tabs?: { query?: string | null }[];
+          activeTabIndex?: number;
+        };
         return state.tabs?.[state.activeTabIndex ?? 0]?.query ?? '';
       });
       return shown !== '' && squeeze(held) === shown;
@@ -91,12 +94,18 @@ describe('the playground in a browser with no internet access', () => {
     // The schema came from introspection: the docs explorer lists the root type's fields.
     await page.getByRole('button', { name: /show documentation explorer/i }).click();
     await page.getByText('Query', { exact: true }).first().click();
-    await page.getByText('customers', { exact: true }).first().waitFor({ timeout: scaled(60_000) });
+    await page
+      .getByText('customers', { exact: true })
+      .first()
+      .waitFor({ timeout: scaled(60_000) });
 
     // Type a new query over the example one; autocompletion offers the schema's fields.
     await typeQuery(page, 'query Product { prod');
     await page.keyboard.type('u', { delay: 20 });
-    await page.locator('.graphiql-query-editor .suggest-widget').getByText('product', { exact: true }).waitFor({ timeout: scaled(60_000) });
+    await page
+      .locator('.graphiql-query-editor .suggest-widget')
+      .getByText('product', { exact: true })
+      .waitFor({ timeout: scaled(60_000) });
     await page.keyboard.press('Escape');
     await page.keyboard.type('ct(id: "p42") { name priceCents', { delay: 20 });
     await page.keyboard.press('Escape');
@@ -115,7 +124,14 @@ describe('the playground in a browser with no internet access', () => {
     await openPlayground(watcher, `${system.gatewayUrl}/`);
     await typeQuery(watcher, 'subscription Watch { orderEvents(customerId: "c9") { type order { id status customer { name');
     await execute(watcher);
-    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 60_000, 'the playground never subscribed', 250);
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions
+          .subscribers >= 1,
+      60_000,
+      'the playground never subscribed',
+      250,
+    );
 
     const shopper = await browser.context.newPage();
     await openPlayground(shopper, `${system.gatewayUrl}/`);

@@ -149,7 +149,10 @@ const dockerfile = (): { keyword: string; args: string }[] =>
       const [keyword = '', ...rest] = line.split(/\s+/);
       return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
     });
-const instructions = (keyword: string) => dockerfile().filter((i) => i.keyword === keyword).map((i) => i.args);
+const instructions = (keyword: string) =>
+  dockerfile()
+    .filter((i) => i.keyword === keyword)
+    .map((i) => i.args);
 
 describe('docker-compose.yml', () => {
   test('is valid against the Compose specification schema', () => {
@@ -198,7 +201,11 @@ describe('docker-compose.yml', () => {
 
     test('binds every listener it advertises, on the advertised port', () => {
       const byName = (setting: string | undefined) =>
-        Object.fromEntries((setting ?? '').split(',').map((listener) => [listener.slice(0, listener.indexOf('://')), listener.slice(listener.lastIndexOf(':') + 1)]));
+        Object.fromEntries(
+          (setting ?? '')
+            .split(',')
+            .map((listener) => [listener.slice(0, listener.indexOf('://')), listener.slice(listener.lastIndexOf(':') + 1)]),
+        );
       const bound = byName(env('kafka')['KAFKA_LISTENERS']);
       for (const [name, port] of Object.entries(byName(env('kafka')['KAFKA_ADVERTISED_LISTENERS']))) assert.equal(bound[name], port, name);
     });
@@ -218,7 +225,9 @@ describe('docker-compose.yml', () => {
     });
 
     test('kafka-init creates the orders topic with 6 partitions and its dead-letter topic with 1', () => {
-      const partitions = Object.fromEntries(topicCommands().map((words) => [option(words, '--topic'), Number(option(words, '--partitions'))]));
+      const partitions = Object.fromEntries(
+        topicCommands().map((words) => [option(words, '--topic'), Number(option(words, '--partitions'))]),
+      );
       assert.deepEqual(partitions, { [ORDERS_TOPIC]: 6, [ORDERS_DEAD_LETTER_TOPIC]: 1 });
     });
 
@@ -262,7 +271,9 @@ describe('docker-compose.yml', () => {
     });
 
     test('each runs the entry scripts/system.ts starts for the process of the same name', () => {
-      const started = Object.fromEntries([...read('scripts/system.ts').matchAll(/start\(\s*'([a-z-]+)',\s*\{\s*entry:\s*'([^']+)'/g)].map((m) => [m[1], m[2]]));
+      const started = Object.fromEntries(
+        [...read('scripts/system.ts').matchAll(/start\(\s*'([a-z-]+)',\s*\{\s*entry:\s*'([^']+)'/g)].map((m) => [m[1], m[2]]),
+      );
       const inCompose = Object.fromEntries(interchangeNames.map((name) => [name, service(name).command?.[1]]));
       assert.deepEqual(inCompose, started);
       assert.deepEqual(inCompose, Object.fromEntries(interchangeNames.map((name) => [name, interchange[name]!.entry])));
@@ -270,7 +281,10 @@ describe('docker-compose.yml', () => {
 
     test('each listens on its fixed container ports', () => {
       const ports = Object.fromEntries(
-        interchangeNames.map((name) => [name, Object.fromEntries(Object.entries(env(name)).filter(([key]) => key === 'PORT' || key === 'METRICS_PORT'))]),
+        interchangeNames.map((name) => [
+          name,
+          Object.fromEntries(Object.entries(env(name)).filter(([key]) => key === 'PORT' || key === 'METRICS_PORT')),
+        ]),
       );
       assert.deepEqual(ports, Object.fromEntries(interchangeNames.map((name) => [name, interchange[name]!.ports])));
     });
@@ -282,13 +296,19 @@ describe('docker-compose.yml', () => {
     test('every address in their environment names a service of this file', () => {
       const found = interchangeNames.flatMap((name) => addresses(name).map(({ variable, host }) => ({ name, variable, host })));
       assert.ok(found.length > 0, 'no addresses found');
-      assert.deepEqual(found.filter(({ host }) => !serviceNames.includes(host)), []);
+      assert.deepEqual(
+        found.filter(({ host }) => !serviceNames.includes(host)),
+        [],
+      );
     });
 
     test('every address in their environment names a port its service listens on', () => {
       for (const name of interchangeNames) {
         for (const { variable, host, port } of addresses(name)) {
-          assert.ok(listensOn(host).includes(port), `${name} ${variable}: ${host} does not listen on ${port} (it listens on ${listensOn(host).join(', ')})`);
+          assert.ok(
+            listensOn(host).includes(port),
+            `${name} ${variable}: ${host} does not listen on ${port} (it listens on ${listensOn(host).join(', ')})`,
+          );
         }
       }
     });
@@ -297,7 +317,11 @@ describe('docker-compose.yml', () => {
       const wiring = Object.fromEntries(
         interchangeNames.map((name) => [
           name,
-          Object.fromEntries(Object.entries(env(name)).filter(([key]) => ['KAFKA_BROKERS', 'CUSTOMERS_SERVICE_URL', 'CATALOG_SERVICE_ADDRESS'].includes(key))),
+          Object.fromEntries(
+            Object.entries(env(name)).filter(([key]) =>
+              ['KAFKA_BROKERS', 'CUSTOMERS_SERVICE_URL', 'CATALOG_SERVICE_ADDRESS'].includes(key),
+            ),
+          ),
         ]),
       );
       assert.deepEqual(wiring, {
@@ -318,7 +342,11 @@ describe('docker-compose.yml', () => {
 
   describe('the gateway', () => {
     const subgraphUrls = (): Record<string, string> =>
-      Object.fromEntries((env('gateway')['SUBGRAPH_URLS'] ?? '').split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      Object.fromEntries(
+        (env('gateway')['SUBGRAPH_URLS'] ?? '')
+          .split(',')
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      );
 
     test('SUBGRAPH_URLS names exactly the subgraphs in schema/subgraphs.yaml', async () => {
       const listed = (await readSubgraphList()).map((s) => s.name);
@@ -338,13 +366,19 @@ describe('docker-compose.yml', () => {
     });
 
     test('only the gateway publishes a port on the host: 4000', () => {
-      assert.deepEqual(serviceNames.filter((name) => service(name).ports !== undefined), ['gateway']);
+      assert.deepEqual(
+        serviceNames.filter((name) => service(name).ports !== undefined),
+        ['gateway'],
+      );
       assert.deepEqual(service('gateway').ports, ['4000:4000']);
     });
   });
 
   describe('depends_on', () => {
-    const edges = () => serviceNames.flatMap((from) => Object.entries(service(from).depends_on ?? {}).map(([to, { condition }]) => ({ from, to, condition })));
+    const edges = () =>
+      serviceNames.flatMap((from) =>
+        Object.entries(service(from).depends_on ?? {}).map(([to, { condition }]) => ({ from, to, condition })),
+      );
 
     test('names only services of this file', () => {
       for (const { from, to } of edges()) assert.ok(serviceNames.includes(to), `${from} depends on unknown ${to}`);
@@ -382,14 +416,18 @@ describe('docker-compose.yml', () => {
     test('every service that uses Kafka waits for kafka-init to create the topics', () => {
       const usingKafka = serviceNames.filter((name) => env(name)['KAFKA_BROKERS'] !== undefined);
       assert.deepEqual(usingKafka.sort(), ['fulfillment-service', 'orders-subgraph']);
-      for (const name of usingKafka) assert.equal(service(name).depends_on?.['kafka-init']?.condition, 'service_completed_successfully', name);
+      for (const name of usingKafka)
+        assert.equal(service(name).depends_on?.['kafka-init']?.condition, 'service_completed_successfully', name);
     });
   });
 
   describe('healthchecks', () => {
     test('every long-running service has one', () => {
       const longRunning = serviceNames.filter((name) => !oneShot.has(name));
-      assert.deepEqual(longRunning.filter((name) => !(service(name).healthcheck?.test.length && !service(name).healthcheck?.disable)), []);
+      assert.deepEqual(
+        longRunning.filter((name) => !(service(name).healthcheck?.test.length && !service(name).healthcheck?.disable)),
+        [],
+      );
     });
 
     test('every Interchange healthcheck runs the same node probe against 127.0.0.1', () => {
@@ -434,7 +472,9 @@ describe('docker-compose.yml', () => {
       const probe = (url: string) =>
         new Promise<number | null>((resolve) => {
           const script = service('customers-service').healthcheck?.test[3] ?? '';
-          execFile(process.execPath, ['-e', script, url], { timeout: 60_000, killSignal: 'SIGKILL' }, (err) => resolve(err ? (typeof err.code === 'number' ? err.code : null) : 0));
+          execFile(process.execPath, ['-e', script, url], { timeout: 60_000, killSignal: 'SIGKILL' }, (err) =>
+            resolve(err ? (typeof err.code === 'number' ? err.code : null) : 0),
+          );
         });
 
       test('exits 0 when the URL answers 2xx', async () => {
@@ -477,12 +517,19 @@ describe('Dockerfile', () => {
   });
 
   test('runs the gateway by default', () => {
-    assert.deepEqual(instructions('CMD').map((args) => JSON.parse(args) as unknown), [['node', 'gateway/src/main.ts']]);
+    assert.deepEqual(
+      instructions('CMD').map((args) => JSON.parse(args) as unknown),
+      [['node', 'gateway/src/main.ts']],
+    );
   });
 });
 
 describe('.dockerignore', () => {
-  const patterns = () => read('.dockerignore').split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+  const patterns = () =>
+    read('.dockerignore')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
 
   test('keeps node_modules, .build and .git out of the build context', () => {
     for (const path of ['node_modules', '.build', '.git']) assert.ok(patterns().includes(path), path);
@@ -490,6 +537,9 @@ describe('.dockerignore', () => {
 
   test('keeps what the processes need at run time in it', () => {
     const needed = ['package.json', 'package-lock.json', 'lib', 'schema', 'services', 'subgraphs', 'gateway'];
-    assert.deepEqual(patterns().filter((p) => needed.includes(p.replace(/^\/|\/$/g, '').split('/')[0]!) || p === '*' || p === '**'), []);
+    assert.deepEqual(
+      patterns().filter((p) => needed.includes(p.replace(/^\/|\/$/g, '').split('/')[0]!) || p === '*' || p === '**'),
+      [],
+    );
   });
 });

@@ -7,7 +7,10 @@ import { identityFrom, identityOrRefusal } from '../../gateway/src/identity.ts';
 const forward = ['authorization', 'x-tenant'];
 
 test('takes the forwarded headers from HTTP headers and ignores the others', { timeout: 5_000 }, () => {
-  assert.deepEqual(identityFrom({ authorization: 'Bearer abc', 'x-tenant': 't1', cookie: 'c' }, forward), { authorization: 'Bearer abc', 'x-tenant': 't1' });
+  assert.deepEqual(identityFrom({ authorization: 'Bearer abc', 'x-tenant': 't1', cookie: 'c' }, forward), {
+    authorization: 'Bearer abc',
+    'x-tenant': 't1',
+  });
 });
 
 test('takes them from a connection_init payload, nested under headers or at its top level, whatever their case', { timeout: 5_000 }, () => {

@@ -66,10 +66,14 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
       assert.equal(body.errors, undefined);
       assert.equal(body.data?.customers.length, first);
       const after = await backendCalls();
-      assert.deepEqual(
-        Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]])),
-        { restList: 1, restBatch: 0, restSingle: 0, grpcBatch: 1, grpcSingle: 0, grpcList: 0 },
-      );
+      assert.deepEqual(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]])), {
+        restList: 1,
+        restBatch: 0,
+        restSingle: 0,
+        grpcBatch: 1,
+        grpcSingle: 0,
+        grpcList: 0,
+      });
     });
   }
 
@@ -90,7 +94,10 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
   });
 
   test('answers null for ids the REST batch read cannot carry, without spoiling the rest of the batch', async () => {
-    const { body } = await postGraphQL(graphqlUrl, '{ a: customer(id: "c1") { id } b: customer(id: "") { id } c: customer(id: "c1,c2") { id } }');
+    const { body } = await postGraphQL(
+      graphqlUrl,
+      '{ a: customer(id: "c1") { id } b: customer(id: "") { id } c: customer(id: "c1,c2") { id } }',
+    );
     assert.equal(body.errors, undefined);
     assert.deepEqual(body.data, { a: { id: 'c1' }, b: null, c: null });
   });
@@ -133,7 +140,11 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
 
   test('answers an oversized body with 413 and PAYLOAD_TOO_LARGE', async () => {
     const query = `{ customers(first: 1) { id } } # ${'x'.repeat(1_100_000)}`;
-    const response = await fetch(graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const response = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     assert.equal(response.status, 413);
     const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
     assert.equal(body.errors[0]?.extensions.code, 'PAYLOAD_TOO_LARGE');
@@ -155,7 +166,12 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
       const { status, body } = await postGraphQL<CustomersData>(graphqlUrl, customersQuery, { first: 50 });
       assert.equal(status, 200);
       assert.equal(body.data?.customers.length, 50);
-      assert.deepEqual(body.data?.customers.slice(0, 3).map((c) => c.name), generateCustomers().slice(0, 3).map((c) => c.name));
+      assert.deepEqual(
+        body.data?.customers.slice(0, 3).map((c) => c.name),
+        generateCustomers()
+          .slice(0, 3)
+          .map((c) => c.name),
+      );
       assert.ok(body.data?.customers.every((c) => c.favoriteProducts === null));
       assert.ok(body.errors && body.errors.length > 0);
       for (const error of body.errors) {

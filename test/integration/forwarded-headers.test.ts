@@ -13,7 +13,8 @@ import { ORDER_EVENTS, ProtocolClient, closeAll } from '../subscriptions/support
 const UNSENDABLE = 'Bearer caf\u00e9';
 const QUERY = '{ customers(first: 2) { name favoriteProducts { name } } }';
 const REFUSAL = {
-  message: 'header "authorization" has a value that cannot be sent over HTTP: character 11 is U+00E9 (only visible ASCII, space and tab are allowed)',
+  message:
+    'header "authorization" has a value that cannot be sent over HTTP: character 11 is U+00E9 (only visible ASCII, space and tab are allowed)',
   extensions: { header: 'authorization', code: 'BAD_REQUEST' },
 };
 
@@ -23,11 +24,14 @@ describe('forwarded headers that cannot be sent on', () => {
   let wsUrl: string;
   const clients: ProtocolClient[] = [];
 
-  before(async () => {
-    system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
-    gatewayUrl = system.gatewayUrl;
-    wsUrl = `${gatewayUrl.replace(/^http/, 'ws')}/graphql`;
-  }, { timeout: 90_000 });
+  before(
+    async () => {
+      system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
+      gatewayUrl = system.gatewayUrl;
+      wsUrl = `${gatewayUrl.replace(/^http/, 'ws')}/graphql`;
+    },
+    { timeout: 90_000 },
+  );
   after(async () => {
     await closeAll(clients);
     await system?.stop();
@@ -66,9 +70,9 @@ describe('forwarded headers that cannot be sent on', () => {
     clients.push(client);
     const expected = { ...REFUSAL, message: REFUSAL.message.replace('character 11 is U+00E9', 'character 8 is U+2026') };
     client.subscribe('s1', ORDER_EVENTS);
-    assert.deepEqual((await client.take((m) => m.id === 's1', 'the subscription\'s answer')).payload, [expected]);
+    assert.deepEqual((await client.take((m) => m.id === 's1', "the subscription's answer")).payload, [expected]);
     client.subscribe('q1', QUERY);
-    const answer = await client.take((m) => m.id === 'q1', 'the query\'s answer');
+    const answer = await client.take((m) => m.id === 'q1', "the query's answer");
     assert.equal(answer.type, 'error');
     assert.deepEqual(answer.payload, [expected]);
     await client.ping();

@@ -17,7 +17,14 @@ import { postGraphQL } from '../support/graphql.ts';
 import { refusingPort } from '../support/ports.ts';
 
 const startGateway = (args: string[], env: Record<string, string | undefined> = {}) =>
-  startChild({ name: 'gateway', entry: 'gateway/src/main.ts', args, env: { LOG_LEVEL: 'warn', ...env }, listeners: ['http'], startTimeoutMs: 60_000 });
+  startChild({
+    name: 'gateway',
+    entry: 'gateway/src/main.ts',
+    args,
+    env: { LOG_LEVEL: 'warn', ...env },
+    listeners: ['http'],
+    startTimeoutMs: 60_000,
+  });
 
 describe('the gateway on a supergraph of your own', () => {
   let dir: string | undefined;
@@ -77,11 +84,14 @@ describe('the gateway on a supergraph of your own', () => {
   });
 
   test('exits 1 when SUBGRAPH_URLS names a subgraph the supergraph does not have', async () => {
-    await assert.rejects(startGateway(['--supergraph', supergraphFile, '--port', '0', '--subgraph', 'nope=http://127.0.0.1:1/graphql']), (err: unknown) => {
-      assert.ok(err instanceof ChildExitedError);
-      assert.match(err.stderr, /SUBGRAPH_URLS names "nope", not in the supergraph \(it has astronomy\)/);
-      return true;
-    });
+    await assert.rejects(
+      startGateway(['--supergraph', supergraphFile, '--port', '0', '--subgraph', 'nope=http://127.0.0.1:1/graphql']),
+      (err: unknown) => {
+        assert.ok(err instanceof ChildExitedError);
+        assert.match(err.stderr, /SUBGRAPH_URLS names "nope", not in the supergraph \(it has astronomy\)/);
+        return true;
+      },
+    );
   });
 
   test('exits 2 with a message naming the setting on a bad value', async () => {
@@ -98,7 +108,14 @@ describe('the gateway on a supergraph of your own', () => {
   test('answers an unreachable subgraph with SUBGRAPH_UNAVAILABLE and keeps serving', async (t) => {
     const refusing = await refusingPort();
     t.after(() => refusing.close());
-    const gateway = await startGateway(['--supergraph', supergraphFile, '--port', '0', '--subgraph', `astronomy=http://127.0.0.1:${refusing.port}/graphql`]);
+    const gateway = await startGateway([
+      '--supergraph',
+      supergraphFile,
+      '--port',
+      '0',
+      '--subgraph',
+      `astronomy=http://127.0.0.1:${refusing.port}/graphql`,
+    ]);
     t.after(() => gateway.stop());
     const url = `http://127.0.0.1:${gateway.ports.http}/graphql`;
     for (let i = 0; i < 2; i++) {

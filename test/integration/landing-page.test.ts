@@ -13,10 +13,13 @@ const startGateway = (env: Record<string, string> = {}) =>
 describe('GET / with the playground enabled', () => {
   let gateway: Child<'http'> | undefined;
   let root: string;
-  before(async () => {
-    gateway = await startGateway();
-    root = `http://127.0.0.1:${gateway.ports.http}/`;
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      gateway = await startGateway();
+      root = `http://127.0.0.1:${gateway.ports.http}/`;
+    },
+    { timeout: 60_000 },
+  );
   after(() => gateway?.stop());
 
   test('answers a client that does not ask for HTML with a plain-text page naming the endpoints', { timeout: 30_000 }, async () => {
@@ -44,10 +47,13 @@ describe('GET / with the playground enabled', () => {
 describe('GET / with PLAYGROUND=false', () => {
   let gateway: Child<'http'> | undefined;
   let root: string;
-  before(async () => {
-    gateway = await startGateway({ PLAYGROUND: 'false' });
-    root = `http://127.0.0.1:${gateway.ports.http}/`;
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      gateway = await startGateway({ PLAYGROUND: 'false' });
+      root = `http://127.0.0.1:${gateway.ports.http}/`;
+    },
+    { timeout: 60_000 },
+  );
   after(() => gateway?.stop());
 
   test('answers the plain-text page without the playground, to a browser too', { timeout: 30_000 }, async () => {

@@ -31,13 +31,16 @@ interface SnippetEvent {
   errors?: unknown[];
 }
 
-describe('the README\'s graphql-ws client snippet', () => {
+describe("the README's graphql-ws client snippet", () => {
   let system: ExampleSystem | undefined;
   const snippetFile = join(repoRoot, '.build', `readme-graphql-ws-${process.pid}.mjs`);
 
-  before(async () => {
-    system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
-  }, { timeout: 90_000 });
+  before(
+    async () => {
+      system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
+    },
+    { timeout: 90_000 },
+  );
   after(async () => {
     await system?.stop();
     await rm(snippetFile, { force: true });
@@ -78,10 +81,16 @@ describe('the README\'s graphql-ws client snippet', () => {
     // The embedded fulfillment pays and then ships the order within seconds; PAID is not asked for.
     const events = () => stdout.map((line) => JSON.parse(line) as SnippetEvent);
     const ofOrder = () => events().filter((e) => e.data?.orderEvents.order.id === orderId);
-    await unlessDied(waitFor(() => ofOrder().some((e) => e.data?.orderEvents.type === 'SHIPPED'), 30_000, 'no SHIPPED event printed', 50)).catch((err: Error) => {
+    await unlessDied(
+      waitFor(() => ofOrder().some((e) => e.data?.orderEvents.type === 'SHIPPED'), 30_000, 'no SHIPPED event printed', 50),
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; the snippet printed:\n${stdout.join('\n')}`);
     });
-    assert.deepEqual(events().filter((e) => e.errors !== undefined || e.data === undefined), [], 'every printed result is an event');
+    assert.deepEqual(
+      events().filter((e) => e.errors !== undefined || e.data === undefined),
+      [],
+      'every printed result is an event',
+    );
     const customer = generateCustomers()[2]!.name;
     assert.deepEqual(
       ofOrder().map((e) => ({ type: e.data!.orderEvents.type, customer: e.data!.orderEvents.order.customer.name })),

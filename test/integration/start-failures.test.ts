@@ -30,7 +30,10 @@ async function npmStart(t: TestContext, env: Record<string, string>, timeoutMs: 
   t.after(() => start.kill('SIGKILL'));
   const lines: string[] = [];
   const stderr: string[] = [];
-  const stdoutDone = once(createInterface({ input: start.stdout! }).on('line', (line) => lines.push(line)), 'close');
+  const stdoutDone = once(
+    createInterface({ input: start.stdout! }).on('line', (line) => lines.push(line)),
+    'close',
+  );
   const stderrDone = once(
     createInterface({ input: start.stderr! }).on('line', (line) => {
       lines.push(line);
@@ -57,7 +60,10 @@ test('a PORT in use is reported at once, naming PORT=, and nothing is started', 
   const output = run.lines.join('\n');
   assert.equal(run.code, 2, output);
   assert.equal(run.lines.length, 1, output);
-  assert.match(lastLine(run.stderr), new RegExp(`^npm start: port ${port} on 127\\.0\\.0\\.1 is in use; choose another with PORT=\\d+ npm start`));
+  assert.match(
+    lastLine(run.stderr),
+    new RegExp(`^npm start: port ${port} on 127\\.0\\.0\\.1 is in use; choose another with PORT=\\d+ npm start`),
+  );
   // Nothing was started: no process announced a listener, and the one line is all there is.
   assert.doesNotMatch(output, /listening/);
 });

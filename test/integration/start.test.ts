@@ -126,5 +126,10 @@ test('killing npm start outright (SIGKILL) still leaves no process behind', { ti
   const exited = once(start, 'exit');
   start.kill('SIGKILL');
   await withTimeout(exited, 60_000, 'npm start did not exit after SIGKILL');
-  await waitFor(() => processes.filter(alive).length === 0, 60_000, `a process of the system is still running (of ${processes.map((p) => p.pid).join(', ')})`, 100);
+  await waitFor(
+    () => processes.filter(alive).length === 0,
+    60_000,
+    `a process of the system is still running (of ${processes.map((p) => p.pid).join(', ')})`,
+    100,
+  );
 });

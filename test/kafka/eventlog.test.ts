@@ -69,7 +69,10 @@ describe('KafkaEventLog, beyond the contract', () => {
     const log = openLog(c, 'partitioning');
     try {
       const keys = Array.from({ length: 50 }, (_, i) => `customer-${i * 31}`);
-      const at = await log.publish(topic, keys.map((key) => ({ key, value: key })));
+      const at = await log.publish(
+        topic,
+        keys.map((key) => ({ key, value: key })),
+      );
       assert.deepEqual(
         at.map((p) => p.partition),
         keys.map((key) => partitionForKey(key, PARTITIONS)),
@@ -96,7 +99,10 @@ describe('KafkaEventLog, beyond the contract', () => {
         },
       });
       consumer.failed.catch((err: unknown) => (failure = err));
-      const before = await log.publish(topic, [0, 1, 2, 3, 4, 5].map((i) => ({ key: `k${i}`, value: `before-${i}` })));
+      const before = await log.publish(
+        topic,
+        [0, 1, 2, 3, 4, 5].map((i) => ({ key: `k${i}`, value: `before-${i}` })),
+      );
       assert.equal(new Set(before.map((p) => p.partition)).size, PARTITIONS, 'the keys cover every partition');
 
       await c.brokerDown(2);
@@ -104,13 +110,24 @@ describe('KafkaEventLog, beyond the contract', () => {
       const up = quietPeriod(1500).then(() => c.brokerUp(2));
       up.catch(() => undefined); // awaited below
       const during = Array.from({ length: 10 }, (_, round) =>
-        log.publish(topic, [0, 1, 2, 3, 4, 5].map((i) => ({ key: `k${i}`, value: `during-${round}-${i}` }))),
+        log.publish(
+          topic,
+          [0, 1, 2, 3, 4, 5].map((i) => ({ key: `k${i}`, value: `during-${round}-${i}` })),
+        ),
       );
       await withTimeout(up, 60_000, 'broker 2 up');
       await withTimeout(Promise.all(during), 120_000, 'publishes during the outage acknowledged');
 
-      const expected = [...[0, 1, 2, 3, 4, 5].map((i) => `before-${i}`), ...Array.from({ length: 60 }, (_, n) => `during-${Math.floor(n / 6)}-${n % 6}`)];
-      await waitFor(() => failure !== undefined || expected.every((v) => received.has(v)), 120_000, 'every acknowledged record handled', 100);
+      const expected = [
+        ...[0, 1, 2, 3, 4, 5].map((i) => `before-${i}`),
+        ...Array.from({ length: 60 }, (_, n) => `during-${Math.floor(n / 6)}-${n % 6}`),
+      ];
+      await waitFor(
+        () => failure !== undefined || expected.every((v) => received.has(v)),
+        120_000,
+        'every acknowledged record handled',
+        100,
+      );
       assert.equal(failure, undefined, 'failed did not reject');
       await consumer.stop();
     } finally {
@@ -124,11 +141,7 @@ describe('KafkaEventLog, beyond the contract', () => {
     try {
       await c.pushRequestErrors(11, 30); // JoinGroup: GROUP_AUTHORIZATION_FAILED, not retriable
       await assert.rejects(
-        withTimeout(
-          log.consume({ topic, groupId: 'refused', from: { kind: 'beginning' }, handle: async () => {} }),
-          60_000,
-          'consume',
-        ),
+        withTimeout(log.consume({ topic, groupId: 'refused', from: { kind: 'beginning' }, handle: async () => {} }), 60_000, 'consume'),
         /not authorized/i,
       );
     } finally {

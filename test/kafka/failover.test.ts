@@ -23,23 +23,26 @@ let client: Client;
 let replacement: Child | undefined;
 let relay: Relay;
 
-before(async () => {
-  // No fulfillment events: subscribers should see exactly what the producer publishes. The gateway
-  // reaches the orders subgraph through a relay, which the test points at the replacement.
-  relay = await startRelay();
-  kafka = await startKafkaSystem({
-    payDelayMs: 600_000,
-    shipDelayMs: 600_000,
-    gatewayRoute: (subgraph, url) => {
-      if (subgraph !== 'orders') return url;
-      const route = new URL(url);
-      relay.retarget(Number(route.port));
-      route.port = String(relay.port);
-      return route.href;
-    },
-  });
-  client = createClient({ url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
-}, { timeout: 600_000 });
+before(
+  async () => {
+    // No fulfillment events: subscribers should see exactly what the producer publishes. The gateway
+    // reaches the orders subgraph through a relay, which the test points at the replacement.
+    relay = await startRelay();
+    kafka = await startKafkaSystem({
+      payDelayMs: 600_000,
+      shipDelayMs: 600_000,
+      gatewayRoute: (subgraph, url) => {
+        if (subgraph !== 'orders') return url;
+        const route = new URL(url);
+        relay.retarget(Number(route.port));
+        route.port = String(relay.port);
+        return route.href;
+      },
+    });
+    client = createClient({ url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  },
+  { timeout: 600_000 },
+);
 after(async () => {
   await client?.dispose();
   await replacement?.stop();
@@ -52,9 +55,14 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
   const errors: unknown[] = [];
   const stop = client.subscribe<{ orderEvents: Received }>(
     { query: 'subscription { orderEvents { cursor type order { id version customer { name } } } }' },
-    { next: (r) => (r.errors ? errors.push(...r.errors) : received.push(r.data!.orderEvents)), error: (e) => errors.push(e), complete: () => undefined },
+    {
+      next: (r) => (r.errors ? errors.push(...r.errors) : received.push(r.data!.orderEvents)),
+      error: (e) => errors.push(e),
+      complete: () => undefined,
+    },
   );
-  const readyz = async () => ((await (await fetch(`${kafka.system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions;
+  const readyz = async () =>
+    ((await (await fetch(`${kafka.system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions;
   await waitFor(async () => (await readyz()).subscribers === 1, 60_000, 'never subscribed', 100);
 
   const first = orderStream(8, 61, 'failover-a');
@@ -100,6 +108,10 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
   assert.deepEqual(received.map((e) => `${e.order.id}:${e.type}`).sort(), [...expected].sort(), 'every event exactly once');
   for (const id of new Set(all.map((e) => e.orderId))) {
     const versions = received.filter((e) => e.order.id === id).map((e) => e.order.version);
-    assert.deepEqual(versions, versions.map((_, i) => i + 1), `order ${id} in order`);
+    assert.deepEqual(
+      versions,
+      versions.map((_, i) => i + 1),
+      `order ${id} in order`,
+    );
   }
 });

@@ -393,7 +393,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
       const brokerPid = Number(first);
       assert.ok(Number.isInteger(brokerPid) && processAlive(brokerPid));
       parent.kill('SIGKILL');
-      await waitFor(() => !processAlive(brokerPid), 60_000, 'orphaned mock-broker exits')
+      await waitFor(() => !processAlive(brokerPid), 60_000, 'orphaned mock-broker exits');
     } finally {
       parent.kill('SIGKILL');
     }

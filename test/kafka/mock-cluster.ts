@@ -130,9 +130,7 @@ function runGcc(args: string[]): Promise<void> {
         }
         if (/rdkafka(_mock)?\.h|-lrdkafka|undefined reference to `rd_kafka/.test(stderr)) {
           return reject(
-            new Error(
-              `Cannot build the Kafka mock broker: librdkafka headers or library missing; ${INSTALL_HINT}\n${stderr.trim()}`,
-            ),
+            new Error(`Cannot build the Kafka mock broker: librdkafka headers or library missing; ${INSTALL_HINT}\n${stderr.trim()}`),
           );
         }
         reject(new Error(`Cannot build the Kafka mock broker (gcc ${args.join(' ')}):\n${stderr.trim() || err.message}`));
@@ -228,10 +226,7 @@ export async function startMockCluster(opts: MockClusterOptions): Promise<MockCl
         reject(new Error(`mock-broker ${why}`));
       };
       const timer = setTimeout(() => {
-        fail(
-          `did not report READY within ${startTimeoutMs} ms` +
-            (stderrTail.trim() ? `; stderr:\n${stderrTail.trim()}` : ''),
-        );
+        fail(`did not report READY within ${startTimeoutMs} ms` + (stderrTail.trim() ? `; stderr:\n${stderrTail.trim()}` : ''));
       }, startTimeoutMs);
       const onExit = (): void => {
         cleanup();
@@ -366,8 +361,7 @@ export async function startMockCluster(opts: MockClusterOptions): Promise<MockCl
     setLeader: (topic, partition, brokerId) =>
       call(() => `leader ${word('topic', topic)} ${int('partition', partition)} ${int('brokerId', brokerId)}`),
     setRtt: (brokerId, ms) => call(() => `rtt ${int('brokerId', brokerId)} ${int('ms', ms)}`),
-    createTopic: (name, partitions) =>
-      call(() => `create-topic ${word('name', name)} ${int('partitions', partitions)}`),
+    createTopic: (name, partitions) => call(() => `create-topic ${word('name', name)} ${int('partitions', partitions)}`),
     ping: () => command('ping'),
     command,
     stop,

@@ -11,7 +11,6 @@ import { startExampleSystem, type ExampleSystem, type SystemOptions } from '../.
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
 
-
 /** What kafkajs needs against the mock: short fetch waits, short sessions (DESIGN.md). */
 export const kafkaEnv = {
   KAFKA_MAX_WAIT_MS: '100',
@@ -69,7 +68,17 @@ export interface Producing {
  * dies, the pipe closes and the producer exits. Register `stop` for cleanup before awaiting `done`.
  */
 export function startProducer(brokers: string, run: ProducerRun): Producing {
-  const args = ['--brokers', brokers, '--orders', String(run.orders), '--seed', String(run.seed), '--prefix', run.prefix, '--exit-with-stdin'];
+  const args = [
+    '--brokers',
+    brokers,
+    '--orders',
+    String(run.orders),
+    '--seed',
+    String(run.seed),
+    '--prefix',
+    run.prefix,
+    '--exit-with-stdin',
+  ];
   if (run.rate) args.push('--rate', String(run.rate));
   if (run.malformed) args.push('--malformed', String(run.malformed));
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -225,7 +234,12 @@ export async function startKafkaSystem(options: KafkaSystemOptions = {}, scope?:
       ...(options.gatewayRoute && { gatewayRoute: options.gatewayRoute }),
     });
     const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
-    await waitFor(async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200, 120_000, 'the orders projection never became ready', 250);
+    await waitFor(
+      async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200,
+      120_000,
+      'the orders projection never became ready',
+      250,
+    );
     return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, stop };
   } catch (err) {
     await stop();

@@ -38,7 +38,12 @@ const startOrdersSubgraph = (cluster: MockCluster) =>
   });
 
 async function untilReady(baseUrl: string): Promise<void> {
-  await waitFor(async () => (await projectionStatus(baseUrl).catch(() => ({ status: 0 }))).status === 200, 120_000, `${baseUrl} never became ready`, 250);
+  await waitFor(
+    async () => (await projectionStatus(baseUrl).catch(() => ({ status: 0 }))).status === 200,
+    120_000,
+    `${baseUrl} never became ready`,
+    250,
+  );
 }
 
 describe('the example system on Kafka', () => {
@@ -63,7 +68,9 @@ describe('the example system on Kafka', () => {
   }, KAFKA_TEST);
 
   test('placeOrder resolves across all three subgraphs, shows on the customer, and fulfillment ships it', KAFKA_TEST, async () => {
-    const { body } = await postGraphQL<{ placeOrder: { id: string; status: string; version: number; customer: { name: string }; lines: { product: { name: string } }[] } }>(
+    const { body } = await postGraphQL<{
+      placeOrder: { id: string; status: string; version: number; customer: { name: string }; lines: { product: { name: string } }[] };
+    }>(
       graphqlUrl,
       `mutation { placeOrder(input: { customerId: "c3", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) {
          id status version customer { name } lines { quantity product { name } } } }`,
@@ -73,14 +80,20 @@ describe('the example system on Kafka', () => {
     assert.equal(order.status, 'PLACED');
     assert.equal(order.version, 1);
     assert.equal(order.customer.name, generateCustomers()[2]!.name);
-    assert.deepEqual(order.lines.map((l) => typeof l.product.name), ['string', 'string']);
+    assert.deepEqual(
+      order.lines.map((l) => typeof l.product.name),
+      ['string', 'string'],
+    );
 
     const mine = await postGraphQL<{ customer: { orders: { id: string }[] } }>(graphqlUrl, '{ customer(id: "c3") { orders { id } } }');
     assert.ok(mine.body.data?.customer.orders.some((o) => o.id === order.id));
 
     await waitFor(
       async () => {
-        const { body: now } = await postGraphQL<{ order: { status: string; version: number } }>(graphqlUrl, `{ order(id: "${order.id}") { status version } }`);
+        const { body: now } = await postGraphQL<{ order: { status: string; version: number } }>(
+          graphqlUrl,
+          `{ order(id: "${order.id}") { status version } }`,
+        );
         return now.data?.order.status === 'SHIPPED' && now.data.order.version === 3;
       },
       120_000,
@@ -91,9 +104,15 @@ describe('the example system on Kafka', () => {
 
   test('an invalid order gets a clear error and publishes nothing', KAFKA_TEST, async () => {
     const before = (await projectionStatus(ordersUrl)).projection.partitions.reduce((n, p) => n + (p.highWatermark ?? 0), 0);
-    const { body } = await postGraphQL(graphqlUrl, 'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "p1", quantity: 0 }] }) { id } }');
+    const { body } = await postGraphQL(
+      graphqlUrl,
+      'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "p1", quantity: 0 }] }) { id } }',
+    );
     assert.equal(body.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
-    const unknown = await postGraphQL(graphqlUrl, 'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "nope", quantity: 1 }] }) { id } }');
+    const unknown = await postGraphQL(
+      graphqlUrl,
+      'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "nope", quantity: 1 }] }) { id } }',
+    );
     assert.match(unknown.body.errors?.[0]?.message ?? '', /unknown product "nope"/);
     const ends = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
     let offsets: Awaited<ReturnType<typeof ends.fetchTopicOffsets>>;
@@ -103,7 +122,10 @@ describe('the example system on Kafka', () => {
     } finally {
       await ends.disconnect();
     }
-    assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), before);
+    assert.equal(
+      offsets.reduce((n, o) => n + Number(o.high), 0),
+      before,
+    );
   });
 
   test('events from a separate kafkajs producer appear in the projection, in order per order, across partitions', KAFKA_TEST, async (t) => {
@@ -126,7 +148,12 @@ describe('the example system on Kafka', () => {
     assert.equal((await projectionStatus(ordersUrl)).projection.deadLettered, 3);
 
     const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}`, maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 500 });
+    const consumer = kafka.consumer({
+      groupId: `dlq-reader-${Date.now()}`,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+    });
     const reasons: string[] = [];
     try {
       await consumer.connect();
@@ -165,15 +192,31 @@ describe('the orders projection across a restart', () => {
     t.after(() => producing.stop());
     // Let part of the stream in, then kill the subgraph hard and start a new one.
     const first = orders;
-    await waitFor(async () => (await projectionStatus(`http://127.0.0.1:${first.ports.http}`)).projection.applied > 300, 120_000, 'nothing applied', 100);
+    await waitFor(
+      async () => (await projectionStatus(`http://127.0.0.1:${first.ports.http}`)).projection.applied > 300,
+      120_000,
+      'nothing applied',
+      100,
+    );
     first.process.kill('SIGKILL');
     await withTimeout(first.exited, 60_000, 'the killed orders subgraph did not exit');
     orders = await startOrdersSubgraph(kafka);
     const url = `http://127.0.0.1:${orders.ports.http}`;
     const sent = await withTimeout(producing.done, 120_000, 'the producer did not finish');
     assert.ok(sent >= 2_000, `only ${sent} events`);
-    await waitFor(async () => (await projectionStatus(url)).projection.applied === sent, 120_000, 'the restarted projection never applied the whole stream', 250);
-    assert.deepEqual(await readOrders(`${url}/graphql`, expected.map((o) => o.id)), expected);
+    await waitFor(
+      async () => (await projectionStatus(url)).projection.applied === sent,
+      120_000,
+      'the restarted projection never applied the whole stream',
+      250,
+    );
+    assert.deepEqual(
+      await readOrders(
+        `${url}/graphql`,
+        expected.map((o) => o.id),
+      ),
+      expected,
+    );
     const { projection } = await projectionStatus(url);
     assert.equal(projection.totalLag, 0);
     assert.equal(projection.deadLettered, 0);
@@ -209,11 +252,22 @@ describe('the orders projection while the broker is down', () => {
     // The producer keeps retrying while the broker is down; its records land once it is back.
     const producing = startProducer(cluster.bootstrap, second);
     t.after(() => producing.stop());
-    await waitFor(async () => (await projectionStatus(url)).projection.stale, 120_000, 'the projection never reported the log unreachable', 250);
+    await waitFor(
+      async () => (await projectionStatus(url)).projection.stale,
+      120_000,
+      'the projection never reported the log unreachable',
+      250,
+    );
     const during = await projectionStatus(url);
     assert.equal(during.status, 200, 'still ready: it answers from what it has');
     assert.ok((during.projection.sinceLastFetchMs ?? 0) > 5_000);
-    assert.deepEqual(await readOrders(`${url}/graphql`, before.map((o) => o.id)), before);
+    assert.deepEqual(
+      await readOrders(
+        `${url}/graphql`,
+        before.map((o) => o.id),
+      ),
+      before,
+    );
 
     await cluster.brokerUp(1);
     await withTimeout(producing.done, 120_000, 'the producer did not finish after the broker came back');

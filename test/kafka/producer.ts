@@ -43,8 +43,28 @@ const records: { key: string; value: string }[] = events.map((e) => ({ key: e.or
 // Malformed records, spread evenly through the stream, each with a different fault.
 const faults = [
   (i: number) => ({ key: `bad-${i}`, value: '{"this is": not json' }),
-  (i: number) => ({ key: `bad-${i}`, value: JSON.stringify({ id: `bad-${i}`, type: 'OrderTeleported', version: 1, occurredAt: new Date().toISOString(), orderId: `bad-${i}`, data: {} }) }),
-  (i: number) => ({ key: `bad-${i}`, value: JSON.stringify({ id: `bad-${i}`, type: 'OrderPlaced', version: 1, occurredAt: new Date().toISOString(), orderId: `bad-${i}`, data: { customerId: 'c1', lines: [] } }) }),
+  (i: number) => ({
+    key: `bad-${i}`,
+    value: JSON.stringify({
+      id: `bad-${i}`,
+      type: 'OrderTeleported',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      orderId: `bad-${i}`,
+      data: {},
+    }),
+  }),
+  (i: number) => ({
+    key: `bad-${i}`,
+    value: JSON.stringify({
+      id: `bad-${i}`,
+      type: 'OrderPlaced',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      orderId: `bad-${i}`,
+      data: { customerId: 'c1', lines: [] },
+    }),
+  }),
 ];
 const malformed = Number(values.malformed);
 for (let i = 0; i < malformed; i++) {

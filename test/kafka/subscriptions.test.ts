@@ -22,7 +22,13 @@ interface OrderEventData {
   orderEvents: {
     cursor: string;
     type: string;
-    order: { id: string; status: string; version: number; customer: { name: string; tier: string }; lines: { quantity: number; product: { name: string; stock: number } }[] };
+    order: {
+      id: string;
+      status: string;
+      version: number;
+      customer: { name: string; tier: string };
+      lines: { quantity: number; product: { name: string; stock: number } }[];
+    };
   };
 }
 
@@ -73,66 +79,85 @@ describe('subscriptions through the gateway on Kafka', () => {
     ({ cluster, system, graphqlUrl } = kafka);
   }, KAFKA_TEST);
   after(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map(async (c) => c.dispose()));
     await kafka?.stop();
   });
 
-  test('a subscriber sees PLACED, PAID and SHIPPED with customer and product fields, and each is already visible to queries', KAFKA_TEST, async (t) => {
-    const customer = generateCustomers()[8]!;
-    const sub = collect(connect(), { customerId: customer.id });
-    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 60_000, 'never subscribed', 100);
+  test(
+    'a subscriber sees PLACED, PAID and SHIPPED with customer and product fields, and each is already visible to queries',
+    KAFKA_TEST,
+    async (t) => {
+      const customer = generateCustomers()[8]!;
+      const sub = collect(connect(), { customerId: customer.id });
+      await waitFor(
+        async () =>
+          ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions
+            .subscribers >= 1,
+        60_000,
+        'never subscribed',
+        100,
+      );
 
-    // Read-your-events: query the order as soon as each event arrives.
-    const versionsSeen: [number, number][] = [];
-    const checked = new Set<string>();
-    let stopChecking = false;
-    t.after(() => void (stopChecking = true));
-    const checking = waitFor(
-      async () => {
-        if (stopChecking) throw new Error('the test ended');
-        for (const event of sub.received) {
-          if (checked.has(event.cursor)) continue;
-          checked.add(event.cursor);
-          const { body } = await postGraphQL<{ order: { version: number } }>(graphqlUrl, `{ order(id: "${event.order.id}") { version } }`);
-          versionsSeen.push([event.order.version, body.data!.order.version]);
-        }
-        return checked.size >= 3;
-      },
-      120_000,
-      'not every event was checked against a query',
-      5,
-    );
-    checking.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      // Read-your-events: query the order as soon as each event arrives.
+      const versionsSeen: [number, number][] = [];
+      const checked = new Set<string>();
+      let stopChecking = false;
+      t.after(() => void (stopChecking = true));
+      const checking = waitFor(
+        async () => {
+          if (stopChecking) throw new Error('the test ended');
+          for (const event of sub.received) {
+            if (checked.has(event.cursor)) continue;
+            checked.add(event.cursor);
+            const { body } = await postGraphQL<{ order: { version: number } }>(
+              graphqlUrl,
+              `{ order(id: "${event.order.id}") { version } }`,
+            );
+            versionsSeen.push([event.order.version, body.data!.order.version]);
+          }
+          return checked.size >= 3;
+        },
+        120_000,
+        'not every event was checked against a query',
+        5,
+      );
+      checking.catch(() => undefined); // awaited below; a failure before that must not go unhandled
 
-    const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
-      graphqlUrl,
-      `mutation { placeOrder(input: { customerId: "${customer.id}", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) { id } }`,
-    );
-    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    const orderId = body.data!.placeOrder.id;
-    await waitFor(() => sub.received.length >= 3, 120_000, `got ${sub.received.length} events`);
-    await checking;
-    sub.stop();
+      const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
+        graphqlUrl,
+        `mutation { placeOrder(input: { customerId: "${customer.id}", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) { id } }`,
+      );
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      const orderId = body.data!.placeOrder.id;
+      await waitFor(() => sub.received.length >= 3, 120_000, `got ${sub.received.length} events`);
+      await checking;
+      sub.stop();
 
-    assert.deepEqual(sub.errors, []);
-    assert.deepEqual(sub.received.map((e) => [e.type, e.order.status, e.order.version]), [
-      ['PLACED', 'PLACED', 1],
-      ['PAID', 'PAID', 2],
-      ['SHIPPED', 'SHIPPED', 3],
-    ]);
-    for (const event of sub.received) {
-      assert.equal(event.order.id, orderId);
-      assert.deepEqual(event.order.customer, { name: customer.name, tier: customer.tier.toUpperCase() });
-      assert.equal(event.order.lines.length, 2);
-      assert.ok(event.order.lines.every((l) => typeof l.product.name === 'string' && typeof l.product.stock === 'number'));
-    }
-    for (const [eventVersion, queriedVersion] of versionsSeen) assert.ok(queriedVersion >= eventVersion, `queried ${queriedVersion} after event ${eventVersion}`);
-  });
+      assert.deepEqual(sub.errors, []);
+      assert.deepEqual(
+        sub.received.map((e) => [e.type, e.order.status, e.order.version]),
+        [
+          ['PLACED', 'PLACED', 1],
+          ['PAID', 'PAID', 2],
+          ['SHIPPED', 'SHIPPED', 3],
+        ],
+      );
+      for (const event of sub.received) {
+        assert.equal(event.order.id, orderId);
+        assert.deepEqual(event.order.customer, { name: customer.name, tier: customer.tier.toUpperCase() });
+        assert.equal(event.order.lines.length, 2);
+        assert.ok(event.order.lines.every((l) => typeof l.product.name === 'string' && typeof l.product.stock === 'number'));
+      }
+      for (const [eventVersion, queriedVersion] of versionsSeen)
+        assert.ok(queriedVersion >= eventVersion, `queried ${queriedVersion} after event ${eventVersion}`);
+    },
+  );
 
   test('resuming with after delivers every missed event once, in order, then live ones', KAFKA_TEST, async (t) => {
     // A reference subscriber stays connected throughout; a client that disconnects and resumes
     // must end up with exactly the same events, in the same order: no gap, no duplicate at the seam.
-    const subscribers = async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers;
+    const subscribers = async () =>
+      ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers;
     const base = await subscribers();
     const reference = collect(connect(), {});
     const first = collect(connect(), {});
@@ -183,7 +208,14 @@ describe('subscriptions through the gateway on Kafka', () => {
   // Last: it stops the catalog subgraph for good.
   test('when an entity fetch fails, the event arrives with errors and the stream goes on', KAFKA_TEST, async (t) => {
     const sub = collect(connect(), { customerId: null });
-    await waitFor(async () => ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions.subscribers >= 1, 60_000, 'never subscribed', 100);
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions
+          .subscribers >= 1,
+      60_000,
+      'never subscribed',
+      100,
+    );
     await system.processes.get('catalog-subgraph')!.stop();
     const stream = orderStream(3, 51, 'no-catalog');
     await runProducer(t, cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });
@@ -191,6 +223,9 @@ describe('subscriptions through the gateway on Kafka', () => {
     await waitFor(() => sub.failed.length >= stream.length, 120_000, `only ${sub.failed.length} events arrived`);
     sub.stop();
     const errors = sub.errors as { message: string; extensions?: { code?: string; serviceName?: string } }[];
-    assert.ok(errors.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.extensions.serviceName === 'catalog'), JSON.stringify(errors[0]));
+    assert.ok(
+      errors.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE' && e.extensions.serviceName === 'catalog'),
+      JSON.stringify(errors[0]),
+    );
   });
 });

@@ -18,7 +18,11 @@ describe('contracts', () => {
   });
 
   test('schema/generated is what the .proto contracts give now', async () => {
-    const { stdout } = await run(process.execPath, ['scripts/codegen.ts', '--check'], { cwd: join(schemaDir, '..'), timeout: 120_000, killSignal: 'SIGKILL' });
+    const { stdout } = await run(process.execPath, ['scripts/codegen.ts', '--check'], {
+      cwd: join(schemaDir, '..'),
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
     assert.match(stdout, /is current/);
   });
 
@@ -27,14 +31,23 @@ describe('contracts', () => {
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'interchange-compose-'));
       // Two subgraphs that disagree on a shared type's field: composition must refuse.
-      await writeFile(join(dir, 'a.graphql'), 'type Query { a: Thing } type Thing @shareable { id: ID! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n');
-      await writeFile(join(dir, 'b.graphql'), 'type Query { b: Thing } type Thing @shareable { id: String! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n');
+      await writeFile(
+        join(dir, 'a.graphql'),
+        'type Query { a: Thing } type Thing @shareable { id: ID! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n',
+      );
+      await writeFile(
+        join(dir, 'b.graphql'),
+        'type Query { b: Thing } type Thing @shareable { id: String! }\nextend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])\n',
+      );
       await writeFile(join(dir, 'broken.graphql'), 'type Query { oops: }\n');
       await writeFile(
         join(dir, 'conflict.yaml'),
         'subgraphs:\n  - { name: alpha, schema: a.graphql, url: "http://localhost:1/graphql" }\n  - { name: beta, schema: b.graphql, url: "http://localhost:2/graphql" }\n',
       );
-      await writeFile(join(dir, 'syntax.yaml'), 'subgraphs:\n  - { name: gamma, schema: broken.graphql, url: "http://localhost:3/graphql" }\n');
+      await writeFile(
+        join(dir, 'syntax.yaml'),
+        'subgraphs:\n  - { name: gamma, schema: broken.graphql, url: "http://localhost:3/graphql" }\n',
+      );
     });
     after(async () => {
       if (dir) await rm(dir, { recursive: true, force: true });

@@ -16,7 +16,10 @@ async function readmeErrorCodes(): Promise<string[]> {
   const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
   const section = /^### Errors\n([\s\S]*?)(?=^#{1,3} )/m.exec(readme)?.[1];
   assert.ok(section, 'README.md has an "### Errors" section');
-  const rows = section.split('\n').filter((line) => line.startsWith('|')).slice(2); // past the header and its rule
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .slice(2); // past the header and its rule
   assert.ok(rows.length > 0, 'the Errors section has a table');
   return rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z_]*)`/g)].map((m) => m[1]!));
 }
@@ -27,9 +30,21 @@ test('the README error table explains every code of the registry', { timeout: 10
   assert.deepEqual(missing, [], `codes in lib/errors.ts missing from README.md's error table: ${missing.join(', ')}`);
 });
 
-test('the README error table names only registered codes and Apollo Server\'s own, each once', { timeout: 10_000 }, async () => {
+test("the README error table names only registered codes and Apollo Server's own, each once", { timeout: 10_000 }, async () => {
   const codes = await readmeErrorCodes();
-  const known = new Set<string>([...Object.values(ErrorCode), ...Object.values(ApolloServerErrorCode), ...Object.values(ApolloServerValidationErrorCode)]);
-  assert.deepEqual(codes.filter((code) => !known.has(code)), [], 'codes in the table that nothing sends');
-  assert.deepEqual(codes.filter((code, i) => codes.indexOf(code) !== i), [], 'codes listed twice');
+  const known = new Set<string>([
+    ...Object.values(ErrorCode),
+    ...Object.values(ApolloServerErrorCode),
+    ...Object.values(ApolloServerValidationErrorCode),
+  ]);
+  assert.deepEqual(
+    codes.filter((code) => !known.has(code)),
+    [],
+    'codes in the table that nothing sends',
+  );
+  assert.deepEqual(
+    codes.filter((code, i) => codes.indexOf(code) !== i),
+    [],
+    'codes listed twice',
+  );
 });

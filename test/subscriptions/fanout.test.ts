@@ -40,8 +40,10 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
   const clients: ProtocolClient[] = [];
   const ids = (prefix: string, perSocket: number) => Array.from({ length: perSocket }, (_, i) => `${prefix}-${i}`);
   /** Every subscriber's `next` payloads: one list per (socket, id). */
-  const received = (prefix: string, perSocket: number) => clients.flatMap((c) => ids(prefix, perSocket).map((id) => c.nexts<OrderEventResult>(id)));
-  const nextCount = (prefix: string) => clients.reduce((n, c) => n + c.messages.filter((m) => m.type === 'next' && m.id?.startsWith(`${prefix}-`)).length, 0);
+  const received = (prefix: string, perSocket: number) =>
+    clients.flatMap((c) => ids(prefix, perSocket).map((id) => c.nexts<OrderEventResult>(id)));
+  const nextCount = (prefix: string) =>
+    clients.reduce((n, c) => n + c.messages.filter((m) => m.type === 'next' && m.id?.startsWith(`${prefix}-`)).length, 0);
 
   before(async () => {
     sys = await startSubscriptionSystem();
@@ -60,7 +62,12 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
     for (const client of clients) for (const id of ids('all', PER_SOCKET)) client.subscribe(id, ORDER_EVENTS);
     await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: SUBSCRIBERS }, 120_000);
     // The upstream subscription is open on the orders subgraph before anything is published.
-    await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === activeBefore + 1, 60_000, 'the upstream subscription never opened', 100);
+    await waitFor(
+      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === activeBefore + 1,
+      60_000,
+      'the upstream subscription never opened',
+      100,
+    );
     t.diagnostic(`${SUBSCRIBERS} subscriptions on ${SOCKETS} sockets registered in ${Math.round(performance.now() - t0)} ms`);
 
     assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
@@ -75,7 +82,12 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
     const t0 = performance.now();
     assert.equal(await runProducer(t, sys.brokers, run), stream.length);
     const produced = performance.now();
-    await waitFor(() => nextCount('all') >= SUBSCRIBERS * stream.length, 120_000, `not every subscriber received ${stream.length} events`, 250);
+    await waitFor(
+      () => nextCount('all') >= SUBSCRIBERS * stream.length,
+      120_000,
+      `not every subscriber received ${stream.length} events`,
+      250,
+    );
     const done = performance.now();
     t.diagnostic(
       `${stream.length} events x ${SUBSCRIBERS} subscribers = ${SUBSCRIBERS * stream.length} deliveries: producer process ${Math.round(produced - t0)} ms, ` +
@@ -86,7 +98,10 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
     assert.equal(all.length, SUBSCRIBERS);
     const reference = all[0]!;
     assert.equal(reference.length, stream.length);
-    assert.deepEqual(reference.filter((p) => p.errors !== undefined), []);
+    assert.deepEqual(
+      reference.filter((p) => p.errors !== undefined),
+      [],
+    );
     // Same events, in the same order, for everyone.
     const referenceText = JSON.stringify(reference);
     assert.equal(all.filter((payloads) => JSON.stringify(payloads) !== referenceText).length, 0);
@@ -101,7 +116,12 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
     const openedBefore = await metric(sys.gatewayUrl, 'gateway_upstream_subscriptions_opened');
     for (const client of clients) for (const id of ids('placed', PLACED_PER_SOCKET)) client.subscribe(id, PLACED_EVENTS);
     await untilGatewayStats(sys.gatewayUrl, { shared: 2, subscribers: SUBSCRIBERS + SOCKETS * PLACED_PER_SOCKET }, 120_000);
-    await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === 2, 60_000, 'the second upstream subscription never opened', 100);
+    await waitFor(
+      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === 2,
+      60_000,
+      'the second upstream subscription never opened',
+      100,
+    );
 
     assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
     assert.equal(await metric(sys.gatewayUrl, 'gateway_upstream_subscriptions_opened'), openedBefore + 1);

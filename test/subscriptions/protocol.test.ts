@@ -51,7 +51,9 @@ describe('graphql-transport-ws on the gateway', () => {
     try {
       for (const client of [bystander!, fresh]) {
         await client.ping();
-        assert.deepEqual(await client.execute(`q${++queries}`, '{ customer(id: "c3") { name } }'), [{ data: { customer: { name: C3_NAME } } }]);
+        assert.deepEqual(await client.execute(`q${++queries}`, '{ customer(id: "c3") { name } }'), [
+          { data: { customer: { name: C3_NAME } } },
+        ]);
       }
     } finally {
       await fresh.close();
@@ -59,7 +61,10 @@ describe('graphql-transport-ws on the gateway', () => {
   }
 
   /** Opens a socket (initialised unless told otherwise), runs the misuse, returns how the socket closed. */
-  async function misuse(run: (client: ProtocolClient) => void | Promise<void>, options: { init?: boolean; wsUrl?: string } = {}): Promise<CloseEvent> {
+  async function misuse(
+    run: (client: ProtocolClient) => void | Promise<void>,
+    options: { init?: boolean; wsUrl?: string } = {},
+  ): Promise<CloseEvent> {
     const url = options.wsUrl ?? sys.wsUrl;
     const client = options.init === false ? await ProtocolClient.open(url) : await ProtocolClient.connect(url);
     try {
@@ -100,7 +105,10 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('subscribe before connection_ack: 4401', SYSTEM_TEST, async () => {
-      assert.deepEqual(await misuse((c) => c.subscribe('1', '{ customer(id: "c3") { name } }'), { init: false }), { code: 4401, reason: 'Unauthorized' });
+      assert.deepEqual(await misuse((c) => c.subscribe('1', '{ customer(id: "c3") { name } }'), { init: false }), {
+        code: 4401,
+        reason: 'Unauthorized',
+      });
       await assertStillServing();
     });
 
@@ -116,7 +124,10 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('a second connection_init: 4429', SYSTEM_TEST, async () => {
-      assert.deepEqual(await misuse((c) => c.send({ type: 'connection_init' })), { code: 4429, reason: 'Too many initialisation requests' });
+      assert.deepEqual(await misuse((c) => c.send({ type: 'connection_init' })), {
+        code: 4429,
+        reason: 'Too many initialisation requests',
+      });
       await assertStillServing();
     });
 
@@ -161,7 +172,9 @@ describe('graphql-transport-ws on the gateway', () => {
     test('a query gets one next, then complete', SYSTEM_TEST, async (t) => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       t.after(() => client.close());
-      const results = await client.execute('q', 'query Two($id: ID!) { customer(id: $id) { name } product(id: "p1") { id } }', { id: 'c3' });
+      const results = await client.execute('q', 'query Two($id: ID!) { customer(id: $id) { name } product(id: "p1") { id } }', {
+        id: 'c3',
+      });
       assert.deepEqual(results, [{ data: { customer: { name: C3_NAME }, product: { id: 'p1' } } }]);
     });
 
@@ -196,11 +209,19 @@ describe('graphql-transport-ws on the gateway', () => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       try {
         client.subscribe('s', ORDER_EVENTS);
-        await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'no upstream subscription opened');
+        await waitFor(
+          async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+          60_000,
+          'no upstream subscription opened',
+        );
       } finally {
         await client.close();
       }
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 60_000, 'the upstream subscription was not released');
+      await waitFor(
+        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+        60_000,
+        'the upstream subscription was not released',
+      );
       assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_active'), active);
       await untilGatewayStats(sys.gatewayUrl, { shared: 0, subscribers: 0 });
     });
@@ -215,12 +236,20 @@ describe('graphql-transport-ws on the gateway', () => {
       t.after(() => client.close());
       client.subscribe('s', ORDER_EVENTS);
       await untilGatewayStats(gatewayUrl, { shared: 1, subscribers: 1 });
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'no upstream subscription opened');
+      await waitFor(
+        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        60_000,
+        'no upstream subscription opened',
+      );
 
       assert.equal(await gateway.stop(), 0);
       assert.deepEqual(await client.whenClosed(), { code: 1001, reason: 'Going away' });
       assert.deepEqual(client.messages, [{ id: 's', type: 'complete' }]);
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 60_000, 'the upstream subscription was not released');
+      await waitFor(
+        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+        60_000,
+        'the upstream subscription was not released',
+      );
     });
   });
 });
@@ -230,7 +259,10 @@ describe('graphql-transport-ws on the gateway', () => {
  * subprotocol it chose) and the close frame it then sent. (The `ws` client refuses a handshake
  * that selects none of its subprotocols, so it never gets to see the close code.)
  */
-async function upgradeOffering(wsUrl: string, protocol: string): Promise<{ status: number | undefined; protocol: string | undefined; close: CloseEvent }> {
+async function upgradeOffering(
+  wsUrl: string,
+  protocol: string,
+): Promise<{ status: number | undefined; protocol: string | undefined; close: CloseEvent }> {
   const req = request(wsUrl.replace(/^ws/, 'http'), {
     headers: {
       connection: 'Upgrade',

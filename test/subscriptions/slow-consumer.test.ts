@@ -60,97 +60,133 @@ describe('a slow consumer of a shared subscription', () => {
     await sys?.stop();
   });
 
-  test('is cut off with SUBSCRIBER_TOO_SLOW naming its last delivered cursor, while a fast subscriber receives every event', SYSTEM_TEST, async (t) => {
-    const events = orderStream(RUN.orders, RUN.seed, RUN.prefix).length;
-    const connected: ProtocolClient[] = [];
-    t.after(() => Promise.all(connected.map((c) => c.close())));
-    const fast = await ProtocolClient.connect(sys.wsUrl);
-    connected.push(fast);
-    const slow = await ProtocolClient.connect(sys.wsUrl);
-    connected.push(slow);
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-    fast.subscribe('fast', ORDER_EVENTS);
-    for (const id of slowIds) slow.subscribe(id, ORDER_EVENTS);
-    await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 + SLOW_SUBSCRIPTIONS });
-    await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened', 100);
+  test(
+    'is cut off with SUBSCRIBER_TOO_SLOW naming its last delivered cursor, while a fast subscriber receives every event',
+    SYSTEM_TEST,
+    async (t) => {
+      const events = orderStream(RUN.orders, RUN.seed, RUN.prefix).length;
+      const connected: ProtocolClient[] = [];
+      t.after(() => Promise.all(connected.map((c) => c.close())));
+      const fast = await ProtocolClient.connect(sys.wsUrl);
+      connected.push(fast);
+      const slow = await ProtocolClient.connect(sys.wsUrl);
+      connected.push(slow);
+      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+      fast.subscribe('fast', ORDER_EVENTS);
+      for (const id of slowIds) slow.subscribe(id, ORDER_EVENTS);
+      await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 + SLOW_SUBSCRIPTIONS });
+      await waitFor(
+        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        60_000,
+        'the upstream subscription never opened',
+        100,
+      );
 
-    // Stop reading until the gateway has cut the slow subscriptions off (see KEEP_ALIVE_MS).
-    const slowSocket = tcpSocket(slow);
-    slowSocket.pause();
-    t.after(() => void slowSocket.resume());
-    const paused = performance.now();
-    assert.equal(await runProducer(t, sys.brokers, RUN), events);
-    await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 }, 120_000);
-    const cutAfter = fast.nexts('fast').length;
-    const cutMs = performance.now() - paused;
-    slowSocket.resume();
-    await waitFor(() => fast.nexts('fast').length >= events, 120_000, `the fast subscriber did not receive all ${events} events`, 100);
-    const completed = (id: string) => slow.messages.some((m) => m.id === id && m.type === 'complete');
-    await waitFor(() => slowIds.every(completed) || !slow.open, 60_000, 'the slow subscriptions did not complete', 100);
-    if (!slow.open) {
-      assert.fail(`the gateway closed the paused socket ${JSON.stringify(await slow.closed)} (its keep-alive, if the pause took long: ${Math.round(cutMs)} ms; see KEEP_ALIVE_MS)`);
-    }
-    t.diagnostic(`slow client cut off ${Math.round(cutMs)} ms after it paused, when the fast one had ${cutAfter} of ${events} events`);
+      // Stop reading until the gateway has cut the slow subscriptions off (see KEEP_ALIVE_MS).
+      const slowSocket = tcpSocket(slow);
+      slowSocket.pause();
+      t.after(() => void slowSocket.resume());
+      const paused = performance.now();
+      assert.equal(await runProducer(t, sys.brokers, RUN), events);
+      await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 }, 120_000);
+      const cutAfter = fast.nexts('fast').length;
+      const cutMs = performance.now() - paused;
+      slowSocket.resume();
+      await waitFor(() => fast.nexts('fast').length >= events, 120_000, `the fast subscriber did not receive all ${events} events`, 100);
+      const completed = (id: string) => slow.messages.some((m) => m.id === id && m.type === 'complete');
+      await waitFor(() => slowIds.every(completed) || !slow.open, 60_000, 'the slow subscriptions did not complete', 100);
+      if (!slow.open) {
+        assert.fail(
+          `the gateway closed the paused socket ${JSON.stringify(await slow.closed)} (its keep-alive, if the pause took long: ${Math.round(cutMs)} ms; see KEEP_ALIVE_MS)`,
+        );
+      }
+      t.diagnostic(`slow client cut off ${Math.round(cutMs)} ms after it paused, when the fast one had ${cutAfter} of ${events} events`);
 
-    everyEvent = fast.nexts<OrderEventResult>('fast');
-    assert.equal(everyEvent.length, events);
-    assert.deepEqual(everyEvent.filter((p) => p.errors !== undefined), []);
-    assert.equal(fast.messages.filter((m) => m.type !== 'next').length, 0);
+      everyEvent = fast.nexts<OrderEventResult>('fast');
+      assert.equal(everyEvent.length, events);
+      assert.deepEqual(
+        everyEvent.filter((p) => p.errors !== undefined),
+        [],
+      );
+      assert.equal(fast.messages.filter((m) => m.type !== 'next').length, 0);
 
-    let held = 0;
-    for (const id of slowIds) {
-      const payloads = slow.nexts<OrderEventResult>(id);
-      const last = payloads.at(-1)!;
-      const delivered = payloads.slice(0, -1);
-      held += delivered.reduce((n, p) => n + JSON.stringify({ id, type: 'next', payload: p }).length, 0);
-      // What it got is the start of the stream, nothing skipped, then the error naming where it stopped.
-      assert.ok(delivered.length > 0 && delivered.length < events - BUFFER, `${id} got ${delivered.length} events`);
-      assert.deepEqual(delivered, everyEvent.slice(0, delivered.length));
-      const lastDeliveredCursor = delivered.at(-1)!.data!.orderEvents.cursor;
-      assert.deepEqual(last, {
-        errors: [
-          {
-            message: `subscriber fell more than ${BUFFER} events behind; subscription ended; resume with after: "${lastDeliveredCursor}"`,
-            extensions: { code: 'SUBSCRIBER_TOO_SLOW', lastDeliveredCursor },
-          },
-        ],
-      });
-      // Then complete, and nothing after it.
-      assert.deepEqual(slow.messages.filter((m) => m.id === id).slice(-2), [{ id, type: 'next', payload: last }, { id, type: 'complete' }]);
-    }
-    t.diagnostic(`the kernel held ~${Math.round(held / 1024)} KiB of the slow client's events while it did not read`);
-    resumeFrom = (slow.nexts<OrderEventResult>(slowIds[0]!).at(-1)!.errors![0]!.extensions as { lastDeliveredCursor: string }).lastDeliveredCursor;
-    assert.equal(slow.open, true);
-    await slow.ping();
-  });
+      let held = 0;
+      for (const id of slowIds) {
+        const payloads = slow.nexts<OrderEventResult>(id);
+        const last = payloads.at(-1)!;
+        const delivered = payloads.slice(0, -1);
+        held += delivered.reduce((n, p) => n + JSON.stringify({ id, type: 'next', payload: p }).length, 0);
+        // What it got is the start of the stream, nothing skipped, then the error naming where it stopped.
+        assert.ok(delivered.length > 0 && delivered.length < events - BUFFER, `${id} got ${delivered.length} events`);
+        assert.deepEqual(delivered, everyEvent.slice(0, delivered.length));
+        const lastDeliveredCursor = delivered.at(-1)!.data!.orderEvents.cursor;
+        assert.deepEqual(last, {
+          errors: [
+            {
+              message: `subscriber fell more than ${BUFFER} events behind; subscription ended; resume with after: "${lastDeliveredCursor}"`,
+              extensions: { code: 'SUBSCRIBER_TOO_SLOW', lastDeliveredCursor },
+            },
+          ],
+        });
+        // Then complete, and nothing after it.
+        assert.deepEqual(slow.messages.filter((m) => m.id === id).slice(-2), [
+          { id, type: 'next', payload: last },
+          { id, type: 'complete' },
+        ]);
+      }
+      t.diagnostic(`the kernel held ~${Math.round(held / 1024)} KiB of the slow client's events while it did not read`);
+      resumeFrom = (slow.nexts<OrderEventResult>(slowIds[0]!).at(-1)!.errors![0]!.extensions as { lastDeliveredCursor: string })
+        .lastDeliveredCursor;
+      assert.equal(slow.open, true);
+      await slow.ping();
+    },
+  );
 
   test('resuming with after: lastDeliveredCursor delivers exactly the events it missed', SYSTEM_TEST, async (t) => {
     assert.ok(resumeFrom, 'needs the previous test');
     const client = await ProtocolClient.connect(sys.wsUrl);
     t.after(() => client.close());
-    client.subscribe('resume', 'subscription Resume($after: String) { orderEvents(after: $after) { cursor type order { id status customer { name } } } }', { after: resumeFrom });
+    client.subscribe(
+      'resume',
+      'subscription Resume($after: String) { orderEvents(after: $after) { cursor type order { id status customer { name } } } }',
+      { after: resumeFrom },
+    );
     const missed = everyEvent.slice(everyEvent.findIndex((p) => p.data!.orderEvents.cursor === resumeFrom) + 1);
     assert.ok(missed.length > BUFFER);
-    await waitFor(() => client.nexts('resume').length >= missed.length, 120_000, `the resumed subscription did not replay ${missed.length} events`, 25);
+    await waitFor(
+      () => client.nexts('resume').length >= missed.length,
+      120_000,
+      `the resumed subscription did not replay ${missed.length} events`,
+      25,
+    );
     assert.deepEqual(client.nexts('resume'), missed);
   });
 
-  test(
-    'a subscriber that keeps reading is not cut off when events arrive in bursts larger than a buffer of 20',
-    SYSTEM_TEST,
-    async (t) => {
-      const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' }, t);
-      const client = await ProtocolClient.connect(gateway.wsUrl);
-      t.after(() => client.close());
-      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-      client.subscribe('reader', ORDER_EVENTS);
-      await untilGatewayStats(gateway.gatewayUrl, { shared: 1, subscribers: 1 });
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened', 100);
-      const run: ProducerRun = { orders: 400, seed: 52, prefix: 'bursts' };
-      const events = await runProducer(t, sys.brokers, run);
-      await waitFor(() => client.nexts('reader').length >= events || client.messages.some((m) => m.type === 'complete'), 120_000, 'the reader got neither every event nor complete', 100);
-      assert.deepEqual(client.nexts('reader').filter((p) => p.errors !== undefined), []);
-      assert.equal(client.nexts('reader').length, events);
-    },
-  );
+  test('a subscriber that keeps reading is not cut off when events arrive in bursts larger than a buffer of 20', SYSTEM_TEST, async (t) => {
+    const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' }, t);
+    const client = await ProtocolClient.connect(gateway.wsUrl);
+    t.after(() => client.close());
+    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+    client.subscribe('reader', ORDER_EVENTS);
+    await untilGatewayStats(gateway.gatewayUrl, { shared: 1, subscribers: 1 });
+    await waitFor(
+      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+      60_000,
+      'the upstream subscription never opened',
+      100,
+    );
+    const run: ProducerRun = { orders: 400, seed: 52, prefix: 'bursts' };
+    const events = await runProducer(t, sys.brokers, run);
+    await waitFor(
+      () => client.nexts('reader').length >= events || client.messages.some((m) => m.type === 'complete'),
+      120_000,
+      'the reader got neither every event nor complete',
+      100,
+    );
+    assert.deepEqual(
+      client.nexts('reader').filter((p) => p.errors !== undefined),
+      [],
+    );
+    assert.equal(client.nexts('reader').length, events);
+  });
 });

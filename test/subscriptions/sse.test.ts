@@ -124,7 +124,12 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
 
   /** Waits until the gateway has `subscribers` client subscriptions. */
   const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 60_000) =>
-    waitFor(async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers, timeoutMs, `the gateway never had ${subscribers} subscribers`, 25);
+    waitFor(
+      async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers,
+      timeoutMs,
+      `the gateway never had ${subscribers} subscribers`,
+      25,
+    );
 
   /** Opens an ORDER_EVENTS stream (closed when the test `t` ends) and waits until the gateway and the orders subgraph count it. */
   async function subscribeToOrderEvents(t: TestContext, gatewayUrl: string): Promise<EventStream> {
@@ -136,7 +141,12 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     await untilSubscribers(gatewayUrl, subscribers + 1);
     // The first ORDER_EVENTS subscription of a gateway opens an upstream one; later ones share it.
-    if (subscribers === 0) await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1, 60_000, 'the upstream subscription never opened');
+    if (subscribers === 0)
+      await waitFor(
+        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        60_000,
+        'the upstream subscription never opened',
+      );
     return stream;
   }
 
@@ -150,23 +160,27 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     const nexts = stream.nexts<OrderEventResult>();
     assert.equal(nexts.length, published.length);
     assert.deepEqual(perOrder(nexts.map((p) => withoutCursor(p.data!.orderEvents))), expectedPerOrder(published));
-    assert.deepEqual(stream.events.filter((e) => e.event !== 'next'), []);
+    assert.deepEqual(
+      stream.events.filter((e) => e.event !== 'next'),
+      [],
+    );
     assert.equal(stream.finished, false);
   });
 
-  test(
-    'closing the event stream ends the subscription',
-    SYSTEM_TEST,
-    async (t) => {
-      // A gateway of its own, so what this leaves behind does not count in the other tests.
-      const gateway = await startExtraGateway(sys, {}, t);
-      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-      const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
-      await stream.close();
-      await untilSubscribers(gateway.gatewayUrl, 0);
-      await waitFor(async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active, 60_000, 'the upstream subscription was not released', 100);
-    },
-  );
+  test('closing the event stream ends the subscription', SYSTEM_TEST, async (t) => {
+    // A gateway of its own, so what this leaves behind does not count in the other tests.
+    const gateway = await startExtraGateway(sys, {}, t);
+    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
+    await stream.close();
+    await untilSubscribers(gateway.gatewayUrl, 0);
+    await waitFor(
+      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+      60_000,
+      'the upstream subscription was not released',
+      100,
+    );
+  });
 
   test('a subscription the server ends gets its last events, then event: complete, and the response ends', SYSTEM_TEST, async (t) => {
     // A gateway of its own, stopped while the subscription is open.
@@ -195,7 +209,11 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
         event: 'next',
         data: {
           errors: [
-            { message: '`after` is not a valid cursor: not a cursor', path: ['orderEvents'], extensions: { code: 'INVALID_CURSOR', argument: 'after', serviceName: 'orders' } },
+            {
+              message: '`after` is not a valid cursor: not a cursor',
+              path: ['orderEvents'],
+              extensions: { code: 'INVALID_CURSOR', argument: 'after', serviceName: 'orders' },
+            },
           ],
         },
       },
@@ -204,7 +222,10 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   test('a query gets one event: next with its result, then event: complete', SYSTEM_TEST, async () => {
-    const stream = await EventStream.post(streamUrl, { query: 'query C($id: ID!) { customer(id: $id) { name } }', variables: { id: 'c3' } });
+    const stream = await EventStream.post(streamUrl, {
+      query: 'query C($id: ID!) { customer(id: $id) { name } }',
+      variables: { id: 'c3' },
+    });
     assert.equal(stream.response.status, 200);
     await stream.untilEnded();
     assert.deepEqual(stream.events, [
@@ -234,19 +255,21 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query' }] });
   });
 
-  test(
-    'a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql',
-    SYSTEM_TEST,
-    async () => {
-      // The gateway's default limit is 1 000 000 bytes.
-      const body = JSON.stringify({ query: '{ __typename }', extensions: { padding: 'x'.repeat(1_100_000) } });
-      const onGraphQL = await fetch(`${sys.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      assert.equal(onGraphQL.status, 413);
-      const response = await fetch(streamUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body });
-      assert.equal(response.status, 413);
-      assert.deepEqual(await response.json(), { errors: [{ message: 'request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-    },
-  );
+  test('a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql', SYSTEM_TEST, async () => {
+    // The gateway's default limit is 1 000 000 bytes.
+    const body = JSON.stringify({ query: '{ __typename }', extensions: { padding: 'x'.repeat(1_100_000) } });
+    const onGraphQL = await fetch(`${sys.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(onGraphQL.status, 413);
+    const response = await fetch(streamUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body,
+    });
+    assert.equal(response.status, 413);
+    assert.deepEqual(await response.json(), {
+      errors: [{ message: 'request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
 
   test('a query that does not validate gets the validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
     // graphql-sse answers validation errors inside the accepted event stream, not with 400.

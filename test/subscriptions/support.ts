@@ -36,7 +36,12 @@ export interface OrderEventView {
 }
 
 const customers = generateCustomers();
-const graphqlType: Record<OrderEvent['type'], string> = { OrderPlaced: 'PLACED', OrderPaid: 'PAID', OrderShipped: 'SHIPPED', OrderCancelled: 'CANCELLED' };
+const graphqlType: Record<OrderEvent['type'], string> = {
+  OrderPlaced: 'PLACED',
+  OrderPaid: 'PAID',
+  OrderShipped: 'SHIPPED',
+  OrderCancelled: 'CANCELLED',
+};
 
 /** Events grouped by order, each order's in the order given. (Only per order is the order of events defined.) */
 export function perOrder(events: OrderEventView[]): Map<string, OrderEventView[]> {
@@ -110,7 +115,11 @@ export interface ExtraGateway {
  * without disturbing the system's gateway. The caller stops it (`child.stop()`), or passes a
  * `scope` (a test context) that does.
  */
-export async function startExtraGateway(sys: SubscriptionSystem, env: Record<string, string> = {}, scope?: CleanupScope): Promise<ExtraGateway> {
+export async function startExtraGateway(
+  sys: SubscriptionSystem,
+  env: Record<string, string> = {},
+  scope?: CleanupScope,
+): Promise<ExtraGateway> {
   const { subgraphs } = (await (await fetch(`${sys.gatewayUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
   const child = await startChild({
     name: 'extra-gateway',
@@ -136,7 +145,11 @@ export async function gatewayStats(gatewayUrl: string): Promise<GatewaySubscript
 }
 
 /** Waits until the gateway's /readyz reports these numbers of shared subscriptions and subscribers. */
-export async function untilGatewayStats(gatewayUrl: string, expected: Omit<GatewaySubscriptionStats, 'upstreamOpened'>, timeoutMs = 60_000): Promise<void> {
+export async function untilGatewayStats(
+  gatewayUrl: string,
+  expected: Omit<GatewaySubscriptionStats, 'upstreamOpened'>,
+  timeoutMs = 60_000,
+): Promise<void> {
   let last: GatewaySubscriptionStats | undefined;
   await waitFor(
     async () => {
@@ -284,5 +297,5 @@ export class ProtocolClient {
 
 /** Closes every client, whatever state each is in. */
 export async function closeAll(clients: Iterable<ProtocolClient | undefined>): Promise<void> {
-  await Promise.all([...clients].map((c) => c?.close()));
+  await Promise.all([...clients].map(async (c) => c?.close()));
 }

@@ -34,7 +34,6 @@ export interface EventLogContractOptions {
   testTimeoutMs?: number;
 }
 
-
 interface Published {
   record: OutgoingRecord;
   at: RecordPosition;
@@ -42,28 +41,23 @@ interface Published {
 
 const where = (p: RecordPosition): string => `${p.partition}:${p.offset}`;
 
-export function eventLogContract(
-  name: string,
-  setup: () => Promise<EventLogFixture>,
-  options: EventLogContractOptions = {},
-): void {
+export function eventLogContract(name: string, setup: () => Promise<EventLogFixture>, options: EventLogContractOptions = {}): void {
   const { waitTimeoutMs = 15_000, settleMs = 300, testTimeoutMs = 60_000 } = options;
   let groups = 0;
   const newGroup = (label: string): string => `${label}-${++groups}-${Math.random().toString(36).slice(2, 8)}`;
 
   /** Runs `body` with a fresh fixture; stops the consumers it started and tears down. */
-  const withLog =
-    (body: (fx: EventLogFixture, consumers: Recorder[]) => Promise<void>) => async (): Promise<void> => {
-      const fx = await withTimeout(setup(), waitTimeoutMs, 'setup');
-      const consumers: Recorder[] = [];
-      try {
-        assert.ok(fx.partitions >= 3, `the contract needs a topic with at least 3 partitions, got ${fx.partitions}`);
-        await body(fx, consumers);
-      } finally {
-        await Promise.allSettled(consumers.map((c) => withTimeout(c.handle.stop(), waitTimeoutMs, 'stop')));
-        await withTimeout(fx.teardown(), waitTimeoutMs, 'teardown');
-      }
-    };
+  const withLog = (body: (fx: EventLogFixture, consumers: Recorder[]) => Promise<void>) => async (): Promise<void> => {
+    const fx = await withTimeout(setup(), waitTimeoutMs, 'setup');
+    const consumers: Recorder[] = [];
+    try {
+      assert.ok(fx.partitions >= 3, `the contract needs a topic with at least 3 partitions, got ${fx.partitions}`);
+      await body(fx, consumers);
+    } finally {
+      await Promise.allSettled(consumers.map((c) => withTimeout(c.handle.stop(), waitTimeoutMs, 'stop')));
+      await withTimeout(fx.teardown(), waitTimeoutMs, 'teardown');
+    }
+  };
 
   interface Recorder {
     handle: ConsumerHandle;
@@ -177,7 +171,10 @@ export function eventLogContract(
       withLog(async (fx) => {
         const records = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 8}`, value: `v${i}` }));
         const first = await publish(fx, records);
-        const second = await publish(fx, records.slice(0, 8).map((r) => ({ ...r, value: `${r.value}-again` })));
+        const second = await publish(
+          fx,
+          records.slice(0, 8).map((r) => ({ ...r, value: `${r.value}-again` })),
+        );
 
         const partitionOfKey = new Map<string, number>();
         const nextOffset = new Map<number, number>();
@@ -301,14 +298,20 @@ export function eventLogContract(
       { timeout: testTimeoutMs },
       withLog(async (fx, consumers) => {
         const groupId = newGroup('restart');
-        const first = await publish(fx, Array.from({ length: 30 }, (_, i) => ({ key: `r${i % 7}`, value: `first-${i}` })));
+        const first = await publish(
+          fx,
+          Array.from({ length: 30 }, (_, i) => ({ key: `r${i % 7}`, value: `first-${i}` })),
+        );
         const one = await record(fx, consumers, { groupId, from: { kind: 'committed' } });
         await one.until((rs) => rs.length >= first.length, 'first records received');
         await withTimeout(one.handle.stop(), waitTimeoutMs, 'stop');
         await sleep(settleMs);
         assertReceivedExactly(one.records, first, fx.topic);
 
-        const second = await publish(fx, Array.from({ length: 12 }, (_, i) => ({ key: `r${i % 7}`, value: `second-${i}` })));
+        const second = await publish(
+          fx,
+          Array.from({ length: 12 }, (_, i) => ({ key: `r${i % 7}`, value: `second-${i}` })),
+        );
         const two = await record(fx, consumers, { groupId, from: { kind: 'committed' } });
         await two.until((rs) => rs.length >= second.length, 'second records received');
         await sleep(settleMs);
@@ -322,7 +325,10 @@ export function eventLogContract(
       { timeout: testTimeoutMs },
       withLog(async (fx, consumers) => {
         const groupId = newGroup('rewind');
-        const published = await publish(fx, Array.from({ length: 20 }, (_, i) => ({ key: `b${i % 5}`, value: `b-${i}` })));
+        const published = await publish(
+          fx,
+          Array.from({ length: 20 }, (_, i) => ({ key: `b${i % 5}`, value: `b-${i}` })),
+        );
         const one = await record(fx, consumers, { groupId, from: { kind: 'committed' } });
         await one.until((rs) => rs.length >= published.length, 'records received');
         await withTimeout(one.handle.stop(), waitTimeoutMs, 'stop');
@@ -339,7 +345,10 @@ export function eventLogContract(
       { timeout: testTimeoutMs },
       withLog(async (fx, consumers) => {
         const groupId = newGroup('nocommit');
-        const published = await publish(fx, Array.from({ length: 15 }, (_, i) => ({ key: `n${i % 5}`, value: `n-${i}` })));
+        const published = await publish(
+          fx,
+          Array.from({ length: 15 }, (_, i) => ({ key: `n${i % 5}`, value: `n-${i}` })),
+        );
         const one = await record(fx, consumers, { groupId, from: { kind: 'committed' }, commit: false });
         await one.until((rs) => rs.length >= published.length, 'records received');
         await withTimeout(one.handle.stop(), waitTimeoutMs, 'stop');
@@ -356,7 +365,10 @@ export function eventLogContract(
       { timeout: testTimeoutMs },
       withLog(async (fx, consumers) => {
         const groupId = newGroup('poison');
-        const published = await publish(fx, Array.from({ length: 20 }, (_, i) => ({ key: `p${i % 4}`, value: `p-${i}` })));
+        const published = await publish(
+          fx,
+          Array.from({ length: 20 }, (_, i) => ({ key: `p${i % 4}`, value: `p-${i}` })),
+        );
         const poison = published[9]!;
         const boom = new Error('handler failed on purpose');
         let calls = 0;
@@ -419,7 +431,11 @@ export function eventLogContract(
           Array.from({ length: fx.partitions }, (_, i) => i),
           'one entry per partition, in partition order',
         );
-        assert.equal(c.records.length, ends.reduce((a, b) => a + b, 0), 'every record handed over');
+        assert.equal(
+          c.records.length,
+          ends.reduce((a, b) => a + b, 0),
+          'every record handed over',
+        );
       }),
     );
   });

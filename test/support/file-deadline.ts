@@ -13,7 +13,9 @@ const limitMs = Number(process.env['TEST_FILE_TIMEOUT_MS'] ?? '600000');
 if (process.env['NODE_TEST_CONTEXT'] && Number.isFinite(limitMs) && limitMs > 0) {
   const file = basename(process.argv[1] ?? 'test file');
   setTimeout(() => {
-    process.stderr.write(`${file}: the test file did not finish within its ${limitMs / 1000} s limit (TEST_FILE_TIMEOUT_MS); stopping it\n`);
+    process.stderr.write(
+      `${file}: the test file did not finish within its ${limitMs / 1000} s limit (TEST_FILE_TIMEOUT_MS); stopping it\n`,
+    );
     process.exit(1);
   }, limitMs).unref();
 }

@@ -60,7 +60,9 @@ export type PrerequisiteName = keyof typeof prerequisites;
 /** The one-line message for a missing prerequisite, or undefined when it is there. */
 export function missing(name: PrerequisiteName): string | undefined {
   const p = prerequisites[name];
-  return p.path() ? undefined : `missing prerequisite for ${p.purpose}: install Debian's ${p.debianPackage} (apt-get install -y ${p.debianPackage})`;
+  return p.path()
+    ? undefined
+    : `missing prerequisite for ${p.purpose}: install Debian's ${p.debianPackage} (apt-get install -y ${p.debianPackage})`;
 }
 
 /** Throws the one-line message when any of `names` is missing. */

@@ -7,7 +7,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
 const scale = Number(process.env['TEST_TIME_SCALE'] ?? '1');
-if (!Number.isFinite(scale) || scale <= 0) throw new Error(`TEST_TIME_SCALE must be a positive number, got ${process.env['TEST_TIME_SCALE']}`);
+if (!Number.isFinite(scale) || scale <= 0)
+  throw new Error(`TEST_TIME_SCALE must be a positive number, got ${process.env['TEST_TIME_SCALE']}`);
 
 /** `ms` stretched by TEST_TIME_SCALE: use it for every deadline a test sets. */
 export const scaled = (ms: number): number => Math.round(ms * scale);

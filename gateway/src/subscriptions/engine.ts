@@ -68,14 +68,17 @@ export class SubscriptionEngine {
   }
 
   subscribe(args: SubscribeArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
-    if (this.closed) return { errors: [new GraphQLError('the gateway is shutting down', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } })] };
+    if (this.closed)
+      return { errors: [new GraphQLError('the gateway is shutting down', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } })] };
     const query = print(args.document);
     let plan;
     try {
       plan = this.planner.plan(args.document, args.operationName, `${args.operationName ?? ''}\u0000${query}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      return { errors: [new GraphQLError(`cannot plan this subscription: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })] };
+      return {
+        errors: [new GraphQLError(`cannot plan this subscription: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })],
+      };
     }
     // A client resuming from a cursor needs its own replay: such subscriptions are never shared.
     const resumeFrom = plan.resumeFrom(args.variables);
@@ -84,18 +87,29 @@ export class SubscriptionEngine {
       .digest('base64url');
     let shared = this.shared.get(key);
     if (!shared) {
-      const upstreamVariables = Object.fromEntries((plan.primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]));
+      const upstreamVariables = Object.fromEntries(
+        (plan.primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]),
+      );
       const openUpstream = (after: string | undefined) =>
         this.upstream.subscribe(
           plan.primary.serviceName,
           after !== undefined && plan.resumeOperation
-            ? { query: plan.resumeOperation, variables: { ...upstreamVariables, [AFTER_VARIABLE]: after }, operationName: plan.primary.operationName }
+            ? {
+                query: plan.resumeOperation,
+                variables: { ...upstreamVariables, [AFTER_VARIABLE]: after },
+                operationName: plan.primary.operationName,
+              }
             : { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
           { headers: args.identity },
           this.options.upstreamBacklogEvents,
         );
       const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
-      const deps = { serviceMap: this.options.serviceMap, supergraphSchema: this.planner.supergraphSchema, apiSchema: this.fedApiSchema, log: this.options.log };
+      const deps = {
+        serviceMap: this.options.serviceMap,
+        supergraphSchema: this.planner.supergraphSchema,
+        apiSchema: this.fedApiSchema,
+        log: this.options.log,
+      };
       shared = new SharedSubscription({
         key,
         openUpstream,

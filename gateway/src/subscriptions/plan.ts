@@ -59,10 +59,7 @@ export class SubscriptionPlanner {
 
   private readonly maxCachedPlans: number;
 
-  constructor(
-    supergraphSdl: string,
-    maxCachedPlans: number = 1_000,
-  ) {
+  constructor(supergraphSdl: string, maxCachedPlans: number = 1_000) {
     this.maxCachedPlans = maxCachedPlans;
     this.supergraph = Supergraph.build(supergraphSdl);
     this.apiSchema = this.supergraph.apiSchema().toGraphQLJSSchema();
@@ -97,7 +94,8 @@ export class SubscriptionPlanner {
   /** Adds `__interchangeCursor: cursor` to the subscription field when its type has a cursor. */
   private withCursor(document: DocumentNode, operationName: string | undefined) {
     const operation = document.definitions.find(
-      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
+      (d): d is OperationDefinitionNode =>
+        d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
     );
     const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
     if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
@@ -106,10 +104,16 @@ export class SubscriptionPlanner {
     const named = fieldType && getNamedType(fieldType);
     const tracksCursor = !!named && isObjectType(named) && 'cursor' in named.getFields() && !!root.selectionSet;
     if (!tracksCursor) return { document, responseKey, tracksCursor, root };
-    const cursorField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: CURSOR_ALIAS }, name: { kind: Kind.NAME, value: 'cursor' } };
+    const cursorField: FieldNode = {
+      kind: Kind.FIELD,
+      alias: { kind: Kind.NAME, value: CURSOR_ALIAS },
+      name: { kind: Kind.NAME, value: 'cursor' },
+    };
     const planned = visit(document, {
       Field: (node) =>
-        node === root ? { ...node, selectionSet: { ...node.selectionSet!, selections: [...node.selectionSet!.selections, cursorField] } } : undefined,
+        node === root
+          ? { ...node, selectionSet: { ...node.selectionSet!, selections: [...node.selectionSet!.selections, cursorField] } }
+          : undefined,
     });
     return { document: planned, responseKey, tracksCursor, root };
   }

@@ -36,7 +36,11 @@ export async function resolveEvent(
 ): Promise<EventResolution> {
   const serviceName = plan.primary.serviceName;
   const upstreamErrors = (event.errors ?? []).map((e) => asGraphQLError(e, serviceName));
-  if (!event.data) return { result: { errors: upstreamErrors.length ? upstreamErrors : [new GraphQLError('subscription event without data')] }, cursor: undefined };
+  if (!event.data)
+    return {
+      result: { errors: upstreamErrors.length ? upstreamErrors : [new GraphQLError('subscription event without data')] },
+      cursor: undefined,
+    };
 
   // The executor writes into what the data source returns: each event gets its own copy.
   const local: GraphQLDataSource = { process: async () => ({ data: structuredClone(event.data) as Record<string, unknown> }) };

@@ -119,7 +119,9 @@ export class SharedSubscription {
           if (this.closed) break;
           reopened = 0;
           takenThrough = this.options.cursorOf(event) ?? takenThrough;
-          queue.push(this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })));
+          queue.push(
+            this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })),
+          );
           wakeDelivery?.();
           while (queue.length >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wakeIntake = resolve));
         }
@@ -166,8 +168,13 @@ function internalError(err: unknown): GraphQLError {
 function upstreamError(err: unknown): GraphQLError {
   if (Array.isArray(err) && err[0]?.message) {
     const first = err[0] as { message: string; extensions?: Record<string, unknown> };
-    return new GraphQLError(first.message, { extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR } });
+    return new GraphQLError(first.message, {
+      extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR },
+    });
   }
-  const reason = err instanceof Error ? err.message : (err as { reason?: string; code?: number })?.reason || `socket closed (${(err as { code?: number })?.code ?? 'unknown'})`;
+  const reason =
+    err instanceof Error
+      ? err.message
+      : (err as { reason?: string; code?: number })?.reason || `socket closed (${(err as { code?: number })?.code ?? 'unknown'})`;
   return new GraphQLError(`the upstream subscription failed: ${reason}`, { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });
 }

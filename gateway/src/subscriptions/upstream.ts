@@ -19,10 +19,7 @@ export class UpstreamBacklogFull extends Error {
   readonly serviceName: string;
   readonly limit: number;
 
-  constructor(
-    serviceName: string,
-    limit: number,
-  ) {
+  constructor(serviceName: string, limit: number) {
     super(`more than ${limit} events from subgraph "${serviceName}" were waiting to be resolved`);
     this.serviceName = serviceName;
     this.limit = limit;
@@ -36,7 +33,8 @@ export interface UpstreamOptions {
   log: Logger;
 }
 
-const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) => `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
+const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) =>
+  `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
 
 const KEEP_ALIVE_MS = 10_000;
 const PONG_TIMEOUT_MS = 5_000;
@@ -61,7 +59,12 @@ export class UpstreamConnections {
    * takes them; when the caller falls further behind, the iterator throws `UpstreamBacklogFull`
    * (and the upstream subscription is released) instead of holding ever more events in memory.
    */
-  subscribe(serviceName: string, request: UpstreamRequest, connectionParams: Record<string, unknown>, maxQueued: number): AsyncIterableIterator<ExecutionResult> {
+  subscribe(
+    serviceName: string,
+    request: UpstreamRequest,
+    connectionParams: Record<string, unknown>,
+    maxQueued: number,
+  ): AsyncIterableIterator<ExecutionResult> {
     this.opened++;
     const queue: ExecutionResult[] = [];
     let failure: unknown;
