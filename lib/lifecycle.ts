@@ -1,8 +1,8 @@
 /**
  * Process lifecycle: start, announce where we listen, and stop gracefully on SIGINT/SIGTERM.
  *
- * Tests and the `npm start` orchestrator start processes on port 0 and learn the real port from the
- * `listening` log event, so no fixed port is ever needed.
+ * Tests and the `npm start` orchestrator start processes on port 0 and learn the real port from a
+ * `listening` message over the IPC channel (and the log), so no fixed port is ever needed.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,7 +67,8 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
 
 /**
  * Runs a process's main function: a configuration error is printed plainly and exits 2; any other
- * start-up failure exits 1. On SIGINT or SIGTERM the started component is stopped (bounded by
+ * start-up failure exits 1. On SIGTERM, or SIGINT when no supervisor started it, or when its supervisor
+ * goes away, the started component is stopped (bounded by
  * `stopTimeoutMs`) and the process exits 0.
  */
 export function runMain(name: string, main: () => Promise<{ stoppable: Stoppable; log: Logger }>, stopTimeoutMs = 10_000): void {
@@ -81,6 +82,9 @@ export function runMain(name: string, main: () => Promise<{ stoppable: Stoppable
       onSupervisorGone();
     });
     if (!process.connected) process.exit(1);
+    // Ctrl-C is the supervisor's to handle: the terminal sends SIGINT to every process at once, and
+    // the supervisor stops them in order, gateway first, with SIGTERM.
+    process.on('SIGINT', () => undefined);
   }
   main().then(
     ({ stoppable, log }) => {
@@ -105,7 +109,7 @@ export function runMain(name: string, main: () => Promise<{ stoppable: Stoppable
           },
         );
       };
-      process.on('SIGINT', shutdown);
+      if (!process.send) process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
       onSupervisorGone = () => shutdown('SIGTERM');
       if (supervisorGone) onSupervisorGone();

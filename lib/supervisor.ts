@@ -72,7 +72,8 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function childEnv(overrides: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
+/** This process's environment with `overrides` laid over it (`undefined` removes), for a child process. */
+export function childEnv(overrides: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
   // Set by `node --test` for its own workers; a server started from a test is not one.
   delete env['NODE_TEST_CONTEXT'];

@@ -11,18 +11,20 @@
  *   run one (`--run-timeout`, default 40 min): past it, the runner's whole process group is killed,
  *   so `npm test` cannot outlive its own timeouts.
  * - The runner leads a process group of its own; when it is done, anything still in that group was
- *   left behind by a test: it is named, killed, and the run fails.
+ *   left behind by a test: it is named, killed, and the run fails. A signal to this process (Ctrl-C,
+ *   a closed terminal) stops the group; so does this process's death (test/support/group-leader.ts).
  *
  *   node test/run.ts [--concurrency N] [--test-timeout MS] [--run-timeout MS] [FILE ...]
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { buildMockBroker } from './kafka/mock-cluster.ts';
 import { missing, prerequisites, type PrerequisiteName } from './support/prerequisites.ts';
+import { groupMembers, signalGroup } from './support/processes.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const TEST_DIRS = ['lib', 'gateway', 'subgraphs', 'services', 'scripts', 'test'];
@@ -60,34 +62,6 @@ function testFiles(): string[] {
   ).sort();
 }
 
-/** Process ids in process group `pgid`, but `pgid` itself, with their command lines (Linux /proc). */
-function groupMembers(pgid: number): { pid: number; command: string }[] {
-  const members: { pid: number; command: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === pgid) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state ppid pgrp ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) !== pgid || state === 'Z') continue;
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      members.push({ pid, command });
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return members;
-}
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Nobody left in it.
-  }
-}
-
 const problems = (Object.keys(prerequisites) as PrerequisiteName[]).map(missing).filter((m) => m !== undefined);
 if (problems.length > 0) fail(problems.join('\nnpm test: '));
 try {
@@ -100,6 +74,8 @@ const files = testFiles();
 const runner = spawn(
   process.execPath,
   [
+    'test/support/group-leader.ts',
+    process.execPath,
     '--import',
     './test/support/file-deadline.ts',
     '--test',
@@ -108,7 +84,9 @@ const runner = spawn(
     '--test-force-exit',
     ...files,
   ],
-  { cwd: repoRoot, stdio: 'inherit', detached: true },
+  // A process group of its own, led by group-leader.ts, which kills the group if this process dies
+  // without a word (SIGKILL) and so cannot stop the run itself.
+  { cwd: repoRoot, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true },
 );
 const pgid = runner.pid!;
 const exited = new Promise<number>((done) => runner.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0))));
@@ -116,14 +94,14 @@ const exited = new Promise<number>((done) => runner.once('exit', (code, signal) 
 let timedOut = false;
 const stopRun = (reason: string) => {
   process.stderr.write(`npm test: ${reason}; stopping every test process\n`);
-  killGroup(pgid, 'SIGTERM');
-  setTimeout(() => killGroup(pgid, 'SIGKILL'), 10_000).unref();
+  signalGroup(pgid, 'SIGTERM');
+  setTimeout(() => signalGroup(pgid, 'SIGKILL'), 10_000).unref();
 };
 const deadline = setTimeout(() => {
   timedOut = true;
   stopRun(`the run did not finish within its ${runTimeoutMs / 60_000} min limit (--run-timeout)`);
 }, runTimeoutMs);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopRun(`${signal} received`));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stopRun(`${signal} received`));
 
 let code = await exited;
 clearTimeout(deadline);
@@ -134,7 +112,7 @@ for (let waited = 0; groupMembers(pgid).length > 0 && waited < 10_000; waited +=
 const leftovers = groupMembers(pgid);
 if (leftovers.length > 0) {
   for (const { pid, command } of leftovers) process.stderr.write(`npm test: left running by a test: ${pid} ${command}\n`);
-  killGroup(pgid, 'SIGKILL');
+  signalGroup(pgid, 'SIGKILL');
   code ||= 1;
 }
 if (timedOut) code ||= 1;

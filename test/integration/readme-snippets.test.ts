@@ -12,11 +12,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { repoRoot } from '../../lib/supervisor.ts';
+import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
-import { untilGatewayStats, waitFor } from '../subscriptions/support.ts';
+import { untilGatewayStats } from '../subscriptions/support.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** The URL the README's snippets use for the gateway's WebSocket endpoint. */
 const README_WS_URL = 'ws://127.0.0.1:4000/graphql';
@@ -55,9 +56,7 @@ describe("the README's graphql-ws client snippet", () => {
     await mkdir(join(repoRoot, '.build'), { recursive: true });
     await writeFile(snippetFile, snippet.replaceAll(README_WS_URL, `${gatewayUrl.replace(/^http/, 'ws')}/graphql`));
 
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env['NODE_TEST_CONTEXT'];
-    const client = spawn(process.execPath, [snippetFile], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const client = spawn(process.execPath, [snippetFile], { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => client.kill('SIGKILL'));
     const stdout: string[] = [];
     let stderr = '';

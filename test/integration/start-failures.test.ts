@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
-import { repoRoot } from '../../lib/supervisor.ts';
+import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 
 /** How `npm start`'s script is run, but for its environment. */
 const NPM_START = [process.execPath, 'scripts/start.ts'] as const;
@@ -23,10 +23,12 @@ interface Run {
 
 /** Runs `npm start`'s script with `env` laid over this process's environment, to its exit; killed in `t.after`. */
 async function npmStart(t: TestContext, env: Record<string, string>, timeoutMs: number): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...env };
-  delete childEnv['NODE_TEST_CONTEXT'];
   const [command, ...args] = NPM_START;
-  const start = spawn(command, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const start = spawn(command, args, {
+    cwd: repoRoot,
+    env: childEnv({ LOG_LEVEL: 'info', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   t.after(() => start.kill('SIGKILL'));
   const lines: string[] = [];
   const stderr: string[] = [];

@@ -7,76 +7,26 @@
  * ids, read while they run), not on their ports: other test files may reuse a freed port at once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
-import { repoRoot } from '../../lib/supervisor.ts';
+import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
+import { alive, descendants, signalGroup } from '../support/processes.ts';
 import { waitFor, withTimeout } from '../support/wait.ts';
-
-/** A process as /proc shows it: its parent, its state letter, and its start time (to tell a reused id apart). */
-function stat(pid: number): { ppid: number; state: string; started: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may contain spaces.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, ppid: Number(fields[1]), started: fields[19]! };
-  } catch {
-    return undefined;
-  }
-}
-
-interface ProcessId {
-  pid: number;
-  started: string;
-}
-
-/** Every live descendant of `root`, read from /proc. */
-function descendants(root: number): ProcessId[] {
-  const children = new Map<number, number[]>();
-  const starts = new Map<number, string>();
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    const s = stat(pid);
-    if (!s) continue;
-    starts.set(pid, s.started);
-    children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
-  }
-  const found: ProcessId[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const pid of children.get(queue.shift()!) ?? []) {
-      found.push({ pid, started: starts.get(pid)! });
-      queue.push(pid);
-    }
-  }
-  return found;
-}
-
-/** Whether that process (not a later one with the same id) still runs; a zombie does not. */
-const alive = ({ pid, started }: ProcessId): boolean => {
-  const s = stat(pid);
-  return s !== undefined && s.started === started && s.state !== 'Z';
-};
-
-/** Kills npm start's whole process group; nothing to do if it is gone already. */
-function killGroup(start: ChildProcess): void {
-  try {
-    process.kill(-start.pid!, 'SIGKILL');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
 
 /** Runs `npm start`'s script with PORT=0 until it prints the playground URL. */
 async function npmStart(t: TestContext) {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info' };
-  delete env['NODE_TEST_CONTEXT'];
-  const start = spawn(process.execPath, ['scripts/start.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  t.after(() => killGroup(start));
+  // A process group of its own, as a terminal gives it; and an IPC channel, through which it notices
+  // when this test process goes away (even killed outright) and stops everything.
+  const start = spawn(process.execPath, ['scripts/start.ts'], {
+    cwd: repoRoot,
+    env: childEnv({ PORT: '0', LOG_LEVEL: 'info' }),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+  });
+  t.after(() => signalGroup(start.pid!, 'SIGKILL'));
   let output = '';
   const ports = new Set<number>();
   const printed = new Promise<string>((resolve, reject) => {
@@ -112,7 +62,8 @@ test('npm start runs the system on PORT, prints the playground URL, and stops ev
   assert.equal((body.data as { customers: unknown[] }).customers.length, 2);
 
   const exited = once(start, 'exit') as Promise<[number | null]>;
-  start.kill('SIGINT');
+  // Ctrl-C: the terminal signals the whole foreground group, npm start and every process it runs.
+  signalGroup(start.pid!, 'SIGINT');
   const [code] = await withTimeout(exited, 60_000, 'npm start did not exit after SIGINT');
   assert.equal(code, 0, output());
   // npm start waits for every process it stopped, so none may be left, not even for a moment.

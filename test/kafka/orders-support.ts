@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { waitFor, withTimeout } from '../support/wait.ts';
-import { repoRoot } from '../../lib/supervisor.ts';
+import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
 import { postGraphQL } from '../support/graphql.ts';
@@ -81,9 +81,11 @@ export function startProducer(brokers: string, run: ProducerRun): Producing {
   ];
   if (run.rate) args.push('--rate', String(run.rate));
   if (run.malformed) args.push('--malformed', String(run.malformed));
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['test/kafka/producer.ts', ...args], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['test/kafka/producer.ts', ...args], {
+    cwd: repoRoot,
+    env: childEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.on('error', () => undefined);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));

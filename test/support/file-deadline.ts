@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 
 const limitMs = Number(process.env['TEST_FILE_TIMEOUT_MS'] ?? '600000');
 // Only in a file's own process, not in the runner that starts the files.
-if (process.env['NODE_TEST_CONTEXT'] && Number.isFinite(limitMs) && limitMs > 0) {
+if (process.env['NODE_TEST_CONTEXT'] !== undefined && Number.isFinite(limitMs) && limitMs > 0) {
   const file = basename(process.argv[1] ?? 'test file');
   setTimeout(() => {
     process.stderr.write(
