@@ -85,7 +85,6 @@ try {
     onLine: print,
     onExit: (name, code) => {
       if (stopping) return;
-      process.stderr.write(`npm start: ${name} exited unexpectedly (code ${code}); stopping everything\n`);
       void stopAll(1, `${name} exited unexpectedly (code ${code}); everything is stopped`);
     },
   });

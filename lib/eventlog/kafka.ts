@@ -1,5 +1,5 @@
 /**
- * The event log on Kafka, through kafkajs. Passes the contract suite (lib/eventlog/contract.ts) on
+ * The event log on Kafka, through kafkajs. Passes the contract suite (test/support/eventlog-contract.ts) on
  * the librdkafka mock cluster (test/kafka/eventlog.test.ts).
  *
  * At run time it needs Produce, Fetch, Metadata, ListOffsets, the group APIs and the idempotent

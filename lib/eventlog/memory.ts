@@ -2,7 +2,7 @@
  * The embedded event log: Kafka's model (topics, partitions, offsets, consumer groups with
  * committed positions) inside one process, with nothing persisted. It is the default when no Kafka
  * brokers are configured; the components of one process share one instance. It passes the same
- * contract suite as the Kafka log (lib/eventlog/contract.ts).
+ * contract suite as the Kafka log (test/support/eventlog-contract.ts).
  */
 import type {
   ConsumeOptions,

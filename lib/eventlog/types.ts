@@ -1,7 +1,7 @@
 /**
  * One event-log interface with two implementations: Kafka (kafkajs, when brokers are configured)
  * and an embedded in-process log (the default for `npm start`, and for unit tests). Both pass the
- * same contract suite (lib/eventlog/contract.ts).
+ * same contract suite (test/support/eventlog-contract.ts).
  *
  * The model is Kafka's: a topic has partitions; a record's key picks its partition, so one key's
  * records keep their order; every record has an offset, its position in its partition, counted

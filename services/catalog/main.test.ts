@@ -59,6 +59,7 @@ describe('catalog service process', () => {
     const svc = await start({ RESPONSE_DELAY_MS: '3000' });
     t.after(() => svc.stop());
     const inFlight = getProduct(svc.ports.grpc, 'p2');
+    inFlight.catch(() => undefined); // awaited below; handled if the test fails before that
     await waitFor(
       async () => /^catalog_grpc_calls_in_flight 1$/m.test(await (await fetch(`http://127.0.0.1:${svc.ports.metrics}/metrics`)).text()),
       10_000,

@@ -24,12 +24,15 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
   let restMetrics: string;
   let grpcMetrics: string;
 
-  before(async () => {
-    system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
-    graphqlUrl = `${system.gatewayUrl}/graphql`;
-    restMetrics = `http://127.0.0.1:${system.processes.get('customers-service')!.ports['http']}/metrics`;
-    grpcMetrics = `http://127.0.0.1:${system.processes.get('catalog-service')!.ports['metrics']}/metrics`;
-  });
+  before(
+    async () => {
+      system = await startExampleSystem({ host: '127.0.0.1', gatewayPort: 0, logLevel: 'warn' });
+      graphqlUrl = `${system.gatewayUrl}/graphql`;
+      restMetrics = `http://127.0.0.1:${system.processes.get('customers-service')!.ports['http']}/metrics`;
+      grpcMetrics = `http://127.0.0.1:${system.processes.get('catalog-service')!.ports['metrics']}/metrics`;
+    },
+    { timeout: 300_000 },
+  );
   after(() => system?.stop());
 
   const backendCalls = async () => ({

@@ -23,7 +23,9 @@ import {
   withoutCursor,
   type OrderEventResult,
   type SubscriptionSystem,
+  SYSTEM_START,
 } from './support.ts';
+import { Cleanups } from '../kafka/orders-support.ts';
 
 /** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
 const SYSTEM_TEST = { timeout: 600_000 };
@@ -45,11 +47,14 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
   const nextCount = (prefix: string) =>
     clients.reduce((n, c) => n + c.messages.filter((m) => m.type === 'next' && m.id?.startsWith(`${prefix}-`)).length, 0);
 
+  // Whatever the system start got to is stopped, even when the start fails or times out.
+  const cleanups = new Cleanups();
+  after(() => cleanups.run());
   before(async () => {
-    sys = await startSubscriptionSystem();
+    sys = await startSubscriptionSystem({}, cleanups);
     // Each client is in `clients` (closed by `after`) as soon as it is connected, even if another fails.
     await Promise.all(Array.from({ length: SOCKETS }, async () => clients.push(await ProtocolClient.connect(sys.wsUrl))));
-  });
+  }, SYSTEM_START);
   after(async () => {
     await closeAll(clients);
     await sys?.stop();

@@ -21,7 +21,9 @@ import {
   untilGatewayStats,
   type CloseEvent,
   type SubscriptionSystem,
+  SYSTEM_START,
 } from './support.ts';
+import { Cleanups } from '../kafka/orders-support.ts';
 
 /** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
 const SYSTEM_TEST = { timeout: 600_000 };
@@ -36,10 +38,13 @@ describe('graphql-transport-ws on the gateway', () => {
   let bystander: ProtocolClient | undefined;
   let queries = 0;
 
+  // Whatever the system start got to is stopped, even when the start fails or times out.
+  const cleanups = new Cleanups();
+  after(() => cleanups.run());
   before(async () => {
-    sys = await startSubscriptionSystem();
+    sys = await startSubscriptionSystem({}, cleanups);
     bystander = await ProtocolClient.connect(sys.wsUrl);
-  });
+  }, SYSTEM_START);
   after(async () => {
     await bystander?.close();
     await sys?.stop();

@@ -26,7 +26,9 @@ import {
   type NextPayload,
   type OrderEventResult,
   type SubscriptionSystem,
+  SYSTEM_START,
 } from './support.ts';
+import { Cleanups } from '../kafka/orders-support.ts';
 
 /** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
 const SYSTEM_TEST = { timeout: 600_000 };
@@ -53,9 +55,15 @@ describe('a slow consumer of a shared subscription', () => {
   /** The cursor the slow client was told to resume from. */
   let resumeFrom: string | undefined;
 
+  // Whatever the system start got to is stopped, even when the start fails or times out.
+  const cleanups = new Cleanups();
+  after(() => cleanups.run());
   before(async () => {
-    sys = await startSubscriptionSystem({ SUBSCRIPTION_BUFFER_EVENTS: String(BUFFER), WEBSOCKET_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS) });
-  });
+    sys = await startSubscriptionSystem(
+      { SUBSCRIPTION_BUFFER_EVENTS: String(BUFFER), WEBSOCKET_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS) },
+      cleanups,
+    );
+  }, SYSTEM_START);
   after(async () => {
     await sys?.stop();
   });

@@ -21,7 +21,9 @@ import {
   type NextPayload,
   type OrderEventResult,
   type SubscriptionSystem,
+  SYSTEM_START,
 } from './support.ts';
+import { Cleanups } from '../kafka/orders-support.ts';
 
 /** Room for a loaded machine: these tests wait on processes, each wait up to 60-120 s. */
 const SYSTEM_TEST = { timeout: 600_000 };
@@ -114,10 +116,13 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   let sys: SubscriptionSystem;
   let streamUrl: string;
 
+  // Whatever the system start got to is stopped, even when the start fails or times out.
+  const cleanups = new Cleanups();
+  after(() => cleanups.run());
   before(async () => {
-    sys = await startSubscriptionSystem();
+    sys = await startSubscriptionSystem({}, cleanups);
     streamUrl = `${sys.gatewayUrl}/graphql/stream`;
-  });
+  }, SYSTEM_START);
   after(async () => {
     await sys?.stop();
   });

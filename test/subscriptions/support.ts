@@ -16,8 +16,6 @@ import { startKafkaSystem, type CleanupScope } from '../kafka/orders-support.ts'
 import { readCounter } from '../support/metrics.ts';
 import { scaled, waitFor } from '../support/wait.ts';
 
-export { waitFor };
-
 /** The subprotocol of graphql-ws. */
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
 
@@ -83,6 +81,9 @@ export interface SubscriptionSystem {
  * projection is ready. The fulfillment service waits ten minutes before paying an order. With a
  * `scope`, everything started is stopped when it ends (even after a start that failed half-way).
  */
+/** Options for a hook that starts a subscription system: a loaded machine may take minutes. */
+export const SYSTEM_START = { timeout: 600_000 };
+
 export async function startSubscriptionSystem(gatewayEnv: Record<string, string> = {}, scope?: CleanupScope): Promise<SubscriptionSystem> {
   const kafka = await startKafkaSystem(
     {

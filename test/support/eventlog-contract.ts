@@ -12,8 +12,6 @@ import assert from 'node:assert/strict';
 import type { ConsumerHandle, EventLog, LogRecord, OutgoingRecord, RecordPosition, StartFrom } from '../../lib/eventlog/types.ts';
 import { quietPeriod as sleep, waitFor, withTimeout } from './wait.ts';
 
-export { waitFor, withTimeout };
-
 /** A log with a topic of its own for one test. */
 export interface EventLogFixture {
   log: EventLog;

@@ -1,4 +1,4 @@
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 
 /** A port that is taken for as long as the test wants it and refuses every connection. */
 export interface RefusingPort {
@@ -25,17 +25,5 @@ export function refusingPort(): Promise<RefusingPort> {
       server.off('error', reject);
       resolve({ port: (server.address() as AddressInfo).port, close });
     });
-  });
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }

@@ -1,7 +1,7 @@
 /**
  * What the tests need from the machine besides npm packages, each checked in one cheap step so that a
  * missing one fails at once with one line naming the Debian package, never with a hang or a page of
- * compiler output. `scripts/test.ts` checks them all before any test starts; the support modules
+ * compiler output. `test/run.ts` checks them all before any test starts; the support modules
  * that use them check again, for a test file run on its own.
  */
 import { accessSync, constants } from 'node:fs';

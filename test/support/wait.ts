@@ -15,7 +15,8 @@ export const scaled = (ms: number): number => Math.round(ms * scale);
 
 /**
  * Resolves once `check` returns true (or, for an assertion-style check, returns without
- * throwing); polls every `intervalMs`; rejects with `message` once `timeoutMs` (scaled) passed.
+ * throwing); polls every `intervalMs`; rejects with `message` once `timeoutMs` (scaled) passed,
+ * also when a check is still running then (a request that hangs, say).
  */
 export async function waitFor(
   check: () => boolean | void | Promise<boolean | void>,
@@ -26,12 +27,19 @@ export async function waitFor(
   const budget = scaled(timeoutMs);
   const deadline = Date.now() + budget;
   let lastError: unknown;
+  const expired = Symbol('expired');
   for (;;) {
+    const left = Math.max(1, deadline - Date.now());
+    const timeout = new AbortController();
     try {
-      if ((await check()) !== false) return;
-      lastError = undefined;
+      const outcome = await Promise.race([check(), delay(left, expired, { signal: timeout.signal })]);
+      if (outcome === expired) lastError = new Error(`a check was still running at the deadline`);
+      else if (outcome !== false) return;
+      else lastError = undefined;
     } catch (err) {
       lastError = err;
+    } finally {
+      timeout.abort();
     }
     if (Date.now() > deadline) {
       const last = lastError instanceof Error ? `; last failure: ${lastError.message}` : '';
