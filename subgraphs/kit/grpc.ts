@@ -30,7 +30,7 @@ export function createGrpcCaller(client: Client, options: ResilienceOptions, met
         signal.removeEventListener('abort', cancel);
         if (!err) return resolve(response ?? null);
         if (err.code === Status.NOT_FOUND) return resolve(null);
-        reject(translateStatus(err, upstream));
+        reject(translateStatus(err, upstream, options.timeoutMs));
       });
       const cancel = () => call.cancel();
       signal.addEventListener('abort', cancel, { once: true });
@@ -41,13 +41,15 @@ export function createGrpcCaller(client: Client, options: ResilienceOptions, met
   };
 }
 
-function translateStatus(err: ServiceError, upstream: string): UpstreamFailure {
+function translateStatus(err: ServiceError, upstream: string, timeoutMs: number): UpstreamFailure {
   const detail = `${upstream}: ${Status[err.code]}: ${err.details}`;
   switch (err.code) {
     case Status.UNAVAILABLE:
       return new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, detail, true, upstream, err);
     case Status.DEADLINE_EXCEEDED:
-      return new UpstreamFailure(ErrorCode.UPSTREAM_TIMEOUT, detail, true, upstream, err);
+      // The call's deadline and the policy's timeout are the same instant; whichever fires first,
+      // the caller gets the same error (and no internal address from the status details).
+      return new UpstreamFailure(ErrorCode.UPSTREAM_TIMEOUT, `${upstream} did not answer within ${timeoutMs} ms`, true, upstream, err);
     case Status.RESOURCE_EXHAUSTED:
       return new UpstreamFailure(ErrorCode.UPSTREAM_OVERLOADED, detail, false, upstream, err);
     default:

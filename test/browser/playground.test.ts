@@ -49,6 +49,8 @@ async function untilEditorTaken(page: Page): Promise<void> {
 /** Runs what the editor shows. */
 async function execute(page: Page): Promise<void> {
   await untilEditorTaken(page);
+  // Typing may have opened the editor's suggestion list, which would cover the button.
+  await page.keyboard.press('Escape');
   await page.getByRole('button', { name: /execute query/i }).click();
 }
 
