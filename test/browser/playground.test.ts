@@ -10,6 +10,7 @@ import { generateCustomers } from '../../services/customers/data.ts';
 import { scaled, waitFor } from '../support/wait.ts';
 import type { Page } from 'playwright-core';
 import { launchOfflineBrowser, type OfflineBrowser } from '../support/browser.ts';
+import { gatewayStats } from '../subscriptions/support.ts';
 
 /** Replaces the query editor's text by typing, as a person would (the editor closes brackets itself). */
 async function typeQuery(page: Page, text: string): Promise<void> {
@@ -126,14 +127,7 @@ describe('the playground in a browser with no internet access', () => {
     await openPlayground(watcher, `${system.gatewayUrl}/`);
     await typeQuery(watcher, 'subscription Watch { orderEvents(customerId: "c9") { type order { id status customer { name');
     await execute(watcher);
-    await waitFor(
-      async () =>
-        ((await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions
-          .subscribers >= 1,
-      60_000,
-      'the playground never subscribed',
-      250,
-    );
+    await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'the playground never subscribed', 250);
 
     const shopper = await browser.context.newPage();
     await openPlayground(shopper, `${system.gatewayUrl}/`);
