@@ -315,7 +315,7 @@ class KafkaConsumerHandle implements ConsumerHandle {
         // A long handler must not cost the group membership.
         const beat = setInterval(() => void heartbeat().catch(() => {}), this.#heartbeatIntervalMs);
         try {
-          await this.#options.handle(records);
+          await this.#options.handle(records, { partition, nextOffset: records[records.length - 1]!.offset + 1 });
         } catch (err) {
           this.#fail(err);
           return; // unresolved: the next member of the group gets these records again

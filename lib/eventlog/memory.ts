@@ -271,7 +271,7 @@ class MemoryConsumer implements ConsumerHandle {
       const { partition, records } = next;
       this.#group.busy.set(partition, this);
       try {
-        await this.#options.handle(records);
+        await this.#options.handle(records, { partition, nextOffset: records[records.length - 1]!.offset + 1 });
         // Handled: even when stop() came in meanwhile, the batch counts and its position is
         // committed, before the partition is free for another member.
         const position = records[records.length - 1]!.offset + 1;

@@ -42,17 +42,29 @@ export type StartFrom =
   /** At these offsets (partition -> next offset to read); other partitions from the beginning. */
   | { kind: 'offsets'; offsets: Record<number, number> };
 
+/** Where a handled batch leaves its partition. */
+export interface BatchPosition {
+  partition: number;
+  /**
+   * The next offset to read once the batch is handled. It can lie beyond the last record's offset
+   * + 1, and a batch can be empty, when the log skipped offsets that carry no record for consumers
+   * (Kafka's transaction markers and aborted transactions): a consumer that tracks positions moves
+   * to it, or it never reaches the partition's end.
+   */
+  nextOffset: number;
+}
+
 export interface ConsumeOptions {
   topic: string;
   /** Consumers in one group share committed positions. */
   groupId: string;
   from: StartFrom;
   /**
-   * Called with records of one partition, in offset order. When it resolves, the records count as
+   * Called with records of one partition, in offset order (possibly none: see BatchPosition). When it resolves, the records count as
    * handled (and, with `commit: true`, their position is committed). When it throws, the consumer
    * stops and `ConsumerHandle.failed` rejects: nothing after the failed batch is handled.
    */
-  handle(records: LogRecord[]): Promise<void>;
+  handle(records: LogRecord[], batch: BatchPosition): Promise<void>;
   /** Commit positions after each handled batch. Default true. */
   commit?: boolean;
 }

@@ -4,6 +4,7 @@
  * serves it with `@apollo/subgraph` on the shared GraphQL HTTP host.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BaseContext } from '@apollo/server';
@@ -22,8 +23,12 @@ export interface SubgraphModule<Ctx extends BaseContext> {
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Ctx>;
-  /** Builds a fresh context per request (per-request DataLoaders: batching without cross-request caching). */
-  createContext(): Ctx;
+  /**
+   * Builds a fresh context per request (per-request DataLoaders: batching without cross-request
+   * caching), from what the request carries: its headers and the GraphQL request's `extensions`
+   * (over WebSocket: the connection's headers and the subscribe message's extensions).
+   */
+  createContext(request: SubgraphRequest): Ctx;
   /** Policies of the backends it calls, reported on /readyz. */
   upstreams: Record<string, CallPolicy>;
   /** Starts background work (a projection's consumer, say) before the server listens. */
@@ -34,6 +39,14 @@ export interface SubgraphModule<Ctx extends BaseContext> {
   registry?: Registry;
   /** Releases clients and connections. */
   close?(): Promise<void>;
+}
+
+/** What a subgraph's context may read of the request it serves. */
+export interface SubgraphRequest {
+  /** Request headers, names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The GraphQL request's `extensions` (the subscribe message's, over WebSocket). */
+  extensions: Readonly<Record<string, unknown>>;
 }
 
 const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/subgraphs');
@@ -76,7 +89,7 @@ export async function startSubgraph<Ctx extends BaseContext>(
       plugins: [ApolloServerPluginInlineTraceDisabled()],
       formatError: (formatted, error) => maskInternal(formatted, error, log),
     },
-    context: async () => module.createContext(),
+    context: async ({ req }) => module.createContext({ headers: headersOf(req.headers), extensions: extensionsOf(req.body) }),
     readiness,
     registry: module.registry,
   });
@@ -89,7 +102,8 @@ export async function startSubgraph<Ctx extends BaseContext>(
         maxPayloadBytes: options.bodyLimitBytes,
         graphql: {
           schema,
-          context: () => module.createContext(),
+          context: (ctx, _id, payload) =>
+            module.createContext({ headers: headersOf(ctx.extra.request.headers), extensions: extensionsOf(payload) }),
           // The same masking as over HTTP, for results and for errors at the start of a subscription.
           onNext: (_ctx, _id, _payload, _args, result) =>
             result.errors ? { ...result, errors: result.errors.map((e) => maskInternal(e.toJSON(), e, log)) } : result,
@@ -105,6 +119,15 @@ export async function startSubgraph<Ctx extends BaseContext>(
       await module.close?.();
     },
   };
+}
+
+function headersOf(headers: IncomingHttpHeaders): SubgraphRequest['headers'] {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+}
+
+function extensionsOf(body: unknown): SubgraphRequest['extensions'] {
+  const extensions = (body as { extensions?: unknown } | null | undefined)?.extensions;
+  return typeof extensions === 'object' && extensions !== null && !Array.isArray(extensions) ? (extensions as Record<string, unknown>) : {};
 }
 
 /** Errors without a code of ours or Apollo's are bugs: log them, and tell the client only that much. */

@@ -107,6 +107,10 @@ export class EventJournal implements AppliedEventSink {
     for (const resolve of this.partitionWaiters.splice(0)) resolve();
   }
 
+  progressed(positions: number[]): void {
+    this.partitionsSeen(positions.length);
+  }
+
   applied({ partition, offset, event, order, positions }: AppliedEvent): void {
     this.partitionsSeen(Math.max(positions.length, partition + 1));
     const entry: JournalEntry = {

@@ -54,7 +54,12 @@ export class OrderProjection {
 
   /** Marks a record as seen without applying anything (a malformed record that was dead-lettered). */
   skip(record: Pick<LogRecord, 'partition' | 'offset'>): void {
-    if (record.offset >= this.position(record.partition)) this.positions.set(record.partition, record.offset + 1);
+    this.skipTo(record.partition, record.offset + 1);
+  }
+
+  /** Moves a partition's position forward to `next` (never back): offsets below it count as seen. */
+  skipTo(partition: number, next: number): void {
+    if (next > this.position(partition)) this.positions.set(partition, next);
   }
 
   apply(record: Pick<LogRecord, 'partition' | 'offset'>, event: OrderEvent): ApplyResult {

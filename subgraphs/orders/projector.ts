@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ConsumerHandle, EventLog, LogRecord, RecordPosition } from '../../lib/eventlog/types.ts';
+import type { BatchPosition, ConsumerHandle, EventLog, LogRecord, RecordPosition } from '../../lib/eventlog/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { decodeOrderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection, type Order } from './projection.ts';
@@ -36,6 +36,12 @@ export interface AppliedEventSink {
   /** The topic's partition count: once known at start, again whenever a higher partition shows up. */
   partitionsSeen(count: number): void;
   applied(event: AppliedEvent): void;
+  /**
+   * The projection's next offset on every partition after a batch was handled, whether or not it
+   * applied anything (records dead-lettered, duplicates, transaction markers): how far the topic
+   * has been read.
+   */
+  progressed(positions: number[]): void;
 }
 
 export interface ProjectorOptions {
@@ -207,7 +213,7 @@ export class Projector {
         groupId: this.options.groupId,
         from,
         commit: false,
-        handle: (records) => this.handle(records),
+        handle: (records, batch) => this.handle(records, batch),
       }),
     );
     if (this.stopped) return consumer.stop();
@@ -228,7 +234,7 @@ export class Projector {
       });
   }
 
-  private async handle(records: LogRecord[]): Promise<void> {
+  private async handle(records: LogRecord[], batch: BatchPosition): Promise<void> {
     for (const record of records) {
       const decoded = decodeOrderEvent(record.value);
       if (!decoded.ok) {
@@ -255,6 +261,10 @@ export class Projector {
         }
       }
     }
+    // Offsets without a record for consumers (transaction markers) count as seen.
+    this.projection.skipTo(batch.partition, batch.nextOffset);
+    this.notePartitions(batch.partition + 1);
+    this.options.sink?.progressed(this.projection.positionVector(this.partitionCount));
     for (const waiter of this.waiters) {
       if (this.projection.position(waiter.position.partition) > waiter.position.offset) {
         this.waiters.delete(waiter);
