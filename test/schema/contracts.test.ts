@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { Kind, parse, print, type ObjectTypeDefinitionNode } from 'graphql';
+import { Kind, parse, print, type DirectiveDefinitionNode, type ObjectTypeDefinitionNode } from 'graphql';
 import { RESUMABLE_DIRECTIVE, RESUMABLE_SPEC_URL } from '../../lib/resumable.ts';
 import { composeSupergraph, schemaDir, supergraphPath } from '../../scripts/composition.ts';
 
@@ -28,7 +28,9 @@ describe('contracts', () => {
     const directive = field?.directives?.find((d) => d.name.value === RESUMABLE_DIRECTIVE);
     assert.ok(directive, 'Subscription.orderEvents has no @resumable');
     assert.equal(print(directive), '@resumable(position: "cursor", argument: "after")');
-    const definition = document.definitions.find((d) => d.kind === Kind.DIRECTIVE_DEFINITION && d.name.value === RESUMABLE_DIRECTIVE);
+    const definition = document.definitions.find(
+      (d): d is DirectiveDefinitionNode => d.kind === Kind.DIRECTIVE_DEFINITION && d.name.value === RESUMABLE_DIRECTIVE,
+    );
     assert.ok(definition, 'the supergraph does not define @resumable');
     assert.equal(
       print({ ...definition, description: undefined }),
