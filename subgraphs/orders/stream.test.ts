@@ -5,14 +5,22 @@ import { Registry } from 'prom-client';
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 import { orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { EventJournal, type JournalEntry } from './journal.ts';
-import { OrderProjection } from './projection.ts';
+import { EventJournal } from './journal.ts';
+import { OrderProjection, type Order } from './projection.ts';
 import { withTimeout } from '../../test/support/wait.ts';
-import { OrderEventStreams, type OrderEventFilter, type StreamItem } from './stream.ts';
+import { OrderEventStreams, type OrderEventFilter, type StreamItem, type StreamedOrderEvent } from './stream.ts';
 
 const PARTITIONS = 3;
 
-/** What the projector does per record: apply to the projection, tell the journal of applied events. */
+/** What applying a record gave: a stream from the topic's start reports `cursor` right after it. */
+interface Applied {
+  positions: number[];
+  cursor: string;
+  order: Order;
+  type: OrderEvent['type'];
+}
+
+/** What the projector does per record: apply to the projection, tell the journal of applied events and of its progress. */
 class Feed {
   readonly projection = new OrderProjection();
   private readonly next = new Map<number, number>();
@@ -30,16 +38,20 @@ class Feed {
     return this.applyAt(partition, offset, event);
   }
 
-  /** Applies a record; for an applied event, what the journal recorded (its cursor, order and type). */
-  applyAt(partition: number, offset: number, event: OrderEvent): Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined {
+  /** Applies a record (a batch of one); for an applied event, what the journal recorded. */
+  applyAt(partition: number, offset: number, event: OrderEvent): Applied | undefined {
     const result = this.projection.apply({ partition, offset }, event);
-    if (result.kind !== 'applied') return undefined;
     const positions = this.projection.positionVector(this.journal.partitions);
-    this.journal.applied({ partition, offset, event, order: result.order, positions });
-    return (this.last = { cursor: encodeCursor(positions), order: result.order, type: event.type });
+    let applied: Applied | undefined;
+    if (result.kind === 'applied') {
+      this.journal.applied({ partition, offset, event, order: result.order, positions });
+      applied = this.last = { positions, cursor: encodeCursor(positions), order: result.order, type: event.type };
+    }
+    this.journal.progressed(positions);
+    return applied;
   }
 
-  last: Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined;
+  last: Applied | undefined;
 }
 
 const placed = (orderId: string, customerId = 'c1') =>
@@ -55,7 +67,12 @@ function setUp(options: { maxEvents?: number; bufferEvents?: number } = {}) {
   return { journal, streams, feed: new Feed(journal), metric };
 }
 
-const isEvent = (item: StreamItem): item is JournalEntry => !(item instanceof Error);
+/** The event an item carries, if it is one (not a checkpoint, not the error that ends a stream). */
+const eventOf = (item: StreamItem): StreamedOrderEvent | undefined =>
+  'value' in item && !(item.value instanceof Error) ? item.value : undefined;
+/** The error that ends a stream, if the item is it. */
+const errorOf = (item: StreamItem): InterchangeError | undefined =>
+  'value' in item && item.value instanceof InterchangeError ? item.value : undefined;
 
 /** Takes `count` items, failing if one does not come within 10 s. */
 async function take(stream: AsyncIterator<StreamItem>, count: number): Promise<StreamItem[]> {
@@ -68,7 +85,12 @@ async function take(stream: AsyncIterator<StreamItem>, count: number): Promise<S
   return items;
 }
 
-const ids = (items: StreamItem[]) => items.map((i) => (isEvent(i) ? `${i.order.id}:${i.type}` : `error:${i.code}`));
+const ids = (items: StreamItem[]) =>
+  items.map((i) => {
+    const event = eventOf(i);
+    const error = errorOf(i);
+    return event ? `${event.order.id}:${event.type}` : error ? `error:${error.code}` : 'checkpoint';
+  });
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
@@ -111,12 +133,19 @@ describe('order event cursors', () => {
     });
   }
 
-  test('a cursor is the projection positions on every partition right after the event', () => {
-    const { feed } = setUp();
+  test("a journal entry keeps the projection's positions on every partition right after the event, as plain JSON", async () => {
+    const { feed, streams } = setUp();
+    const stream = await streams.open({ after: encodeCursor([0, 0, 0]) });
     feed.apply(0, placed('a'));
     feed.apply(2, placed('b'));
-    const entry = feed.apply(0, paid('a'))!;
-    assert.deepEqual(decodeCursor(entry.cursor), [2, 0, 1]);
+    feed.apply(0, paid('a'));
+    const [, , entry] = (await take(stream, 3)).map(eventOf);
+    assert.deepEqual(entry!.positions, [2, 0, 1]);
+    assert.equal(entry!.cursor, encodeCursor([2, 0, 1]));
+    const { cursor, ...journaled } = entry!;
+    assert.deepEqual(JSON.parse(JSON.stringify(journaled)), journaled);
+    assert.equal(typeof cursor, 'string');
+    await stream.return!();
   });
 });
 
@@ -294,7 +323,7 @@ describe('the orderEvents stream', () => {
     for (let i = 1; i <= 6; i++) feed.apply(i % PARTITIONS, placed(`o${i}`));
     assert.equal(await metric('orders_subscriptions_active'), 0, 'released at once');
     assert.equal(journal.status().followers, 0);
-    const [failure] = await take(stream, 1);
+    const failure = errorOf((await take(stream, 1))[0]!);
     assert.ok(failure instanceof InterchangeError);
     assert.equal(failure.code, ErrorCode.SUBSCRIBER_TOO_SLOW);
     assert.equal(failure.extensions['lastDeliveredCursor'], first.cursor);
@@ -314,7 +343,7 @@ describe('the orderEvents stream', () => {
     const before = feed.apply(0, placed('a'))!.cursor;
     const stream = await streams.open({});
     for (const id of ['b', 'c', 'd']) feed.apply(1, placed(id));
-    const [failure] = await take(stream, 1);
+    const failure = errorOf((await take(stream, 1))[0]!);
     assert.ok(failure instanceof InterchangeError);
     assert.equal(failure.extensions['lastDeliveredCursor'], before);
     await stream.return!();
@@ -325,7 +354,7 @@ describe('the orderEvents stream', () => {
     const start = encodeCursor([0, 0, 0]);
     for (let i = 0; i < 10; i++) feed.apply(0, placed(`o${i}`));
     const stream = await streams.open({ after: start });
-    assert.equal((await take(stream, 10)).filter(isEvent).length, 10);
+    assert.equal((await take(stream, 10)).filter(eventOf).length, 10);
     await stream.return!();
   });
 
