@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph';
+import type { Deadline } from '../../lib/deadline.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { pageSize } from '../kit/arguments.ts';
 import type { OrderCommands, PlaceOrderInput } from './commands.ts';
@@ -10,6 +11,8 @@ export interface OrdersContext {
   projection: OrderProjection;
   commands: OrderCommands;
   events: OrderEventStreams;
+  /** By when this request's mutations must answer (the gateway's `interchange-timeout-ms`, capped by COMMAND_TIMEOUT_MS). */
+  deadline: Deadline;
 }
 
 interface ListArgs {
@@ -45,8 +48,8 @@ export const resolvers: GraphQLResolverMap<OrdersContext> = {
     orders: (_root, args: ListArgs, ctx) => list(ctx, args),
   },
   Mutation: {
-    placeOrder: (_root, { input }: { input: PlaceOrderInput }, ctx) => ctx.commands.placeOrder(input),
-    cancelOrder: (_root, { id }: { id: string }, ctx) => ctx.commands.cancelOrder(id),
+    placeOrder: (_root, { input }: { input: PlaceOrderInput }, ctx) => ctx.commands.placeOrder(input, ctx.deadline),
+    cancelOrder: (_root, { id }: { id: string }, ctx) => ctx.commands.cancelOrder(id, ctx.deadline),
   },
   Subscription: {
     orderEvents: {
