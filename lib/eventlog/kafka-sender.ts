@@ -30,6 +30,12 @@ export interface ProducerQueueOptions {
   partitionOf(message: Message): number | undefined;
 }
 
+/**
+ * Most bytes (keys, values, headers) one send gathers from queued publishes; a publish larger than
+ * this goes alone. Kept well below the brokers' usual 1 MB limit on one partition's batch.
+ */
+const MAX_SEND_BYTES = 512 * 1024;
+
 export class ProducerQueue {
   readonly #options: ProducerQueueOptions;
   #queue: Pending[] = [];
@@ -61,10 +67,22 @@ export class ProducerQueue {
     if (this.#sending) return;
     this.#sending = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) await this.#sendTogether(this.#queue.splice(0));
+      while (this.#queue.length > 0 && !this.#closed) await this.#sendTogether(this.#takeNext());
     } finally {
       this.#sending = false;
     }
+  }
+
+  /** The queued publishes the next send takes: at least one, in order, up to MAX_SEND_BYTES. */
+  #takeNext(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    for (const pending of this.#queue) {
+      bytes += sizeOf(pending.messages);
+      if (count > 0 && bytes > MAX_SEND_BYTES) break;
+      count++;
+    }
+    return this.#queue.splice(0, count);
   }
 
   async #sendTogether(batch: Pending[]): Promise<void> {
@@ -116,3 +134,16 @@ export class ProducerQueue {
     await producer?.then((p) => p.disconnect()).catch(() => {});
   }
 }
+
+function sizeOf(messages: Message[]): number {
+  let bytes = 0;
+  for (const { key, value, headers } of messages) {
+    bytes += byteLength(key) + byteLength(value);
+    for (const [name, header] of Object.entries(headers ?? {}))
+      bytes += name.length + (typeof header === 'string' || Buffer.isBuffer(header) ? byteLength(header) : 0);
+  }
+  return bytes;
+}
+
+const byteLength = (data: string | Buffer | null | undefined): number =>
+  data === null || data === undefined ? 0 : Buffer.byteLength(data);

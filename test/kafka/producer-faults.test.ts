@@ -14,7 +14,7 @@ import { KafkaEventLog, type KafkaEventLogOptions } from '../../lib/eventlog/kaf
 import { waitFor, withTimeout } from '../support/wait.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
 
-const POOL = Array.from({ length: 4 }, (_, i) => `producer-faults-${i}`);
+const POOL = Array.from({ length: 5 }, (_, i) => `producer-faults-${i}`);
 const PARTITIONS = 3;
 /** Kafka protocol: the Produce API key, and a retriable partition error. */
 const PRODUCE = 0;
@@ -154,6 +154,23 @@ describe('KafkaEventLog publishing under faults', () => {
         [],
       );
       assert.deepEqual(collisions(records), []);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('concurrent publishes too large for one send go out in several, each landing where it says', { timeout: 300_000 }, async () => {
+    const { cluster: c, topic } = await freshTopic();
+    const log = new KafkaEventLog({ brokers: c.brokers, clientId: 'large', ...SETTINGS });
+    try {
+      const big = (i: number) => `${i}:${'x'.repeat(100_000)}`;
+      const positions = await Promise.all(Array.from({ length: 12 }, (_, i) => log.publish(topic, [{ key: 'one-key', value: big(i) }])));
+      const records = await readWire(c, topic, positions.length);
+      const at = new Map(records.map((r) => [`${r.partition}/${r.offset}`, r.value]));
+      assert.deepEqual(
+        positions.map(([p]) => at.get(`${p!.partition}/${p!.offset}`)?.split(':')[0]),
+        positions.map((_, i) => String(i)),
+      );
     } finally {
       await log.close();
     }
