@@ -40,6 +40,16 @@ export const ErrorCode = {
    */
   PROJECTION_BEHIND: 'PROJECTION_BEHIND',
   /**
+   * The request's time budget (the gateway's `interchange-timeout-ms`, or the subgraph's own limit)
+   * ran out, or was too small, before the change was made: nothing was published. Safe to retry.
+   */
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  /**
+   * An idempotency key came back with a different input than the one it was first used with
+   * (`extensions.orderId` names the order it made). Use a new key for a new order.
+   */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /**
    * A subscription's `after` cursor cannot be decoded, or names more partitions than the topic
    * has. `extensions.argument` names the argument. Resubscribe with a cursor this API issued.
    */

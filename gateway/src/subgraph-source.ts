@@ -1,12 +1,13 @@
 /**
  * How the gateway talks to one subgraph: federation's RemoteGraphQLDataSource, with Node's own
- * fetch (keep-alive, far cheaper per request than the default client), a per-request timeout, and
- * transport failures turned into a GraphQL error with a code. The gateway then adds
+ * fetch (keep-alive, far cheaper per request than the default client), a per-request timeout that
+ * the subgraph is told of (the `interchange-timeout-ms` header, lib/deadline.ts), and transport failures turned into a GraphQL error with a code. The gateway then adds
  * `extensions.serviceName`, keeps serving, and returns whatever other subgraphs could resolve.
  */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher } from '@apollo/utils.fetcher';
+import { TIMEOUT_HEADER } from '../../lib/deadline.ts';
 import { ErrorCode, causeOf } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { GatewayContext } from './identity.ts';
@@ -25,9 +26,13 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
     super({ url: options.url });
     this.options = options;
     const { timeoutMs } = options;
-    // Node's fetch is compatible with what the data source uses of a fetch response.
-    this.fetcher = ((url: string, init: RequestInit) =>
-      fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+    // Node's fetch is compatible with what the data source uses of a fetch response. The timer starts
+    // here, so the whole timeout is what the subgraph has left: it answers within it or not at all.
+    this.fetcher = ((url: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      headers.set(TIMEOUT_HEADER, String(timeoutMs));
+      return fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+    }) as unknown as Fetcher;
   }
 
   /** Passes the caller's forwarded headers (identity.ts) on to the subgraph. */

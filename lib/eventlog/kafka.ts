@@ -10,6 +10,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, KafkaMessage, LogEntry, Message, Producer, RetryOptions } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import type { ConsumeOptions, ConsumerHandle, EventLog, LogRecord, OutgoingRecord, PartitionProgress, RecordPosition } from './types.ts';
+import { ProducerQueue } from './kafka-sender.ts';
 import { validateConsumeOptions } from './memory.ts';
 
 /** kafkajs retry settings (exponential back-off with jitter), for every client of the log. */
@@ -46,7 +47,8 @@ export interface KafkaEventLogOptions {
   /**
    * Retries of transient failures (broker down, leader moves, coordinator changes). A consumer
    * whose retries run out is restarted by kafkajs; `failed` rejects only on a non-retriable crash.
-   * A publish rejects when its retries run out.
+   * A publish rejects when its retries run out (and the next one goes through a new producer:
+   * kafka-sender.ts).
    */
   retry?: KafkaRetryOptions;
 }
@@ -60,8 +62,9 @@ const DEFAULT_RETRY: Required<Pick<KafkaRetryOptions, 'retries' | 'initialRetryT
 /**
  * An `EventLog` on Kafka.
  *
- * - publish: one idempotent producer (acks all, one request in flight per broker, so a retry never
- *   duplicates or reorders), kafkajs's DefaultPartitioner (Kafka's murmur2 key hashing).
+ * - publish: an idempotent producer (acks all, one send in flight, so a retry never duplicates or
+ *   reorders), replaced after any failed send so that no later record can be taken for a duplicate
+ *   of the failed one (kafka-sender.ts); kafkajs's DefaultPartitioner (Kafka's murmur2 key hashing).
  * - consume: one kafkajs consumer per call, in group `groupId`, committing a batch's position only
  *   after `handle` resolved. Partitions keep their committed position when they move between
  *   members; `beginning` and `offsets` seek on a partition's first assignment, and `offsets`
@@ -77,7 +80,7 @@ export class KafkaEventLog implements EventLog {
   readonly #consumers = new Set<KafkaConsumerHandle>();
   /** Which partition the partitioner gave each message of a send in progress. */
   readonly #partitionOf = new WeakMap<Message, number>();
-  #producer: Promise<Producer> | undefined;
+  readonly #producer: ProducerQueue;
   #admin: Promise<Admin> | undefined;
   #closed = false;
 
@@ -116,32 +119,17 @@ export class KafkaEventLog implements EventLog {
       retry: this.#retry,
       ...(logger ? { logLevel: logLevel.WARN, logCreator: toPino(logger) } : { logLevel: logLevel.NOTHING }),
     });
+    this.#producer = new ProducerQueue({
+      connect: () => this.#connectedProducer(),
+      partitionOf: (message) => this.#partitionOf.get(message),
+    });
   }
 
   async publish(topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> {
     this.#assertOpen();
     if (records.length === 0) return [];
     const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: { ...r.headers } } : {}) }));
-    const producer = await this.#connectedProducer();
-    const sent = await producer.send({ topic, acks: -1, messages });
-
-    // kafkajs answers with each partition's base offset; records of one partition were appended in
-    // the order given, so a record's offset is the base plus its index among that partition's.
-    const base = new Map<number, number>();
-    for (const meta of sent) {
-      if (meta.topicName === topic && meta.baseOffset !== undefined) base.set(meta.partition, Number(meta.baseOffset));
-    }
-    const taken = new Map<number, number>();
-    return messages.map((message) => {
-      const partition = this.#partitionOf.get(message);
-      const first = partition === undefined ? undefined : base.get(partition);
-      if (partition === undefined || first === undefined) {
-        throw new Error(`publish(${topic}): kafkajs did not report where a record landed`);
-      }
-      const index = taken.get(partition) ?? 0;
-      taken.set(partition, index + 1);
-      return { partition, offset: first + index };
-    });
+    return this.#producer.send(topic, messages);
   }
 
   async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
@@ -195,33 +183,31 @@ export class KafkaEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const clients = [this.#producer, this.#admin];
-    this.#producer = this.#admin = undefined;
+    const admin = this.#admin;
+    this.#admin = undefined;
     await Promise.allSettled([
       ...[...this.#consumers].map((c) => c.stop()),
-      ...clients.map(async (client) => (await client)?.disconnect()),
+      this.#producer.close(),
+      (async () => (await admin)?.disconnect())(),
     ]);
   }
 
   #connectedProducer(): Promise<Producer> {
-    this.#producer ??= connect(
-      this.#kafka.producer({
-        // Idempotent, so a retried produce is written once and in order.
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: this.#retry,
-        createPartitioner: () => {
-          const partitioner = Partitioners.DefaultPartitioner();
-          return (args) => {
-            const partition = partitioner(args);
-            this.#partitionOf.set(args.message, partition);
-            return partition;
-          };
-        },
-      }),
-      () => (this.#producer = undefined),
-    );
-    return this.#producer;
+    const producer = this.#kafka.producer({
+      // Idempotent, so a retried produce is written once and in order.
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: this.#retry,
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = partitioner(args);
+          this.#partitionOf.set(args.message, partition);
+          return partition;
+        };
+      },
+    });
+    return connect(producer, () => {});
   }
 
   #connectedAdmin(): Promise<Admin> {
@@ -265,6 +251,8 @@ class KafkaConsumerHandle implements ConsumerHandle {
   readonly #progress = new Map<number, { position: number; highWatermark: number | null }>();
   /** Partitions whose position this member committed (the group's position is then ours). */
   readonly #committed = new Set<number>();
+  /** Per partition, the report of skipped offsets still being handled (see #skipped). */
+  readonly #skipping = new Map<number, Promise<void>>();
 
   constructor(
     consumer: Consumer,
@@ -295,6 +283,12 @@ class KafkaConsumerHandle implements ConsumerHandle {
       consumer.on(consumer.events.FETCH, () => {
         this.#lastFetchAt = Date.now();
       }),
+      // A fetch that brought only offsets with nothing for consumers (transaction markers, aborted
+      // transactions) never reaches eachBatch: kafkajs moves past it itself and says so here.
+      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === topic && payload.batchSize === 0)
+          this.#skipped(payload.partition, Number(payload.lastOffset) + 1, payload.highWatermark);
+      }),
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         // Retriable crashes (retries ran out on a transient error) are restarted by kafkajs.
         if (!payload.restart) this.#fail(payload.error);
@@ -308,23 +302,18 @@ class KafkaConsumerHandle implements ConsumerHandle {
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (this.#hasFailed || !isRunning() || isStale() || batch.messages.length === 0) return;
         const partition = batch.partition;
+        await this.#skipping.get(partition); // batches of skipped offsets before this one first
+        // The last offset counts filtered control records: a commit marker after the last record.
+        const last = Number(batch.lastOffset());
         const records = batch.messages.map((m) => toLogRecord(topic, partition, m));
-        const progress = this.#progressOf(partition);
-        progress.highWatermark = Number(batch.highWatermark);
-
         // A long handler must not cost the group membership.
         const beat = setInterval(() => void heartbeat().catch(() => {}), this.#heartbeatIntervalMs);
         try {
-          await this.#options.handle(records, { partition, nextOffset: records[records.length - 1]!.offset + 1 });
-        } catch (err) {
-          this.#fail(err);
-          return; // unresolved: the next member of the group gets these records again
+          if (!(await this.#handle(records, partition, last + 1, batch.highWatermark))) return; // unresolved: handled again by whoever gets the partition
         } finally {
           clearInterval(beat);
         }
-        const last = records[records.length - 1]!.offset;
         resolveOffset(String(last));
-        progress.position = last + 1;
         if (this.#commit) {
           // Errors (a rebalance, a moved coordinator) go to kafkajs, which rejoins or retries;
           // the batch may then be handled again: at least once.
@@ -339,6 +328,41 @@ class KafkaConsumerHandle implements ConsumerHandle {
 
   lastFetchAt(): number | null {
     return this.#lastFetchAt;
+  }
+
+  /**
+   * Hands a batch to `handle` and records where it leaves the partition; false when the handler
+   * threw (the consumer has failed then).
+   */
+  async #handle(records: LogRecord[], partition: number, nextOffset: number, highWatermark: string): Promise<boolean> {
+    const progress = this.#progressOf(partition);
+    progress.highWatermark = Number(highWatermark);
+    try {
+      await this.#options.handle(records, { partition, nextOffset });
+    } catch (err) {
+      this.#fail(err);
+      return false;
+    }
+    progress.position = Math.max(progress.position, nextOffset);
+    return true;
+  }
+
+  /** Reports offsets kafkajs skipped as an empty batch, after any such batch of the partition before it. */
+  #skipped(partition: number, nextOffset: number, highWatermark: string): void {
+    if (this.#hasFailed) return;
+    const { topic } = this.#options;
+    const done = (this.#skipping.get(partition) ?? Promise.resolve()).then(async () => {
+      if (this.#hasFailed || !(await this.#handle([], partition, nextOffset, highWatermark)) || !this.#commit) return;
+      // Best effort: if it fails, these offsets are skipped again after a restart, which is harmless.
+      await this.#consumer.commitOffsets([{ topic, partition, offset: String(nextOffset) }]).then(
+        () => this.#committed.add(partition),
+        () => {},
+      );
+    });
+    this.#skipping.set(partition, done);
+    void done.finally(() => {
+      if (this.#skipping.get(partition) === done) this.#skipping.delete(partition);
+    });
   }
 
   progress(): PartitionProgress[] {
@@ -426,9 +450,6 @@ function toPino(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-      // Retries are bounded on purpose (a publish must settle), which kafkajs warns about for
-      // every idempotent producer.
-      if (String(message).startsWith('Limiting retries for the idempotent producer')) return;
       const payload = { namespace, ...fields };
       if (level === logLevel.ERROR) kafkaLogger.error(payload, message);
       else if (level === logLevel.WARN) kafkaLogger.warn(payload, message);

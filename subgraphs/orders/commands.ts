@@ -1,19 +1,34 @@
 /**
  * The orders subgraph's commands: check, publish an event, and answer once the projection has
  * applied it (read-your-writes). Nothing is published when a check fails.
+ *
+ * Safe to retry: `placeOrder` with an idempotency key and `cancelOrder` publish events whose ids
+ * follow from the command (ids.ts), so a retry, concurrent or later, on this replica or another,
+ * publishes nothing new in effect and answers with the same order.
+ *
+ * Within a deadline: a command answers by its deadline. When it runs out after the event may have
+ * been published, the error names the order (`extensions.orderId`); when too little is left to
+ * publish and read, it answers DEADLINE_EXCEEDED and publishes nothing.
  */
-import { randomUUID } from 'node:crypto';
+import type { Deadline } from '../../lib/deadline.ts';
 import { ErrorCode, InterchangeError, badUserInput } from '../../lib/errors.ts';
 import type { EventLog, RecordPosition } from '../../lib/eventlog/types.ts';
 import { encodeOrderEvent, orderEvent, type OrderEvent, type OrderLineData } from '../../services/events/orders.ts';
 import type { CatalogSource } from '../catalog/datasource.ts';
 import type { CustomersSource } from '../customers/datasource.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, eventIdFor, orderIdFor } from './ids.ts';
 import type { Order } from './projection.ts';
 import type { Projector } from './projector.ts';
 
 export interface PlaceOrderInput {
   customerId: string;
   lines: { productId: string; quantity: number }[];
+  /**
+   * Makes the command safe to retry: every call with this key answers with the same order, placed
+   * once, whatever became of earlier calls. A key used again with another input is refused
+   * (IDEMPOTENCY_KEY_REUSED). 1 to MAX_IDEMPOTENCY_KEY_LENGTH characters; absent: a new order per call.
+   */
+  idempotencyKey?: string | null;
 }
 
 export interface CommandOptions {
@@ -22,30 +37,82 @@ export interface CommandOptions {
   projector: Projector;
   customers: CustomersSource;
   catalog: CatalogSource;
-  /** How long a mutation waits for the projection to apply its event, in ms. */
+  /** Longest wait for the projection to apply a command's event, in ms (the deadline may cut it shorter). */
   readYourWritesTimeoutMs: number;
-  /** How long publishing may take before the mutation fails, in ms. */
+  /** Longest wait for the event log to acknowledge an event, in ms (the deadline may cut it shorter). */
   publishTimeoutMs: number;
+  /** Least time a command must have left to publish and read its event, in ms; with less it publishes nothing. @default 100 */
+  minBudgetMs?: number;
 }
 
 /** Most lines and units one order may have: a guard against absurd input, not a business rule. */
 const MAX_LINES = 100;
 const MAX_QUANTITY = 10_000;
 
+/** Product id -> units, one entry per product. */
+type Quantities = Map<string, number>;
+
 export class OrderCommands {
   private readonly options: CommandOptions;
+  /** placeOrder calls with a key still running here, by order id: a concurrent retry joins one. */
+  private readonly placing = new Map<string, { customerId: string; quantities: Quantities; order: Promise<Order> }>();
 
   constructor(options: CommandOptions) {
     this.options = options;
   }
 
-  async placeOrder(input: PlaceOrderInput): Promise<Order> {
+  async placeOrder(input: PlaceOrderInput, deadline: Deadline): Promise<Order> {
+    const key = idempotencyKeyOf(input);
     const quantities = mergeLines(input.lines);
-    const customer = await this.options.customers.createLoader().load(input.customerId);
-    if (!customer) throw badUserInput(`unknown customer "${input.customerId}"`, 'input.customerId');
+    const { customerId } = input;
+    const orderId = orderIdFor(key);
+    if (key === undefined) return this.place(orderId, customerId, quantities, deadline);
+
+    // Placed already (by an earlier attempt, here or on another replica): answer with it, checks and all skipped.
+    const existing = this.options.projector.projection.get(orderId);
+    if (existing) return sameOrder(existing, customerId, quantities);
+    const running = this.placing.get(orderId);
+    if (running) {
+      if (!sameInput(running, customerId, quantities)) throw keyReused(orderId);
+      return raceDeadline(running.order, deadline, () => inFlight(orderId, 'an earlier call with this idempotency key is still running'));
+    }
+    const order = this.place(orderId, customerId, quantities, deadline).then((placed) => sameOrder(placed, customerId, quantities));
+    this.placing.set(orderId, { customerId, quantities, order });
+    const forget = () => this.placing.delete(orderId);
+    order.then(forget, forget);
+    return order;
+  }
+
+  /** Cancels an order; an order cancelled already is returned as it is. */
+  async cancelOrder(id: string, deadline: Deadline): Promise<Order> {
+    const order = this.options.projector.projection.get(id);
+    if (!order) throw new InterchangeError(ErrorCode.NOT_FOUND, `no order "${id}"`, { orderId: id });
+    if (order.status === 'CANCELLED') return order;
+    if (order.status === 'SHIPPED') {
+      throw new InterchangeError(ErrorCode.INVALID_STATE, `order "${id}" is shipped and cannot be cancelled`, {
+        orderId: id,
+        status: order.status,
+      });
+    }
+    const event = orderEvent('OrderCancelled', id, { reason: 'cancelled by the customer' }, eventIdFor(id, 'OrderCancelled'));
+    return this.publishAndRead(event, deadline);
+  }
+
+  private async place(orderId: string, customerId: string, quantities: Quantities, deadline: Deadline): Promise<Order> {
+    const lines = await raceDeadline(this.check(customerId, quantities), deadline, () =>
+      notStarted('checking the customer and products took longer than the request may'),
+    );
+    const event = orderEvent('OrderPlaced', orderId, { customerId, lines }, eventIdFor(orderId, 'OrderPlaced'));
+    return this.publishAndRead(event, deadline);
+  }
+
+  /** The order's lines at today's prices; throws when the customer or a product is unknown, or stock is short. */
+  private async check(customerId: string, quantities: Quantities): Promise<OrderLineData[]> {
+    const customer = await this.options.customers.createLoader().load(customerId);
+    if (!customer) throw badUserInput(`unknown customer "${customerId}"`, 'input.customerId');
     const productIds = [...quantities.keys()];
     const products = await this.options.catalog.createLoader().loadMany(productIds);
-    const lines: OrderLineData[] = productIds.map((productId, i) => {
+    return productIds.map((productId, i) => {
       const product = products[i];
       if (product instanceof Error) throw product;
       if (!product) throw badUserInput(`unknown product "${productId}"`, 'input.lines');
@@ -59,27 +126,18 @@ export class OrderCommands {
       }
       return { productId, quantity, unitPriceCents: product.priceCents };
     });
-    const orderId = `o-${randomUUID()}`;
-    return this.publishAndRead(orderEvent('OrderPlaced', orderId, { customerId: input.customerId, lines }));
   }
 
-  async cancelOrder(id: string): Promise<Order> {
-    const order = this.options.projector.projection.get(id);
-    if (!order) throw new InterchangeError(ErrorCode.NOT_FOUND, `no order "${id}"`, { orderId: id });
-    if (order.status === 'SHIPPED' || order.status === 'CANCELLED') {
-      throw new InterchangeError(ErrorCode.INVALID_STATE, `order "${id}" is ${order.status.toLowerCase()} and cannot be cancelled`, {
-        orderId: id,
-        status: order.status,
-      });
-    }
-    return this.publishAndRead(orderEvent('OrderCancelled', id, { reason: 'cancelled by the customer' }));
-  }
-
-  private async publishAndRead(event: OrderEvent): Promise<Order> {
-    const { log, topic, projector, publishTimeoutMs, readYourWritesTimeoutMs } = this.options;
+  private async publishAndRead(event: OrderEvent, deadline: Deadline): Promise<Order> {
+    const { log, topic, projector, publishTimeoutMs, readYourWritesTimeoutMs, minBudgetMs = 100 } = this.options;
+    const budget = deadline.remaining();
+    if (budget < minBudgetMs)
+      throw notStarted(`${budget} ms left, ${event.type} needs at least ${minBudgetMs} ms to be published and read`);
     let position: RecordPosition;
     try {
-      [position] = (await withTimeout(log.publish(topic, [encodeOrderEvent(event)]), publishTimeoutMs)) as [RecordPosition];
+      [position] = (await withTimeout(log.publish(topic, [encodeOrderEvent(event)]), Math.min(publishTimeoutMs, budget))) as [
+        RecordPosition,
+      ];
     } catch (err) {
       throw new InterchangeError(
         ErrorCode.EVENT_LOG_UNAVAILABLE,
@@ -89,7 +147,7 @@ export class OrderCommands {
       );
     }
     try {
-      await projector.waitFor(position, readYourWritesTimeoutMs);
+      await projector.waitFor(position, Math.min(readYourWritesTimeoutMs, deadline.remaining()));
     } catch (err) {
       throw new InterchangeError(
         ErrorCode.PROJECTION_BEHIND,
@@ -112,11 +170,19 @@ export class OrderCommands {
   }
 }
 
+function idempotencyKeyOf(input: PlaceOrderInput): string | undefined {
+  const key = input.idempotencyKey ?? undefined;
+  if (key !== undefined && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+    throw badUserInput(`idempotencyKey must have 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}`, 'input.idempotencyKey');
+  }
+  return key;
+}
+
 /** Checks the lines and adds up quantities per product. */
-function mergeLines(lines: PlaceOrderInput['lines']): Map<string, number> {
+function mergeLines(lines: PlaceOrderInput['lines']): Quantities {
   if (lines.length === 0) throw badUserInput('an order needs at least one line', 'input.lines');
   if (lines.length > MAX_LINES) throw badUserInput(`an order has at most ${MAX_LINES} lines`, 'input.lines');
-  const quantities = new Map<string, number>();
+  const quantities: Quantities = new Map();
   for (const { productId, quantity } of lines) {
     if (!Number.isInteger(quantity) || quantity < 1)
       throw badUserInput(`quantity must be at least 1, got ${quantity} for product "${productId}"`, 'input.lines.quantity');
@@ -127,10 +193,46 @@ function mergeLines(lines: PlaceOrderInput['lines']): Map<string, number> {
   return quantities;
 }
 
+/** Whether an order (or a placement in progress) is what this input asks for; prices may have changed since. */
+function sameInput(placed: { customerId: string; quantities: Quantities }, customerId: string, quantities: Quantities): boolean {
+  if (placed.customerId !== customerId || placed.quantities.size !== quantities.size) return false;
+  return [...quantities].every(([productId, quantity]) => placed.quantities.get(productId) === quantity);
+}
+
+/** The order, if it is what the input asks for; IDEMPOTENCY_KEY_REUSED if not. */
+function sameOrder(order: Order, customerId: string, quantities: Quantities): Order {
+  const placed = { customerId: order.customerId, quantities: new Map(order.lines.map((l) => [l.productId, l.quantity])) };
+  if (!sameInput(placed, customerId, quantities)) throw keyReused(order.id);
+  return order;
+}
+
+const keyReused = (orderId: string) =>
+  new InterchangeError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `this idempotency key placed order "${orderId}" with a different input`, {
+    orderId,
+  });
+
+const notStarted = (why: string) => new InterchangeError(ErrorCode.DEADLINE_EXCEEDED, `${why}; nothing was published`);
+
+const inFlight = (orderId: string, why: string) =>
+  new InterchangeError(
+    ErrorCode.EVENT_LOG_UNAVAILABLE,
+    `${why} and did not finish in time; it may still be applied: query order "${orderId}" before trying again`,
+    { orderId },
+  );
+
+/** The promise's outcome, or the error `onExpiry` makes once the deadline has passed. */
+function raceDeadline<T>(promise: Promise<T>, deadline: Deadline, onExpiry: () => Error): Promise<T> {
+  return withTimeout(promise, deadline.remaining()).catch((err: unknown) => {
+    throw err instanceof DeadlineError ? onExpiry() : err;
+  });
+}
+
+class DeadlineError extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms`)), ms))),
   ]);
 }

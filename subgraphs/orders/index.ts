@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { setting } from '../../lib/config.ts';
+import { deadlineFrom } from '../../lib/deadline.ts';
 import { kafkaOptions, kafkaSettings } from '../../lib/eventlog/config.ts';
 import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
@@ -39,10 +40,16 @@ export const ordersConfig = subgraphConfig({
     .string()
     .min(1)
     .default(() => `orders-projection-${randomUUID()}`),
-  /** How long a mutation waits for its event to be applied before answering PROJECTION_BEHIND. */
-  READ_YOUR_WRITES_TIMEOUT_MS: setting.millis(5_000),
-  /** How long publishing an event may take before a mutation answers EVENT_LOG_UNAVAILABLE. */
-  PUBLISH_TIMEOUT_MS: setting.millis(10_000),
+  /**
+   * Longest a mutation may take, in ms, checks, publishing and read-your-writes together; the
+   * gateway's `interchange-timeout-ms` header (less a margin for the answer) cuts it shorter. Below
+   * the gateway's SUBGRAPH_TIMEOUT_MS, so that a caller without the header still hears the answer.
+   */
+  COMMAND_TIMEOUT_MS: setting.millis(8_000),
+  /** Longest a mutation waits for its event to be applied before answering PROJECTION_BEHIND, in ms (within the deadline). */
+  READ_YOUR_WRITES_TIMEOUT_MS: setting.millis(3_000),
+  /** Longest publishing an event may take before a mutation answers EVENT_LOG_UNAVAILABLE, in ms (within the deadline). */
+  PUBLISH_TIMEOUT_MS: setting.millis(4_000),
   CUSTOMERS_SERVICE_URL: setting.url().default('http://127.0.0.1:4201'),
   CATALOG_SERVICE_ADDRESS: z
     .string()
@@ -58,6 +65,15 @@ export const ordersConfig = subgraphConfig({
    * is ended with SUBSCRIBER_TOO_SLOW (naming the last position delivered) instead of growing memory.
    */
   SUBSCRIPTION_BUFFER_EVENTS: setting.count(10_000),
+}).superRefine((config, ctx) => {
+  // Each step gets its whole wait within a mutation's budget, with room left for the checks.
+  if (config.PUBLISH_TIMEOUT_MS + config.READ_YOUR_WRITES_TIMEOUT_MS >= config.COMMAND_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['COMMAND_TIMEOUT_MS'],
+      message: `must be more than PUBLISH_TIMEOUT_MS + READ_YOUR_WRITES_TIMEOUT_MS (${config.PUBLISH_TIMEOUT_MS} + ${config.READ_YOUR_WRITES_TIMEOUT_MS} ms)`,
+    });
+  }
 });
 
 export type OrdersConfig = z.output<typeof ordersConfig>;
@@ -121,7 +137,13 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     name: 'orders',
     typeDefs: loadSubgraphSdl('orders'),
     resolvers,
-    createContext: (request) => ({ projection: projector.projection, commands, events: streams, extensions: request.extensions }),
+    createContext: (request) => ({
+      projection: projector.projection,
+      commands,
+      events: streams,
+      extensions: request.extensions,
+      deadline: deadlineFrom(request.headers, config.COMMAND_TIMEOUT_MS),
+    }),
     upstreams: { 'customers-service': customers.client.policy, 'catalog-service': catalog.caller.policy },
     registry,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.

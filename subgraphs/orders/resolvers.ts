@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph';
+import type { Deadline } from '../../lib/deadline.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { pageSize } from '../kit/arguments.ts';
 import { resumeRequest } from '../kit/resumable.ts';
@@ -14,6 +15,8 @@ export interface OrdersContext {
   events: OrderEventStreams;
   /** The request's `extensions`: `extensions.resumable` says where a subscription starts (schema/resumable.md). */
   extensions: SubgraphRequest['extensions'];
+  /** By when this request's mutations must answer (the gateway's `interchange-timeout-ms`, capped by COMMAND_TIMEOUT_MS). */
+  deadline: Deadline;
 }
 
 interface ListArgs {
@@ -49,8 +52,8 @@ export const resolvers: GraphQLResolverMap<OrdersContext> = {
     orders: (_root, args: ListArgs, ctx) => list(ctx, args),
   },
   Mutation: {
-    placeOrder: (_root, { input }: { input: PlaceOrderInput }, ctx) => ctx.commands.placeOrder(input),
-    cancelOrder: (_root, { id }: { id: string }, ctx) => ctx.commands.cancelOrder(id),
+    placeOrder: (_root, { input }: { input: PlaceOrderInput }, ctx) => ctx.commands.placeOrder(input, ctx.deadline),
+    cancelOrder: (_root, { id }: { id: string }, ctx) => ctx.commands.cancelOrder(id, ctx.deadline),
   },
   Subscription: {
     orderEvents: {

@@ -36,13 +36,25 @@ describe('the gateway on a supergraph of your own', () => {
     // A subgraph that has nothing to do with the example domain.
     const typeDefs = parse(`
       extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-      type Query { planets: [Planet!]! }
+      type Query { planets: [Planet!]! "The interchange-timeout-ms header of this request." waitsMs: String }
       type Planet @key(fields: "name") { name: String! moons: Int! }
     `);
     subgraph = new ApolloServer({
-      schema: buildSubgraphSchema([{ typeDefs, resolvers: { Query: { planets: () => [{ name: 'Mars', moons: 2 }] } } }]),
+      schema: buildSubgraphSchema([
+        {
+          typeDefs,
+          resolvers: {
+            Query: { planets: () => [{ name: 'Mars', moons: 2 }], waitsMs: (_root, _args, ctx: { waitsMs?: string }) => ctx.waitsMs },
+          },
+        },
+      ]),
     });
-    subgraphUrl = (await startStandaloneServer(subgraph, { listen: { port: 0, host: '127.0.0.1' } })).url;
+    subgraphUrl = (
+      await startStandaloneServer(subgraph, {
+        listen: { port: 0, host: '127.0.0.1' },
+        context: async ({ req }) => ({ waitsMs: req.headers['interchange-timeout-ms'] }),
+      })
+    ).url;
     const composed = composeServices([{ name: 'astronomy', typeDefs, url: subgraphUrl }]);
     assert.ok(composed.supergraphSdl, String(composed.errors));
     const made = await mkdtemp(join(tmpdir(), 'interchange-gateway-'));
@@ -61,6 +73,13 @@ describe('the gateway on a supergraph of your own', () => {
     const { body } = await postGraphQL(`http://127.0.0.1:${gateway.ports.http}/graphql`, '{ planets { name moons } }');
     assert.deepEqual(body, { data: { planets: [{ name: 'Mars', moons: 2 }] } });
     assert.equal(await gateway.stop(), 0);
+  });
+
+  test('tells the subgraph how long it will wait for the answer (interchange-timeout-ms)', { timeout: 60_000 }, async (t) => {
+    const gateway = await startGateway(['--supergraph', supergraphFile, '--port', '0'], { SUBGRAPH_TIMEOUT_MS: '4321' });
+    t.after(() => gateway.stop());
+    const { body } = await postGraphQL(`http://127.0.0.1:${gateway.ports.http}/graphql`, '{ waitsMs }');
+    assert.deepEqual(body, { data: { waitsMs: '4321' } });
   });
 
   test('exits 1 naming the file when the supergraph file does not exist', async () => {
