@@ -204,11 +204,17 @@ export class UpstreamConnections {
   }
 }
 
-/** The `ws` WebSocket with a bound on its opening handshake (graphql-ws constructs it with url and protocol only). */
+/**
+ * The `ws` WebSocket with a bound on its opening handshake (graphql-ws constructs it with url and
+ * protocol only). It always has an `error` listener: graphql-ws detaches its own when it gives up
+ * on a socket still connecting, and `ws` then emits the aborted handshake's error with nobody
+ * listening, which would be an uncaught exception. graphql-ws learns of failures through `close`.
+ */
 function withHandshakeTimeout(handshakeTimeout: number): unknown {
   return class extends WebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols, { handshakeTimeout });
+      this.on('error', () => undefined);
     }
   };
 }
