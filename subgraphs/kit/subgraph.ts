@@ -17,6 +17,7 @@ import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost, type Readiness } from
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { CallPolicy } from './resilience.ts';
+import { subscribeResumable } from './resumable.ts';
 import type { Registry } from 'prom-client';
 
 export interface SubgraphModule<Ctx extends BaseContext> {
@@ -102,6 +103,8 @@ export async function startSubgraph<Ctx extends BaseContext>(
         maxPayloadBytes: options.bodyLimitBytes,
         graphql: {
           schema,
+          // Resumable fields' streams carry positions and checkpoints (resumable.ts); others run as graphql's own subscribe.
+          subscribe: subscribeResumable,
           context: (ctx, _id, payload) =>
             module.createContext({ headers: headersOf(ctx.extra.request.headers), extensions: extensionsOf(payload) }),
           // The same masking as over HTTP, for results and for errors at the start of a subscription.

@@ -1,9 +1,9 @@
 /**
- * Cursors of the order event subscription. A cursor is a position in the whole topic, not in this
- * process's order of application: the vector of next offsets, one per partition, that the
- * projection had reached right after applying the event. Every event with an offset below its
- * partition's entry is covered. A vector means the same after a restart, when the projection is
- * rebuilt and partitions interleave differently.
+ * Cursors (positions) of the order event subscription. A cursor is a position in the whole topic,
+ * not in this process's order of application: a vector of next offsets, one per partition. Every
+ * event with an offset below its partition's entry is covered. A vector means the same after a
+ * restart, when the projection is rebuilt and partitions interleave differently; a stream keeps its
+ * position monotone by taking pointwise maxima (`maxVector`), see stream.ts.
  *
  * Wire form: base64url (no padding) of `v1:<offset of partition 0>,<offset of partition 1>,...`
  * in decimal. Clients treat it as opaque; the version prefix lets the form change compatibly.
@@ -37,4 +37,19 @@ export function decodeCursor(cursor: string, argument = 'after'): number[] {
     .map(Number);
   if (!positions.every(Number.isSafeInteger)) throw invalid('an offset is out of range');
   return positions;
+}
+
+/** Pointwise maximum; a missing entry counts as 0, so the result is as long as the longer input. */
+export function maxVector(a: PositionVector, b: PositionVector): number[] {
+  return Array.from({ length: Math.max(a.length, b.length) }, (_, partition) => Math.max(a[partition] ?? 0, b[partition] ?? 0));
+}
+
+/** Pointwise minimum of `vector` and `bound` (entries of `vector` beyond `bound`'s length are kept). */
+export function minVector(vector: PositionVector, bound: PositionVector): number[] {
+  return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? offset));
+}
+
+/** Whether `vector` has reached `target` on every partition (a missing entry counts as 0). */
+export function reached(vector: PositionVector, target: PositionVector): boolean {
+  return target.every((offset, partition) => (vector[partition] ?? 0) >= offset);
 }

@@ -55,7 +55,7 @@ export const ordersConfig = subgraphConfig({
   JOURNAL_MAX_EVENTS: setting.count(100_000),
   /**
    * Live events one subscription may have waiting for its client; when it falls that far behind it
-   * is ended with SUBSCRIBER_TOO_SLOW (naming the last cursor delivered) instead of growing memory.
+   * is ended with SUBSCRIBER_TOO_SLOW (naming the last position delivered) instead of growing memory.
    */
   SUBSCRIPTION_BUFFER_EVENTS: setting.count(10_000),
 });
@@ -83,6 +83,10 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     registry,
     liveFrom: () => projector.liveFrom(),
+    lag: () => {
+      const status = projector.status();
+      return { events: status.partitions.some((p) => p.lag === null) ? null : status.totalLag, stale: status.stale };
+    },
   });
   const projector = new Projector({
     log: events,
@@ -117,7 +121,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     name: 'orders',
     typeDefs: loadSubgraphSdl('orders'),
     resolvers,
-    createContext: () => ({ projection: projector.projection, commands, events: streams }),
+    createContext: (request) => ({ projection: projector.projection, commands, events: streams, extensions: request.extensions }),
     upstreams: { 'customers-service': customers.client.policy, 'catalog-service': catalog.caller.policy },
     registry,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.

@@ -1,7 +1,8 @@
 /**
  * The journal of applied order events: the newest `maxEvents` events the projection applied, in
- * the order it applied them, each with its cursor. It feeds the `orderEvents` subscription: a
- * subscriber replays what it missed from here and then follows live events.
+ * the order it applied them, each with the projection's position vector right after it. It feeds
+ * the `orderEvents` subscription: a subscriber replays what it missed from here and then follows
+ * live events, and hears how far the projection has read (its positions only ever grow).
  *
  * - Only applied events enter it (the projector tells it right after applying one, before any
  *   mutation waiting for that event returns), so a subscriber never sees an event the projection
@@ -14,7 +15,7 @@
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
-import { encodeCursor, type PositionVector } from './cursor.ts';
+import { maxVector, type PositionVector } from './cursor.ts';
 import type { Order } from './projection.ts';
 import type { AppliedEvent, AppliedEventSink } from './projector.ts';
 
@@ -29,8 +30,12 @@ export interface JournalEntry {
   readonly occurredAt: string;
   /** The order as of this event (the projection's immutable version of it). */
   readonly order: Order;
-  /** Encoded projection positions right after this event was applied. */
-  readonly cursor: string;
+  /**
+   * The projection's next offset on every partition right after this event was applied (plain
+   * JSON, like the whole entry). Not a stream's position: a stream takes the pointwise max of its
+   * start and this (stream.ts), since a rebuilt projection interleaves partitions differently.
+   */
+  readonly positions: readonly number[];
 }
 
 export interface JournalOptions {
@@ -47,13 +52,15 @@ export interface FollowOptions {
   matches(entry: JournalEntry): boolean;
   /** Called synchronously with each matching live event, in application order. */
   listener(entry: JournalEntry): void;
+  /** Called synchronously after the projection's positions moved (a handled batch), after the batch's events. */
+  progressed?(): void;
 }
 
 export interface Following {
   /** Retained matching events after `after`, oldest first (empty without `after`). */
   replay: JournalEntry[];
-  /** The cursor the follower starts from: `after` as given, or the newest event's when following live. */
-  startCursor: string | null;
+  /** The projection's positions when following began: every event after them arrives live. */
+  positions: number[];
   /** Stops live delivery; idempotent. */
   stop(): void;
 }
@@ -75,7 +82,9 @@ export class EventJournal implements AppliedEventSink {
   private seq = 0;
   private partitionCount = 0;
   private readonly retainedFromOffsets: number[] = [];
-  private readonly listeners = new Set<(entry: JournalEntry) => void>();
+  private readonly listeners = new Set<Pick<FollowOptions, 'listener' | 'progressed'>>();
+  /** Pointwise max of every position vector heard (applied events and handled batches). */
+  private readonly current: number[] = [];
   private readonly partitionWaiters: (() => void)[] = [];
 
   private readonly options: JournalOptions;
@@ -91,6 +100,11 @@ export class EventJournal implements AppliedEventSink {
     return this.partitionCount;
   }
 
+  /** How far the projection has read: next offset per partition (a live view; do not modify). */
+  get positions(): readonly number[] {
+    return this.current;
+  }
+
   get size(): number {
     return this.entries.length - this.head;
   }
@@ -103,12 +117,15 @@ export class EventJournal implements AppliedEventSink {
   partitionsSeen(count: number): void {
     if (count <= this.partitionCount) return;
     while (this.retainedFromOffsets.length < count) this.retainedFromOffsets.push(0);
+    while (this.current.length < count) this.current.push(0);
     this.partitionCount = count;
     for (const resolve of this.partitionWaiters.splice(0)) resolve();
   }
 
   progressed(positions: number[]): void {
     this.partitionsSeen(positions.length);
+    this.advance(positions);
+    for (const follower of this.listeners) this.tell(() => follower.progressed?.());
   }
 
   applied({ partition, offset, event, order, positions }: AppliedEvent): void {
@@ -121,17 +138,12 @@ export class EventJournal implements AppliedEventSink {
       type: event.type,
       occurredAt: event.occurredAt,
       order,
-      cursor: encodeCursor(positions),
+      positions: [...positions],
     };
+    this.advance(positions);
     this.entries.push(entry);
     while (this.size > this.options.maxEvents) this.dropOldest();
-    for (const listener of this.listeners) {
-      try {
-        listener(entry);
-      } catch (err) {
-        this.options.logger?.error({ err }, 'orders journal: a subscription listener failed');
-      }
-    }
+    for (const follower of this.listeners) this.tell(() => follower.listener(entry));
   }
 
   /**
@@ -139,8 +151,7 @@ export class EventJournal implements AppliedEventSink {
    * has, CURSOR_EXPIRED when it needs dropped events), snapshots the retained events after it and
    * registers the listener, all in one synchronous step.
    */
-  follow({ after, matches, listener }: FollowOptions): Following {
-    const startCursor = after ? encodeCursor(after) : this.newestCursor();
+  follow({ after, matches, listener, progressed }: FollowOptions): Following {
     if (after) this.check(after);
     const covered = (e: JournalEntry) => e.offset < (after?.[e.partition] ?? 0);
     const replay: JournalEntry[] = [];
@@ -156,8 +167,20 @@ export class EventJournal implements AppliedEventSink {
       if (entry.seq <= replayedThrough || covered(entry) || !matches(entry)) return;
       listener(entry);
     };
-    this.listeners.add(live);
-    return { replay, startCursor, stop: () => void this.listeners.delete(live) };
+    const follower = { listener: live, progressed };
+    this.listeners.add(follower);
+    return { replay, positions: [...this.current], stop: () => void this.listeners.delete(follower) };
+  }
+
+  /** Throws INVALID_CURSOR (naming `argument`) when `vector` names more partitions than the topic has. */
+  checkPartitions(vector: PositionVector, argument: string): void {
+    if (vector.length > this.partitionCount) {
+      throw new InterchangeError(
+        ErrorCode.INVALID_CURSOR,
+        `\`${argument}\` is not a valid cursor: it names ${vector.length} partitions, the topic has ${this.partitionCount}`,
+        { argument },
+      );
+    }
   }
 
   status(): JournalStatus {
@@ -171,21 +194,22 @@ export class EventJournal implements AppliedEventSink {
     };
   }
 
-  /** The cursor after the newest applied event; all zeros before any; null while the partitions are unknown. */
-  private newestCursor(): string | null {
-    const newest = this.entries[this.entries.length - 1];
-    if (newest && this.size > 0) return newest.cursor;
-    return this.partitionCount > 0 ? encodeCursor(new Array<number>(this.partitionCount).fill(0)) : null;
+  private advance(positions: readonly number[]): void {
+    const next = maxVector(this.current, positions);
+    for (let partition = 0; partition < next.length; partition++) this.current[partition] = next[partition]!;
+  }
+
+  /** A follower must never stop the projector: its failure is logged. */
+  private tell(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.options.logger?.error({ err }, 'orders journal: a subscription listener failed');
+    }
   }
 
   private check(after: PositionVector): void {
-    if (after.length > this.partitionCount) {
-      throw new InterchangeError(
-        ErrorCode.INVALID_CURSOR,
-        `\`after\` is not a valid cursor: it names ${after.length} partitions, the topic has ${this.partitionCount}`,
-        { argument: 'after' },
-      );
-    }
+    this.checkPartitions(after, 'after');
     const expired = this.retainedFromOffsets.findIndex((from, partition) => (after[partition] ?? 0) < from);
     if (expired >= 0) {
       throw new InterchangeError(

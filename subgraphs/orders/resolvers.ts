@@ -1,15 +1,19 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { pageSize } from '../kit/arguments.ts';
+import { resumeRequest } from '../kit/resumable.ts';
+import type { SubgraphRequest } from '../kit/subgraph.ts';
 import type { OrderCommands, PlaceOrderInput } from './commands.ts';
 import type { JournalEntry } from './journal.ts';
 import type { Order, OrderProjection, OrderStatus } from './projection.ts';
-import type { OrderEventStreams, StreamItem } from './stream.ts';
+import type { OrderEventStreams, StreamedOrderEvent } from './stream.ts';
 
 export interface OrdersContext {
   projection: OrderProjection;
   commands: OrderCommands;
   events: OrderEventStreams;
+  /** The request's `extensions`: `extensions.resumable` says where a subscription starts (schema/resumable.md). */
+  extensions: SubgraphRequest['extensions'];
 }
 
 interface ListArgs {
@@ -50,14 +54,19 @@ export const resolvers: GraphQLResolverMap<OrdersContext> = {
   },
   Subscription: {
     orderEvents: {
-      subscribe: (_root, args: OrderEventsArgs, ctx: OrdersContext) =>
-        ctx.events.open({
+      // Resumable (@resumable(position: "cursor", argument: "after")): extensions.resumable wins over `after`.
+      subscribe: (_root, args: OrderEventsArgs, ctx: OrdersContext) => {
+        const from = resumeRequest(ctx.extensions, args.after);
+        return ctx.events.open({
           customerId: args.customerId ?? undefined,
           types: args.types?.map((t) => eventTypes[t]),
-          after: args.after ?? undefined,
-        }),
+          after: from.after ?? undefined,
+          until: from.until,
+          checkpoints: from.viaExtension,
+        });
+      },
       // A stream ends with an error as its last value: thrown here, it reaches the client as an errors result.
-      resolve: (item: StreamItem) => {
+      resolve: (item: StreamedOrderEvent | Error) => {
         if (item instanceof Error) throw item;
         return item;
       },

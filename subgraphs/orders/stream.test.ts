@@ -5,14 +5,25 @@ import { Registry } from 'prom-client';
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 import { orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { EventJournal, type JournalEntry } from './journal.ts';
-import { OrderProjection } from './projection.ts';
+import { EventJournal } from './journal.ts';
+import { OrderProjection, type Order } from './projection.ts';
 import { withTimeout } from '../../test/support/wait.ts';
-import { OrderEventStreams, type OrderEventFilter, type StreamItem } from './stream.ts';
+import { resumableCheckpoint } from '../kit/resumable.ts';
+import { OrderEventStreams, type OrderEventFilter, type StreamItem, type StreamedOrderEvent } from './stream.ts';
 
 const PARTITIONS = 3;
+/** What the streams of `setUp` report as the projection's lag. */
+const LAG = { events: 7, stale: false };
 
-/** What the projector does per record: apply to the projection, tell the journal of applied events. */
+/** What applying a record gave: a stream from the topic's start reports `cursor` right after it. */
+interface Applied {
+  positions: number[];
+  cursor: string;
+  order: Order;
+  type: OrderEvent['type'];
+}
+
+/** What the projector does per record: apply to the projection, tell the journal of applied events and of its progress. */
 class Feed {
   readonly projection = new OrderProjection();
   private readonly next = new Map<number, number>();
@@ -30,16 +41,20 @@ class Feed {
     return this.applyAt(partition, offset, event);
   }
 
-  /** Applies a record; for an applied event, what the journal recorded (its cursor, order and type). */
-  applyAt(partition: number, offset: number, event: OrderEvent): Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined {
+  /** Applies a record (a batch of one); for an applied event, what the journal recorded. */
+  applyAt(partition: number, offset: number, event: OrderEvent): Applied | undefined {
     const result = this.projection.apply({ partition, offset }, event);
-    if (result.kind !== 'applied') return undefined;
     const positions = this.projection.positionVector(this.journal.partitions);
-    this.journal.applied({ partition, offset, event, order: result.order, positions });
-    return (this.last = { cursor: encodeCursor(positions), order: result.order, type: event.type });
+    let applied: Applied | undefined;
+    if (result.kind === 'applied') {
+      this.journal.applied({ partition, offset, event, order: result.order, positions });
+      applied = this.last = { positions, cursor: encodeCursor(positions), order: result.order, type: event.type };
+    }
+    this.journal.progressed(positions);
+    return applied;
   }
 
-  last: Pick<JournalEntry, 'cursor' | 'order' | 'type'> | undefined;
+  last: Applied | undefined;
 }
 
 const placed = (orderId: string, customerId = 'c1') =>
@@ -47,15 +62,26 @@ const placed = (orderId: string, customerId = 'c1') =>
 const paid = (orderId: string) => orderEvent('OrderPaid', orderId, { amountCents: 100 }, `${orderId}:paid`);
 const shipped = (orderId: string) => orderEvent('OrderShipped', orderId, { carrier: 'x' }, `${orderId}:shipped`);
 
-function setUp(options: { maxEvents?: number; bufferEvents?: number } = {}) {
+function setUp(options: { maxEvents?: number; bufferEvents?: number; checkpointIntervalMs?: number } = {}) {
   const registry = new Registry();
   const journal = new EventJournal({ maxEvents: options.maxEvents ?? 1_000 });
-  const streams = new OrderEventStreams({ journal, bufferEvents: options.bufferEvents ?? 100, registry });
+  const streams = new OrderEventStreams({
+    journal,
+    bufferEvents: options.bufferEvents ?? 100,
+    registry,
+    lag: () => LAG,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+  });
   const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
   return { journal, streams, feed: new Feed(journal), metric };
 }
 
-const isEvent = (item: StreamItem): item is JournalEntry => !(item instanceof Error);
+/** The event an item carries, if it is one (not a checkpoint, not the error that ends a stream). */
+const eventOf = (item: StreamItem): StreamedOrderEvent | undefined =>
+  'value' in item && !(item.value instanceof Error) ? item.value : undefined;
+/** The error that ends a stream, if the item is it. */
+const errorOf = (item: StreamItem): InterchangeError | undefined =>
+  'value' in item && item.value instanceof InterchangeError ? item.value : undefined;
 
 /** Takes `count` items, failing if one does not come within 10 s. */
 async function take(stream: AsyncIterator<StreamItem>, count: number): Promise<StreamItem[]> {
@@ -68,7 +94,12 @@ async function take(stream: AsyncIterator<StreamItem>, count: number): Promise<S
   return items;
 }
 
-const ids = (items: StreamItem[]) => items.map((i) => (isEvent(i) ? `${i.order.id}:${i.type}` : `error:${i.code}`));
+const ids = (items: StreamItem[]) =>
+  items.map((i) => {
+    const event = eventOf(i);
+    const error = errorOf(i);
+    return event ? `${event.order.id}:${event.type}` : error ? `error:${error.code}` : 'checkpoint';
+  });
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
@@ -111,12 +142,19 @@ describe('order event cursors', () => {
     });
   }
 
-  test('a cursor is the projection positions on every partition right after the event', () => {
-    const { feed } = setUp();
+  test("a journal entry keeps the projection's positions on every partition right after the event, as plain JSON", async () => {
+    const { feed, streams } = setUp();
+    const stream = await streams.open({ after: encodeCursor([0, 0, 0]) });
     feed.apply(0, placed('a'));
     feed.apply(2, placed('b'));
-    const entry = feed.apply(0, paid('a'))!;
-    assert.deepEqual(decodeCursor(entry.cursor), [2, 0, 1]);
+    feed.apply(0, paid('a'));
+    const [, , entry] = (await take(stream, 3)).map(eventOf);
+    assert.deepEqual(entry!.positions, [2, 0, 1]);
+    assert.equal(entry!.cursor, encodeCursor([2, 0, 1]));
+    const { cursor, ...journaled } = entry!;
+    assert.deepEqual(JSON.parse(JSON.stringify(journaled)), journaled);
+    assert.equal(typeof cursor, 'string');
+    await stream.return!();
   });
 });
 
@@ -294,7 +332,7 @@ describe('the orderEvents stream', () => {
     for (let i = 1; i <= 6; i++) feed.apply(i % PARTITIONS, placed(`o${i}`));
     assert.equal(await metric('orders_subscriptions_active'), 0, 'released at once');
     assert.equal(journal.status().followers, 0);
-    const [failure] = await take(stream, 1);
+    const failure = errorOf((await take(stream, 1))[0]!);
     assert.ok(failure instanceof InterchangeError);
     assert.equal(failure.code, ErrorCode.SUBSCRIBER_TOO_SLOW);
     assert.equal(failure.extensions['lastDeliveredCursor'], first.cursor);
@@ -314,7 +352,7 @@ describe('the orderEvents stream', () => {
     const before = feed.apply(0, placed('a'))!.cursor;
     const stream = await streams.open({});
     for (const id of ['b', 'c', 'd']) feed.apply(1, placed(id));
-    const [failure] = await take(stream, 1);
+    const failure = errorOf((await take(stream, 1))[0]!);
     assert.ok(failure instanceof InterchangeError);
     assert.equal(failure.extensions['lastDeliveredCursor'], before);
     await stream.return!();
@@ -325,7 +363,7 @@ describe('the orderEvents stream', () => {
     const start = encodeCursor([0, 0, 0]);
     for (let i = 0; i < 10; i++) feed.apply(0, placed(`o${i}`));
     const stream = await streams.open({ after: start });
-    assert.equal((await take(stream, 10)).filter(isEvent).length, 10);
+    assert.equal((await take(stream, 10)).filter(eventOf).length, 10);
     await stream.return!();
   });
 
@@ -355,5 +393,224 @@ describe('the orderEvents stream', () => {
     assert.equal(journal.status().followers, 0);
     assert.equal(await metric('orders_subscriptions_active'), 0);
     assert.equal(await metric('orders_subscriptions_started_total'), 0);
+  });
+});
+
+/** The position an item carries (events and checkpoints alike). */
+const positionOf = (item: StreamItem): number[] => decodeCursor(item.position);
+
+/** Whether `promise` has settled, after letting everything already due run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await tick();
+  return done;
+}
+
+/** Takes items until the stream finishes, failing if it does not within 10 s. */
+async function drain(stream: AsyncIterator<StreamItem>): Promise<StreamItem[]> {
+  const items: StreamItem[] = [];
+  for (;;) {
+    const result = await withTimeout(stream.next(), 10_000, `the stream did not finish after ${items.length} items`);
+    if (result.done) return items;
+    items.push(result.value);
+  }
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so a failing interleaving can be replayed. */
+function random(seed: number): (below: number) => number {
+  let state = seed >>> 0;
+  return (below) => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * below);
+  };
+}
+
+/** Merges per-partition record lists in a random order, keeping each partition's own order. */
+function interleave<T>(lists: T[][], pick: (below: number) => number): T[] {
+  const heads = lists.map(() => 0);
+  const merged: T[] = [];
+  for (;;) {
+    const open = lists.flatMap((list, i) => (heads[i]! < list.length ? [i] : []));
+    if (open.length === 0) return merged;
+    const i = open[pick(open.length)]!;
+    merged.push(lists[i]![heads[i]!++]!);
+  }
+}
+
+const assertNotBelow = (later: number[], earlier: number[], what: string) =>
+  assert.ok(
+    earlier.every((offset, partition) => (later[partition] ?? 0) >= offset),
+    `${what}: ${JSON.stringify(later)} is below ${JSON.stringify(earlier)}`,
+  );
+
+describe('resumable positions (schema/resumable.md)', () => {
+  // Defect: an event's cursor was the rebuilding projection's own vector, so after a restart a resumed
+  // client got cursors lower than the one it resumed from, and resuming from them repeated events.
+  for (let seed = 1; seed <= 12; seed++) {
+    const filtered = seed % 2 === 0;
+    test(`resuming again and again on rebuilt projections gives every event once, positions never going back (seed ${seed}${filtered ? ', filtered' : ''})`, async () => {
+      const pick = random(seed);
+      // Per partition: orders of two customers, each order's events in its order.
+      const lists = [0, 1, 2].map((p) =>
+        [0, 1, 2].flatMap((i) => {
+          const id = `p${p}o${i}`;
+          return [placed(id, i % 2 === 0 ? 'c1' : 'c2'), paid(id), shipped(id)].map((e) => [p, e] as const);
+        }),
+      );
+      const customerId = filtered ? 'c1' : undefined;
+      const expected = lists
+        .flat()
+        .filter(([, e]) => !filtered || /o[02]$/.test(e.orderId))
+        .map(([, e]) => `${e.orderId}:${e.type}`);
+      const delivered: string[] = [];
+      const positions: number[][] = [[0, 0, 0]];
+      let after = encodeCursor([0, 0, 0]);
+      for (let run = 0; run < 3; run++) {
+        // A restart: a fresh projection reads the same records in another interleaving, partly before the client is back.
+        const { streams, feed } = setUp();
+        const records = interleave(lists, pick);
+        const early = pick(records.length + 1);
+        for (const [p, e] of records.slice(0, early)) feed.apply(p, e);
+        const stream = await streams.open({ after, customerId });
+        for (const [p, e] of records.slice(early)) feed.apply(p, e);
+        const left = expected.length - delivered.length;
+        const count = run === 2 ? left : 1 + pick(left - (2 - run));
+        for (const item of await take(stream, count)) {
+          const event = eventOf(item)!;
+          delivered.push(`${event.order.id}:${event.type}`);
+          assert.equal(event.cursor, item.position);
+          const position = positionOf(item);
+          assertNotBelow(position, positions.at(-1)!, `after ${delivered.at(-1)} in run ${run}`);
+          positions.push(position);
+        }
+        if (run === 2) assert.equal(await settled(stream.next()), false, 'nothing after the last event');
+        after = encodeCursor(positions.at(-1)!);
+        await stream.return!();
+      }
+      assert.equal(new Set(delivered).size, delivered.length, `repeated: ${delivered.join(' ')}`);
+      assert.deepEqual([...delivered].sort(), [...expected].sort());
+    });
+  }
+
+  test('a checkpointing stream sends its start position first: where it opened live, or the resume position', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    const live = await streams.open({ checkpoints: true });
+    const resuming = await streams.open({ after: encodeCursor([1]), checkpoints: true });
+    const [start] = await take(live, 1);
+    assert.deepEqual(start, resumableCheckpoint(encodeCursor([1, 1, 0]), LAG));
+    const [checkpoint, event] = await take(resuming, 2);
+    assert.deepEqual(checkpoint, resumableCheckpoint(encodeCursor([1, 0, 0]), LAG));
+    assert.equal(eventOf(event!)?.order.id, 'b');
+    assert.deepEqual(positionOf(event!), [1, 1, 0]);
+    await live.return!();
+    await resuming.return!();
+  });
+
+  test('checkpoints a position moved by filtered events at most every 250 ms, without delaying events', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const { streams, feed } = setUp();
+    const stream = await streams.open({ customerId: 'c9', checkpoints: true });
+    assert.deepEqual(positionOf((await stream.next()).value as StreamItem), [0, 0, 0]);
+    const moved = stream.next();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    t.mock.timers.tick(249);
+    assert.equal(await settled(moved), false, 'not before 250 ms');
+    t.mock.timers.tick(1);
+    assert.deepEqual((await moved).value, resumableCheckpoint(encodeCursor([1, 1, 0]), LAG));
+    // A matching event goes out at once, whatever the checkpoint pacing.
+    const event = stream.next();
+    feed.apply(2, placed('c'));
+    feed.apply(2, placed('mine', 'c9'));
+    const item = (await event).value as StreamItem;
+    assert.equal(eventOf(item)?.order.id, 'mine');
+    assert.deepEqual(positionOf(item), [1, 1, 2]);
+    // Nothing moved since: only a heartbeat, after 5 s of silence, with the same position and the lag.
+    const heartbeat = stream.next();
+    t.mock.timers.tick(4_999);
+    assert.equal(await settled(heartbeat), false, 'no heartbeat before 5 s');
+    t.mock.timers.tick(1);
+    assert.deepEqual((await heartbeat).value, resumableCheckpoint(encodeCursor([1, 1, 2]), LAG));
+    await stream.return!();
+  });
+
+  test('a subscriber that did not ask for checkpoints gets none, only events', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const { streams, feed } = setUp();
+    const stream = await streams.open({ customerId: 'c9' });
+    const next = stream.next();
+    feed.apply(0, placed('a'));
+    t.mock.timers.tick(20_000);
+    assert.equal(await settled(next), false);
+    feed.apply(0, placed('mine', 'c9'));
+    assert.equal(eventOf((await next).value as StreamItem)?.order.id, 'mine');
+    await stream.return!();
+  });
+
+  // Defect: a filtered subscription's resume point only moved on matching events, so it fell out of the journal.
+  test("a filtered subscription's checkpoint stays resumable after the events it skipped left the journal", async () => {
+    const { streams, feed } = setUp({ maxEvents: 3, checkpointIntervalMs: 0 });
+    const stream = await streams.open({ customerId: 'c9', checkpoints: true });
+    const [start] = await take(stream, 1);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) feed.apply(0, placed(id));
+    const [checkpoint] = await take(stream, 1);
+    assert.deepEqual(positionOf(checkpoint!), [5, 0, 0]);
+    await stream.return!();
+    await rejectsWith(streams.open({ after: start!.position, customerId: 'c9' }), ErrorCode.CURSOR_EXPIRED);
+    const resumed = await streams.open({ after: checkpoint!.position, customerId: 'c9' });
+    feed.apply(1, placed('mine', 'c9'));
+    assert.deepEqual(ids(await take(resumed, 1)), ['mine:OrderPlaced']);
+    await resumed.return!();
+  });
+
+  test('a bounded replay delivers the matching events from `after` below `until`, then completes at once', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    const after = feed.apply(1, placed('b'))!.cursor;
+    feed.apply(2, placed('c'));
+    const until = feed.apply(0, paid('a'))!.cursor;
+    feed.apply(1, paid('b'));
+    const stream = await streams.open({ after, until, checkpoints: true });
+    const items = await drain(stream);
+    assert.deepEqual(ids(items), ['checkpoint', 'c:OrderPlaced', 'a:OrderPaid']);
+    assert.deepEqual(items.map(positionOf), [
+      [1, 1, 0],
+      [1, 1, 1],
+      [2, 1, 1],
+    ]);
+  });
+
+  test('a bounded replay ahead of the projection delivers events below `until` as they come, and completes once the projection reaches it', async () => {
+    const { streams, feed } = setUp();
+    const until = encodeCursor([2, 1, 0]);
+    const stream = await streams.open({ after: encodeCursor([0, 0, 0]), until, checkpoints: true, customerId: 'c1' });
+    const draining = drain(stream);
+    feed.apply(2, placed('x')); // at or above `until`: not part of the replay
+    feed.apply(0, placed('a'));
+    feed.apply(0, paid('a'));
+    assert.equal(await settled(draining), false, 'partition 1 has not reached `until` yet');
+    feed.apply(1, placed('other', 'c2')); // filtered out, but it moves the position to `until`
+    const items = await draining;
+    assert.deepEqual(ids(items), ['checkpoint', 'a:OrderPlaced', 'a:OrderPaid', 'checkpoint']);
+    // Capped at `until`: the stream never claims events it did not deliver.
+    assert.deepEqual(items.map(positionOf), [
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, 0, 0],
+      [2, 1, 0],
+    ]);
+  });
+
+  test('refuses an `until` it cannot read, or naming more partitions than the topic has, with INVALID_CURSOR', async () => {
+    const { streams, journal } = setUp();
+    await rejectsWith(streams.open({ until: 'nope' }), ErrorCode.INVALID_CURSOR, /`until`/);
+    await rejectsWith(streams.open({ until: encodeCursor([0, 0, 0, 0]) }), ErrorCode.INVALID_CURSOR, /`until`.*4 partitions/);
+    assert.equal(journal.status().followers, 0);
   });
 });

@@ -1,20 +1,39 @@
 /**
  * The `orderEvents` subscription's streams: one async iterator per subscription, fed by the journal
- * (replay after a cursor, then live), filtered by customer and event type.
+ * (replay after a position, then live), filtered by customer and event type. It serves the
+ * resumable-stream protocol (schema/resumable.md) through the kit's items (kit/resumable.ts).
+ *
+ * Positions: a stream's position is its own, and monotone: the pointwise max of its start vector
+ * (`after`, or where the projection stood when it opened live) and the projection's positions
+ * after each event or handled batch it has seen, capped at `until` for a bounded replay. An event's
+ * `cursor` is the stream's position right after it. A rebuilt projection interleaves partitions
+ * differently from the one that issued a client's position; the max keeps every position a client
+ * sees at or above the one it resumed from, so resuming again never repeats an event.
+ *
+ * Checkpoints (only for a subscriber that speaks the protocol: `checkpoints`): the start position
+ * as soon as the stream is open; the position whenever it moved without an event (filtered events,
+ * skipped records), at most every `checkpointIntervalMs`; a heartbeat with the projection's lag
+ * after `heartbeatMs` without anything sent.
+ *
+ * Bounded replay (`until`): only events below `until`; the stream completes once the projection
+ * has read up to `until` on every partition and every such event was delivered.
  *
  * Each stream buffers at most `bufferEvents` live events that its consumer has not taken yet. When
  * the consumer falls that far behind, the stream drops its buffer and ends with SUBSCRIBER_TOO_SLOW
- * naming the last cursor it delivered, so the client can resume from there: memory stays bounded
+ * naming the last position it delivered, so the client can resume from there: memory stays bounded
  * whatever a client does. (The replay is not counted: it is a snapshot of the bounded journal.)
  *
- * A stream ends with an error by yielding it as its last value, then finishing; the subscription
- * field's resolver throws it, so GraphQL sends it as an errors result (followed by `complete`), the
- * same shape as the errors raised when the subscription starts.
+ * A stream ends with an error by yielding it as its last value (an event item carrying the last
+ * position delivered), then finishing; the subscription field's resolver throws it, so GraphQL
+ * sends it as an errors result (followed by `complete`), the same shape as the errors raised when
+ * the subscription starts.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ErrorCode, InterchangeError, badUserInput } from '../../lib/errors.ts';
+import type { StreamLag } from '../../lib/resumable.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
-import { decodeCursor } from './cursor.ts';
+import { resumableCheckpoint, resumableEvent, type ResumableItem } from '../kit/resumable.ts';
+import { decodeCursor, encodeCursor, maxVector, minVector, reached, type PositionVector } from './cursor.ts';
 import type { EventJournal, Following, JournalEntry } from './journal.ts';
 
 export interface OrderEventFilter {
@@ -22,18 +41,27 @@ export interface OrderEventFilter {
   customerId?: string | undefined;
   /** Only these event types; all when absent. Must not be empty. */
   types?: readonly OrderEventType[] | undefined;
-  /** Resume after this cursor (replay the retained events it does not cover, then live). */
+  /** Resume after this position (replay the retained events it does not cover, then live); live when absent. */
   after?: string | undefined;
+  /** A bounded replay: only events below this position; complete once the projection has read up to it. */
+  until?: string | undefined;
+  /** Send checkpoints (the subscriber reads `extensions.resumable`); events only when false (the default). */
+  checkpoints?: boolean | undefined;
 }
 
-/** What a stream yields: events, and at most one error as its last value. */
-export type StreamItem = JournalEntry | InterchangeError;
+/** An event as a stream delivers it: the journal entry, with the stream's position right after it as its cursor. */
+export interface StreamedOrderEvent extends JournalEntry {
+  readonly cursor: string;
+}
+
+/** What a stream yields: events and checkpoints, and at most one error (as an event) as its last value. */
+export type StreamItem = ResumableItem<StreamedOrderEvent | InterchangeError>;
 
 export interface OrderEventStreamsOptions {
   journal: EventJournal;
   /** Most undelivered live events per subscription before it ends with SUBSCRIBER_TOO_SLOW. */
   bufferEvents: number;
-  /** Where its metrics go: orders_subscriptions_active, orders_subscriptions_started_total. */
+  /** Where its metrics go: orders_subscriptions_active, orders_subscriptions_started_total, orders_subscriptions_ended_total. */
   registry?: Registry;
   /**
    * Where a subscription without `after` starts while the projection is still rebuilding after a
@@ -41,6 +69,12 @@ export interface OrderEventStreamsOptions {
    * being replayed; undefined once caught up. Rejects if the log cannot be reached in time.
    */
   liveFrom?: () => Promise<number[] | undefined>;
+  /** How far the projection is behind the log, carried by checkpoints; none when absent. */
+  lag?: () => StreamLag;
+  /** Least time between two checkpoints that report a moved position, in ms. Default 250. */
+  checkpointIntervalMs?: number;
+  /** Longest time a checkpointing stream stays silent: then it sends a heartbeat checkpoint, in ms. Default 5000. */
+  heartbeatMs?: number;
 }
 
 /** How long a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE. */
@@ -69,7 +103,9 @@ export class OrderEventStreams {
       });
       this.ended = new Counter({
         name: 'orders_subscriptions_ended_total',
-        help: 'orderEvents subscriptions ended, by reason: returned (the client completed or went away) or too_slow.',
+        help:
+          'orderEvents subscriptions ended, by reason: returned (the client completed or went away), too_slow, ' +
+          'or completed (a bounded replay reached its end).',
         labelNames: ['reason'],
         registers,
       });
@@ -86,28 +122,48 @@ export class OrderEventStreams {
   }
 
   /**
-   * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR or CURSOR_EXPIRED.
-   * With `after`, waits until the topic's partition count is known (the projector's first step).
+   * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR (a position this
+   * API did not issue, or naming more partitions than the topic has), CURSOR_EXPIRED (`after`
+   * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the topic's shape is not known
+   * within 10 s: the projector has not reached the log yet).
    */
   async open(filter: OrderEventFilter): Promise<AsyncIterableIterator<StreamItem>> {
-    const { customerId, types, after } = filter;
+    const { customerId, types, after, until } = filter;
+    const { journal } = this.options;
     if (types && types.length === 0) throw badUserInput('`types` must name at least one event type, or be left out for all', 'types');
-    const vector = after === undefined ? await this.liveFrom() : decodeCursor(after);
-    if (vector && this.options.journal.partitions === 0) {
-      await withDeadline(this.options.journal.whenPartitionsKnown(), LOG_WAIT_MS);
-    }
+    const untilVector = until === undefined ? undefined : decodeCursor(until, 'until');
+    const afterVector = after === undefined ? await this.liveFrom() : decodeCursor(after);
+    if (journal.partitions === 0) await withDeadline(journal.whenPartitionsKnown(), LOG_WAIT_MS);
+    if (untilVector) journal.checkPartitions(untilVector, 'until');
+    // A client's position may be ahead of `until` on a partition: nothing to deliver there, and its position stays.
+    const bound = untilVector && maxVector(afterVector ?? [], untilVector);
     const wanted = types && new Set(types);
-    const stream = new OrderEventStream(this.options.bufferEvents, (reason) => {
-      this.active?.dec();
-      this.ended?.inc({ reason });
+    const stream = new OrderEventStream({
+      ...this.options,
+      checkpoints: filter.checkpoints ?? false,
+      bound,
+      onEnd: (reason) => {
+        this.active?.dec();
+        this.ended?.inc({ reason });
+      },
     });
     // Snapshot and live registration happen together inside follow(): no gap, no repeat.
+    const following = journal.follow({
+      after: afterVector,
+      matches: (e) =>
+        (customerId === undefined || e.order.customerId === customerId) &&
+        (!wanted || wanted.has(e.type)) &&
+        (!bound || e.offset < (bound[e.partition] ?? 0)),
+      listener: (e) => stream.push(e),
+      progressed: () => stream.progressed(),
+    });
+    // Padded to the topic's partitions: a start position names every partition.
     stream.attach(
-      this.options.journal.follow({
-        after: vector,
-        matches: (e) => (customerId === undefined || e.order.customerId === customerId) && (!wanted || wanted.has(e.type)),
-        listener: (e) => stream.push(e),
-      }),
+      following,
+      maxVector(
+        afterVector ?? following.positions,
+        following.positions.map(() => 0),
+      ),
     );
     this.active?.inc();
     this.started?.inc();
@@ -130,10 +186,23 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-type EndReason = 'returned' | 'too_slow';
+type EndReason = 'returned' | 'too_slow' | 'completed';
+
+interface StreamSettings {
+  journal: EventJournal;
+  bufferEvents: number;
+  checkpoints: boolean;
+  /** A bounded replay's end (pointwise at least the start). */
+  bound: number[] | undefined;
+  lag?: (() => StreamLag) | undefined;
+  checkpointIntervalMs?: number | undefined;
+  heartbeatMs?: number | undefined;
+  onEnd(reason: EndReason): void;
+}
 
 class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private following: Following | undefined;
+  private start: PositionVector = [];
   private replay: JournalEntry[] = [];
   private replayIndex = 0;
   /** Live events not taken yet: queue[queueHead..]. */
@@ -142,48 +211,55 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private readonly takers: ((result: IteratorResult<StreamItem>) => void)[] = [];
   private state: 'open' | 'failed' | 'done' = 'open';
   private failure: InterchangeError | undefined;
-  private lastCursor: string | null = null;
+  /** The last position delivered (the start position before anything was). */
+  private lastPosition = '';
+  private startSent = false;
+  private lastCheckpointAt = 0;
+  private lastSentAt = 0;
+  private timer: NodeJS.Timeout | undefined;
 
-  private readonly bufferEvents: number;
-  private readonly onEnd: (reason: EndReason) => void;
+  private readonly settings: StreamSettings;
+  private readonly checkpointIntervalMs: number;
+  private readonly heartbeatMs: number;
 
-  constructor(bufferEvents: number, onEnd: (reason: EndReason) => void) {
-    this.bufferEvents = bufferEvents;
-    this.onEnd = onEnd;
+  constructor(settings: StreamSettings) {
+    this.settings = settings;
+    this.checkpointIntervalMs = settings.checkpointIntervalMs ?? 250;
+    this.heartbeatMs = settings.heartbeatMs ?? 5_000;
   }
 
-  attach(following: Following): void {
+  attach(following: Following, start: PositionVector): void {
     this.following = following;
     this.replay = following.replay;
-    this.lastCursor = following.startCursor;
+    this.start = start;
+    this.lastPosition = this.positionAfter(start);
+    this.lastCheckpointAt = this.lastSentAt = Date.now();
   }
 
   /** A live event from the journal (already filtered). */
   push(entry: JournalEntry): void {
     if (this.state !== 'open') return;
     const taker = this.takers.shift();
-    if (taker) return taker(this.deliver(entry)); // a waiting taker means the replay and queue are empty
-    if (this.queue.length - this.queueHead >= this.bufferEvents) return this.overflow();
+    if (taker) {
+      taker(this.deliver(entry)); // a waiting taker means the replay and queue are empty
+      return this.arm();
+    }
+    if (this.queue.length - this.queueHead >= this.settings.bufferEvents) return this.overflow();
     this.queue.push(entry);
   }
 
+  /** The projection handled a batch: a waiting consumer may be owed a checkpoint, or a bounded replay its end. */
+  progressed(): void {
+    if (this.state === 'open' && (this.settings.checkpoints || this.settings.bound)) this.wake();
+  }
+
   next(): Promise<IteratorResult<StreamItem>> {
-    if (this.replayIndex < this.replay.length) return Promise.resolve(this.deliver(this.replay[this.replayIndex++]!));
-    if (this.queueHead < this.queue.length) {
-      const entry = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined;
-      if (this.queueHead === this.queue.length || (this.queueHead > 1_024 && this.queueHead * 2 > this.queue.length)) {
-        this.queue = this.queue.slice(this.queueHead);
-        this.queueHead = 0;
-      }
-      return Promise.resolve(this.deliver(entry));
-    }
-    if (this.state === 'failed') {
-      this.state = 'done';
-      return Promise.resolve({ done: false, value: this.failure! });
-    }
-    if (this.state === 'done') return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve) => this.takers.push(resolve));
+    const result = this.take();
+    if (result) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      this.takers.push(resolve);
+      this.arm();
+    });
   }
 
   /** The client completed, or its socket closed: stop listening and release everything. */
@@ -199,29 +275,107 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     return this;
   }
 
+  /** What the consumer gets now, if anything: events first, then the end, then a due checkpoint. */
+  private take(): IteratorResult<StreamItem> | undefined {
+    if (this.settings.checkpoints && !this.startSent && this.state !== 'done') {
+      this.startSent = true;
+      return this.checkpoint(this.lastPosition);
+    }
+    if (this.replayIndex < this.replay.length) return this.deliver(this.replay[this.replayIndex++]!);
+    if (this.queueHead < this.queue.length) {
+      const entry = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined;
+      if (this.queueHead === this.queue.length || (this.queueHead > 1_024 && this.queueHead * 2 > this.queue.length)) {
+        this.queue = this.queue.slice(this.queueHead);
+        this.queueHead = 0;
+      }
+      return this.deliver(entry);
+    }
+    if (this.state === 'failed') {
+      this.state = 'done';
+      return { done: false, value: resumableEvent(this.failure!, this.lastPosition) };
+    }
+    if (this.state === 'done') return { done: true, value: undefined };
+    // Every matching event seen so far was delivered: the projection's positions are this stream's too.
+    const projection = this.settings.journal.positions;
+    const position = this.positionAfter(projection);
+    const { bound } = this.settings;
+    if (bound && reached(projection, bound)) {
+      this.release('completed');
+      this.state = 'done';
+      if (this.settings.checkpoints && position !== this.lastPosition) return this.checkpoint(position);
+      return { done: true, value: undefined };
+    }
+    if (!this.settings.checkpoints) return undefined;
+    const now = Date.now();
+    if (position !== this.lastPosition && now - this.lastCheckpointAt >= this.checkpointIntervalMs) return this.checkpoint(position);
+    if (now - this.lastSentAt >= this.heartbeatMs) return this.checkpoint(position);
+    return undefined;
+  }
+
+  /** Hands a waiting consumer whatever is due now, and re-arms the timer for what is due later. */
+  private wake(): void {
+    if (this.takers.length === 0) return;
+    const result = this.take();
+    if (result) this.takers.shift()!(result);
+    this.arm();
+  }
+
+  /** While a consumer waits on a checkpointing stream: a timer for the next checkpoint or heartbeat due. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.settings.checkpoints || this.takers.length === 0 || this.state !== 'open') return;
+    const moved = this.positionAfter(this.settings.journal.positions) !== this.lastPosition;
+    const due = Math.min(this.lastSentAt + this.heartbeatMs, moved ? this.lastCheckpointAt + this.checkpointIntervalMs : Infinity);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wake();
+      },
+      Math.max(0, due - Date.now()),
+    );
+  }
+
+  /** The stream's position once it has seen `vector`: max with its start, capped at a bounded replay's end. */
+  private positionAfter(vector: PositionVector): string {
+    const position = maxVector(this.start, vector);
+    return encodeCursor(this.settings.bound ? minVector(position, this.settings.bound) : position);
+  }
+
   private deliver(entry: JournalEntry): IteratorResult<StreamItem> {
-    this.lastCursor = entry.cursor;
-    return { done: false, value: entry };
+    const position = this.positionAfter(entry.positions);
+    this.lastPosition = position;
+    this.lastSentAt = Date.now();
+    return { done: false, value: resumableEvent({ ...entry, cursor: position }, position) };
+  }
+
+  private checkpoint(position: string): IteratorResult<StreamItem> {
+    this.lastPosition = position;
+    this.lastCheckpointAt = this.lastSentAt = Date.now();
+    return { done: false, value: resumableCheckpoint(position, this.settings.lag?.()) };
   }
 
   private overflow(): void {
     this.release('too_slow');
     this.state = 'failed';
-    const resume = this.lastCursor === null ? 'subscribe again' : `resume with after: "${this.lastCursor}"`;
+    const { bufferEvents } = this.settings;
     this.failure = new InterchangeError(
       ErrorCode.SUBSCRIBER_TOO_SLOW,
-      `the subscriber fell ${this.bufferEvents} events behind and was ended; ${resume}`,
-      { lastDeliveredCursor: this.lastCursor, bufferEvents: this.bufferEvents },
+      `the subscriber fell ${bufferEvents} events behind and was ended; resume with after: "${this.lastPosition}"`,
+      { lastDeliveredCursor: this.lastPosition, bufferEvents },
     );
   }
 
   /** Stops live delivery and drops what was not delivered. */
   private release(reason: EndReason): void {
     this.following?.stop();
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.replay = [];
     this.replayIndex = 0;
     this.queue = [];
     this.queueHead = 0;
-    this.onEnd(reason);
+    this.settings.onEnd(reason);
   }
 }

@@ -5,12 +5,14 @@ import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ErrorCode } from '../../lib/errors.ts';
+import { readStreamPosition, type StreamPosition } from '../../lib/resumable.ts';
 import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
 import type { GraphQLHost as Host } from '../../lib/graphql-http.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { quietPeriod, waitFor } from '../../test/support/wait.ts';
 import { startSubgraph } from '../kit/subgraph.ts';
+import { decodeCursor } from './cursor.ts';
 import { createOrdersSubgraph, ordersConfig } from './index.ts';
 import type { OrdersContext } from './resolvers.ts';
 
@@ -71,16 +73,16 @@ const connect = (host: GraphQLHost): Client =>
 
 /** One subscription's results, with the outcome of each read-your-events query made on receipt. */
 class Recording {
-  readonly results: FormattedExecutionResult<{ orderEvents: Delivered }, unknown>[] = [];
+  readonly results: FormattedExecutionResult<{ orderEvents: Delivered }, Record<string, unknown>>[] = [];
   readonly queried: { event: Delivered; version: number | undefined }[] = [];
   completed = false;
   error: unknown;
   readonly unsubscribe: () => void;
 
-  constructor(client: Client, variables: Record<string, unknown>, host?: GraphQLHost) {
+  constructor(client: Client, variables: Record<string, unknown>, host?: GraphQLHost, extensions?: Record<string, unknown>) {
     open.add(this);
-    const unsubscribe = client.subscribe<{ orderEvents: Delivered }>(
-      { query: ORDER_EVENTS, variables },
+    const unsubscribe = client.subscribe<{ orderEvents: Delivered }, Record<string, unknown>>(
+      { query: ORDER_EVENTS, variables, ...(extensions && { extensions }) },
       {
         next: (result) => {
           this.results.push(result);
@@ -100,6 +102,14 @@ class Recording {
       open.delete(this);
       unsubscribe();
     };
+  }
+
+  /** What `extensions.resumable` of each result said (schema/resumable.md), in order. */
+  get positions(): (StreamPosition & { event: boolean })[] {
+    return this.results.flatMap((r) => {
+      const position = readStreamPosition(r);
+      return position ? [{ ...position, event: r.data !== undefined }] : [];
+    });
   }
 
   get events(): Delivered[] {
@@ -125,9 +135,10 @@ async function subscribed(
   client: Client,
   variables: Record<string, unknown>,
   queryHost?: GraphQLHost,
+  extensions?: Record<string, unknown>,
 ): Promise<Recording> {
   const before = await metric(host, 'orders_subscriptions_started_total');
-  const recording = new Recording(client, variables, queryHost);
+  const recording = new Recording(client, variables, queryHost, extensions);
   await eventually(async () => assert.ok((await metric(host, 'orders_subscriptions_started_total')) > before, 'the subscription started'));
   return recording;
 }
@@ -258,6 +269,84 @@ describe('the orderEvents subscription over graphql-ws', () => {
     });
   }
 
+  test('a subscriber that sends extensions.resumable gets its start checkpoint first, then events carrying their position', async () => {
+    const customerId = `c-${randomUUID()}`;
+    const recording = await subscribed(host, client, { customerId }, undefined, { resumable: { after: null } });
+    await eventually(() => assert.ok(recording.results.length >= 1));
+    const start = recording.results[0]!;
+    assert.deepEqual(Object.keys(start), ['extensions'], 'a checkpoint has no data and no errors');
+    const checkpoint = readStreamPosition(start);
+    assert.equal(checkpoint?.checkpoint, true);
+    assert.equal(typeof checkpoint?.lag?.stale, 'boolean');
+    assert.equal(decodeCursor(checkpoint!.position).length, 6);
+    await publish(eventLog, placed(`o-${randomUUID()}`, customerId));
+    await recording.until(3);
+    const events = recording.results.filter((r) => r.data);
+    assert.deepEqual(
+      events.map((r) => readStreamPosition(r)?.position),
+      events.map((r) => r.data!.orderEvents.cursor),
+    );
+    const vectors = recording.positions.map((p) => decodeCursor(p.position));
+    vectors.slice(1).forEach((vector, i) =>
+      assert.ok(
+        vector.every((offset, partition) => offset >= vectors[i]![partition]!),
+        `went back: ${vectors[i]!.join(',')} -> ${vector.join(',')}`,
+      ),
+    );
+    recording.unsubscribe();
+  });
+
+  test('extensions.resumable wins over the `after` argument', async () => {
+    const customerId = `c-${randomUUID()}`;
+    const first = await subscribed(host, client, { customerId });
+    const orderId = `o-${randomUUID()}`;
+    await publish(eventLog, placed(orderId, customerId));
+    const [placedEvent] = await first.until(3);
+    first.unsubscribe();
+    // A bad argument is ignored when the extension says where to start ...
+    const resumed = await subscribed(host, client, { customerId, after: 'not-a-cursor!' }, undefined, {
+      resumable: { after: placedEvent!.cursor },
+    });
+    assert.deepEqual(summary(await resumed.until(2)), [`${orderId}:PAID:2`, `${orderId}:SHIPPED:3`]);
+    resumed.unsubscribe();
+    // ... and a good one too: `after: null` starts live.
+    const live = await subscribed(host, client, { customerId, after: placedEvent!.cursor }, undefined, { resumable: { after: null } });
+    await eventually(() => assert.ok(live.results.length >= 1));
+    await quietPeriod(150); // a replay would arrive by now
+    assert.deepEqual(live.events, []);
+    live.unsubscribe();
+  });
+
+  test('a bounded replay (extensions.resumable.until) delivers the events below `until`, then completes', async () => {
+    const customerId = `c-${randomUUID()}`;
+    const first = await subscribed(host, client, { customerId });
+    const orderId = `o-${randomUUID()}`;
+    await publish(eventLog, placed(orderId, customerId));
+    const [placedEvent, , shippedEvent] = await first.until(3);
+    first.unsubscribe();
+    const replay = await subscribed(host, client, { customerId }, undefined, {
+      resumable: { after: placedEvent!.cursor, until: shippedEvent!.cursor },
+    });
+    await eventually(() => assert.ok(replay.completed));
+    assert.deepEqual(summary(replay.events), [`${orderId}:PAID:2`, `${orderId}:SHIPPED:3`]);
+    assert.equal(replay.positions.at(-1)?.position, shippedEvent!.cursor);
+    assert.equal(replay.error, undefined);
+  });
+
+  for (const [name, resumable, code] of [
+    ['a malformed extensions.resumable', 'from the start', ErrorCode.BAD_REQUEST],
+    ['an `after` that is not a position', { after: 'not-a-cursor!' }, ErrorCode.INVALID_CURSOR],
+    ['an `until` that is not a position', { after: null, until: 'not-a-cursor!' }, ErrorCode.INVALID_CURSOR],
+  ] as const) {
+    test(`answers ${name} with a ${code} error result`, async () => {
+      const refused = new Recording(client, {}, undefined, { resumable });
+      await eventually(() => assert.ok(refused.completed));
+      assert.equal(refused.results.length, 1);
+      assert.equal(refused.results[0]!.errors?.[0]?.extensions?.['code'], code);
+      assert.equal(refused.error, undefined);
+    });
+  }
+
   test('counts subscriptions in /metrics and releases them when clients complete or go away', async () => {
     await eventually(async () => assert.equal(await metric(host, 'orders_subscriptions_active'), 0));
     const started = await metric(host, 'orders_subscriptions_started_total');
@@ -326,6 +415,19 @@ describe('the orderEvents subscription across a restart and for a slow client', 
       assert.deepEqual(versions, [...versions].sort(), `order ${id} in event order`);
     }
     resumed.unsubscribe();
+  });
+
+  test('answers extensions.resumable with a position whose events are gone with a CURSOR_EXPIRED error result', async () => {
+    const { host, client } = await start({ JOURNAL_MAX_EVENTS: '2', EMBEDDED_FULFILLMENT: 'false' });
+    const customerId = `c-${randomUUID()}`;
+    const watching = await subscribed(host, client, { customerId });
+    await publish(eventLog, ...[0, 1, 2].map(() => placed(`o-${randomUUID()}`, customerId)));
+    await watching.until(3);
+    watching.unsubscribe();
+    const zero = Buffer.from('v1:0,0,0,0,0,0').toString('base64url');
+    const refused = new Recording(client, {}, undefined, { resumable: { after: zero } });
+    await eventually(() => assert.ok(refused.completed));
+    assert.equal(refused.results[0]?.errors?.[0]?.extensions?.['code'], ErrorCode.CURSOR_EXPIRED);
   });
 
   test('ends a subscription that falls behind with a SUBSCRIBER_TOO_SLOW error result naming the last delivered cursor', async () => {

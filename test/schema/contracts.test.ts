@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { Kind, parse, print, type DirectiveDefinitionNode, type ObjectTypeDefinitionNode } from 'graphql';
+import { RESUMABLE_DIRECTIVE, RESUMABLE_SPEC_URL } from '../../lib/resumable.ts';
 import { composeSupergraph, schemaDir, supergraphPath } from '../../scripts/composition.ts';
 
 const run = promisify(execFile);
@@ -15,6 +17,30 @@ describe('contracts', () => {
     const result = await composeSupergraph();
     assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
     assert.equal(await readFile(supergraphPath, 'utf8'), result.supergraphSdl, 'run `npm run compose`');
+  });
+
+  test('the supergraph declares Subscription.orderEvents resumable, with the directive and its spec link', async () => {
+    const document = parse(await readFile(supergraphPath, 'utf8'));
+    const subscription = document.definitions.find(
+      (d): d is ObjectTypeDefinitionNode => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === 'Subscription',
+    );
+    const field = subscription?.fields?.find((f) => f.name.value === 'orderEvents');
+    const directive = field?.directives?.find((d) => d.name.value === RESUMABLE_DIRECTIVE);
+    assert.ok(directive, 'Subscription.orderEvents has no @resumable');
+    assert.equal(print(directive), '@resumable(position: "cursor", argument: "after")');
+    const definition = document.definitions.find(
+      (d): d is DirectiveDefinitionNode => d.kind === Kind.DIRECTIVE_DEFINITION && d.name.value === RESUMABLE_DIRECTIVE,
+    );
+    assert.ok(definition, 'the supergraph does not define @resumable');
+    assert.equal(
+      print({ ...definition, description: undefined }),
+      'directive @resumable(position: String!, argument: String!) on FIELD_DEFINITION',
+    );
+    const links = document.definitions.flatMap((d) => (d.kind === Kind.SCHEMA_DEFINITION ? (d.directives ?? []) : []));
+    assert.ok(
+      links.some((d) => d.name.value === 'link' && print(d).includes(`"${RESUMABLE_SPEC_URL}"`)),
+      'the supergraph does not link the resumable spec',
+    );
   });
 
   test('schema/generated is what the .proto contracts give now', async () => {
