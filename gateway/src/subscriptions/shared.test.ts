@@ -93,6 +93,19 @@ describe('a shared subscription of a resumable field', () => {
     });
   }
 
+  test("reopens after the subgraph's SUBSCRIBER_TOO_SLOW sent as a result without data, then complete", async () => {
+    const { upstream, shared } = setUp();
+    const client = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p0').event({ n: 1 }, 'p1');
+    live.send({ errors: [{ message: 'too slow', extensions: { code: 'SUBSCRIBER_TOO_SLOW' } }] as never }).complete();
+    const reopened = await upstream.opened(2);
+    assert.deepEqual(reopened.resume, { after: 'p1', until: undefined });
+    reopened.event({ n: 2 }, 'p2');
+    assert.deepEqual((await take(client, 2)).map(n), [1, 2], 'the error is not passed on');
+    await client.return();
+  });
+
   for (const closeCode of FATAL_CLOSE_CODES) {
     test(`ends its clients with SUBGRAPH_UNAVAILABLE on close code ${closeCode}, without retrying`, async () => {
       const { upstream, shared, state } = setUp();
@@ -296,6 +309,19 @@ describe('a client that resumes', () => {
       await first.return();
     });
   }
+
+  test('a replay refused with a result without data (then complete) ends that client with the error', async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p0');
+    const resumer = shared.join({ after: 'bad' });
+    (await upstream.opened(2)).send({ errors: [{ message: 'not a cursor', extensions: { code: 'INVALID_CURSOR' } }] as never }).complete();
+    const [result] = await take(resumer, 1);
+    assert.equal(code(result!), 'INVALID_CURSOR');
+    assert.equal(result!.errors?.[0]?.message, 'not a cursor');
+    assert.ok(await ended(resumer));
+    await first.return();
+  });
 
   test('a client leaving during its replay releases the replay', async () => {
     const { upstream, shared } = setUp();

@@ -112,6 +112,9 @@ export class ResumableStream {
             await handlers.recovered();
           }
           const position = resumable ? readStreamPosition(result) : undefined;
+          // Errors without data (not even null) and without a position: the subgraph refused or ended
+          // the stream (graphql-ws sends them as a `next`, then `complete`).
+          if (!position && !('data' in result) && result.errors?.length) throw result.errors;
           if (position) this.position = position.position;
           await handlers.message(result, position);
         }
@@ -163,7 +166,7 @@ const LOSSY_CODES: ReadonlySet<unknown> = new Set([ErrorCode.SUBSCRIBER_TOO_SLOW
 function classify(failure: unknown, resumable: boolean, serviceName: string): Verdict {
   if (failure instanceof UpstreamBacklogFull || LOSSY_CODES.has(codeOf(failure))) return resumable ? { kind: 'retry' } : { kind: 'lost' };
   if (Array.isArray(failure))
-    return RECOVERABLE_CODES.has(codeOf(failure)) ? { kind: 'retry' } : { kind: 'failed', error: subgraphError(failure) };
+    return RECOVERABLE_CODES.has(codeOf(failure)) ? { kind: 'retry' } : { kind: 'failed', error: subgraphError(failure, serviceName) };
   const closeCode = (failure as { code?: unknown } | null)?.code;
   if (typeof closeCode === 'number' && FATAL_CLOSE_CODES.has(closeCode)) {
     const reason = (failure as { reason?: unknown }).reason;
@@ -189,10 +192,15 @@ function unavailable(serviceName: string, why: string, extensions: Record<string
   });
 }
 
-/** The subgraph's first error, its code kept (INTERNAL_SERVER_ERROR when it has none). */
-function subgraphError(errors: unknown[]): GraphQLError {
-  const first = errors[0] as { message?: string; extensions?: Record<string, unknown> } | undefined;
+/** The subgraph's first error, its message, path and code kept (INTERNAL_SERVER_ERROR when it has none), naming the subgraph. */
+function subgraphError(errors: unknown[], serviceName: string): GraphQLError {
+  const first = errors[0] as { message?: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> } | undefined;
   return new GraphQLError(first?.message ?? 'the upstream subscription failed', {
-    extensions: { ...first?.extensions, code: first?.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR },
+    path: first?.path,
+    extensions: {
+      ...first?.extensions,
+      code: first?.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR,
+      serviceName: first?.extensions?.['serviceName'] ?? serviceName,
+    },
   });
 }
