@@ -323,6 +323,19 @@ describe('a client that resumes', () => {
     await first.return();
   });
 
+  test('a replay longer than the buffer is paced by the client, not cut off', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p9');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    for (let i = 1; i <= 9; i++) replay.event({ n: i }, `p${i}`);
+    replay.complete();
+    await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
+    assert.deepEqual((await take(resumer, 9)).map(n), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
   test('a client leaving during its replay releases the replay', async () => {
     const { upstream, shared } = setUp();
     const first = shared.join();

@@ -50,6 +50,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private heldResults = 0;
   private lastPositionStatus = -Infinity;
   private readonly endListeners: (() => void)[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
 
   private readonly options: SubscriberOptions;
   private readonly now: () => number;
@@ -87,9 +88,18 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     } else this.push(result, position, status);
   }
 
-  /** A replayed event result (never held back). */
+  /**
+   * A replayed event result (never held back). The replay is paced by the client (`room`), so it
+   * does not count against the capacity: at most the replay's in-flight results come on top.
+   */
   offerReplay(result: ExecutionResult, position: string | undefined): void {
-    this.push(result, position, undefined);
+    if (!this.ended) this.enqueue({ result, position: position ?? this.position, statusOnly: false });
+  }
+
+  /** Resolves once fewer than `capacity` results wait for the client, or it has ended: how a private replay is paced. */
+  room(): Promise<void> {
+    if (this.ended || this.buffer.length < this.options.capacity) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
@@ -143,6 +153,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     const item = this.buffer.shift();
     if (item) {
       this.lastDelivered = item.position ?? this.lastDelivered;
+      if (this.buffer.length < this.options.capacity) for (const wake of this.roomWaiters.splice(0)) wake();
       return Promise.resolve({ value: item.result, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -207,7 +218,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.ended = true;
     if (this.waiting && this.buffer.length === 0) this.takeWaiter()({ value: undefined, done: true });
     this.options.onEnd(this);
-    for (const listener of this.endListeners.splice(0)) listener();
+    for (const listener of [...this.endListeners.splice(0), ...this.roomWaiters.splice(0)]) listener();
   }
 
   private takeWaiter() {
