@@ -96,6 +96,19 @@ describe('the subscription engine', () => {
     assert.equal(upstream.streams.filter((s) => s.resume?.until === undefined).length, 1, 'one live upstream, 20 bounded replays');
   });
 
+  test('a resume variable also used elsewhere (a fragment) keeps its value in the sharing key', async (t) => {
+    const { engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const query = 'subscription ($after: String) { events(after: $after) { ...F } } fragment F on Event { id k: cursor @skip(if: false) }';
+    subscribe(query, { after: 'c1' });
+    subscribe(query, { after: 'c2' });
+    assert.equal(engine.stats().shared, 1, 'used only as the argument: shared');
+    const twice = 'subscription ($after: String) { events(after: $after, kind: $after) { id } }';
+    subscribe(twice, { after: 'c1' });
+    subscribe(twice, { after: 'c2' });
+    assert.equal(engine.stats().shared, 3);
+  });
+
   test('subscriptions that differ in another argument or variable do not share', async (t) => {
     const { engine, subscribe } = setUp();
     t.after(() => engine.close());

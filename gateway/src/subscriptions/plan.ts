@@ -71,14 +71,14 @@ export class SubscriptionPlanner {
   plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): SubscriptionPlan {
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
-    const { operation, root } = rootField(document, operationName);
+    const { root } = rootField(document, operationName);
     const fedOperation = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
     const queryPlan = this.planner.buildQueryPlan(fedOperation);
     if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
     const resumable = this.resumableFields.get(root.name.value);
     const resumeValue = resumable ? root.arguments?.find((a) => a.name.value === resumable.argument)?.value : undefined;
     const resumeVariable =
-      resumeValue?.kind === Kind.VARIABLE && usedOnce(operation, resumeValue.name.value) ? resumeValue.name.value : undefined;
+      resumeValue?.kind === Kind.VARIABLE && usedOnce(document, resumeValue.name.value) ? resumeValue.name.value : undefined;
     const plan: SubscriptionPlan = {
       primary: queryPlan.node.primary,
       rest: queryPlan.node.rest,
@@ -99,20 +99,20 @@ export class SubscriptionPlanner {
   }
 }
 
-function rootField(document: DocumentNode, operationName: string | undefined): { operation: OperationDefinitionNode; root: FieldNode } {
+function rootField(document: DocumentNode, operationName: string | undefined): { root: FieldNode } {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode =>
       d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
   );
   const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
   if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
-  return { operation, root };
+  return { root };
 }
 
-/** Whether `$name` occurs exactly once in the operation (then only as the resume argument). */
-function usedOnce(operation: OperationDefinitionNode, name: string): boolean {
+/** Whether `$name` is used exactly once in the document, fragments included (then only as the resume argument). */
+function usedOnce(document: DocumentNode, name: string): boolean {
   let uses = 0;
-  visit(operation.selectionSet, { Variable: (node) => void (node.name.value === name && uses++) });
+  visit(document, { VariableDefinition: () => false, Variable: (node) => void (node.name.value === name && uses++) });
   return uses === 1;
 }
 
