@@ -92,16 +92,31 @@ export class FakeUpstream {
   }
 }
 
-/** A clock that never waits: each sleep is recorded and moves `now` forward by its length. */
+/** A clock that never waits: each sleep is recorded and moves `now` forward by its length; timers fire when `advance` passes them. */
 export class FakeClock {
   time = 0;
   readonly sleeps: number[] = [];
+  private timers: { at: number; fn: () => void }[] = [];
+
+  setTimer = (ms: number, fn: () => void): (() => void) => {
+    const timer = { at: this.time + ms, fn };
+    this.timers.push(timer);
+    return () => (this.timers = this.timers.filter((t) => t !== timer));
+  };
+
+  /** Moves time forward by `ms`, firing the timers due by then, in order. */
+  advance(ms: number): void {
+    this.time += ms;
+    const due = this.timers.filter((t) => t.at <= this.time).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((t) => t.at > this.time);
+    for (const timer of due) timer.fn();
+  }
 
   now = (): number => this.time;
   random = (): number => 0.5;
   sleep = async (ms: number): Promise<void> => {
     this.sleeps.push(ms);
-    this.time += ms;
+    this.advance(ms);
     await Promise.resolve();
   };
 }

@@ -103,7 +103,7 @@ export class SharedSubscription {
       start: replay ? options.after : this.position,
       status: options.status,
       resumeArgument,
-      now: () => this.options.clock.now(),
+      clock: this.options.clock,
     });
     this.subscribers.add(subscriber);
     if (replay) {

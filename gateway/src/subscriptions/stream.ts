@@ -26,10 +26,16 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** A number in [0, 1) for jitter. */
   random(): number;
+  /** Calls `fn` after `ms` unless cancelled first; never keeps the process alive. Returns the cancel. */
+  setTimer(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  setTimer: (ms, fn) => {
+    const timer = setTimeout(fn, ms).unref();
+    return () => clearTimeout(timer);
+  },
   sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
   random: () => Math.random(),
 };

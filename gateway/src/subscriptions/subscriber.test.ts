@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
+import { FakeClock } from '../../../test/support/fake-upstream.ts';
 import { Subscriber } from './subscriber.ts';
 
 const event = (n: number): ExecutionResult => ({ data: { n } });
@@ -89,13 +90,16 @@ describe('a subscriber position', () => {
   });
 
   test('status-only results carry the position, at most one a second for checkpoints, and replace each other', async () => {
-    let now = 0;
-    const subscriber = new Subscriber({ capacity: 5, onEnd: () => undefined, status: true, now: () => now });
+    const clock = new FakeClock();
+    const subscriber = new Subscriber({ capacity: 5, onEnd: () => undefined, status: true, clock });
     subscriber.advance('p1', status);
-    now = 500;
-    subscriber.advance('p2', status); // within the second: no result, but the position moved
+    clock.advance(500);
+    subscriber.advance('p2', status); // within the second: deferred
     assert.deepEqual((await subscriber.next()).value, { extensions: { stream: { lagging: false, position: 'p1' } } });
-    now = 1_000;
+    assert.equal(subscriber.pending, 0);
+    clock.advance(500); // the second is over: the newest position goes out
+    assert.deepEqual((await subscriber.next()).value, { extensions: { stream: { lagging: false, position: 'p2' } } });
+    clock.advance(1_000);
     subscriber.advance('p3', status);
     subscriber.statusChanged({ lagging: true, reason: 'RECONNECTING' });
     assert.equal(subscriber.pending, 1, 'a waiting status-only result is replaced');

@@ -14,6 +14,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import { STREAM_EXTENSION, type StreamStatus } from '../../../lib/resumable.ts';
+import { systemClock, type Clock } from './stream.ts';
 
 /** Status-only results for a position that moved without an event: at most one per this many ms. */
 export const POSITION_STATUS_INTERVAL_MS = 1_000;
@@ -29,8 +30,8 @@ export interface SubscriberOptions {
   status?: boolean | undefined;
   /** The resume argument to name in SUBSCRIBER_TOO_SLOW (the field's `@resumable` argument). */
   resumeArgument?: string | undefined;
-  /** Milliseconds now (status rate limit). */
-  now?: () => number;
+  /** Time for the status rate limit. Default: the system's. */
+  clock?: Pick<Clock, 'now' | 'setTimer'> | undefined;
 }
 
 interface Item {
@@ -49,16 +50,18 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private held: (() => void)[] | undefined;
   private heldResults = 0;
   private lastPositionStatus = -Infinity;
+  /** A status-only result deferred by the rate limit: the stream's status to send it with, and its cancel. */
+  private deferredStatus: { status: StreamStatus; cancel: () => void } | undefined;
   private readonly endListeners: (() => void)[] = [];
   private readonly roomWaiters: (() => void)[] = [];
 
   private readonly options: SubscriberOptions;
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, 'now' | 'setTimer'>;
 
   constructor(options: SubscriberOptions) {
     this.options = options;
     this.lastDelivered = options.start;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   get done(): boolean {
@@ -193,13 +196,24 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     const last = this.buffer.at(-1);
     if (last) last.position = position;
     else this.lastDelivered = position;
-    if (this.now() - this.lastPositionStatus >= POSITION_STATUS_INTERVAL_MS) this.pushStatus(status);
+    if (!this.options.status) return;
+    const wait = this.lastPositionStatus + POSITION_STATUS_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) return this.pushStatus(status);
+    // Within the rate limit: the newest position goes out when the second is over.
+    if (this.deferredStatus) this.deferredStatus.status = status;
+    else {
+      const deferred = { status, cancel: () => {} };
+      deferred.cancel = this.clock.setTimer(wait, () => this.pushStatus(deferred.status));
+      this.deferredStatus = deferred;
+    }
   }
 
   /** A status-only result (for opted-in clients); one waiting status-only result is replaced, never added to. */
   private pushStatus(status: StreamStatus): void {
+    this.deferredStatus?.cancel();
+    this.deferredStatus = undefined;
     if (this.ended || !this.options.status) return;
-    this.lastPositionStatus = this.now();
+    this.lastPositionStatus = this.clock.now();
     const position = this.position;
     const item: Item = { result: withStream({}, { ...status, position }), position, statusOnly: true };
     if (this.buffer.at(-1)?.statusOnly) this.buffer[this.buffer.length - 1] = item;
@@ -216,6 +230,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.deferredStatus?.cancel();
     if (this.waiting && this.buffer.length === 0) this.takeWaiter()({ value: undefined, done: true });
     this.options.onEnd(this);
     for (const listener of [...this.endListeners.splice(0), ...this.roomWaiters.splice(0)]) listener();
