@@ -156,6 +156,10 @@ function gatewayMetrics(engine: SubscriptionEngine): Registry {
     });
   gauge('gateway_subscriptions_active', 'Client subscriptions open now.', () => engine.stats().subscribers);
   gauge('gateway_subscriptions_shared', 'Distinct subscriptions (one upstream subscription each) open now.', () => engine.stats().shared);
-  gauge('gateway_upstream_subscriptions_opened', 'Upstream subscriptions opened since start.', () => engine.stats().upstreamOpened);
+  gauge(
+    'gateway_upstream_subscriptions_opened',
+    'Upstream subscriptions opened since start (reopenings and private replays included).',
+    () => engine.stats().upstreamOpened,
+  );
   return registry;
 }
