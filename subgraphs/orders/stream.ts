@@ -217,6 +217,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private lastCheckpointAt = 0;
   private lastSentAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
 
   private readonly settings: StreamSettings;
   private readonly checkpointIntervalMs: number;
@@ -321,13 +322,18 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     this.arm();
   }
 
-  /** While a consumer waits on a checkpointing stream: a timer for the next checkpoint or heartbeat due. */
+  /**
+   * While a consumer waits on a checkpointing stream: a timer for the next checkpoint or heartbeat
+   * due. A timer already set for no later is kept (when it fires early, `wake` finds nothing due and
+   * arms again): one timer per interval at most, not one per event.
+   */
   private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (!this.settings.checkpoints || this.takers.length === 0 || this.state !== 'open') return;
     const moved = this.positionAfter(this.settings.journal.positions) !== this.lastPosition;
     const due = Math.min(this.lastSentAt + this.heartbeatMs, moved ? this.lastCheckpointAt + this.checkpointIntervalMs : Infinity);
+    if (this.timer && this.timerDue <= due) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
