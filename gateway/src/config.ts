@@ -59,12 +59,21 @@ export const gatewaySettings = z.object({
   /** Results a subscriber may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIPTION_BUFFER_EVENTS: setting.count(1_000),
   /**
-   * Upstream events that may wait to be resolved per shared subscription; beyond it the gateway ends
-   * that subscription's clients with SUBSCRIBER_TOO_SLOW (each naming its last cursor) to bound memory.
+   * Upstream events that may wait to be resolved per shared subscription; beyond it the gateway drops
+   * them and reopens the upstream subscription from its position (a `@resumable` field: clients see
+   * only RECONNECTING), or ends the clients with SUBSCRIBER_TOO_SLOW (a field without positions).
    */
   UPSTREAM_BACKLOG_EVENTS: setting.count(10_000),
-  /** Times an upstream subscription is reopened (from its last cursor) after its socket dropped. */
+  /**
+   * Reopenings in a row of an interrupted upstream subscription (socket lost, subgraph restarted,
+   * backlog overflow) before its clients get SUBGRAPH_UNAVAILABLE; a message from the reopened
+   * stream starts the count again.
+   */
   UPSTREAM_SUBSCRIPTION_RETRIES: z.coerce.number().int().min(0).default(10),
+  /** Time an interrupted upstream subscription has to be open again before its clients get SUBGRAPH_UNAVAILABLE, in ms. */
+  UPSTREAM_RECOVERY_MS: setting.millis(60_000),
+  /** Bound on each step of opening an upstream subscription socket (WebSocket handshake, then connection_ack), in ms. */
+  UPSTREAM_CONNECT_TIMEOUT_MS: setting.millis(5_000),
   /** How long a WebSocket client may take to send connection_init, in ms. */
   CONNECTION_INIT_TIMEOUT_MS: setting.millis(3_000),
   /**

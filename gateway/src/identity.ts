@@ -16,6 +16,8 @@ export type Identity = Record<string, string>;
 /** The context every operation runs with. */
 export interface GatewayContext extends Record<PropertyKey, unknown> {
   headers: Identity;
+  /** The `extensions` of a subscribe message (graphql-ws) or request (SSE); a subscription reads its stream options there. */
+  extensions?: Record<string, unknown> | undefined;
 }
 
 /** What a forwarded header value may hold: visible ASCII, space and horizontal tab. */

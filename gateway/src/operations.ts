@@ -32,6 +32,7 @@ export function operationHandlers(engine: SubscriptionEngine, apollo: () => Apol
         variables: { ...args.variableValues },
         operationName: args.operationName ?? undefined,
         identity: (args.contextValue as GatewayContext).headers,
+        extensions: (args.contextValue as GatewayContext).extensions,
       }),
   };
 }

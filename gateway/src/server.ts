@@ -39,6 +39,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
+    upstreamRecoveryMs: config.UPSTREAM_RECOVERY_MS,
+    upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
   });
   const registry = gatewayMetrics(engine);
@@ -84,7 +86,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
             const identity = identityOrRefusal(req.raw.headers, forward);
             return identity instanceof InterchangeError ? badRequest(identity) : undefined;
           },
-          context: (req) => ({ headers: identityFrom(req.raw.headers, forward) }),
+          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
@@ -107,7 +109,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         const identity = identityOrRefusal(ctx.connectionParams, forward);
         return identity instanceof InterchangeError ? [identity] : undefined;
       },
-      context: (ctx) => ({ headers: identityFrom(ctx.connectionParams, forward) }),
+      context: (ctx, _id, payload) => ({
+        headers: identityFrom(ctx.connectionParams, forward),
+        extensions: payload.extensions ?? undefined,
+      }),
       execute: (args) => operations.execute(args),
       subscribe: (args) => operations.subscribe(args),
     },
@@ -151,6 +156,10 @@ function gatewayMetrics(engine: SubscriptionEngine): Registry {
     });
   gauge('gateway_subscriptions_active', 'Client subscriptions open now.', () => engine.stats().subscribers);
   gauge('gateway_subscriptions_shared', 'Distinct subscriptions (one upstream subscription each) open now.', () => engine.stats().shared);
-  gauge('gateway_upstream_subscriptions_opened', 'Upstream subscriptions opened since start.', () => engine.stats().upstreamOpened);
+  gauge(
+    'gateway_upstream_subscriptions_opened',
+    'Upstream subscriptions opened since start (reopenings and private replays included).',
+    () => engine.stats().upstreamOpened,
+  );
   return registry;
 }

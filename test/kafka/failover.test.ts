@@ -1,6 +1,6 @@
 /**
  * The orders subgraph dies under live subscriptions and comes back: the gateway reopens its upstream
- * subscription from the last cursor it took, so subscribers see every event once, in order.
+ * subscription from the newest position it took, so subscribers see every event once, in order.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -167,7 +167,9 @@ describe('a slow consumer of a shared subscription', () => {
       `the resumed subscription did not replay ${missed.length} events`,
       25,
     );
-    assert.deepEqual(client.nexts('resume'), missed);
+    // Events only: live results may also carry the stream's status (extensions.stream) while the projection catches up.
+    const events = (payloads: NextPayload<OrderEventResult>[]) => payloads.map((p) => ({ data: p.data, errors: p.errors }));
+    assert.deepEqual(events(client.nexts('resume')), events(missed));
   });
 
   test('a subscriber that keeps reading is not cut off when events arrive in bursts larger than a buffer of 20', SYSTEM_TEST, async (t) => {

@@ -172,6 +172,17 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.equal(stream.finished, false);
   });
 
+  test('a subscription that asks for stream status gets its position before its first event', SYSTEM_TEST, async (t) => {
+    const stream = await EventStream.post(streamUrl, { query: ORDER_EVENTS, extensions: { stream: { status: true } } });
+    t.after(() => stream.close());
+    assert.equal(stream.response.status, 200);
+    await waitFor(() => stream.nexts().length > 0, 60_000, 'no status-only result came');
+    const [first] = stream.nexts() as { data?: unknown; extensions?: { stream?: { lagging?: unknown; position?: unknown } } }[];
+    assert.equal(first!.data, undefined);
+    assert.equal(typeof first!.extensions?.stream?.position, 'string');
+    assert.equal(typeof first!.extensions?.stream?.lagging, 'boolean');
+  });
+
   test('closing the event stream ends the subscription', SYSTEM_TEST, async (t) => {
     // A gateway of its own, so what this leaves behind does not count in the other tests.
     const gateway = await startExtraGateway(sys, {}, t);

@@ -12,6 +12,8 @@ export interface Relay {
   port: number;
   /** Sends new connections to `port` from now on; `undefined`: resets them. */
   retarget(port: number | undefined): void;
+  /** Resets every connection relayed now (a lost link); new ones are relayed as before. */
+  cut(): void;
   /** Stops listening and ends every relayed connection. */
   close(): Promise<void>;
 }
@@ -42,6 +44,9 @@ export async function startRelay(targetPort?: number): Promise<Relay> {
     port: (server.address() as AddressInfo).port,
     retarget: (port) => {
       target = port;
+    },
+    cut: () => {
+      for (const socket of sockets) socket.resetAndDestroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -3,16 +3,18 @@
  * resolution per event among all clients that sent the same operation, variables and identity, and
  * hands each client a bounded stream of results.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ServiceMap } from '@apollo/gateway';
 import type { Schema } from '@apollo/federation-internals';
 import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
-import { AFTER_VARIABLE, CURSOR_ALIAS, SubscriptionPlanner } from './plan.ts';
+import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
+import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
 import { resolveEvent } from './resolve-event.ts';
 import { SharedSubscription } from './shared.ts';
-import { UpstreamConnections } from './upstream.ts';
+import { systemClock, type Clock, type OpenStream } from './stream.ts';
+import { UpstreamConnections, type UpstreamRequest } from './upstream.ts';
 
 export interface SubscriptionEngineOptions {
   supergraphSdl: string;
@@ -23,10 +25,18 @@ export interface SubscriptionEngineOptions {
   log: Logger;
   /** Results a client may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   subscriberBufferEvents: number;
-  /** Times an upstream subscription is reopened (from its last cursor where it can) after its socket dropped. */
+  /** Reopenings in a row of an interrupted upstream subscription before its clients get an error. */
   upstreamRetryAttempts: number;
-  /** Upstream events that may wait to be resolved before the shared subscription gives up (bounded memory). */
+  /** Time an interrupted upstream subscription has to be open again before its clients get an error, in ms. */
+  upstreamRecoveryMs: number;
+  /** Bound on the WebSocket handshake and on the wait for connection_ack of an upstream socket, in ms. */
+  upstreamConnectTimeoutMs: number;
+  /** Upstream events that may wait to be resolved before the gateway reopens the upstream from its position (bounded memory). */
   upstreamBacklogEvents: number;
+  /** Time for the subscriptions (tests pass a fake one). Default: the system's. */
+  clock?: Clock | undefined;
+  /** How upstream subscriptions are opened (tests pass a fake). Default: graphql-ws to the subgraph's URL. */
+  openUpstream?: ((serviceName: string, request: UpstreamRequest, identity: Record<string, string>) => ReturnType<OpenStream>) | undefined;
 }
 
 export interface SubscribeArgs {
@@ -35,6 +45,8 @@ export interface SubscribeArgs {
   operationName: string | undefined;
   /** What identifies the caller to subgraphs (forwarded headers): part of the sharing key. */
   identity: Record<string, string>;
+  /** The subscribe message's `extensions`: `{ stream: { status: true } }` asks for status-only results. */
+  extensions?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface SubscriptionStats {
@@ -42,7 +54,7 @@ export interface SubscriptionStats {
   shared: number;
   /** Client subscriptions open now. */
   subscribers: number;
-  /** Upstream subscriptions opened since start. */
+  /** Upstream subscriptions opened since start (private replays and reopenings included). */
   upstreamOpened: number;
 }
 
@@ -52,14 +64,16 @@ export class SubscriptionEngine {
   private readonly shared = new Map<string, SharedSubscription>();
   private readonly fedApiSchema: Schema;
   private closed = false;
+  private opened = 0;
 
   private readonly options: SubscriptionEngineOptions;
 
+  /** Throws when the supergraph cannot be loaded, or declares `@resumable` wrongly. */
   constructor(options: SubscriptionEngineOptions) {
     this.options = options;
     this.planner = new SubscriptionPlanner(options.supergraphSdl);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
-    this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log });
+    this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
   }
 
   /** The API schema clients validate against (with the Subscription type). */
@@ -80,61 +94,62 @@ export class SubscriptionEngine {
         errors: [new GraphQLError(`cannot plan this subscription: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })],
       };
     }
-    // A client resuming from a cursor needs its own replay: such subscriptions are never shared.
-    const resumeFrom = plan.resumeFrom(args.variables);
+    // Clients that differ only in where they resume share the stream: each gets a private replay first.
     const key = createHash('sha256')
-      .update(JSON.stringify([args.operationName ?? null, query, args.variables, args.identity, resumeFrom ? randomUUID() : null]))
+      .update(JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity]))
       .digest('base64url');
-    let shared = this.shared.get(key);
-    if (!shared) {
-      const upstreamVariables = Object.fromEntries(
-        (plan.primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]),
-      );
-      const openUpstream = (after: string | undefined) =>
-        this.upstream.subscribe(
-          plan.primary.serviceName,
-          after !== undefined && plan.resumeOperation
-            ? {
-                query: plan.resumeOperation,
-                variables: { ...upstreamVariables, [AFTER_VARIABLE]: after },
-                operationName: plan.primary.operationName,
-              }
-            : { query: plan.primary.operation, variables: upstreamVariables, operationName: plan.primary.operationName },
-          { headers: args.identity },
-          this.options.upstreamBacklogEvents,
-        );
-      const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
-      const deps = {
-        serviceMap: this.options.serviceMap,
-        supergraphSchema: this.planner.supergraphSchema,
-        apiSchema: this.fedApiSchema,
-        log: this.options.log,
+    const shared = this.shared.get(key) ?? this.share(key, plan, query, args);
+    const stream = args.extensions?.[STREAM_EXTENSION] as { status?: unknown } | undefined;
+    return shared.join({
+      after: plan.resumable ? plan.resumeFrom(args.variables) : undefined,
+      status: stream?.status === true,
+    });
+  }
+
+  /** A new shared subscription, sending the first client's operation and variables upstream unchanged. */
+  private share(key: string, plan: SubscriptionPlan, query: string, args: SubscribeArgs): SharedSubscription {
+    const { primary } = plan;
+    const upstreamVariables = Object.fromEntries(
+      (primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]),
+    );
+    const open: OpenStream = (resume) => {
+      this.opened++;
+      const request = {
+        query: primary.operation,
+        variables: upstreamVariables,
+        operationName: primary.operationName,
+        ...(resume && { extensions: { [RESUMABLE_EXTENSION]: resume } }),
       };
-      shared = new SharedSubscription({
-        key,
-        openUpstream,
-        resumable: plan.resumeOperation !== undefined,
-        cursorOf: (event) => {
-          const root = (event.data as Record<string, Record<string, unknown> | null> | null | undefined)?.[plan.responseKey];
-          const cursor = root?.[CURSOR_ALIAS];
-          return typeof cursor === 'string' ? cursor : undefined;
-        },
-        reopenAttempts: this.options.upstreamRetryAttempts,
-        resolve: (event) => resolveEvent(plan, event, request, deps),
-        subscriberCapacity: this.options.subscriberBufferEvents,
-        startCursor: resumeFrom,
-        log: this.options.log,
-        onClose: (closedKey) => this.shared.delete(closedKey),
-      });
-      this.shared.set(key, shared);
-    }
-    return shared.join();
+      if (this.options.openUpstream) return this.options.openUpstream(primary.serviceName, request, args.identity);
+      return this.upstream.subscribe(primary.serviceName, request, { headers: args.identity }, this.options.upstreamBacklogEvents);
+    };
+    const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
+    const deps = {
+      serviceMap: this.options.serviceMap,
+      supergraphSchema: this.planner.supergraphSchema,
+      apiSchema: this.fedApiSchema,
+      log: this.options.log,
+    };
+    const shared = new SharedSubscription({
+      key,
+      open,
+      resumeArgument: plan.resumable?.argument,
+      resolve: (event) => resolveEvent(plan, event, request, deps),
+      subscriberCapacity: this.options.subscriberBufferEvents,
+      policy: { attempts: this.options.upstreamRetryAttempts, budgetMs: this.options.upstreamRecoveryMs },
+      clock: this.options.clock ?? systemClock,
+      log: this.options.log.child({ subgraph: primary.serviceName }),
+      serviceName: primary.serviceName,
+      onClose: (closedKey) => this.shared.delete(closedKey),
+    });
+    this.shared.set(key, shared);
+    return shared;
   }
 
   stats(): SubscriptionStats {
     let subscribers = 0;
     for (const shared of this.shared.values()) subscribers += shared.size;
-    return { shared: this.shared.size, subscribers, upstreamOpened: this.upstream.subscriptionsOpened };
+    return { shared: this.shared.size, subscribers, upstreamOpened: this.opened };
   }
 
   /** Ends every subscription and closes the upstream sockets. */

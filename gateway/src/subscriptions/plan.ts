@@ -3,9 +3,9 @@
  * `Subscription { primary: Fetch(owning subgraph), rest: entity fetches }` but refuses to run it; the
  * gateway runs the primary fetch as an upstream subscription and the rest once per event.
  *
- * Cursor convention: when the subscription field's type has a `cursor: String!` field, the plan
- * also asks for it under a private alias, so the gateway always knows the last delivered cursor
- * (a slow client is told where to resume) whether or not the client selected it.
+ * The client's operation is planned as it is: the gateway never adds fields or arguments to it.
+ * Whether the subscription field is resumable comes from the supergraph's `@resumable` directive
+ * (resumable-field.ts).
  */
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { buildOperationContext } from '@apollo/gateway';
@@ -13,20 +13,17 @@ import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-plann
 import {
   GraphQLError,
   Kind,
-  getNamedType,
-  isObjectType,
-  parse,
   print,
   visit,
   type DocumentNode,
   type FieldNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type ValueNode,
 } from 'graphql';
+import { readResumableFields, type ResumableField, type ResumableFields } from './resumable-field.ts';
 
 export type OperationContext = ReturnType<typeof buildOperationContext>;
-
-export const CURSOR_ALIAS = '__interchangeCursor';
 
 export interface SubscriptionPlan {
   /** The fetch that opens the upstream subscription. */
@@ -36,34 +33,37 @@ export interface SubscriptionPlan {
   operationContext: OperationContext;
   /** The response key of the subscription field (its alias, or its name). */
   responseKey: string;
-  /** Whether the plan carries the private cursor alias. */
-  tracksCursor: boolean;
-  /** Where the client asked to resume from: the subscription field's `after` argument, if any. */
+  /** How the subscription field resumes, when the supergraph declares it `@resumable`. */
+  resumable: ResumableField | undefined;
+  /** Where the client asked to resume from: the value of the resume argument in this request, if any. */
   resumeFrom: (variables: Record<string, unknown>) => string | undefined;
   /**
-   * The primary operation asking for events after a cursor (`after: $__interchangeAfter`), when the
-   * subscription field takes `after` and the plan tracks cursors: how the gateway resumes its own
-   * upstream subscription without a gap after the upstream socket dropped.
+   * The operation as it is shared: without the resume argument (and the variable used only there),
+   * so clients that differ only in where they resume share one upstream stream.
    */
-  resumeOperation: string | undefined;
+  sharedQuery: string;
+  /** The variables that matter for sharing (the resume variable left out). */
+  sharedVariables: (variables: Record<string, unknown>) => Record<string, unknown>;
 }
-
-export const AFTER_VARIABLE = '__interchangeAfter';
 
 export class SubscriptionPlanner {
   readonly supergraph: Supergraph;
   readonly apiSchema: GraphQLSchema;
   readonly supergraphSchema: GraphQLSchema;
+  /** Resumable subscription fields by name; read (and checked) when the supergraph loads. */
+  readonly resumableFields: ResumableFields;
   private readonly planner: QueryPlanner;
   private readonly cache = new Map<string, SubscriptionPlan>();
 
   private readonly maxCachedPlans: number;
 
+  /** Throws when the supergraph does not load, or declares `@resumable` wrongly (InvalidResumableDirective). */
   constructor(supergraphSdl: string, maxCachedPlans: number = 1_000) {
     this.maxCachedPlans = maxCachedPlans;
     this.supergraph = Supergraph.build(supergraphSdl);
     this.apiSchema = this.supergraph.apiSchema().toGraphQLJSSchema();
     this.supergraphSchema = this.supergraph.schema.toGraphQLJSSchema();
+    this.resumableFields = readResumableFields(this.supergraphSchema);
     this.planner = new QueryPlanner(this.supergraph);
   }
 
@@ -71,80 +71,61 @@ export class SubscriptionPlanner {
   plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): SubscriptionPlan {
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
-    const { document: planned, responseKey, tracksCursor, root } = this.withCursor(document, operationName);
-    const operation = operationFromDocument(this.supergraph.apiSchema(), planned, { operationName });
-    const queryPlan = this.planner.buildQueryPlan(operation);
+    const { root } = rootField(document, operationName);
+    const fedOperation = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
+    const queryPlan = this.planner.buildQueryPlan(fedOperation);
     if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
+    const resumable = this.resumableFields.get(root.name.value);
+    const resumeValue = resumable ? root.arguments?.find((a) => a.name.value === resumable.argument)?.value : undefined;
+    const resumeVariable =
+      resumeValue?.kind === Kind.VARIABLE && usedOnce(document, resumeValue.name.value) ? resumeValue.name.value : undefined;
     const plan: SubscriptionPlan = {
       primary: queryPlan.node.primary,
       rest: queryPlan.node.rest,
-      operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: planned, operationName }),
-      responseKey,
-      tracksCursor,
-      resumeFrom: afterArgument(root),
-      resumeOperation: undefined,
+      operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }),
+      responseKey: root.alias?.value ?? root.name.value,
+      resumable,
+      resumeFrom: argumentValue(resumeValue),
+      sharedQuery: resumable ? print(withoutResumeArgument(document, root, resumable.argument, resumeVariable)) : print(document),
+      sharedVariables: (variables) => {
+        if (resumeVariable === undefined || !(resumeVariable in variables)) return variables;
+        const { [resumeVariable]: _resume, ...rest } = variables;
+        return rest;
+      },
     };
-    const fieldArgs = this.apiSchema.getSubscriptionType()?.getFields()[root.name.value]?.args ?? [];
-    if (tracksCursor && fieldArgs.some((a) => a.name === 'after')) plan.resumeOperation = withAfterVariable(plan.primary.operation);
     if (this.cache.size >= this.maxCachedPlans) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, plan);
     return plan;
   }
-
-  /** Adds `__interchangeCursor: cursor` to the subscription field when its type has a cursor. */
-  private withCursor(document: DocumentNode, operationName: string | undefined) {
-    const operation = document.definitions.find(
-      (d): d is OperationDefinitionNode =>
-        d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
-    );
-    const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
-    if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
-    const responseKey = root.alias?.value ?? root.name.value;
-    const fieldType = this.apiSchema.getSubscriptionType()?.getFields()[root.name.value]?.type;
-    const named = fieldType && getNamedType(fieldType);
-    const tracksCursor = !!named && isObjectType(named) && 'cursor' in named.getFields() && !!root.selectionSet;
-    if (!tracksCursor) return { document, responseKey, tracksCursor, root };
-    const cursorField: FieldNode = {
-      kind: Kind.FIELD,
-      alias: { kind: Kind.NAME, value: CURSOR_ALIAS },
-      name: { kind: Kind.NAME, value: 'cursor' },
-    };
-    const planned = visit(document, {
-      Field: (node) =>
-        node === root
-          ? { ...node, selectionSet: { ...node.selectionSet!, selections: [...node.selectionSet!.selections, cursorField] } }
-          : undefined,
-    });
-    return { document: planned, responseKey, tracksCursor, root };
-  }
 }
 
-/** Rewrites a subscription operation so its root field's `after` is `$__interchangeAfter`. */
-function withAfterVariable(operation: string): string {
-  const variable = { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: AFTER_VARIABLE } } as const;
-  let rootDone = false;
-  return print(
-    visit(parse(operation), {
-      OperationDefinition: (node) => ({
-        ...node,
-        variableDefinitions: [
-          ...(node.variableDefinitions ?? []),
-          { kind: Kind.VARIABLE_DEFINITION, variable, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'String' } } },
-        ],
-      }),
-      Field: (node) => {
-        if (rootDone) return false;
-        rootDone = true;
-        const args = (node.arguments ?? []).filter((a) => a.name.value !== 'after');
-        return { ...node, arguments: [...args, { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'after' }, value: variable }] };
-      },
-    }),
+function rootField(document: DocumentNode, operationName: string | undefined): { root: FieldNode } {
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
   );
+  const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+  if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
+  return { root };
 }
 
-/** Reads the `after` argument of the subscription field, a literal or a variable. */
-function afterArgument(root: FieldNode): SubscriptionPlan['resumeFrom'] {
-  const value = root.arguments?.find((a) => a.name.value === 'after')?.value;
+/** Whether `$name` is used exactly once in the document, fragments included (then only as the resume argument). */
+function usedOnce(document: DocumentNode, name: string): boolean {
+  let uses = 0;
+  visit(document, { VariableDefinition: () => false, Variable: (node) => void (node.name.value === name && uses++) });
+  return uses === 1;
+}
+
+/** The document without the root field's resume argument, nor the variable used only there. */
+function withoutResumeArgument(document: DocumentNode, root: FieldNode, argument: string, variable: string | undefined): DocumentNode {
+  return visit(document, {
+    VariableDefinition: (node) => (node.variable.name.value === variable ? null : undefined),
+    Field: (node) => (node === root ? { ...node, arguments: node.arguments?.filter((a) => a.name.value !== argument) } : undefined),
+  });
+}
+
+/** Reads the resume argument: a literal, or a variable's value; undefined when absent or null. */
+function argumentValue(value: ValueNode | undefined): SubscriptionPlan['resumeFrom'] {
   if (value?.kind === Kind.STRING) return () => value.value;
   if (value?.kind === Kind.VARIABLE) {
     const name = value.name.value;

@@ -10,16 +10,10 @@ import type { QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
-import { CURSOR_ALIAS, type SubscriptionPlan } from './plan.ts';
+import type { SubscriptionPlan } from './plan.ts';
 
 /** The name the event's local data source goes by inside the per-event plan. */
 const EVENT_SOURCE = '__subscription_event__';
-
-export interface EventResolution {
-  result: ExecutionResult;
-  /** The event's cursor, when the plan tracks one. */
-  cursor: string | undefined;
-}
 
 export interface ResolveDeps {
   serviceMap: ServiceMap;
@@ -33,16 +27,13 @@ export async function resolveEvent(
   event: ExecutionResult,
   request: { query: string; variables: Record<string, unknown>; operationName?: string | undefined; context: Record<string, unknown> },
   deps: ResolveDeps,
-): Promise<EventResolution> {
+): Promise<ExecutionResult> {
   const serviceName = plan.primary.serviceName;
   const upstreamErrors = (event.errors ?? []).map((e) => asGraphQLError(e, serviceName));
-  if (!event.data)
-    return {
-      result: { errors: upstreamErrors.length ? upstreamErrors : [new GraphQLError('subscription event without data')] },
-      cursor: undefined,
-    };
+  if (!event.data) return { errors: upstreamErrors.length ? upstreamErrors : [new GraphQLError('subscription event without data')] };
 
-  // The executor writes into what the data source returns: each event gets its own copy.
+  // The executor writes into what the data source returns: each event gets its own copy. The
+  // event's extensions (its position) stay behind: clients see positions only as selected fields.
   const local: GraphQLDataSource = { process: async () => ({ data: structuredClone(event.data) as Record<string, unknown> }) };
   const primary = { ...plan.primary, serviceName: EVENT_SOURCE };
   const queryPlan: QueryPlan = { kind: 'QueryPlan', node: plan.rest ? { kind: 'Sequence', nodes: [primary, plan.rest] } : primary };
@@ -62,14 +53,8 @@ export async function resolveEvent(
     deps.apiSchema,
   );
   const errors = [...upstreamErrors, ...(executed.errors ?? []).map((e) => asGraphQLError(e, serviceName))];
-  const data = (executed.data ?? null) as Record<string, Record<string, unknown> | null> | null;
-  let cursor: string | undefined;
-  const root = data?.[plan.responseKey];
-  if (plan.tracksCursor && root) {
-    cursor = typeof root[CURSOR_ALIAS] === 'string' ? root[CURSOR_ALIAS] : undefined;
-    delete root[CURSOR_ALIAS];
-  }
-  return { result: errors.length ? { data, errors } : { data }, cursor };
+  const data = executed.data ?? null;
+  return errors.length ? { data, errors } : { data };
 }
 
 /**

@@ -1,70 +1,207 @@
 /**
- * A subscription shared by every client that sent the same operation with the same variables and
- * identity: one upstream subscription, one resolution of each event across the subgraphs, and the
- * result offered to every subscriber. Events are resolved concurrently (bounded) but delivered in
- * the order the upstream sent them.
+ * A subscription shared by every client that sent the same operation (but for where it resumes),
+ * variables and identity: one upstream stream, one resolution of each event across the subgraphs,
+ * and the result offered to every subscriber. Events are resolved concurrently (bounded) but
+ * delivered in the order the upstream sent them.
+ *
+ * For a `@resumable` field it keeps the newest position it delivered (events and checkpoints, in
+ * order), reopens the upstream from it after any interruption (stream.ts), and gives a client that
+ * resumes a private bounded replay from its position up to the shared position at its join, followed
+ * by the shared results from there: no gap, no duplicate, one upstream stream however many resume.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
-import type { EventResolution } from './resolve-event.ts';
+import type { StreamLag, StreamPosition, StreamStatus } from '../../../lib/resumable.ts';
+import { OrderedPipeline } from './pipeline.ts';
+import { ResumableStream, type Clock, type OpenStream, type RecoveryPolicy, type StreamEnd } from './stream.ts';
 import { Subscriber } from './subscriber.ts';
-import { UpstreamBacklogFull } from './upstream.ts';
 
-/** Events being resolved at once per shared subscription. */
+/** Events being resolved at once per stream. */
 const MAX_IN_FLIGHT = 32;
 
 export interface SharedOptions {
   key: string;
-  /**
-   * Opens the upstream subscription; `after` is set when the gateway reopens it after the socket
-   * dropped and the subscription can resume from a cursor (then no event is lost or repeated).
-   */
-  openUpstream: (after: string | undefined) => AsyncIterableIterator<ExecutionResult>;
-  /** Whether the upstream can be reopened from a cursor (else it is reopened live). */
-  resumable: boolean;
-  /** The cursor of a raw upstream event, if it carries one. */
-  cursorOf: (event: ExecutionResult) => string | undefined;
-  /** Times the upstream is reopened after its socket dropped, before subscribers get an error. */
-  reopenAttempts: number;
-  resolve: (event: ExecutionResult) => Promise<EventResolution>;
+  /** Opens an upstream subscription of this operation, starting where `resume` says. */
+  open: OpenStream;
+  /** The field's resume argument when it is `@resumable`; undefined for a stream without positions. */
+  resumeArgument: string | undefined;
+  /** Resolves an upstream event (data and errors; no checkpoints) into the client's result. */
+  resolve: (event: ExecutionResult) => Promise<ExecutionResult>;
   subscriberCapacity: number;
-  /** The cursor the subscription starts after (its `after` argument), if any. */
-  startCursor: string | undefined;
+  policy: RecoveryPolicy;
+  clock: Clock;
   log: Logger;
+  /** The owning subgraph, named in errors. */
+  serviceName: string;
   /** Called once when the last subscriber left or the upstream ended. */
   onClose: (key: string) => void;
 }
 
+export interface JoinOptions {
+  /** The position the client resumes after (its resume argument); it then gets a private replay first. */
+  after?: string | undefined;
+  /** The client asked for status-only results. */
+  status?: boolean | undefined;
+}
+
+/** What the delivery loop hands out, in upstream order. */
+type Delivery =
+  | { result: ExecutionResult | undefined; stream: StreamPosition | undefined; reconnecting?: undefined }
+  | { reconnecting: boolean; result?: undefined; stream?: undefined };
+
 export class SharedSubscription {
   private readonly subscribers = new Set<Subscriber>();
   private closed = false;
-  /** The cursor of the last event handed out: where a subscriber that joins now starts. */
-  private lastCursor: string | undefined;
-  private upstream: AsyncIterableIterator<ExecutionResult>;
+  /** The newest position delivered: where a client that joins now stands. */
+  private position: string | undefined;
+  private readonly positionWaiters: (() => void)[] = [];
+  private reconnecting = false;
+  private sourceLag: StreamLag | undefined;
+  private readonly live: ResumableStream;
+  private readonly replays = new Set<ResumableStream>();
 
   private readonly options: SharedOptions;
 
   constructor(options: SharedOptions) {
     this.options = options;
-    this.lastCursor = options.startCursor;
-    this.upstream = options.openUpstream(undefined);
-    void this.pump();
+    this.live = this.stream(undefined);
+    const pipeline = this.pipeline((delivery) => this.deliver(delivery));
+    void this.live
+      .run({
+        message: (result, stream) => pipeline.push(this.prepare(result, stream)),
+        // In delivery order: results taken before the interruption come first.
+        interrupted: () => pipeline.push(Promise.resolve({ reconnecting: true })),
+        recovered: () => pipeline.push(Promise.resolve({ reconnecting: false })),
+      })
+      .then(async (end) => {
+        await pipeline.drained();
+        this.end(end);
+      })
+      .catch((err: unknown) => this.end({ kind: 'failed', error: internalError(err) }));
   }
 
   get size(): number {
     return this.subscribers.size;
   }
 
-  join(): Subscriber {
-    const subscriber = new Subscriber(this.options.subscriberCapacity, (s) => this.leave(s), this.lastCursor);
+  /** The stream's status as clients see it (schema/resumable.md). */
+  get status(): StreamStatus {
+    if (this.reconnecting) return { lagging: true, reason: 'RECONNECTING' };
+    const lag = this.sourceLag;
+    if (lag?.stale) return { lagging: true, reason: 'EVENT_LOG_UNREACHABLE', behindEvents: lag.events ?? undefined };
+    if (lag?.events) return { lagging: true, reason: 'PROJECTION_BEHIND', behindEvents: lag.events };
+    return { lagging: false };
+  }
+
+  join(options: JoinOptions = {}): Subscriber {
+    const resumeArgument = this.options.resumeArgument;
+    const replay = options.after !== undefined && resumeArgument !== undefined;
+    const subscriber = new Subscriber({
+      capacity: this.options.subscriberCapacity,
+      onEnd: (s) => this.leave(s),
+      start: replay ? options.after : this.position,
+      status: options.status,
+      resumeArgument,
+      clock: this.options.clock,
+    });
     this.subscribers.add(subscriber);
+    if (replay) {
+      subscriber.hold();
+      this.replay(subscriber, options.after!).catch((err: unknown) => subscriber.close({ errors: [internalError(err)] }));
+    } else if (options.status && this.position !== undefined) {
+      subscriber.statusChanged(this.status); // it knows where it stands before its first event
+    }
     return subscriber;
   }
 
   /** Ends every subscriber (gateway shutdown) and releases the upstream. */
   close(): void {
     for (const subscriber of [...this.subscribers]) subscriber.close();
+    this.release();
+  }
+
+  private stream(replay: { after: string; until: string } | undefined): ResumableStream {
+    const { open, resumeArgument, policy, clock, log, serviceName } = this.options;
+    const resumable = resumeArgument !== undefined;
+    return new ResumableStream({
+      open,
+      resumable,
+      start: replay ?? (resumable ? { after: null } : undefined),
+      policy,
+      clock,
+      log,
+      serviceName,
+    });
+  }
+
+  private pipeline(deliver: (delivery: Delivery) => void): OrderedPipeline<Delivery> {
+    return new OrderedPipeline(deliver, MAX_IN_FLIGHT, (err) => this.options.log.error({ err }, 'subscription delivery failed'));
+  }
+
+  /** Starts resolving an event (a checkpoint needs none); never rejects. */
+  private async prepare(result: ExecutionResult, stream: StreamPosition | undefined): Promise<Delivery> {
+    if (stream?.checkpoint) return { result: undefined, stream };
+    try {
+      return { result: await this.options.resolve(result), stream };
+    } catch (err) {
+      // The event still happened: its position advances the stream like any other.
+      return { result: { errors: [internalError(err)] }, stream };
+    }
+  }
+
+  private deliver({ result, stream, reconnecting }: Delivery): void {
+    const before = this.status;
+    if (reconnecting !== undefined) this.reconnecting = reconnecting;
+    if (stream) {
+      this.position = stream.position;
+      if (stream.lag) this.sourceLag = stream.lag;
+      for (const wake of this.positionWaiters.splice(0)) wake();
+    }
+    const status = this.status;
+    for (const subscriber of this.subscribers) {
+      if (result) subscriber.offer(result, stream?.position, status);
+      else if (stream) subscriber.advance(stream.position, status);
+      if (changed(before, status)) subscriber.statusChanged(status);
+    }
+  }
+
+  /**
+   * A resuming client's private replay: from its position up to the shared stream's position at
+   * its join (waiting for the stream's start checkpoint when it has none yet), each event resolved;
+   * then the shared results held back since the join.
+   */
+  private async replay(subscriber: Subscriber, after: string): Promise<void> {
+    if (this.position === undefined) await new Promise<void>((resolve) => this.positionWaiters.push(resolve));
+    const until = this.position;
+    if (subscriber.done || until === undefined) return;
+    if (until === after) return subscriber.release();
+    const stream = this.stream({ after, until });
+    this.replays.add(stream);
+    subscriber.onceEnded(() => stream.stop());
+    const pipeline = this.pipeline(({ result, stream: at }) => {
+      if (result) subscriber.offerReplay(result, at?.position);
+      else if (at) subscriber.advanceReplay(at.position, this.status);
+    });
+    const end = await stream.run({
+      message: (result, at) => pipeline.push(this.prepare(result, at)),
+      interrupted: () => {},
+      recovered: () => {},
+    });
+    await pipeline.drained();
+    this.replays.delete(stream);
+    if (end.kind === 'complete') subscriber.release();
+    else if (end.kind === 'failed') subscriber.close({ errors: [end.error] });
+    else if (end.kind === 'lost') subscriber.fallBehind();
+  }
+
+  private end(end: StreamEnd): void {
+    if (end.kind === 'failed') this.options.log.warn({ err: end.error, key: this.options.key }, 'upstream subscription failed');
+    for (const subscriber of [...this.subscribers]) {
+      if (end.kind === 'failed') subscriber.close({ errors: [end.error] });
+      else if (end.kind === 'lost') subscriber.fallBehind();
+      else subscriber.close();
+    }
     this.release();
   }
 
@@ -77,104 +214,16 @@ export class SharedSubscription {
     if (this.closed) return;
     this.closed = true;
     this.options.onClose(this.options.key);
-    void this.upstream.return?.();
-  }
-
-  /**
-   * Two loops: the first takes upstream events and starts resolving them (at most MAX_IN_FLIGHT
-   * resolving or waiting to be delivered); the second hands resolved results to the subscribers in
-   * upstream order, one per event-loop turn, so every reader that keeps up gets to take each result
-   * before the next arrives (a burst must not overflow a reader that is not behind).
-   */
-  private async pump(): Promise<void> {
-    const queue: Promise<EventResolution>[] = [];
-    let upstreamDone = false;
-    let wakeDelivery: (() => void) | undefined;
-    let wakeIntake: (() => void) | undefined;
-    const delivery = (async () => {
-      for (;;) {
-        const next = queue[0];
-        if (!next) {
-          if (upstreamDone) return;
-          await new Promise<void>((resolve) => (wakeDelivery = resolve));
-          continue;
-        }
-        const { result, cursor } = await next;
-        void queue.shift(); // `next`, settled
-        wakeIntake?.();
-        this.lastCursor = cursor ?? this.lastCursor;
-        for (const subscriber of this.subscribers) subscriber.offer(result, cursor);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    })();
-    let failure: unknown;
-    // Where the events taken from upstream so far end: the point to reopen it from.
-    let takenThrough = this.options.startCursor;
-    // Consecutive reopenings without an event in between (an upstream that works again resets it).
-    let reopened = 0;
-    for (;;) {
-      failure = undefined;
-      try {
-        for await (const event of this.upstream) {
-          if (this.closed) break;
-          reopened = 0;
-          takenThrough = this.options.cursorOf(event) ?? takenThrough;
-          queue.push(
-            this.options.resolve(event).catch((err: unknown) => ({ result: { errors: [internalError(err)] }, cursor: undefined })),
-          );
-          wakeDelivery?.();
-          while (queue.length >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wakeIntake = resolve));
-        }
-      } catch (err) {
-        failure = err;
-      }
-      // The socket dropped (not a GraphQL error, not the gateway's own backlog): reopen it, from
-      // the last cursor taken when the subscription can resume, so nothing is lost or repeated.
-      const dropped = failure !== undefined && !Array.isArray(failure) && !(failure instanceof UpstreamBacklogFull);
-      if (!dropped || this.closed || reopened >= this.options.reopenAttempts) break;
-      const after = this.options.resumable ? takenThrough : undefined;
-      this.options.log.warn({ key: this.options.key, attempt: reopened + 1, after }, 'upstream subscription dropped; reopening it');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** reopened) * (0.5 + Math.random() / 2)));
-      if (this.closed) break;
-      reopened++;
-      this.upstream = this.options.openUpstream(after);
-    }
-    upstreamDone = true;
-    wakeDelivery?.();
-    await delivery;
-    if (failure === undefined) {
-      for (const subscriber of [...this.subscribers]) subscriber.close();
-    } else {
-      this.options.log.warn({ err: failure, key: this.options.key }, 'upstream subscription failed');
-      if (failure instanceof UpstreamBacklogFull) {
-        // The gateway itself fell behind: every subscriber resumes from its own last cursor.
-        for (const subscriber of [...this.subscribers]) subscriber.fallBehind();
-      } else {
-        const error = upstreamError(failure);
-        for (const subscriber of [...this.subscribers]) subscriber.close({ errors: [error] });
-      }
-    }
-    this.release();
+    this.live.stop();
+    for (const replay of this.replays) replay.stop();
+    for (const wake of this.positionWaiters.splice(0)) wake();
   }
 }
+
+const changed = (a: StreamStatus, b: StreamStatus): boolean => a.lagging !== b.lagging || a.reason !== b.reason;
 
 function internalError(err: unknown): GraphQLError {
   return new GraphQLError(`could not resolve a subscription event: ${err instanceof Error ? err.message : String(err)}`, {
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
   });
-}
-
-/** graphql-ws rejects with the subgraph's GraphQL errors, or with a close event when the socket failed. */
-function upstreamError(err: unknown): GraphQLError {
-  if (Array.isArray(err) && err[0]?.message) {
-    const first = err[0] as { message: string; extensions?: Record<string, unknown> };
-    return new GraphQLError(first.message, {
-      extensions: { ...first.extensions, code: first.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR },
-    });
-  }
-  const reason =
-    err instanceof Error
-      ? err.message
-      : (err as { reason?: string; code?: number })?.reason || `socket closed (${(err as { code?: number })?.code ?? 'unknown'})`;
-  return new GraphQLError(`the upstream subscription failed: ${reason}`, { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } });
 }

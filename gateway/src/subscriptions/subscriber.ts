@@ -1,71 +1,162 @@
 /**
  * One client's view of a shared subscription: a bounded buffer between the fan-out (which never
  * waits for a client) and the client's socket (which takes results as fast as the client reads).
- * A client that falls further behind than the buffer allows is told so, with the cursor of the last
- * event it received so it can resume, and its subscription ends: memory stays bounded and the
- * others are never slowed down.
+ *
+ * It knows the client's exact position: each result carries the stream's position right after it,
+ * and a checkpoint moves the position of the newest result (or, with nothing waiting, the delivered
+ * position). A client that falls further behind than the buffer allows is told so, with the last
+ * position it was delivered, and its subscription ends: memory stays bounded and the others are
+ * never slowed down.
+ *
+ * While a resuming client's private replay runs, the shared results it is offered are held back and
+ * follow the replay (`hold` / `release`).
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
+import { STREAM_EXTENSION, type StreamStatus } from '../../../lib/resumable.ts';
+import { systemClock, type Clock } from './stream.ts';
+
+/** Status-only results for a position that moved without an event: at most one per this many ms. */
+export const POSITION_STATUS_INTERVAL_MS = 1_000;
+
+export interface SubscriberOptions {
+  /** Results that may wait for the client before it is cut off with SUBSCRIBER_TOO_SLOW. */
+  capacity: number;
+  /** Called once when the subscriber is done, whoever ended it. */
+  onEnd: (subscriber: Subscriber) => void;
+  /** Where it starts: what it resumes from if it falls behind before its first result. */
+  start?: string | undefined;
+  /** The client asked for status-only results (`extensions.stream.status`). */
+  status?: boolean | undefined;
+  /** The resume argument to name in SUBSCRIBER_TOO_SLOW (the field's `@resumable` argument). */
+  resumeArgument?: string | undefined;
+  /** Time for the status rate limit. Default: the system's. */
+  clock?: Pick<Clock, 'now' | 'setTimer'> | undefined;
+}
+
+interface Item {
+  result: ExecutionResult;
+  /** The client's position once it has taken this result. */
+  position: string | undefined;
+  statusOnly: boolean;
+}
 
 export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
-  private readonly buffer: { result: ExecutionResult; cursor: string | undefined }[] = [];
+  private readonly buffer: Item[] = [];
   private waiting: ((next: IteratorResult<ExecutionResult>) => void) | undefined;
   private ended = false;
   private lastDelivered: string | undefined;
+  /** Shared results held back while a private replay runs; undefined when not holding. */
+  private held: (() => void)[] | undefined;
+  private heldResults = 0;
+  private lastPositionStatus = -Infinity;
+  /** A status-only result deferred by the rate limit: the stream's status to send it with, and its cancel. */
+  private deferredStatus: { status: StreamStatus; cancel: () => void } | undefined;
+  private readonly endListeners: (() => void)[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
 
-  private readonly capacity: number;
-  /** Called once when the subscriber is done, whoever ended it. */
-  private readonly onEnd: (subscriber: Subscriber) => void;
+  private readonly options: SubscriberOptions;
+  private readonly clock: Pick<Clock, 'now' | 'setTimer'>;
 
-  constructor(
-    capacity: number,
-    /** Called once when the subscriber is done, whoever ended it. */
-    onEnd: (subscriber: Subscriber) => void,
-    /** Where this subscriber starts: what it resumes from if it falls behind before its first event. */
-    startCursor?: string,
-  ) {
-    this.capacity = capacity;
-    this.onEnd = onEnd;
-    this.lastDelivered = startCursor;
+  constructor(options: SubscriberOptions) {
+    this.options = options;
+    this.lastDelivered = options.start;
+    this.clock = options.clock ?? systemClock;
   }
 
-  /** Offers a result; never blocks. Overflow ends the subscription with SUBSCRIBER_TOO_SLOW. */
-  offer(result: ExecutionResult, cursor: string | undefined): void {
-    if (this.ended) return;
-    if (this.waiting) {
-      this.lastDelivered = cursor ?? this.lastDelivered;
-      this.takeWaiter()({ value: result, done: false });
-      return;
-    }
-    if (this.buffer.length >= this.capacity) {
-      this.fallBehind();
-      return;
-    }
-    this.buffer.push({ result, cursor });
+  get done(): boolean {
+    return this.ended;
   }
 
-  /** Ends the subscription with SUBSCRIBER_TOO_SLOW, naming the last cursor delivered, dropping what waits. */
+  /** The position the client will be at once it has taken everything offered so far. */
+  get position(): string | undefined {
+    return this.buffer.at(-1)?.position ?? this.lastDelivered;
+  }
+
+  /** Calls `listener` once when the subscription ends (at once if it has). */
+  onceEnded(listener: () => void): void {
+    if (this.ended) listener();
+    else this.endListeners.push(listener);
+  }
+
+  /**
+   * Offers a shared stream's event result; never blocks. `position` is the stream's position after
+   * it; `status`, when lagging, goes into the result's `extensions.stream`. Overflow ends the
+   * subscription with SUBSCRIBER_TOO_SLOW.
+   */
+  offer(result: ExecutionResult, position: string | undefined, status?: StreamStatus): void {
+    if (this.held) {
+      if (++this.heldResults + this.buffer.length > this.options.capacity) return this.fallBehind();
+      this.held.push(() => this.push(result, position, status));
+    } else this.push(result, position, status);
+  }
+
+  /**
+   * A replayed event result (never held back). The replay is paced by the client (`room`), so it
+   * does not count against the capacity: at most the replay's in-flight results come on top.
+   */
+  offerReplay(result: ExecutionResult, position: string | undefined): void {
+    if (!this.ended) this.enqueue({ result, position: position ?? this.position, statusOnly: false });
+  }
+
+  /** Resolves once fewer than `capacity` results wait for the client, or it has ended: how a private replay is paced. */
+  room(): Promise<void> {
+    if (this.ended || this.buffer.length < this.options.capacity) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
+  advance(position: string, status: StreamStatus): void {
+    if (this.held) this.held.push(() => this.advanceNow(position, status));
+    else this.advanceNow(position, status);
+  }
+
+  /** A checkpoint of the private replay. */
+  advanceReplay(position: string, status: StreamStatus): void {
+    this.advanceNow(position, status);
+  }
+
+  /** The stream's lag state changed: opted-in clients get a status-only result. */
+  statusChanged(status: StreamStatus): void {
+    if (this.held) this.held.push(() => this.pushStatus(status));
+    else this.pushStatus(status);
+  }
+
+  /** Holds back shared results (a private replay starts). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Delivers the held shared results after what was replayed, and stops holding. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    this.heldResults = 0;
+    for (const deliver of held ?? []) deliver();
+  }
+
+  /** Ends the subscription with SUBSCRIBER_TOO_SLOW, naming the last position delivered, dropping what waits. */
   fallBehind(): void {
     if (this.ended) return;
     this.buffer.length = 0;
-    const result = this.tooSlow();
-    if (this.waiting) this.takeWaiter()({ value: result, done: false });
-    else this.buffer.push({ result, cursor: undefined });
+    this.held = undefined;
+    this.enqueue({ result: this.tooSlow(), position: undefined, statusOnly: false });
     this.finish();
   }
 
-  /** Ends the subscription after what is buffered, optionally with a last (error) result. */
+  /** Ends the subscription after what is buffered (not what is held), optionally with a last (error) result. */
   close(last?: ExecutionResult): void {
     if (this.ended) return;
-    if (last) this.offer(last, undefined);
+    this.held = undefined;
+    if (last) this.enqueue({ result: last, position: undefined, statusOnly: false });
     this.finish();
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
     const item = this.buffer.shift();
     if (item) {
-      this.lastDelivered = item.cursor ?? this.lastDelivered;
+      this.lastDelivered = item.position ?? this.lastDelivered;
+      if (this.buffer.length < this.options.capacity) for (const wake of this.roomWaiters.splice(0)) wake();
       return Promise.resolve({ value: item.result, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -92,11 +183,57 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     return this.buffer.length;
   }
 
+  private push(result: ExecutionResult, position: string | undefined, status: StreamStatus | undefined): void {
+    if (this.ended) return;
+    const at = position ?? this.position;
+    const shown = status?.lagging ? withStream(result, { ...status, position: at }) : result;
+    if (this.buffer.length >= this.options.capacity && !this.waiting) return this.fallBehind();
+    this.enqueue({ result: shown, position: at, statusOnly: false });
+  }
+
+  private advanceNow(position: string, status: StreamStatus): void {
+    if (this.ended) return;
+    const last = this.buffer.at(-1);
+    if (last) last.position = position;
+    else this.lastDelivered = position;
+    if (!this.options.status) return;
+    const wait = this.lastPositionStatus + POSITION_STATUS_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) return this.pushStatus(status);
+    // Within the rate limit: the newest position goes out when the second is over.
+    if (this.deferredStatus) this.deferredStatus.status = status;
+    else {
+      const deferred = { status, cancel: () => {} };
+      deferred.cancel = this.clock.setTimer(wait, () => this.pushStatus(deferred.status));
+      this.deferredStatus = deferred;
+    }
+  }
+
+  /** A status-only result (for opted-in clients); one waiting status-only result is replaced, never added to. */
+  private pushStatus(status: StreamStatus): void {
+    this.deferredStatus?.cancel();
+    this.deferredStatus = undefined;
+    if (this.ended || !this.options.status) return;
+    this.lastPositionStatus = this.clock.now();
+    const position = this.position;
+    const item: Item = { result: withStream({}, { ...status, position }), position, statusOnly: true };
+    if (this.buffer.at(-1)?.statusOnly) this.buffer[this.buffer.length - 1] = item;
+    else this.enqueue(item);
+  }
+
+  private enqueue(item: Item): void {
+    if (this.waiting) {
+      this.lastDelivered = item.position ?? this.lastDelivered;
+      this.takeWaiter()({ value: item.result, done: false });
+    } else this.buffer.push(item);
+  }
+
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.deferredStatus?.cancel();
     if (this.waiting && this.buffer.length === 0) this.takeWaiter()({ value: undefined, done: true });
-    this.onEnd(this);
+    this.options.onEnd(this);
+    for (const listener of [...this.endListeners.splice(0), ...this.roomWaiters.splice(0)]) listener();
   }
 
   private takeWaiter() {
@@ -106,13 +243,19 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   }
 
   private tooSlow(): ExecutionResult {
-    const resume = this.lastDelivered ? `; resume with after: "${this.lastDelivered}"` : '';
+    const { capacity, resumeArgument } = this.options;
+    const resume = this.lastDelivered !== undefined && resumeArgument ? `; resume with ${resumeArgument}: "${this.lastDelivered}"` : '';
     return {
       errors: [
-        new GraphQLError(`subscriber fell more than ${this.capacity} events behind; subscription ended${resume}`, {
+        new GraphQLError(`subscriber fell more than ${capacity} events behind; subscription ended${resume}`, {
           extensions: { code: ErrorCode.SUBSCRIBER_TOO_SLOW, lastDeliveredCursor: this.lastDelivered ?? null },
         }),
       ],
     };
   }
+}
+
+function withStream(result: ExecutionResult, stream: StreamStatus): ExecutionResult {
+  const clean = Object.fromEntries(Object.entries(stream).filter(([, v]) => v !== undefined)) as StreamStatus;
+  return { ...result, extensions: { ...result.extensions, [STREAM_EXTENSION]: clean } };
 }

@@ -1,7 +1,10 @@
 /**
  * Upstream subscriptions to subgraphs over graphql-ws: one client (one socket, many multiplexed
  * subscriptions) per subgraph and caller identity, opened on first use and closed when unused. A
- * dropped socket fails its subscriptions; the shared subscriptions reopen themselves.
+ * dropped socket fails its subscriptions; the shared subscriptions reopen themselves (stream.ts).
+ *
+ * Nothing here may reject unobserved or throw from a callback: the gateway process outlives every
+ * upstream failure.
  */
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -12,6 +15,8 @@ export interface UpstreamRequest {
   query: string;
   variables: Record<string, unknown>;
   operationName?: string | undefined;
+  /** The subscribe message's `payload.extensions` (where the resume instruction goes). */
+  extensions?: Record<string, unknown> | undefined;
 }
 
 /** The gateway could not keep up with an upstream subscription; its subscribers should resume by cursor. */
@@ -31,6 +36,12 @@ export interface UpstreamOptions {
   /** Subgraph name -> its HTTP GraphQL URL (the WebSocket URL is derived from it). */
   urls: Map<string, string>;
   log: Logger;
+  /**
+   * How long opening a socket may take, in ms, for each of its two steps: the WebSocket handshake,
+   * then graphql-ws's wait for `connection_ack`. A subgraph that does not finish either in time
+   * fails the subscriptions waiting on it (they are reopened like after any lost socket). Default 5 000.
+   */
+  connectTimeoutMs?: number | undefined;
 }
 
 const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) =>
@@ -41,17 +52,11 @@ const PONG_TIMEOUT_MS = 5_000;
 
 export class UpstreamConnections {
   private readonly clients = new Map<string, { client: Client; users: number }>();
-  private opened = 0;
 
   private readonly options: UpstreamOptions;
 
   constructor(options: UpstreamOptions) {
     this.options = options;
-  }
-
-  /** Upstream subscriptions opened so far (for metrics and tests). */
-  get subscriptionsOpened(): number {
-    return this.opened;
   }
 
   /**
@@ -65,7 +70,6 @@ export class UpstreamConnections {
     connectionParams: Record<string, unknown>,
     maxQueued: number,
   ): AsyncIterableIterator<ExecutionResult> {
-    this.opened++;
     const queue: ExecutionResult[] = [];
     let failure: unknown;
     let done = false;
@@ -84,7 +88,7 @@ export class UpstreamConnections {
       released = true;
       if (--entry.users === 0) {
         this.clients.delete(key);
-        void entry.client.dispose();
+        void this.dispose(entry.client);
       }
     };
     const unsubscribe = entry.client.subscribe<Record<string, unknown>>(request, {
@@ -136,8 +140,22 @@ export class UpstreamConnections {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map(async ({ client }) => client.dispose()));
+    const clients = [...this.clients.values()];
     this.clients.clear();
+    await Promise.all(clients.map(async ({ client }) => this.dispose(client)));
+  }
+
+  /**
+   * Closes a client, also one whose socket is still connecting: graphql-ws's `dispose` awaits the
+   * connection and rejects when it fails, so the attempt is terminated and the rejection observed.
+   */
+  private async dispose(client: Client): Promise<void> {
+    try {
+      client.terminate();
+      await client.dispose();
+    } catch (err) {
+      this.options.log.debug({ err }, 'upstream subscription socket closed while connecting');
+    }
   }
 
   private client(key: string, serviceName: string, connectionParams: Record<string, unknown>): { client: Client; users: number } {
@@ -150,9 +168,11 @@ export class UpstreamConnections {
     // A subgraph host that vanishes without closing the socket is found by pings that go unanswered.
     let socket: WebSocket | undefined;
     let pongTimer: NodeJS.Timeout | undefined;
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 5_000;
     const client = createClient({
       url,
-      webSocketImpl: WebSocket,
+      webSocketImpl: withHandshakeTimeout(connectTimeoutMs),
+      connectionAckWaitTimeout: connectTimeoutMs,
       connectionParams,
       lazy: true,
       lazyCloseTimeout: 5_000,
@@ -182,4 +202,19 @@ export class UpstreamConnections {
     this.clients.set(key, entry);
     return entry;
   }
+}
+
+/**
+ * The `ws` WebSocket with a bound on its opening handshake (graphql-ws constructs it with url and
+ * protocol only). It always has an `error` listener: graphql-ws detaches its own when it gives up
+ * on a socket still connecting, and `ws` then emits the aborted handshake's error with nobody
+ * listening, which would be an uncaught exception. graphql-ws learns of failures through `close`.
+ */
+function withHandshakeTimeout(handshakeTimeout: number): unknown {
+  return class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { handshakeTimeout });
+      this.on('error', () => undefined);
+    }
+  };
 }

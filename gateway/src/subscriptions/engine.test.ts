@@ -1,0 +1,166 @@
+/**
+ * The subscription engine on a small supergraph composed here (with `@resumable` composed in, as
+ * the orders subgraph declares it) and a fake upstream: what goes upstream, what is shared, and
+ * which supergraphs are refused.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { composeServices } from '@apollo/composition';
+import { parse, type ExecutionResult } from 'graphql';
+import { createLogger } from '../../../lib/logger.ts';
+import { FakeClock, FakeUpstream, take } from '../../../test/support/fake-upstream.ts';
+import { SubscriptionEngine } from './engine.ts';
+import { InvalidResumableDirective } from './resumable-field.ts';
+
+const log = createLogger('test', 'silent');
+
+/** A supergraph of one subgraph whose `events` field is resumable (`@resumable` as given) and `plain` is not. */
+function supergraph(directive = '@resumable(position: "cursor", argument: "after")'): string {
+  const sdl = `
+    extend schema
+      @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@composeDirective"])
+      @link(url: "https://interchange.dev/resumable/v1.0", import: ["@resumable"])
+      @composeDirective(name: "@resumable")
+    directive @resumable(position: String!, argument: String!) on FIELD_DEFINITION
+    type Query { ping: Int }
+    type Event { cursor: String! seq: String! id: ID! count: Int! }
+    type Subscription {
+      events(kind: String, after: String, limit: Int): Event! ${directive}
+      plain(after: String): Event!
+    }`;
+  const result = composeServices([{ name: 'events', url: 'http://127.0.0.1:9/graphql', typeDefs: parse(sdl) }]);
+  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return result.supergraphSdl;
+}
+
+function setUp(sdl = supergraph()) {
+  const upstream = new FakeUpstream();
+  const engine = new SubscriptionEngine({
+    supergraphSdl: sdl,
+    urls: new Map([['events', 'http://127.0.0.1:9/graphql']]),
+    serviceMap: {},
+    log,
+    subscriberBufferEvents: 100,
+    upstreamRetryAttempts: 3,
+    upstreamRecoveryMs: 60_000,
+    upstreamConnectTimeoutMs: 1_000,
+    upstreamBacklogEvents: 100,
+    clock: new FakeClock(),
+    openUpstream: (_service, request) =>
+      upstream.open(request.extensions?.['resumable'] as never, request as unknown as Record<string, unknown>),
+  });
+  const subscribe = (query: string, variables: Record<string, unknown> = {}, extensions?: Record<string, unknown>) => {
+    const result = engine.subscribe({ document: parse(query), variables, operationName: undefined, identity: {}, extensions });
+    assert.ok(Symbol.asyncIterator in result, `not a subscription: ${JSON.stringify(result)}`);
+    return result as AsyncIterableIterator<ExecutionResult>;
+  };
+  return { upstream, engine, subscribe };
+}
+
+const RESUME = 'subscription ($after: String) { events(kind: "a", after: $after) { id cursor } }';
+
+describe('the subscription engine', () => {
+  test('sends the client operation unchanged, $after and all, with the position in extensions.resumable', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe(RESUME, { after: 'c1' });
+    const live = await upstream.opened(1);
+    assert.equal(live.request['query'], 'subscription($after:String){events(kind:"a" after:$after){id cursor}}');
+    assert.deepEqual(live.request['variables'], { after: 'c1' });
+    assert.deepEqual(live.request['extensions'], { resumable: { after: null } });
+    live.checkpoint('c5');
+    const replay = await upstream.opened(2);
+    assert.equal(replay.request['query'], live.request['query'], 'the replay sends the same operation');
+    assert.deepEqual(replay.request['extensions'], { resumable: { after: 'c1', until: 'c5' } });
+    replay.event({ events: { id: '2', cursor: 'c2' } }, 'c2').complete();
+    live.event({ events: { id: '6', cursor: 'c6' } }, 'c6');
+    const results = await take(client, 2);
+    assert.deepEqual(
+      results.map((r) => JSON.parse(JSON.stringify(r.data)) as unknown),
+      [{ events: { id: '2', cursor: 'c2' } }, { events: { id: '6', cursor: 'c6' } }],
+      'no private alias, no extensions.resumable in results',
+    );
+    assert.ok(results.every((r) => r.extensions === undefined));
+  });
+
+  test('a reconnect storm of clients resuming from different positions shares one live upstream', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const clients = Array.from({ length: 20 }, (_, i) =>
+      i % 2 ? subscribe(RESUME, { after: `c${i}` }) : subscribe(`subscription { events(kind: "a", after: "c${i}") { id cursor } }`),
+    );
+    clients.push(subscribe('subscription { events(kind: "a") { id cursor } }'));
+    (await upstream.opened(1)).checkpoint('c100');
+    await upstream.opened(21);
+    assert.deepEqual(engine.stats(), { shared: 1, subscribers: 21, upstreamOpened: 21 });
+    assert.equal(upstream.streams.filter((s) => s.resume?.until === undefined).length, 1, 'one live upstream, 20 bounded replays');
+  });
+
+  test('a resume variable also used elsewhere (a fragment) keeps its value in the sharing key', async (t) => {
+    const { engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const query = 'subscription ($after: String) { events(after: $after) { ...F } } fragment F on Event { id k: cursor @skip(if: false) }';
+    subscribe(query, { after: 'c1' });
+    subscribe(query, { after: 'c2' });
+    assert.equal(engine.stats().shared, 1, 'used only as the argument: shared');
+    const twice = 'subscription ($after: String) { events(after: $after, kind: $after) { id } }';
+    subscribe(twice, { after: 'c1' });
+    subscribe(twice, { after: 'c2' });
+    assert.equal(engine.stats().shared, 3);
+  });
+
+  test('subscriptions that differ in another argument or variable do not share', async (t) => {
+    const { engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    subscribe(RESUME, { after: 'c1' });
+    subscribe('subscription ($after: String) { events(kind: "b", after: $after) { id cursor } }', { after: 'c1' });
+    subscribe('subscription ($l: Int) { events(limit: $l) { id } }', { l: 1 });
+    subscribe('subscription ($l: Int) { events(limit: $l) { id } }', { l: 2 });
+    assert.equal(engine.stats().shared, 4);
+  });
+
+  test('a field without @resumable is passed through: no extensions, its after an ordinary argument', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe('subscription { plain(after: "x") { id } }');
+    subscribe('subscription { plain(after: "y") { id } }');
+    assert.equal(engine.stats().shared, 2);
+    const live = await upstream.opened(1);
+    assert.equal(live.request['extensions'], undefined);
+    live.event({ plain: { id: '1' } });
+    assert.deepEqual(JSON.parse(JSON.stringify((await take(client, 1))[0])), { data: { plain: { id: '1' } } });
+  });
+
+  test('a client asking for stream status gets status-only results with its position', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe('subscription { events { id } }', {}, { stream: { status: true } });
+    (await upstream.opened(1)).checkpoint('c9');
+    assert.deepEqual(await take(client, 1), [{ extensions: { stream: { lagging: false, position: 'c9' } } }]);
+  });
+});
+
+describe('loading @resumable from the supergraph', () => {
+  test('reads the directive, not the names: clients differing in its argument share, in `after` they do not', async (t) => {
+    const { engine, subscribe } = setUp(supergraph('@resumable(position: "seq", argument: "kind")'));
+    t.after(() => engine.close());
+    subscribe('subscription { events(kind: "a", after: "x") { id } }');
+    subscribe('subscription { events(kind: "b", after: "x") { id } }');
+    subscribe('subscription { events(after: "y") { id } }');
+    assert.equal(engine.stats().shared, 2);
+  });
+
+  for (const [directive, problem] of [
+    ['@resumable(position: "nope", argument: "after")', /position "nope" is not a field of Event/],
+    ['@resumable(position: "count", argument: "after")', /position field Event.count must be String!, not Int!/],
+    ['@resumable(position: "cursor", argument: "nope")', /argument "nope" is not an argument of events/],
+    ['@resumable(position: "cursor", argument: "limit")', /argument events\(limit:\) must be String, not Int/],
+  ] as const) {
+    test(`refuses a supergraph where ${directive}`, () => {
+      assert.throws(
+        () => setUp(supergraph(directive)),
+        (err: unknown) => err instanceof InvalidResumableDirective && problem.test(err.message) && /Subscription\.events/.test(err.message),
+      );
+    });
+  }
+});
