@@ -19,7 +19,7 @@ const row = (name: string, klass: SubscriberResult['class'], over: Partial<Subsc
   unexpected: 0,
   missingSample: [],
   signals: {},
-  erroredResults: 0,
+  erroredResults: {},
   statuses: 0,
   subscriptions: 1,
   liveRestarts: 0,
@@ -88,7 +88,7 @@ describe('the summary', () => {
       '1 acknowledged orders not in the log',
     ]);
     const text = formatReport(s);
-    assert.match(text, /^total +2 +20 +20 +2 +1 +0 +1 +1 +-$/m);
+    assert.match(text, /^total +2 +20 +20 +2 +1 +0 +1 +1 +0 +-$/m);
     assert.match(text, /plain-1 .*missing 1 \["a#2"\]/);
     assert.match(text, /verdict: FAIL/);
   });

@@ -15,7 +15,8 @@ export interface SubscriberResult extends DeliveryDiff {
   status: boolean;
   /** Endings it did not ask for, by code. */
   signals: Record<string, number>;
-  erroredResults: number;
+  /** Results with errors on a stream that went on (partial data or none), by code. */
+  erroredResults: Record<string, number>;
   statuses: number;
   subscriptions: number;
   liveRestarts: number;
@@ -30,7 +31,7 @@ export interface ClassRow {
   excused: number;
   outOfOrder: number;
   unexpected: number;
-  erroredResults: number;
+  erroredResults: Record<string, number>;
   signalled: Record<string, number>;
 }
 
@@ -64,13 +65,16 @@ function classRow(rows: readonly SubscriberResult[]): ClassRow {
     excused: 0,
     outOfOrder: 0,
     unexpected: 0,
-    erroredResults: 0,
+    erroredResults: {},
     signalled: {},
   };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
+  };
   for (const r of rows) {
-    for (const k of ['expected', 'delivered', 'duplicated', 'missing', 'excused', 'outOfOrder', 'unexpected', 'erroredResults'] as const)
-      row[k] += r[k];
-    for (const [code, n] of Object.entries(r.signals)) row.signalled[code] = (row.signalled[code] ?? 0) + n;
+    for (const k of ['expected', 'delivered', 'duplicated', 'missing', 'excused', 'outOfOrder', 'unexpected'] as const) row[k] += r[k];
+    add(row.signalled, r.signals);
+    add(row.erroredResults, r.erroredResults);
   }
   return row;
 }
@@ -101,6 +105,8 @@ const signalsText = (signals: Record<string, number>) =>
     .map(([code, n]) => `${code} ${n}`)
     .join(', ') || '-';
 
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
@@ -123,17 +129,41 @@ export function formatReport(s: Summary): string {
   out.push('');
   out.push(
     table(
-      ['subscribers', 'n', 'expected', 'delivered', 'duplicated', 'missing', 'excused', 'out of order', 'unexpected', 'signalled'],
+      [
+        'subscribers',
+        'n',
+        'expected',
+        'delivered',
+        'duplicated',
+        'missing',
+        'excused',
+        'out of order',
+        'unexpected',
+        'errored',
+        'signalled',
+      ],
       CLASSES.map((c) => {
         const r = s.classes[c];
         return [
           LABELS[c],
-          ...[r.subscribers, r.expected, r.delivered, r.duplicated, r.missing, r.excused, r.outOfOrder, r.unexpected].map(String),
+          ...[
+            r.subscribers,
+            r.expected,
+            r.delivered,
+            r.duplicated,
+            r.missing,
+            r.excused,
+            r.outOfOrder,
+            r.unexpected,
+            sum(r.erroredResults),
+          ].map(String),
           signalsText(r.signalled),
         ];
       }),
     ),
   );
+  out.push(`errored: results with errors on a stream that went on, by code: ${signalsText(s.classes.total.erroredResults)}`);
+  out.push('signalled: endings the subscriber did not ask for (CLOSED_<code>: its socket closed), by code');
   out.push('');
   out.push(
     `commands (idempotency keys ${s.idempotency}): ${commands.commands} commands, ${commands.attempts} attempts, ` +

@@ -76,6 +76,12 @@ export function subscriberSpecs(count: number, customers: readonly string[]): Su
   });
 }
 
+function countBy(codes: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const code of codes) counts[code] = (counts[code] ?? 0) + 1;
+  return counts;
+}
+
 /** The customers with the most orders in the producer's stream (they make busy filters). */
 function busiestCustomers(stream: ReturnType<typeof orderStream>, count: number): string[] {
   const orders = new Map<string, number>();
@@ -196,7 +202,13 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
     signal,
     500,
   );
-  if (!settled) notes.push(`the deliveries had not settled (${QUIET_MS / 1000} s without one) after ${options.drainSeconds} s`);
+  if (!settled) {
+    const busy = subscribers.filter((s) => Date.now() - s.lastEventAt < QUIET_MS).length;
+    notes.push(
+      `the deliveries had not settled (${QUIET_MS / 1000} s without one) after ${options.drainSeconds} s: ` +
+        `${busy} subscribers were still receiving events, ${subscribers.filter((s) => !s.subscribed).length} were not subscribed`,
+    );
+  }
   await Promise.all(subscribers.map((s) => s.stop()));
   phase('drain');
 
@@ -206,8 +218,6 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
   phase('truth');
 
   const results: SubscriberResult[] = subscribers.map((s) => {
-    const signals: Record<string, number> = {};
-    for (const code of s.signals) signals[code] = (signals[code] ?? 0) + 1;
     return {
       name: s.spec.name,
       class: s.spec.class,
@@ -219,8 +229,8 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
       afterAs: s.spec.afterAs,
       status: s.spec.status,
       ...diffDeliveries(model.applied, { filter: s.spec.filter, deliveries: s.deliveries, excuseBelow: s.excuseBelow }),
-      signals,
-      erroredResults: s.erroredResults,
+      signals: countBy(s.signals),
+      erroredResults: countBy(s.erroredResults),
       statuses: s.statuses,
       subscriptions: s.subscriptions,
       liveRestarts: s.liveRestarts,

@@ -4,7 +4,9 @@
  * the newest position it was given (an event's cursor, or a status-only result's position when it
  * opted in to those), and whenever its subscription ends for any reason it subscribes again from
  * that position: on a new socket when the socket closed, on the same one after an `error` or a
- * `complete` it did not ask for. Every ending it did not ask for is recorded as a signal.
+ * `complete` it did not ask for. Every ending it did not ask for is recorded as a signal (a stream
+ * that ends with an errors result, then `complete`, by that result's code); results with errors
+ * on a stream that goes on are recorded apart.
  */
 import WebSocket from 'ws';
 import type { EventType } from './contract.ts';
@@ -49,6 +51,8 @@ interface EventPayload {
 }
 
 const RESUBSCRIBE_MS = 1_000;
+/** Endings that say the position cannot be resumed from. */
+const LOST_POSITION = new Set(['CURSOR_EXPIRED', 'INVALID_CURSOR']);
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 2_000;
 
@@ -74,7 +78,7 @@ export function subscribePayload(spec: SubscriberSpec, position: string | undefi
   } else if (position !== undefined) args.push(`after: ${JSON.stringify(position)}`);
   const query =
     `subscription Chaos${params.length ? `(${params.join(', ')})` : ''} {\n` +
-    `  orderEvents${args.length ? `(${args.join(', ')})` : ''} { cursor id type order { id version customer { id name } } }\n}`;
+    `  orderEvents${args.length ? `(${args.join(', ')})` : ''} { cursor id type order { id version status } }\n}`;
   return { query, variables, ...(spec.status && { extensions: { stream: { status: true } } }) };
 }
 
@@ -83,8 +87,8 @@ export class ChaosSubscriber {
   readonly deliveries: Delivery[] = [];
   /** Endings it did not ask for, by code (`CLOSED_<n>` for a socket, `COMPLETE`, or an error's code). */
   readonly signals: string[] = [];
-  /** Results that carried errors (partial or none). */
-  erroredResults = 0;
+  /** Results that carried errors (with partial data or none), by the first error's code. */
+  readonly erroredResults: string[] = [];
   /** Status-only results received. */
   statuses = 0;
   /** Subscriptions sent (the first, and every resume). */
@@ -97,6 +101,8 @@ export class ChaosSubscriber {
   excuseBelow: number[] | undefined;
   /** When the last result came (ms since the epoch). */
   lastResultAt = Date.now();
+  /** When the last event came (ms since the epoch). */
+  lastEventAt = Date.now();
 
   private readonly options: SubscriberOptions;
   private socket: WebSocket | undefined;
@@ -105,8 +111,10 @@ export class ChaosSubscriber {
   private backoffMs = RECONNECT_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<unknown>>();
-  /** The last result was an errors-only one: a `complete` right after it is the same ending. */
-  private endedWithError = false;
+  /** The code of the last result when it had errors and no data: a `complete` right after it ends with it. */
+  private lastErrorCode: string | undefined;
+  /** Its position was refused: what it misses by starting live is not excused. */
+  private forfeited = false;
 
   constructor(spec: SubscriberSpec, options: SubscriberOptions) {
     this.spec = spec;
@@ -177,7 +185,7 @@ export class ChaosSubscriber {
     const id = `s${++this.subscriptions}`;
     this.active = id;
     socket.send(JSON.stringify({ id, type: 'subscribe', payload: subscribePayload(this.spec, this.position) }));
-    if (this.position === undefined && this.subscriptions > 1) this.restartedLive();
+    if (this.position === undefined && this.subscriptions > 1 && !this.forfeited) this.restartedLive();
   }
 
   /** It had to subscribe again with no position: it starts live, so excuse what came before. */
@@ -201,15 +209,14 @@ export class ChaosSubscriber {
     if (type === 'next') {
       const result = payload as EventPayload;
       const event = result.data?.orderEvents;
-      if (result.errors?.length) {
-        this.erroredResults++;
-        if (!event) this.signals.push(result.errors[0]?.extensions?.code ?? 'ERROR');
-      }
-      this.endedWithError = !event && Boolean(result.errors?.length);
+      const code = result.errors?.length ? (result.errors[0]?.extensions?.code ?? 'ERROR') : undefined;
+      if (code) this.erroredResults.push(code);
+      this.lastErrorCode = event ? undefined : code;
       const status = result.extensions?.stream?.position;
       if (event) {
         this.deliveries.push({ orderId: event.order.id, version: event.order.version, type: graphqlType[event.type] ?? 'OrderPlaced' });
         this.position = event.cursor;
+        this.lastEventAt = this.lastResultAt;
       } else if (!result.errors?.length && typeof status === 'string') {
         this.statuses++;
         this.position = status;
@@ -219,10 +226,14 @@ export class ChaosSubscriber {
     if (type === 'error') {
       const errors = payload as { extensions?: { code?: string } }[] | undefined;
       this.signals.push(errors?.[0]?.extensions?.code ?? 'ERROR');
-    } else if (type === 'complete') {
-      if (!this.endedWithError) this.signals.push('COMPLETE');
-    } else return;
-    this.endedWithError = false;
+    } else if (type === 'complete') this.signals.push(this.lastErrorCode ?? 'COMPLETE');
+    else return;
+    this.lastErrorCode = undefined;
+    if (LOST_POSITION.has(this.signals.at(-1)!)) {
+      // The stream cannot resume from its position: start live, and owe the gap (no excuse).
+      this.position = undefined;
+      this.forfeited = true;
+    }
     this.active = undefined;
     this.later(() => this.subscribe(socket), RESUBSCRIBE_MS);
   }
