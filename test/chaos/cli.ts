@@ -24,6 +24,8 @@ Options:
   --subscribers N    subscribers, a third each plain, by customer, by types (default 30)
   --commands R       placeOrder commands per second (default 3)
   --drain S          longest drain after the faults, in seconds (default 60)
+  --resolve          subscribers also select customer { name }: an entity fetch
+                     from the customers subgraph per event and subscription
   --seed N           seed of the producer's order stream (default 1)
   --timeout S        the whole run's limit, in seconds (default and at most 600)
   --json FILE        also write the summary as JSON to FILE
@@ -50,6 +52,7 @@ try {
       seed: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '600' },
       json: { type: 'string' },
+      resolve: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -108,7 +111,7 @@ const deadline = setTimeout(
 
 try {
   const summary = await runChaos(
-    { events, seconds, seed, subscribers, commandRate, drainSeconds, progress, signal: abort.signal },
+    { events, seconds, seed, subscribers, commandRate, resolveCustomer: values.resolve, drainSeconds, progress, signal: abort.signal },
     cleanups,
   );
   clearTimeout(deadline);

@@ -39,7 +39,7 @@ const commands = {
 };
 
 const input = (subscribers: SubscriberResult[], commandDiff = commands) => ({
-  settings: { events: 100, seconds: 60, seed: 1, subscribers: subscribers.length, commandRate: 3 },
+  settings: { events: 100, seconds: 60, seed: 1, subscribers: subscribers.length, commandRate: 3, resolveCustomer: false },
   idempotency: 'supported',
   log: { records: 120, applied: 100, duplicate: 10, malformed: 5, refused: 5, splitOrders: 0, producerRecords: 100, hostileRecords: 9 },
   commands: commandDiff,

@@ -39,7 +39,7 @@ export interface Summary {
   ok: boolean;
   /** Why it failed, one line each; empty when ok. */
   failures: string[];
-  settings: { events: number; seconds: number; seed: number; subscribers: number; commandRate: number };
+  settings: { events: number; seconds: number; seed: number; subscribers: number; commandRate: number; resolveCustomer: boolean };
   idempotency: string;
   log: ModelResult['counts'] & { producerRecords: number | null; hostileRecords: number };
   classes: Record<SubscriberClass | 'total', ClassRow>;
@@ -119,7 +119,7 @@ export function formatReport(s: Summary): string {
   const out: string[] = [];
   out.push(
     `chaos run: ${s.settings.events} events over ${s.settings.seconds} s, seed ${s.settings.seed}, ${s.settings.subscribers} subscribers, ` +
-      `${s.settings.commandRate} placeOrder/s`,
+      `${s.settings.commandRate} placeOrder/s${s.settings.resolveCustomer ? ', customer names resolved per event' : ''}`,
   );
   out.push(
     `log: ${log.records} records (producer ${log.producerRecords ?? '?'}, hostile ${log.hostileRecords}, the rest from commands and fulfillment); ` +

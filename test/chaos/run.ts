@@ -27,6 +27,8 @@ export interface ChaosOptions {
   subscribers: number;
   /** placeOrder commands started per second. */
   commandRate: number;
+  /** Subscribers also select `customer { name }`: one entity fetch per event and subscription. */
+  resolveCustomer: boolean;
   /** Longest drain (no faults, waiting for deliveries to settle), in s. */
   drainSeconds: number;
   /** Progress lines. */
@@ -61,7 +63,7 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, signal
 }
 
 /** The subscribers: a third plain, a third by customer, a third by event types. */
-export function subscriberSpecs(count: number, customers: readonly string[]): SubscriberSpec[] {
+export function subscriberSpecs(count: number, customers: readonly string[], resolveCustomer = false): SubscriberSpec[] {
   const classes: SubscriberClass[] = ['plain', 'customer', 'types'];
   return Array.from({ length: count }, (_, i) => {
     const klass = classes[i % 3]!;
@@ -72,7 +74,14 @@ export function subscriberSpecs(count: number, customers: readonly string[]): Su
         : klass === 'types'
           ? { types: TYPE_FILTERS[n % TYPE_FILTERS.length]! }
           : {};
-    return { name: `${klass}-${n + 1}`, class: klass, filter, afterAs: n % 2 === 0 ? 'literal' : 'variable', status: klass !== 'plain' };
+    return {
+      name: `${klass}-${n + 1}`,
+      class: klass,
+      filter,
+      afterAs: n % 2 === 0 ? 'literal' : 'variable',
+      status: klass !== 'plain',
+      resolveCustomer,
+    };
   });
 }
 
@@ -119,7 +128,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
   signal.throwIfAborted();
 
   progress(`subscribing ${options.subscribers} clients`);
-  const subscribers = subscriberSpecs(options.subscribers, customers).map(
+  const subscribers = subscriberSpecs(options.subscribers, customers, options.resolveCustomer).map(
     (spec) => new ChaosSubscriber(spec, { url: wsUrl, endOffsets: log.endOffsets }),
   );
   cleanups.after(() => Promise.all(subscribers.map((s) => s.stop())));
@@ -243,6 +252,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
       seed: options.seed,
       subscribers: options.subscribers,
       commandRate: options.commandRate,
+      resolveCustomer: options.resolveCustomer,
     },
     idempotency,
     log: {

@@ -22,6 +22,8 @@ export interface SubscriberSpec {
   afterAs: 'literal' | 'variable';
   /** Opt in to status-only results that carry the stream's position (schema/resumable.md). */
   status: boolean;
+  /** Also select the customer's name: an entity fetch from the customers subgraph per event. */
+  resolveCustomer?: boolean | undefined;
 }
 
 export interface SubscriberOptions {
@@ -76,9 +78,10 @@ export function subscribePayload(spec: SubscriberSpec, position: string | undefi
     args.push('after: $after');
     variables['after'] = position;
   } else if (position !== undefined) args.push(`after: ${JSON.stringify(position)}`);
+  const order = `id version status${spec.resolveCustomer ? ' customer { name }' : ''}`;
   const query =
     `subscription Chaos${params.length ? `(${params.join(', ')})` : ''} {\n` +
-    `  orderEvents${args.length ? `(${args.join(', ')})` : ''} { cursor id type order { id version status } }\n}`;
+    `  orderEvents${args.length ? `(${args.join(', ')})` : ''} { cursor id type order { ${order} } }\n}`;
   return { query, variables, ...(spec.status && { extensions: { stream: { status: true } } }) };
 }
 
@@ -226,8 +229,10 @@ export class ChaosSubscriber {
     if (type === 'error') {
       const errors = payload as { extensions?: { code?: string } }[] | undefined;
       this.signals.push(errors?.[0]?.extensions?.code ?? 'ERROR');
-    } else if (type === 'complete') this.signals.push(this.lastErrorCode ?? 'COMPLETE');
-    else return;
+    } else if (type === 'complete') {
+      if (this.lastErrorCode !== undefined) this.erroredResults.pop(); // that result was the ending, counted as a signal
+      this.signals.push(this.lastErrorCode ?? 'COMPLETE');
+    } else return;
     this.lastErrorCode = undefined;
     if (LOST_POSITION.has(this.signals.at(-1)!)) {
       // The stream cannot resume from its position: start live, and owe the gap (no excuse).
