@@ -46,11 +46,15 @@ const restart =
     return `pid ${old} killed, pid ${child.process.pid} listening after ${downMs} ms down`;
   };
 
-/** Drops every third subscriber (from `offset`), then resumes them from their positions. */
+/**
+ * Drops about a third of the subscribers (those in every third group of three, from group
+ * `offset`: every class, `after` as a literal and as a variable), then resumes them from their
+ * positions.
+ */
 const dropAndResume =
   (offset: number, downMs: number) =>
   async ({ subscribers }: FaultContext): Promise<string> => {
-    const chosen = subscribers.filter((_, i) => i % 3 === offset);
+    const chosen = subscribers.filter((_, i) => Math.floor(i / 3) % 3 === offset);
     for (const s of chosen) s.drop();
     await sleep(downMs);
     for (const s of chosen) s.start();
