@@ -27,6 +27,7 @@ describe('deliveries against the applied events', () => {
       outOfOrder: 0,
       unexpected: 0,
       missingSample: [],
+      duplicateSample: [],
     });
   });
 
@@ -42,8 +43,13 @@ describe('deliveries against the applied events', () => {
   });
 
   test('counts a delivery received again as duplicated, and not as out of order', () => {
-    const diff = diffDeliveries(applied, { filter: {}, deliveries: [...all.slice(0, 3), all[0]!, all[1]!, ...all.slice(3)] });
+    const resumed = (delivery: Delivery) => ({ ...delivery, subscription: 2 });
+    const diff = diffDeliveries(applied, {
+      filter: {},
+      deliveries: [...all.slice(0, 3), resumed(all[0]!), resumed(all[1]!), ...all.slice(3).map(resumed)],
+    });
     assert.equal(diff.duplicated, 2);
+    assert.deepEqual(diff.duplicateSample, ['a#1@?,2', 'a#2@?,2']);
     assert.equal(diff.outOfOrder, 0);
     assert.equal(diff.delivered, 7);
   });

@@ -21,6 +21,8 @@ export interface Delivery {
   orderId: string;
   version: number;
   type: EventType;
+  /** Which of the subscriber's subscriptions (1 = the first, then each resume) received it. */
+  subscription?: number | undefined;
 }
 
 export interface SubscriberOutcome {
@@ -46,6 +48,8 @@ export interface DeliveryDiff {
   unexpected: number;
   /** A few of the missing events, `orderId#version`, for the report. */
   missingSample: string[];
+  /** A few of the duplicated ones, `orderId#version` and the subscriptions that received it (`@1,2`). */
+  duplicateSample: string[];
 }
 
 export const matches = (filter: Filter, event: AppliedEvent): boolean =>
@@ -56,7 +60,6 @@ const keyOf = (e: { orderId: string; version: number }) => `${e.orderId}#${e.ver
 
 export function diffDeliveries(applied: readonly AppliedEvent[], outcome: SubscriberOutcome): DeliveryDiff {
   const expected = new Map(applied.filter((e) => matches(outcome.filter, e)).map((e) => [keyOf(e), e]));
-  const seen = new Set<string>();
   const newest = new Map<string, number>();
   const diff: DeliveryDiff = {
     expected: expected.size,
@@ -67,14 +70,17 @@ export function diffDeliveries(applied: readonly AppliedEvent[], outcome: Subscr
     outOfOrder: 0,
     unexpected: 0,
     missingSample: [],
+    duplicateSample: [],
   };
+  const seen = new Map<string, number | undefined>();
   for (const delivery of outcome.deliveries) {
     const key = keyOf(delivery);
     if (seen.has(key)) {
       diff.duplicated++;
+      if (diff.duplicateSample.length < 5) diff.duplicateSample.push(`${key}@${seen.get(key) ?? '?'},${delivery.subscription ?? '?'}`);
       continue;
     }
-    seen.add(key);
+    seen.set(key, delivery.subscription);
     if (expected.get(key)?.type !== delivery.type) diff.unexpected++;
     if (delivery.version < (newest.get(delivery.orderId) ?? 0)) diff.outOfOrder++;
     newest.set(delivery.orderId, Math.max(delivery.version, newest.get(delivery.orderId) ?? 0));

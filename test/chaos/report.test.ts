@@ -18,6 +18,7 @@ const row = (name: string, klass: SubscriberResult['class'], over: Partial<Subsc
   outOfOrder: 0,
   unexpected: 0,
   missingSample: [],
+  duplicateSample: [],
   signals: {},
   erroredResults: {},
   statuses: 0,

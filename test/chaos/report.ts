@@ -184,7 +184,7 @@ export function formatReport(s: Summary): string {
     for (const r of worst)
       out.push(
         `  ${r.name} [${r.filter}; after as ${r.afterAs}${r.status ? '; status' : ''}]: missing ${r.missing} ${JSON.stringify(r.missingSample)}, ` +
-          `duplicated ${r.duplicated}, out of order ${r.outOfOrder}, unexpected ${r.unexpected}; signals ${signalsText(r.signals)}; ` +
+          `duplicated ${r.duplicated} ${JSON.stringify(r.duplicateSample)}, out of order ${r.outOfOrder}, unexpected ${r.unexpected}; signals ${signalsText(r.signals)}; ` +
           `${r.subscriptions} subscriptions, ${r.liveRestarts} live restarts`,
       );
   }

@@ -217,7 +217,12 @@ export class ChaosSubscriber {
       this.lastErrorCode = event ? undefined : code;
       const status = result.extensions?.stream?.position;
       if (event) {
-        this.deliveries.push({ orderId: event.order.id, version: event.order.version, type: graphqlType[event.type] ?? 'OrderPlaced' });
+        this.deliveries.push({
+          orderId: event.order.id,
+          version: event.order.version,
+          type: graphqlType[event.type] ?? 'OrderPlaced',
+          subscription: this.subscriptions,
+        });
         this.position = event.cursor;
         this.lastEventAt = this.lastResultAt;
       } else if (!result.errors?.length && typeof status === 'string') {
