@@ -53,6 +53,7 @@ interface EventPayload {
 }
 
 const RESUBSCRIBE_MS = 1_000;
+const ACK_TIMEOUT_MS = 10_000;
 /** Endings that say the position cannot be resumed from. */
 const LOST_POSITION = new Set(['CURSOR_EXPIRED', 'INVALID_CURSOR']);
 const RECONNECT_MIN_MS = 250;
@@ -155,9 +156,12 @@ export class ChaosSubscriber {
     const socket = new WebSocket(this.options.url, 'graphql-transport-ws');
     this.socket = socket;
     let acknowledged = false;
+    // A gateway that accepts the socket but never acknowledges it must not stall this client.
+    const ackTimer = setTimeout(() => acknowledged || socket.terminate(), ACK_TIMEOUT_MS);
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', (code) => {
+      clearTimeout(ackTimer);
       if (this.socket !== socket) return; // dropped on purpose
       this.socket = undefined;
       this.active = undefined;
