@@ -67,6 +67,7 @@ describe('the summary', () => {
     assert.equal(s.ok, true);
     assert.deepEqual(s.failures, []);
     assert.match(formatReport(s), /verdict: PASS/);
+    assert.match(formatReport(s), /after` as a literal \(3 subscribers\): CLOSED_1006 2, INTERNAL_SERVER_ERROR 2$/m);
   });
 
   test('fails on duplicates, missing, out-of-order and unexpected deliveries and on duplicate orders, naming each', () => {

@@ -164,6 +164,10 @@ export function formatReport(s: Summary): string {
   );
   out.push(`errored: results with errors on a stream that went on, by code: ${signalsText(s.classes.total.erroredResults)}`);
   out.push('signalled: endings the subscriber did not ask for (CLOSED_<code>: its socket closed), by code');
+  for (const afterAs of ['literal', 'variable'] as const) {
+    const rows = s.subscribers.filter((r) => r.afterAs === afterAs);
+    out.push(`  resuming with \`after\` as a ${afterAs} (${rows.length} subscribers): ${signalsText(classRow(rows).signalled)}`);
+  }
   out.push('');
   out.push(
     `commands (idempotency keys ${s.idempotency}): ${commands.commands} commands, ${commands.attempts} attempts, ` +
