@@ -60,9 +60,24 @@ export class SystemStartError extends Error {
   }
 }
 
+export interface RestartOptions {
+  /** How the running process is ended. @default 'SIGKILL' (a crash, no graceful shutdown) */
+  signal?: NodeJS.Signals;
+  /** How long it stays down before it is started again, in ms. @default 0 */
+  downMs?: number;
+}
+
 export interface ExampleSystem {
   processes: Map<ProcessName, Child>;
   gatewayUrl: string;
+  /**
+   * Ends one process (SIGKILL by default) and starts it again with the same settings, its `http`
+   * listener on the port it had, so the gateway and clients find it where it was. Resolves with the
+   * new child once it listens (it replaces the old one in `processes`); rejects with a
+   * `SystemStartError` when it does not come back (the port was taken meanwhile, say). `onExit` is
+   * not called for the process ended on purpose.
+   */
+  restart(name: ProcessName, options?: RestartOptions): Promise<Child>;
   /** Stops every process, the gateway first. */
   stop(): Promise<void>;
 }
@@ -73,17 +88,29 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   let stopping = false;
   /** What went wrong while starting, in the order it happened. */
   const failures: SystemStartError[] = [];
+  /** How each process was started, for `restart`. */
+  const specs = new Map<ProcessName, StartSpec>();
+  /** Processes ended on purpose by `restart`: their exit is no crash. */
+  const retired = new WeakSet<Child>();
   const stop = async () => {
     stopping = true;
     for (const child of [...processes.values()].reverse()) await child.stop();
   };
-  const start = async (name: ProcessName, spec: Omit<ChildSpec<string>, 'name' | 'onLine'>) => {
+  const start = async (name: ProcessName, spec: StartSpec, port?: number) => {
+    specs.set(name, spec);
     let child: Child;
     try {
       child = await startChild({
         ...spec,
         name,
-        env: { HOST: options.host, LOG_LEVEL: options.logLevel, PORT: '0', ...spec.env, ...options.env?.[name] },
+        env: {
+          HOST: options.host,
+          LOG_LEVEL: options.logLevel,
+          PORT: '0',
+          ...spec.env,
+          ...options.env?.[name],
+          ...(port !== undefined && { PORT: String(port) }),
+        },
         onLine: (line) => options.onLine?.(name, line),
       });
     } catch (err) {
@@ -93,7 +120,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     }
     processes.set(name, child);
     void child.exited.then((code) => {
-      if (stopping) return;
+      if (stopping || retired.has(child)) return;
       if (!starting) return options.onExit?.(name, code);
       failures.push(
         new SystemStartError(
@@ -103,6 +130,17 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       );
     });
     return child;
+  };
+  const restart = async (name: ProcessName, { signal = 'SIGKILL', downMs = 0 }: RestartOptions = {}) => {
+    const child = processes.get(name);
+    const spec = specs.get(name);
+    if (!child || !spec) throw new Error(`no process named ${name} in this system`);
+    if (stopping) throw new Error(`the system is stopping; cannot restart ${name}`);
+    retired.add(child);
+    child.process.kill(signal);
+    await child.exited;
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    return start(name, spec, child.ports['http']);
   };
   /**
    * Starts processes side by side and waits for every one of them to listen or fail, so that none
@@ -167,12 +205,14 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       }),
     ]);
     starting = false;
-    return { processes, gatewayUrl: url(gateway, 'http'), stop };
+    return { processes, gatewayUrl: url(gateway, 'http'), restart, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
+
+type StartSpec = Omit<ChildSpec<string>, 'name' | 'onLine'>;
 
 /** One line on why a process did not come up. */
 function reasonOf(name: ProcessName, err: unknown): string {
