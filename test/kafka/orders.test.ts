@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startChild, type Child } from '../../lib/supervisor.ts';
+import { temporaryDataDir } from '../support/data-dir.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
@@ -29,11 +30,12 @@ import {
 /** Room for a loaded machine: each wait in these tests may take up to 120 s. */
 const KAFKA_TEST = { timeout: 600_000 };
 
-const startOrdersSubgraph = (cluster: MockCluster) =>
+/** An orders subgraph of its own on `cluster`, keeping its snapshots in `dataDir`. */
+const startOrdersSubgraph = (cluster: MockCluster, dataDir: string) =>
   startChild({
     name: 'orders-subgraph',
     entry: 'subgraphs/orders/main.ts',
-    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0' },
+    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0', DATA_DIR: dataDir },
     listeners: ['http'],
   });
 
@@ -184,7 +186,8 @@ describe('the orders projection across a restart', () => {
 
   test('restarted in the middle of a stream of thousands of events, it ends equal to the whole stream', KAFKA_TEST, async (t) => {
     const kafka = cluster!;
-    orders = await startOrdersSubgraph(kafka);
+    const dataDir = await temporaryDataDir(t);
+    orders = await startOrdersSubgraph(kafka, dataDir);
     await untilReady(`http://127.0.0.1:${orders.ports.http}`);
     const run: ProducerRun = { orders: 800, seed: 21, prefix: 'restart', rate: 2000 };
     const expected = expectedFor(run);
@@ -200,7 +203,7 @@ describe('the orders projection across a restart', () => {
     );
     first.process.kill('SIGKILL');
     await withTimeout(first.exited, 60_000, 'the killed orders subgraph did not exit');
-    orders = await startOrdersSubgraph(kafka);
+    orders = await startOrdersSubgraph(kafka, dataDir);
     const url = `http://127.0.0.1:${orders.ports.http}`;
     const sent = await withTimeout(producing.done, 120_000, 'the producer did not finish');
     assert.ok(sent >= 2_000, `only ${sent} events`);
@@ -226,14 +229,16 @@ describe('the orders projection across a restart', () => {
 describe('the orders projection while the broker is down', () => {
   let cluster: MockCluster;
   let orders: Child<'http'> | undefined;
+  const cleanups = new Cleanups();
   before(async () => {
     await buildMockBroker();
     cluster = await startMockCluster({ brokers: 1, topics });
-    orders = await startOrdersSubgraph(cluster);
+    orders = await startOrdersSubgraph(cluster, await temporaryDataDir(cleanups));
   }, KAFKA_TEST);
   after(async () => {
     await orders?.stop();
     await cluster?.stop();
+    await cleanups.run();
   });
 
   test('keeps answering from the projection, reports itself stale, and catches up with nothing lost', KAFKA_TEST, async (t) => {
