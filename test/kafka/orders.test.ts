@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { startChild, type Child } from '../../lib/supervisor.ts';
+import type { Child } from '../../lib/supervisor.ts';
 import { temporaryDataDir } from '../support/data-dir.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
@@ -15,11 +15,11 @@ import { waitFor, withTimeout } from '../support/wait.ts';
 import {
   Cleanups,
   expectedFor,
-  kafkaEnv,
   projectionStatus,
   readOrders,
   runProducer,
   startKafkaSystem,
+  startOrdersSubgraph,
   startProducer,
   topics,
   untilOrdersMatch,
@@ -29,15 +29,6 @@ import {
 
 /** Room for a loaded machine: each wait in these tests may take up to 120 s. */
 const KAFKA_TEST = { timeout: 600_000 };
-
-/** An orders subgraph of its own on `cluster`, keeping its snapshots in `dataDir`. */
-const startOrdersSubgraph = (cluster: MockCluster, dataDir: string) =>
-  startChild({
-    name: 'orders-subgraph',
-    entry: 'subgraphs/orders/main.ts',
-    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0', DATA_DIR: dataDir },
-    listeners: ['http'],
-  });
 
 async function untilReady(baseUrl: string): Promise<void> {
   await waitFor(
