@@ -18,7 +18,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { writeFileAtomically } from '../../lib/atomic-file.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { JournalEntry, JournalState } from './journal.ts';
@@ -52,6 +52,8 @@ interface Header {
 
 /** Lines handed to one write call. */
 const LINES_PER_WRITE = 2_000;
+/** Bytes read at a time. */
+const READ_CHUNK_BYTES = 1 << 20;
 
 export interface SnapshotStoreOptions {
   /** The snapshot file (its directory is created when needed). */
@@ -138,40 +140,52 @@ export class SnapshotStore {
     }
   }
 
-  /** The snapshot, or why it does not fit; throws when the file is not a complete snapshot. */
+  /**
+   * The snapshot, or why it does not fit; throws when the file is not a complete snapshot. Reads in
+   * large chunks and parses each chunk's lines synchronously (a promise per line would cost more
+   * than the parsing).
+   */
   async #read(endOffsets: number[]): Promise<OrdersSnapshot | string> {
-    const lines = createInterface({ input: createReadStream(this.#options.file, 'utf8'), crlfDelay: Infinity });
+    const stream = createReadStream(this.#options.file, { highWaterMark: READ_CHUNK_BYTES });
+    const decoder = new StringDecoder('utf8');
+    const values: unknown[] = [];
+    let rest = '';
+    let header: Partial<Header> | undefined;
     try {
-      const iterator = lines[Symbol.asyncIterator]();
-      const next = async (what: string): Promise<unknown> => {
-        const line = await iterator.next();
-        if (line.done) throw new Error(`the file ends before ${what}: incomplete`);
-        return JSON.parse(line.value) as unknown;
-      };
-      const header = (await next('its header')) as Partial<Header> | null;
-      if (header?.format !== SNAPSHOT_FORMAT) return 'not an orders snapshot';
-      if (header.version !== SNAPSHOT_VERSION) return `format version ${String(header.version)}, this version reads ${SNAPSHOT_VERSION}`;
-      const mismatch = this.#misfit(header, endOffsets);
-      if (mismatch) return mismatch;
-      const { orders: orderCount = 0, entries: entryCount = 0 } = header;
-      const orders: Order[] = [];
-      for (let i = 0; i < orderCount; i++) orders.push((await next(`order ${i + 1} of ${orderCount}`)) as Order);
-      const entries: JournalEntry[] = [];
-      for (let i = 0; i < entryCount; i++) entries.push((await next(`journal entry ${i + 1} of ${entryCount}`)) as JournalEntry);
-      const trailer = (await next('its trailer')) as { end?: unknown } | null;
-      if (trailer?.end !== orderCount + entryCount) throw new Error('the trailer does not match the header: corrupt');
-      return {
-        topic: header.topic!,
-        projector: { projection: { positions: header.positions!, orders }, counters: header.counters! },
-        journal: { ...header.journal!, entries },
-      };
+      for await (const chunk of stream) {
+        const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) values.push(JSON.parse(line));
+        if (!header && values.length > 0) {
+          header = values.shift() as Partial<Header>;
+          const misfit = this.#misfit(header, endOffsets);
+          if (misfit) return misfit;
+        }
+      }
     } finally {
-      lines.close();
+      stream.destroy();
     }
+    rest += decoder.end();
+    if (rest !== '') throw new Error('the last line is incomplete');
+    if (!header) throw new Error('the file is empty');
+    const { orders: orderCount = 0, entries: entryCount = 0 } = header;
+    const trailer = values.pop() as { end?: unknown } | undefined;
+    if (trailer?.end !== orderCount + entryCount || values.length !== orderCount + entryCount)
+      throw new Error('the trailer does not match the header: incomplete or corrupt');
+    return {
+      topic: header.topic!,
+      projector: {
+        projection: { positions: header.positions!, orders: values.slice(0, orderCount) as Order[] },
+        counters: header.counters!,
+      },
+      journal: { ...header.journal!, entries: values.slice(orderCount) as JournalEntry[] },
+    };
   }
 
   /** Why a snapshot with this header cannot resume on this topic, if it cannot. */
-  #misfit(header: Partial<Header>, endOffsets: number[]): string | undefined {
+  #misfit(header: Partial<Header> | null, endOffsets: number[]): string | undefined {
+    if (header?.format !== SNAPSHOT_FORMAT) return 'not an orders snapshot';
+    if (header.version !== SNAPSHOT_VERSION) return `format version ${String(header.version)}, this version reads ${SNAPSHOT_VERSION}`;
     const { topic, positions, orders, entries, counters, journal } = header;
     const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
     if (
