@@ -120,6 +120,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
         log.warn({ err }, 'orders snapshot discarded: its journal is malformed; the projection rebuilds from the beginning');
         return undefined;
       }
+      snapshots.alreadySaved(snapshot.projector.projection.positions);
       return snapshot.projector;
     },
   });

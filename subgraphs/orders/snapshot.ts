@@ -245,6 +245,11 @@ export class PeriodicSnapshots {
     await this.saveNow();
   }
 
+  /** Says that the store already holds a snapshot at these positions (the one restored at start): no need to write it again. */
+  alreadySaved(positions: number[]): void {
+    this.#lastPositions = JSON.stringify(positions);
+  }
+
   /** Saves a snapshot now unless nothing moved since the last one; resolves once written (or failed, logged). */
   saveNow(): Promise<void> {
     this.#saving = this.#saving.then(() => this.#save());
