@@ -141,13 +141,14 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       ['cut before its trailer', good.split('\n').slice(0, -2).join('\n')],
       ['empty', ''],
       ['another format', `${JSON.stringify({ format: 'something else' })}\n`],
+      ['an order that is not one', good.replace(/\n\{"end":0\}\n$/, '\nnull\n{"end":1}\n').replace('"orders":0', '"orders":1')],
     ] as const) {
       await writeFile(file, content);
       assert.equal(await store.load([1, 0]), undefined, damage);
     }
     await truncate(file, 10);
     assert.equal(await store.load([1, 0]), undefined, 'cut in its header');
-    assert.equal(messages('warn').length, 5, messages('warn').join('\n'));
+    assert.equal(messages('warn').length, 6, messages('warn').join('\n'));
   });
 
   test('a snapshot that does not fit the log is discarded, saying why', async () => {

@@ -172,10 +172,14 @@ export class SnapshotStore {
     const trailer = values.pop() as { end?: unknown } | undefined;
     if (trailer?.end !== orderCount + entryCount || values.length !== orderCount + entryCount)
       throw new Error('the trailer does not match the header: incomplete or corrupt');
+    const orders = values.slice(0, orderCount);
+    const malformed = orders.findIndex((o) => typeof (o as Order | null)?.id !== 'string' || typeof (o as Order).customerId !== 'string');
+    if (malformed >= 0) throw new Error(`order ${malformed + 1} is malformed`);
+    if (values.some((v) => typeof v !== 'object' || v === null)) throw new Error('a line is not an object');
     return {
       topic: header.topic!,
       projector: {
-        projection: { positions: header.positions!, orders: values.slice(0, orderCount) as Order[] },
+        projection: { positions: header.positions!, orders: orders as Order[] },
         counters: header.counters!,
       },
       journal: { ...header.journal!, entries: values.slice(orderCount) as JournalEntry[] },
