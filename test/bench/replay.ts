@@ -19,6 +19,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
 import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
@@ -65,6 +67,13 @@ const PUBLISH_BATCH = 1_000;
 const JOURNAL_EVENTS = 100_000;
 const silent = createLogger('bench-replay', 'silent');
 
+/**
+ * A full garbage collection before each measured step, so that none pays for the garbage the one
+ * before it left (the bench process holds several projections in turn; a restarted process would not).
+ */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 /** Everything the bench started, stopped by `cleanup` even when a step failed. */
 const cleanups: (() => Promise<unknown>)[] = [];
 export async function cleanupReplayBench(): Promise<void> {
@@ -93,6 +102,7 @@ async function embedded(events: number, partitions: number): Promise<Measured[]>
   const first = open();
   return phases('embedded (on disk)', events, dir, first, async () => {
     await first.close();
+    collectGarbage();
     const started = performance.now();
     const reopened = open();
     const ms = performance.now() - started;
@@ -193,6 +203,7 @@ async function rebuild(eventLog: EventLog, expected: number, store?: SnapshotSto
   let firstAt: number | undefined;
   let restoreMs = 0;
   let restoredPositions = 0;
+  collectGarbage();
   const projector = new Projector({
     log: eventLog,
     topic: ORDERS_TOPIC,
