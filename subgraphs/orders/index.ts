@@ -24,7 +24,7 @@ import { OrderCommands } from './commands.ts';
 import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
 import { resolvers, type OrdersContext } from './resolvers.ts';
-import { PeriodicSnapshots, SnapshotStore } from './snapshot.ts';
+import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot } from './snapshot.ts';
 import { OrderEventStreams } from './stream.ts';
 
 export const ordersConfig = subgraphConfig({
@@ -111,27 +111,15 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     logger: log,
     registry,
     sink: journal,
-    restore: async (endOffsets) => {
-      const snapshot = await snapshotStore.load(endOffsets);
-      if (!snapshot) return undefined;
-      try {
-        journal.restoreState(snapshot.journal);
-      } catch (err) {
-        log.warn({ err }, 'orders snapshot discarded: its journal is malformed; the projection rebuilds from the beginning');
-        return undefined;
-      }
-      snapshots.alreadySaved(snapshot.projector.projection.positions);
-      return snapshot.projector;
-    },
+    restore: restoreFromSnapshot(snapshotStore, journal, log, (snapshot) =>
+      snapshots.alreadySaved(snapshot.projector.projection.positions),
+    ),
   });
   const snapshots = new PeriodicSnapshots({
     store: snapshotStore,
     intervalMs: config.SNAPSHOT_INTERVAL_MS,
     logger: log,
-    take: () => {
-      const state = projector.exportState();
-      return state && { topic: ORDERS_TOPIC, projector: state, journal: journal.exportState() };
-    },
+    take: () => takeSnapshot(ORDERS_TOPIC, projector, journal),
   });
   const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));

@@ -18,7 +18,7 @@ import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, t
 import { decodeCursor } from './cursor.ts';
 import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
-import { PeriodicSnapshots, SnapshotStore, type OrdersSnapshot } from './snapshot.ts';
+import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -58,21 +58,9 @@ function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger,
     logger,
     registry: new Registry(),
     sink: journal,
-    ...(restore && {
-      restore: async (endOffsets: number[]) => {
-        const snapshot = await restore.load(endOffsets);
-        if (!snapshot) return undefined;
-        journal.restoreState(snapshot.journal);
-        return snapshot.projector;
-      },
-    }),
+    ...(restore && { restore: restoreFromSnapshot(restore, journal, logger) }),
   });
 }
-
-const take = (projector: Projector, journal: EventJournal): OrdersSnapshot | undefined => {
-  const state = projector.exportState();
-  return state && { topic: ORDERS_TOPIC, projector: state, journal: journal.exportState() };
-};
 
 describe('orders snapshots', { timeout: 60_000 }, () => {
   test('a projector restarted from a snapshot has the first one’s orders and journal, and applies only what came after', async () => {
@@ -85,7 +73,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       await projector.start();
       const before = await log.publish(ORDERS_TOPIC, events('a', 20).map(encodeOrderEvent));
       for (const position of before) await projector.waitFor(position, 10_000);
-      await store.save(take(projector, first.journal)!);
+      await store.save(takeSnapshot(ORDERS_TOPIC, projector, first.journal)!);
       const later = await log.publish(ORDERS_TOPIC, events('b', 4).map(encodeOrderEvent));
       for (const position of later) await projector.waitFor(position, 10_000);
     } finally {

@@ -21,9 +21,9 @@ import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { writeFileAtomically } from '../../lib/atomic-file.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { JournalEntry, JournalState } from './journal.ts';
+import type { EventJournal, JournalEntry, JournalState } from './journal.ts';
 import type { Order } from './projection.ts';
-import type { ProjectorState } from './projector.ts';
+import type { Projector, ProjectorState } from './projector.ts';
 
 export const SNAPSHOT_FORMAT = 'interchange.orders-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -211,6 +211,37 @@ export class SnapshotStore {
       return `its position ${positions[beyond]} on partition ${beyond} lies beyond the end offset ${endOffsets[beyond]} (was the topic recreated?)`;
     return undefined;
   }
+}
+
+/** The snapshot of a projector and its journal as of now; undefined while the projector is still starting. */
+export function takeSnapshot(topic: string, projector: Projector, journal: EventJournal): OrdersSnapshot | undefined {
+  const state = projector.exportState();
+  return state && { topic, projector: state, journal: journal.exportState() };
+}
+
+/**
+ * A projector's `restore` option: loads the snapshot in `store` that fits the log, restores
+ * `journal` from it, and hands the projector its part; undefined (rebuild) when there is none or
+ * its journal part is malformed. `restored` hears of the snapshot used.
+ */
+export function restoreFromSnapshot(
+  store: SnapshotStore,
+  journal: EventJournal,
+  logger: Logger,
+  restored?: (snapshot: OrdersSnapshot) => void,
+): (endOffsets: number[]) => Promise<ProjectorState | undefined> {
+  return async (endOffsets) => {
+    const snapshot = await store.load(endOffsets);
+    if (!snapshot) return undefined;
+    try {
+      journal.restoreState(snapshot.journal);
+    } catch (err) {
+      logger.warn({ err }, 'orders snapshot discarded: its journal is malformed; the projection rebuilds from the beginning');
+      return undefined;
+    }
+    restored?.(snapshot);
+    return snapshot.projector;
+  };
 }
 
 export interface PeriodicSnapshotsOptions {

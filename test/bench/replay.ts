@@ -29,7 +29,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent } from '../../services/events/orders.ts';
 import { EventJournal } from '../../subgraphs/orders/journal.ts';
 import { Projector } from '../../subgraphs/orders/projector.ts';
-import { SnapshotStore } from '../../subgraphs/orders/snapshot.ts';
+import { SnapshotStore, restoreFromSnapshot, takeSnapshot } from '../../subgraphs/orders/snapshot.ts';
 import { kafkaEnv } from '../kafka/orders-support.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from '../kafka/mock-cluster.ts';
 import { withTimeout } from '../support/wait.ts';
@@ -153,11 +153,11 @@ async function phases(
 
   const partial = await rebuild(eventLog, before);
   const saveStarted = performance.now();
-  const state = partial.projector.exportState()!;
-  const bytes = await store.save({ topic: ORDERS_TOPIC, projector: state, journal: partial.journal.exportState() });
+  const snapshot = takeSnapshot(ORDERS_TOPIC, partial.projector, partial.journal)!;
+  const bytes = await store.save(snapshot);
   const saveMs = performance.now() - saveStarted;
   log(
-    `${name}: snapshot of ${state.projection.orders.length} orders and ${partial.journal.size} journal events: ` +
+    `${name}: snapshot of ${snapshot.projector.projection.orders.length} orders and ${partial.journal.size} journal events: ` +
       `${round(bytes / 1e6)} MB written in ${round(saveMs)} ms`,
   );
   await partial.projector.stop();
@@ -203,6 +203,7 @@ async function rebuild(eventLog: EventLog, expected: number, store?: SnapshotSto
   let firstAt: number | undefined;
   let restoreMs = 0;
   let restoredPositions = 0;
+  const restore = store && restoreFromSnapshot(store, journal, silent);
   collectGarbage();
   const projector = new Projector({
     log: eventLog,
@@ -221,15 +222,14 @@ async function rebuild(eventLog: EventLog, expected: number, store?: SnapshotSto
         journal.progressed(positions);
       },
     },
-    ...(store && {
+    ...(restore && {
       restore: async (endOffsets: number[]) => {
-        const started = performance.now();
-        const snapshot = await store.load(endOffsets);
-        if (!snapshot) throw new Error('the snapshot did not load');
-        journal.restoreState(snapshot.journal);
-        restoredPositions = snapshot.projector.projection.positions.reduce((a, b) => a + b, 0);
-        restoreMs = performance.now() - started;
-        return snapshot.projector;
+        const restoreStarted = performance.now();
+        const state = await restore(endOffsets);
+        if (!state) throw new Error('the snapshot did not load');
+        restoredPositions = state.projection.positions.reduce((a, b) => a + b, 0);
+        restoreMs = performance.now() - restoreStarted;
+        return state;
       },
     }),
   });
