@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
+import { Cleanups } from '../kafka/orders-support.ts';
 import { temporaryDataDir } from '../support/data-dir.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
@@ -59,10 +60,13 @@ test(
   'stopped and started again on its DATA_DIR, the embedded system still has its orders, restored from a snapshot',
   { timeout: 600_000 },
   async (t) => {
-    const dataDir = await temporaryDataDir(t);
+    // Run the last registered first: the systems stop before their DATA_DIR is removed.
+    const cleanups = new Cleanups();
+    t.after(() => cleanups.run());
+    const dataDir = await temporaryDataDir(cleanups);
     const firstLines: LogLine[] = [];
     const first = await startOn(dataDir, firstLines);
-    t.after(() => first.stop());
+    cleanups.after(() => first.stop());
     const placed = [await placeOrder(first, 'c1', 'p1'), await placeOrder(first, 'c2', 'p3'), await placeOrder(first, 'c3', 'p1')];
     const before = await orders(first);
     assert.deepEqual(new Set((before as { id: string }[]).map((o) => o.id)), new Set(placed));
@@ -74,7 +78,7 @@ test(
 
     const lines: LogLine[] = [];
     const second = await startOn(dataDir, lines);
-    t.after(() => second.stop());
+    cleanups.after(() => second.stop());
     assert.deepEqual(await orders(second), before);
     const restored = lines.find((l) => l.msg?.startsWith('orders projection: restored a snapshot of 3 orders'));
     assert.ok(restored, `no restore in the log:\n${lines.map((l) => l.msg).join('\n')}`);

@@ -166,6 +166,8 @@ describe('the example system on Kafka', () => {
 describe('the orders projection across a restart', () => {
   let cluster: MockCluster | undefined;
   let orders: Child<'http'> | undefined;
+  /** Run once the subgraph has stopped (its DATA_DIR). */
+  const cleanups = new Cleanups();
   before(async () => {
     await buildMockBroker();
     cluster = await startMockCluster({ brokers: 3, topics });
@@ -173,11 +175,12 @@ describe('the orders projection across a restart', () => {
   after(async () => {
     await orders?.stop();
     await cluster?.stop();
+    await cleanups.run();
   });
 
   test('restarted in the middle of a stream of thousands of events, it ends equal to the whole stream', KAFKA_TEST, async (t) => {
     const kafka = cluster!;
-    const dataDir = await temporaryDataDir(t);
+    const dataDir = await temporaryDataDir(cleanups);
     orders = await startOrdersSubgraph(kafka, dataDir);
     await untilReady(`http://127.0.0.1:${orders.ports.http}`);
     const run: ProducerRun = { orders: 800, seed: 21, prefix: 'restart', rate: 2000 };

@@ -12,6 +12,7 @@ import { readCounter } from '../support/metrics.ts';
 import { waitFor, withTimeout } from '../support/wait.ts';
 import { buildMockBroker, startMockCluster } from './mock-cluster.ts';
 import {
+  Cleanups,
   expectedFor,
   projectionStatus,
   runProducer,
@@ -36,14 +37,17 @@ async function snapshotPositions(dataDir: string): Promise<number[] | undefined>
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 test('killed after a snapshot and restarted, the orders subgraph replays only what came after it', { timeout: 600_000 }, async (t) => {
+  // Run the last registered first: the processes stop before their DATA_DIR is removed.
+  const cleanups = new Cleanups();
+  t.after(() => cleanups.run());
   await buildMockBroker();
   const cluster = await startMockCluster({ brokers: 1, topics });
-  t.after(() => cluster.stop());
-  const dataDir = await temporaryDataDir(t);
+  cleanups.after(() => cluster.stop());
+  const dataDir = await temporaryDataDir(cleanups);
   const settings = { SNAPSHOT_INTERVAL_MS: '300' };
 
   const first = await startOrdersSubgraph(cluster, dataDir, settings);
-  t.after(() => first.stop());
+  cleanups.after(() => first.stop());
   const firstUrl = `http://127.0.0.1:${first.ports.http}`;
   const before: ProducerRun = { orders: 120, seed: 71, prefix: 'snap-before' };
   const sentBefore = await runProducer(t, cluster.bootstrap, before);
@@ -60,7 +64,7 @@ test('killed after a snapshot and restarted, the orders subgraph replays only wh
   const afterwards: ProducerRun = { orders: 50, seed: 72, prefix: 'snap-after' };
   const sentAfter = await runProducer(t, cluster.bootstrap, afterwards);
   const second = await startOrdersSubgraph(cluster, dataDir, settings);
-  t.after(() => second.stop());
+  cleanups.after(() => second.stop());
   const url = `http://127.0.0.1:${second.ports.http}`;
   await untilOrdersMatch(
     url,
