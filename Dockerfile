@@ -18,6 +18,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # The source stays owned by root: the processes read it but never write to it.
 COPY . .
 
+# Where a process keeps its data (DATA_DIR: the orders projection's snapshots). A volume mounted
+# here starts with this directory's owner, so the unprivileged user can write to it.
+RUN mkdir -p /data && chown node:node /data
+
 # Every process binds HOST; in a container it must listen on all interfaces.
 ENV HOST=0.0.0.0
 

@@ -6,6 +6,7 @@
  * settings at once and throws a `ConfigError` that lists every bad setting by name, so a process
  * refuses to start with a message a person can act on.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -46,6 +47,13 @@ export const setting = {
   count: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   /** An http(s) URL. */
   url: () => z.url({ protocol: /^https?$/ }),
+  /** A directory path, made absolute (relative to the working directory). */
+  directory: (fallback: string) =>
+    z
+      .string()
+      .min(1)
+      .default(fallback)
+      .transform((path) => resolve(path)),
   /** A pino log level. */
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** true/false, 1/0, yes/no. */
@@ -55,6 +63,9 @@ export const setting = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
 } as const;
+
+/** Where processes keep their data by default: `.data/` in the project (git-ignored). */
+export const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '..', '.data');
 
 /**
  * Command-line flag -> the setting it overrides. A repeatable flag (`--subgraph a=… --subgraph b=…`)

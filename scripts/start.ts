@@ -7,7 +7,7 @@
  * when a process fails, everything is stopped first and then that process is named (exit 1).
  */
 import { z } from 'zod';
-import { ConfigError, loadConfig, setting } from '../lib/config.ts';
+import { ConfigError, DEFAULT_DATA_DIR, loadConfig, setting } from '../lib/config.ts';
 import { listenProblem, nextFreePort } from './port-check.ts';
 import { SystemStartError, startExampleSystem, type ExampleSystem } from './system.ts';
 
@@ -18,6 +18,8 @@ const settings = z.object({
   LOG_LEVEL: setting.logLevel(),
   /** `pretty` prints one short line per log event; `json` passes the processes' JSON logs through. */
   LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  /** Where the orders subgraph keeps its data (the embedded event log, snapshots); kept across runs. */
+  DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
 });
 
 let config: z.output<typeof settings>;
@@ -82,6 +84,7 @@ try {
     host: config.HOST,
     gatewayPort: config.PORT,
     logLevel: config.LOG_LEVEL,
+    dataDir: config.DATA_DIR,
     onLine: print,
     onExit: (name, code) => {
       if (stopping) return;
@@ -89,7 +92,9 @@ try {
     },
   });
   const base = system.gatewayUrl.replace('//0.0.0.0:', '//localhost:');
-  process.stdout.write(`\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\nPress Ctrl-C to stop.\n\n`);
+  process.stdout.write(
+    `\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
+  );
 } catch (err) {
   // startExampleSystem has stopped every process it started.
   await stopAll(

@@ -5,11 +5,17 @@
  * fulfillment service in its own process; with them, fulfillment is a process of its own.
  * `npm start` and the integration tests both start it from here.
  *
+ * The orders subgraph keeps its data (snapshots; with the embedded log, the log itself) in
+ * `dataDir`; without one (tests), in a temporary directory of the system's own, removed by `stop`.
+ *
  * When a process fails while the system is starting (it exits before it listens, does not listen in
  * time, or exits after it listened while the others are still starting), every process is stopped
  * and the start rejects with a `SystemStartError` naming the process that failed, the first one
  * when several did.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 
 export interface SystemOptions {
@@ -19,6 +25,11 @@ export interface SystemOptions {
   logLevel: string;
   /** Kafka bootstrap brokers (`host:port,...`); unset: the embedded event log. */
   kafkaBrokers?: string;
+  /**
+   * The orders subgraph's DATA_DIR (kept after `stop`: `npm start`, or a test that restarts a system
+   * on the same data). Unset: a new temporary directory, removed by `stop`.
+   */
+  dataDir?: string;
   /** Extra environment per process name (e.g. a shorter timeout for one subgraph). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
   onLine?: (name: ProcessName, line: string) => void;
@@ -78,6 +89,8 @@ export interface ExampleSystem {
    * not called for the process ended on purpose.
    */
   restart(name: ProcessName, options?: RestartOptions): Promise<Child>;
+  /** The orders subgraph's DATA_DIR. */
+  dataDir: string;
   /** Stops every process, the gateway first. */
   stop(): Promise<void>;
 }
@@ -92,9 +105,12 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const specs = new Map<ProcessName, StartSpec>();
   /** Processes ended on purpose by `restart`: their exit is no crash. */
   const retired = new WeakSet<Child>();
+  const temporaryDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'interchange-data-')) : undefined;
+  const dataDir = options.dataDir ?? temporaryDir!;
   const stop = async () => {
     stopping = true;
     for (const child of [...processes.values()].reverse()) await child.stop();
+    if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
   };
   const start = async (name: ProcessName, spec: StartSpec, port?: number) => {
     specs.set(name, spec);
@@ -175,7 +191,11 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS },
         listeners: ['http'],
       }),
-      start('orders-subgraph', { entry: 'subgraphs/orders/main.ts', env: { ...backends, ...kafka }, listeners: ['http'] }),
+      start('orders-subgraph', {
+        entry: 'subgraphs/orders/main.ts',
+        env: { ...backends, ...kafka, DATA_DIR: dataDir },
+        listeners: ['http'],
+      }),
       ...(kafka
         ? [
             start('fulfillment-service', {
@@ -205,7 +225,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       }),
     ]);
     starting = false;
-    return { processes, gatewayUrl: url(gateway, 'http'), restart, stop };
+    return { processes, gatewayUrl: url(gateway, 'http'), dataDir, restart, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -10,6 +10,8 @@
  *   own), every file one too (TEST_FILE_TIMEOUT_MS, test/support/file-deadline.ts), and the whole
  *   run one (`--run-timeout`, default 40 min): past it, the runner's whole process group is killed,
  *   so `npm test` cannot outlive its own timeouts.
+ * - Every process of the run gets a DATA_DIR in a temporary directory, removed at the end: a process
+ *   a test starts without a DATA_DIR of its own never writes into the project's `.data/`.
  * - The runner leads a process group of its own; when it is done, anything still in that group was
  *   left behind by a test: it is named, killed, and the run fails. A signal to this process (Ctrl-C,
  *   a closed terminal) stops the group; so does this process's death (test/support/group-leader.ts).
@@ -17,8 +19,8 @@
  *   node test/run.ts [--concurrency N] [--test-timeout MS] [--run-timeout MS] [FILE ...]
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -71,6 +73,7 @@ try {
 }
 
 const files = testFiles();
+const runDataDir = mkdtempSync(join(tmpdir(), 'interchange-test-data-'));
 const runner = spawn(
   process.execPath,
   [
@@ -86,7 +89,7 @@ const runner = spawn(
   ],
   // A process group of its own, led by group-leader.ts, which kills the group if this process dies
   // without a word (SIGKILL) and so cannot stop the run itself.
-  { cwd: repoRoot, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true },
+  { cwd: repoRoot, env: { ...process.env, DATA_DIR: runDataDir }, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true },
 );
 const pgid = runner.pid!;
 const exited = new Promise<number>((done) => runner.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0))));
@@ -116,4 +119,5 @@ if (leftovers.length > 0) {
   code ||= 1;
 }
 if (timedOut) code ||= 1;
+rmSync(runDataDir, { recursive: true, force: true });
 process.exit(code);

@@ -2,8 +2,13 @@
  * The in-process event log: the contract suite, plus what only it promises (Kafka's key
  * partitioning, no handler call inside publish, members of one group sharing partitions, close).
  *
+ * The contract runs twice: in memory only, and kept on disk (reopening: memory-files.test.ts).
+ *
  * Run: node --test lib/eventlog/memory.test.ts
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
@@ -20,6 +25,20 @@ eventLogContract(
   async () => {
     const log = new MemoryEventLog({ defaultPartitions: 3 });
     return { log, topic: `topic-${++topics}`, partitions: 3, teardown: () => log.close() };
+  },
+  { waitTimeoutMs: 10_000, settleMs: 100, testTimeoutMs: 60_000 },
+);
+
+eventLogContract(
+  'MemoryEventLog kept on disk',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'interchange-eventlog-'));
+    const log = new MemoryEventLog({ defaultPartitions: 3, dir });
+    const teardown = async () => {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    };
+    return { log, topic: `topic-${++topics}`, partitions: 3, teardown };
   },
   { waitTimeoutMs: 10_000, settleMs: 100, testTimeoutMs: 60_000 },
 );

@@ -1,9 +1,13 @@
 /**
  * The embedded event log: Kafka's model (topics, partitions, offsets, consumer groups with
- * committed positions) inside one process, with nothing persisted. It is the default when no Kafka
- * brokers are configured; the components of one process share one instance. It passes the same
- * contract suite as the Kafka log (test/support/eventlog-contract.ts).
+ * committed positions) inside one process, kept in memory and, given a `dir`, on disk too (files.ts):
+ * reopened on the same directory, it has every record and committed position again. It is the
+ * default when no Kafka brokers are configured; the components of one process share one instance.
+ * It passes the same contract suite as the Kafka log (test/support/eventlog-contract.ts), with and
+ * without a directory.
  */
+import type { Logger } from '../logger.ts';
+import { LogFiles, type StoredGroup, type StoredRecord } from './files.ts';
 import type {
   ConsumeOptions,
   ConsumerHandle,
@@ -22,6 +26,14 @@ export interface MemoryEventLogOptions {
   defaultPartitions?: number;
   /** Most records handed to one `handle` call. @default 500 */
   maxBatchSize?: number;
+  /**
+   * Keep the log in this directory (created when missing) and load what it holds, synchronously,
+   * in the constructor. A topic found there keeps the partition count it was created with. Unset:
+   * nothing is persisted. One directory per log: two logs must not share one.
+   */
+  dir?: string;
+  /** Hears of repaired files (a record cut short by a crash). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT_PARTITIONS = 3;
@@ -66,11 +78,15 @@ interface Topic {
 
 /** One group's view of one topic: its committed positions and live members. */
 interface Group {
+  groupId: string;
+  topic: string;
   committed: Map<number, number>;
   /** In join order; member i owns the partitions p with p % members.length === i. */
   members: MemoryConsumer[];
   /** Partition -> the member handling a batch of it right now (a new owner waits for it). */
   busy: Map<number, MemoryConsumer>;
+  /** Called after a commit (to write the committed positions to disk). */
+  committedChanged: () => void;
 }
 
 /**
@@ -93,6 +109,7 @@ export class MemoryEventLog implements EventLog {
   readonly #partitionCounts: Record<string, number>;
   readonly #defaultPartitions: number;
   readonly #maxBatchSize: number;
+  readonly #files: LogFiles | undefined;
   #closed = false;
 
   constructor(options: MemoryEventLogOptions = {}) {
@@ -108,6 +125,32 @@ export class MemoryEventLog implements EventLog {
     this.#partitionCounts = { ...partitions };
     this.#defaultPartitions = defaultPartitions;
     this.#maxBatchSize = maxBatchSize;
+    if (options.dir !== undefined) {
+      this.#files = new LogFiles({ dir: options.dir, ...(options.logger && { logger: options.logger }) });
+      this.#restore(this.#files);
+    }
+  }
+
+  /** Takes in what a directory holds: topics with their records, groups with their committed positions. */
+  #restore(files: LogFiles): void {
+    const loaded = files.load();
+    for (const [name, partitions] of loaded.topics) {
+      this.#topics.set(name, {
+        partitions: partitions.map((records, partition) => records.map((r, offset) => frozenRecord(name, partition, offset, r))),
+        consumers: new Set(),
+      });
+    }
+    for (const stored of loaded.groups) {
+      const group = this.#group(stored.groupId, stored.topic);
+      for (const [partition, next] of Object.entries(stored.committed)) group.committed.set(Number(partition), next);
+    }
+    files.trackGroups(() =>
+      [...this.#groups.values()].map((g): StoredGroup => ({
+        groupId: g.groupId,
+        topic: g.topic,
+        committed: Object.fromEntries(g.committed),
+      })),
+    );
   }
 
   async publish(topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> {
@@ -118,16 +161,20 @@ export class MemoryEventLog implements EventLog {
       if (typeof r.value !== 'string') throw new TypeError(`publish(${topic}): records[${i}].value must be a string`);
     });
     const timestamp = Date.now();
+    const byPartition = new Map<number, StoredRecord[]>();
     const positions = records.map((r): RecordPosition => {
       const partition = partitionForKey(r.key, state.partitions.length);
-      const log = state.partitions[partition]!;
-      const offset = log.length;
-      // Frozen: every consumer of the topic gets the same object.
-      log.push(
-        Object.freeze({ topic, partition, offset, key: r.key, value: r.value, headers: Object.freeze({ ...r.headers }), timestamp }),
-      );
-      return { partition, offset };
+      let batch = byPartition.get(partition);
+      if (!batch) byPartition.set(partition, (batch = []));
+      batch.push({ key: r.key, value: r.value, headers: { ...r.headers }, timestamp });
+      return { partition, offset: state.partitions[partition]!.length + batch.length - 1 };
     });
+    // On disk first: a failed write leaves memory as it was (and publish rejects).
+    for (const [partition, batch] of byPartition) this.#files?.append(topic, partition, batch);
+    for (const [partition, batch] of byPartition) {
+      const log = state.partitions[partition]!;
+      for (const stored of batch) log.push(frozenRecord(topic, partition, log.length, stored));
+    }
     for (const consumer of state.consumers) consumer.wake();
     return positions;
   }
@@ -136,12 +183,7 @@ export class MemoryEventLog implements EventLog {
     this.#assertOpen();
     validateConsumeOptions(options);
     const topic = this.#topic(options.topic);
-    const groupKey = `${options.groupId}\u0000${options.topic}`;
-    let group = this.#groups.get(groupKey);
-    if (!group) {
-      group = { committed: new Map(), members: [], busy: new Map() };
-      this.#groups.set(groupKey, group);
-    }
+    const group = this.#group(options.groupId, options.topic);
     const consumer = new MemoryConsumer(topic, group, options, this.#maxBatchSize, () => this.#consumers.delete(consumer));
     this.#consumers.add(consumer);
     return consumer;
@@ -155,6 +197,17 @@ export class MemoryEventLog implements EventLog {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#consumers].map((c) => c.stop()));
+    await this.#files?.close();
+  }
+
+  #group(groupId: string, topic: string): Group {
+    const key = `${groupId}\u0000${topic}`;
+    let group = this.#groups.get(key);
+    if (!group) {
+      group = { groupId, topic, committed: new Map(), members: [], busy: new Map(), committedChanged: () => this.#files?.groupsChanged() };
+      this.#groups.set(key, group);
+    }
+    return group;
   }
 
   #topic(name: string): Topic {
@@ -164,6 +217,7 @@ export class MemoryEventLog implements EventLog {
       const count = this.#partitionCounts[name] ?? this.#defaultPartitions;
       topic = { partitions: Array.from({ length: count }, () => []), consumers: new Set() };
       this.#topics.set(name, topic);
+      this.#files?.createTopic(name, count);
     }
     return topic;
   }
@@ -171,6 +225,19 @@ export class MemoryEventLog implements EventLog {
   #assertOpen(): void {
     if (this.#closed) throw new Error('MemoryEventLog is closed');
   }
+}
+
+/** Frozen: every consumer of the topic gets the same object. */
+function frozenRecord(topic: string, partition: number, offset: number, r: StoredRecord): LogRecord {
+  return Object.freeze({
+    topic,
+    partition,
+    offset,
+    key: r.key,
+    value: r.value,
+    headers: Object.freeze({ ...r.headers }),
+    timestamp: r.timestamp,
+  });
 }
 
 /**
@@ -276,7 +343,10 @@ class MemoryConsumer implements ConsumerHandle {
         // committed, before the partition is free for another member.
         const position = records[records.length - 1]!.offset + 1;
         this.#positions.set(partition, position);
-        if (this.#commit) this.#group.committed.set(partition, position);
+        if (this.#commit) {
+          this.#group.committed.set(partition, position);
+          this.#group.committedChanged();
+        }
       } catch (err) {
         this.#leave();
         this.#reject(err);

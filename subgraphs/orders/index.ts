@@ -5,9 +5,10 @@
  * The `orderEvents` subscription streams the events the projection applies (journal.ts, stream.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { setting } from '../../lib/config.ts';
+import { DEFAULT_DATA_DIR, setting } from '../../lib/config.ts';
 import { deadlineFrom } from '../../lib/deadline.ts';
 import { kafkaOptions, kafkaSettings } from '../../lib/eventlog/config.ts';
 import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
@@ -24,12 +25,21 @@ import { OrderCommands } from './commands.ts';
 import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
 import { resolvers, type OrdersContext } from './resolvers.ts';
+import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot } from './snapshot.ts';
 import { OrderEventStreams } from './stream.ts';
 
 export const ordersConfig = subgraphConfig({
   /** Kafka (KAFKA_BROKERS unset: the embedded in-process log). */
   ...kafkaSettings,
-  /** Partitions of the topic in the embedded log (Kafka topics are created outside). */
+  /**
+   * Where this process keeps its data: the projection's snapshots (`orders/`) in both modes, and
+   * with the embedded log the log itself (`eventlog/`). One directory per orders process.
+   * Default: `.data/` in the project.
+   */
+  DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
+  /** Time between snapshots of the projection and journal, in ms (one more is taken on a graceful stop). */
+  SNAPSHOT_INTERVAL_MS: setting.millis(30_000),
+  /** Partitions of the topic in the embedded log (Kafka topics are created outside; an existing embedded topic keeps its count). */
   EMBEDDED_PARTITIONS: setting.count(6),
   /** Run the fulfillment service in this process (embedded log only). */
   EMBEDDED_FULFILLMENT: setting.flag(true),
@@ -81,7 +91,11 @@ export type OrdersConfig = z.output<typeof ordersConfig>;
 export function createEventLog(config: OrdersConfig, log: Logger, clientId: string): EventLog {
   return config.KAFKA_BROKERS
     ? new KafkaEventLog({ ...kafkaOptions(config, config.KAFKA_BROKERS, clientId), logger: log })
-    : new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS } });
+    : new MemoryEventLog({
+        partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS },
+        dir: join(config.DATA_DIR, 'eventlog'),
+        logger: log,
+      });
 }
 
 /**
@@ -104,6 +118,11 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
       return { events: status.partitions.some((p) => p.lag === null) ? null : status.totalLag, stale: status.stale };
     },
   });
+  const snapshotStore = new SnapshotStore({
+    file: join(config.DATA_DIR, 'orders', 'projection.snapshot'),
+    topic: ORDERS_TOPIC,
+    logger: log,
+  });
   const projector = new Projector({
     log: events,
     topic: ORDERS_TOPIC,
@@ -112,6 +131,15 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     logger: log,
     registry,
     sink: journal,
+    restore: restoreFromSnapshot(snapshotStore, journal, log, (snapshot) =>
+      snapshots.alreadySaved(snapshot.projector.projection.positions),
+    ),
+  });
+  const snapshots = new PeriodicSnapshots({
+    store: snapshotStore,
+    intervalMs: config.SNAPSHOT_INTERVAL_MS,
+    logger: log,
+    take: () => takeSnapshot(ORDERS_TOPIC, projector, journal),
   });
   const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
@@ -150,6 +178,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     start: async () => {
       const failed = (what: string) => (err: unknown) => log.error({ err }, `${what} failed to start`);
       void projector.start().catch(failed('the orders projection'));
+      snapshots.start();
       void fulfillment?.start().catch(failed('the embedded fulfillment service'));
     },
     readiness: () => {
@@ -164,6 +193,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     close: async () => {
       await fulfillment?.stop();
       await projector.stop();
+      await snapshots.stop();
       if (ownLog) await events.close();
       catalog.close();
     },

@@ -231,4 +231,52 @@ export class EventJournal implements AppliedEventSink {
       this.head = 0;
     }
   }
+
+  // --- Snapshots: the journal's state, exported and restored whole (snapshot.ts writes it to disk). ---
+
+  /**
+   * The journal's state for a snapshot: the retained entries as they are (plain JSON values, taken
+   * verbatim), and what `restoreState` needs besides them. Cheap: entries are immutable, so this
+   * copies references only, and the caller may serialise them later while the journal moves on.
+   */
+  exportState(): JournalState {
+    return {
+      seq: this.seq,
+      partitions: this.partitionCount,
+      retainedFrom: [...this.retainedFromOffsets],
+      entries: this.entries.slice(this.head) as JournalEntry[],
+    };
+  }
+
+  /**
+   * Replaces the journal's content with an exported state (before the projector resumes from the
+   * positions of the same snapshot). Entries are taken as they are: the newest `maxEvents` are kept,
+   * older ones count as dropped. Throws a TypeError on a state that is not one (the caller then
+   * rebuilds from the beginning).
+   */
+  restoreState(state: JournalState): void {
+    const { seq, partitions, retainedFrom, entries } = state ?? ({} as JournalState);
+    const offsets = (value: unknown): value is number[] =>
+      Array.isArray(value) && value.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(partitions) || !offsets(retainedFrom) || !Array.isArray(entries))
+      throw new TypeError('EventJournal.restoreState: not a journal state');
+    this.entries = [...entries];
+    this.head = 0;
+    this.seq = seq;
+    this.retainedFromOffsets.splice(0, this.retainedFromOffsets.length, ...retainedFrom);
+    this.partitionCount = 0;
+    this.partitionsSeen(Math.max(partitions, retainedFrom.length));
+    while (this.size > this.options.maxEvents) this.dropOldest();
+  }
+}
+
+/** What `EventJournal.exportState` returns and `restoreState` takes; JSON-serialisable. */
+export interface JournalState {
+  /** The last sequence number given out. */
+  seq: number;
+  partitions: number;
+  /** Per partition: applied events below this offset were dropped. */
+  retainedFrom: number[];
+  /** The retained entries, oldest first, verbatim. */
+  entries: readonly JournalEntry[];
 }

@@ -81,10 +81,7 @@ export class OrderProjection {
         version: 1,
         eventIds: [event.id],
       };
-      this.orders.set(order.id, order);
-      let ids = this.byCustomer.get(order.customerId);
-      if (!ids) this.byCustomer.set(order.customerId, (ids = new Set()));
-      ids.add(order.id);
+      this.add(order);
       return { kind: 'applied', order };
     }
 
@@ -128,4 +125,37 @@ export class OrderProjection {
   snapshot(): Order[] {
     return [...this.orders.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
+
+  /**
+   * The projection's state for a snapshot: its positions on the first `partitions` partitions and
+   * every order. Cheap: orders are immutable (applying an event replaces the order), so this copies
+   * references only, and the caller may serialise them later while the projection moves on.
+   */
+  exportState(partitions: number): ProjectionState {
+    return { positions: this.positionVector(partitions), orders: [...this.orders.values()] };
+  }
+
+  /** Replaces everything with an exported state; the projection then continues from its positions. */
+  restoreState(state: ProjectionState): void {
+    this.orders.clear();
+    this.byCustomer.clear();
+    this.positions.clear();
+    state.positions.forEach((next, partition) => this.skipTo(partition, next));
+    for (const order of state.orders) this.add(order);
+  }
+
+  /** A new order, indexed by customer. */
+  private add(order: Order): void {
+    this.orders.set(order.id, order);
+    let ids = this.byCustomer.get(order.customerId);
+    if (!ids) this.byCustomer.set(order.customerId, (ids = new Set()));
+    ids.add(order.id);
+  }
+}
+
+/** A projection's content, as `exportState` gives it and `restoreState` takes it; JSON-serialisable. */
+export interface ProjectionState {
+  /** Next offset to apply, per partition (index = partition). */
+  positions: number[];
+  orders: Order[];
 }

@@ -1,9 +1,11 @@
 /**
  * Keeps the orders projection fed from the event log.
  *
- * - On start it replays the topic from the beginning (the projection lives in memory, so a restart
- *   rebuilds it: nothing lost, nothing applied twice), logs progress while it catches up, and
- *   reports ready once it has reached the end offsets it saw at start.
+ * - On start it restores a saved state when `restore` offers one (a snapshot: the projection and
+ *   the positions it includes) and consumes from those positions; otherwise it replays the topic
+ *   from the beginning (the projection lives in memory: nothing lost, nothing applied twice). It
+ *   logs progress while it catches up, and reports ready once it has reached the end offsets it
+ *   saw at start.
  * - A record that is not a valid order event, or that breaks an order's life cycle, never stops
  *   it: the record goes to the dead-letter topic with the reason, is counted and logged. Records
  *   dead-lettered by an earlier run are recognised (by source position) and not sent again.
@@ -18,7 +20,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BatchPosition, ConsumerHandle, EventLog, LogRecord, RecordPosition } from '../../lib/eventlog/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { decodeOrderEvent, type OrderEvent } from '../../services/events/orders.ts';
-import { OrderProjection, type Order } from './projection.ts';
+import { OrderProjection, type Order, type ProjectionState } from './projection.ts';
 
 /** An event the projection has just applied. */
 export interface AppliedEvent {
@@ -60,6 +62,18 @@ export interface ProjectorOptions {
   staleAfterMs?: number;
   /** Told of every applied event (the subscriptions' journal). */
   sink?: AppliedEventSink;
+  /**
+   * Asked once at start, with the topic's end offsets, for a saved state to resume from (a
+   * snapshot that fits those offsets); undefined, or no `restore`, replays from the beginning.
+   * The sink's own state is the callee's to restore, before it resolves.
+   */
+  restore?: (endOffsets: number[]) => Promise<ProjectorState | undefined>;
+}
+
+/** What a projector resumes from: the projection (with its positions) and its counters. JSON-serialisable. */
+export interface ProjectorState {
+  projection: ProjectionState;
+  counters: { applied: number; deadLettered: number };
 }
 
 export interface PartitionLag {
@@ -102,6 +116,8 @@ export class Projector {
   private readonly events: Counter<'result'>;
   private counts = { applied: 0, deadLettered: 0 };
   private readonly caughtUpListeners: (() => void)[] = [];
+  /** Set once start() knows where the projection begins (restored or empty): from then on its state is worth saving. */
+  private started = false;
 
   private readonly options: ProjectorOptions;
 
@@ -133,9 +149,40 @@ export class Projector {
     this.notePartitions(this.catchUpTarget.length);
     await this.loadDeadLettered();
     logger.info({ topic, endOffsets: this.catchUpTarget, events: sum(this.catchUpTarget) }, 'orders projection: catching up');
+    const restored = await this.restore(this.catchUpTarget);
+    this.started = true;
     this.checkCaughtUp();
     void this.reportProgress();
-    await this.run({ kind: 'beginning' });
+    await this.run(restored ? { kind: 'offsets', offsets: { ...restored.projection.positions } } : { kind: 'beginning' });
+  }
+
+  /**
+   * The projector's state for a snapshot; undefined until start() has restored or decided to
+   * rebuild (saving the empty state of a projector still starting would overwrite a good snapshot).
+   * Synchronous and cheap (references only): the projection and its positions agree with each other.
+   */
+  exportState(): ProjectorState | undefined {
+    if (!this.started) return undefined;
+    const partitions = Math.max(this.partitionCount, this.catchUpTarget.length);
+    return { projection: this.projection.exportState(partitions), counters: { ...this.counts } };
+  }
+
+  private async restore(endOffsets: number[]): Promise<ProjectorState | undefined> {
+    const { logger, topic } = this.options;
+    const state = await this.options.restore?.(endOffsets);
+    if (!state) return undefined;
+    this.projection.restoreState(state.projection);
+    this.counts = { ...state.counters };
+    this.notePartitions(state.projection.positions.length);
+    // The journal (restored by the callee) learns how far the restored projection has read.
+    this.options.sink?.progressed(this.projection.positionVector(this.partitionCount));
+    const positions = state.projection.positions;
+    const behind = endOffsets.reduce((total, end, partition) => total + Math.max(0, end - (positions[partition] ?? 0)), 0);
+    logger.info(
+      { topic, positions, endOffsets, orders: this.projection.size, events: behind },
+      `orders projection: restored a snapshot of ${this.projection.size} orders; catching up from its positions (${behind} events behind)`,
+    );
+    return state;
   }
 
   /**

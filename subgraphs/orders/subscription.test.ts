@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -42,8 +45,15 @@ interface Delivered {
   order: { id: string; status: string; version: number };
 }
 
+/** Each subgraph's own DATA_DIR (its snapshots), removed once the file is done. */
+const dataDirs: string[] = [];
+after(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function startOrders(eventLog: MemoryEventLog, settings: Record<string, string> = {}): Promise<GraphQLHost> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'interchange-orders-'));
+  dataDirs.push(dataDir);
   const config = ordersConfig.parse({
+    DATA_DIR: dataDir,
     EMBEDDED_FULFILLMENT: 'true',
     FULFILLMENT_PAY_DELAY_MS: '50',
     FULFILLMENT_SHIP_DELAY_MS: '50',

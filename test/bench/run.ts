@@ -1,5 +1,11 @@
 /**
- * `npm run bench`: federated subscriptions under load. Starts the whole example system as processes
+ * `npm run bench [-- SCENARIO ...]`: the benchmarks, every one by default, or those named:
+ *
+ *   subscriptions   federated subscriptions under load (below)
+ *   replay          how fast the orders projection comes back after a restart: a cold rebuild and
+ *                   a restart from a snapshot, on the embedded log and on the Kafka mock (replay.ts)
+ *
+ * Subscriptions: federated subscriptions under load. Starts the whole example system as processes
  * on the librdkafka mock cluster, publishes order events to Kafka at a steady rate, and measures
  * what graphql-ws subscribers of the gateway receive:
  *
@@ -12,11 +18,14 @@
  * produce to client (p50/p99/max), and CPU and RSS of the gateway, the orders subgraph and the
  * other processes over the measured window; then one line of JSON.
  *
- *   npm run bench -- [--subscribers 500] [--distinct 50] [--distinct-by name|types|customer]
+ *   npm run bench -- [subscriptions] [--subscribers 500] [--distinct 50] [--distinct-by name|types|customer]
  *                    [--rate 50] [--distinct-rate 2] [--seconds 10] [--warmup 2] [--sockets 10]
  *                    [--profile DIR]
  *
- * --subscribers 0 or --distinct 0 skips that scenario. --profile writes V8 CPU profiles of the
+ *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
+ *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
+ *
+ * --subscribers 0 or --distinct 0 skips that scenario; --replay-events 0 or --replay-kafka-events 0 that log. --profile writes V8 CPU profiles of the
  * gateway and the orders subgraph over each measured window to DIR and prints where time went.
  * The fulfillment service's delays are set out of reach so that the bench is the only producer
  * (it publishes the whole life cycle itself: placed, paid, shipped or cancelled).
@@ -29,11 +38,13 @@ import type { ProcessName } from '../../scripts/system.ts';
 import { startKafkaSystem, type KafkaSystem } from '../kafka/orders-support.ts';
 import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
+import { cleanupReplayBench, replayBench } from './replay.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
 import { round, table } from './stats.ts';
 import { distinctSpecs, identicalSpecs, type DistinctBy } from './subscribers.ts';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     subscribers: { type: 'string', default: '500' },
     distinct: { type: 'string', default: '50' },
@@ -44,8 +55,18 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     sockets: { type: 'string', default: '10' },
     profile: { type: 'string' },
+    'replay-events': { type: 'string', default: '1000000' },
+    'replay-kafka-events': { type: 'string', default: '100000' },
+    'replay-partitions': { type: 'string', default: '6' },
+    'replay-kafka-partitions': { type: 'string', default: '24' },
   },
 });
+
+const SCENARIOS = ['subscriptions', 'replay'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const unknown = positionals.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
+if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${SCENARIOS.join(', ')}`);
+const scenarios = new Set<Scenario>(positionals.length > 0 ? (positionals as Scenario[]) : SCENARIOS);
 
 function count(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -61,6 +82,12 @@ const options = {
   seconds: count('seconds', values.seconds, 0.5, 300),
   warmup: count('warmup', values.warmup, 0, 60),
   sockets: Math.floor(count('sockets', values.sockets, 1, 1_000)),
+};
+const replayOptions = {
+  embeddedEvents: Math.floor(count('replay-events', values['replay-events'], 0, 10_000_000)),
+  kafkaEvents: Math.floor(count('replay-kafka-events', values['replay-kafka-events'], 0, 1_000_000)),
+  embeddedPartitions: Math.floor(count('replay-partitions', values['replay-partitions'], 1, 256)),
+  kafkaPartitions: Math.floor(count('replay-kafka-partitions', values['replay-kafka-partitions'], 1, 256)),
 };
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
@@ -87,7 +114,9 @@ const SAMPLED: ProcessName[] = [
 const MAX_CHILD_LINES = 30;
 
 // Whatever happens, the bench ends: a hard limit well beyond what the runs need.
-const hardLimitMs = (2 * (options.warmup + options.seconds) + 150) * 1000;
+const hardLimitMs =
+  (scenarios.has('subscriptions') ? (2 * (options.warmup + options.seconds) + 150) * 1000 : 0) +
+  (scenarios.has('replay') ? 20 * 60_000 : 0);
 setTimeout(() => {
   log(`hard time limit of ${hardLimitMs / 1000} s reached; exiting`);
   void cleanup().finally(() => process.exit(2));
@@ -100,84 +129,97 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await producer?.disconnect().catch(() => {});
     await kafka?.stop().catch(() => {});
+    await cleanupReplayBench();
   })();
   return cleaning;
 }
 process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
-try {
-  const started = Date.now();
-  if (profileDir) await mkdir(profileDir, { recursive: true });
-  let childLines = 0;
-  kafka = await startKafkaSystem({
-    brokers: 1,
-    // The bench publishes each order's whole life cycle itself.
-    payDelayMs: 600_000,
-    shipDelayMs: 600_000,
-    env: {
-      ...(profileDir && { 'orders-subgraph': profileEnv('orders-subgraph'), gateway: profileEnv('gateway') }),
-    },
-    onLine: (name, line) => {
-      if (!/"level":([4-9]\d)/.test(line)) return;
-      if (++childLines <= MAX_CHILD_LINES)
-        log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
-    },
-  });
-  const { cluster, system, ordersUrl } = kafka;
-  await waitReady(`${system.gatewayUrl}/readyz`);
-  log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; gateway ${system.gatewayUrl}`);
-
-  producer = await PacedProducer.connect(cluster.brokers, new OrderEventSource(42, `bench-${Date.now().toString(36)}`));
-  const processes: ProcessTarget[] = [
-    ...SAMPLED.flatMap((name) => {
-      const pid = system.processes.get(name)?.process.pid;
-      return pid ? [{ name, pid }] : [];
-    }),
-    { name: 'kafka mock broker', pid: cluster.pid },
-    { name: 'bench (clients, producer)', pid: process.pid },
-  ];
-  const ctx: BenchContext = {
-    gatewayUrl: system.gatewayUrl,
-    ordersUrl,
-    producer,
-    processes,
-    customers: new Map(),
-    ...(profileDir && {
-      profile: { dir: profileDir, targets: processes.filter((p) => PROFILED.includes(p.name as ProcessName)), windows: 0 },
-    }),
-  };
-  const common = { sockets: options.sockets, seconds: options.seconds, warmupSeconds: options.warmup };
-
-  const results: ScenarioResult[] = [];
-  if (options.subscribers > 0) {
-    results.push(
-      await runScenario(ctx, {
-        ...common,
-        rate: options.rate,
-        label: `(a) ${options.subscribers} identical`,
-        specs: identicalSpecs(options.subscribers),
-      }),
-    );
+if (scenarios.has('subscriptions')) await subscriptionsBench();
+if (scenarios.has('replay')) {
+  try {
+    await replayBench(replayOptions);
+  } catch (err) {
+    log(`replay failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
   }
-  if (options.distinct > 0) {
-    const specs = distinctSpecs(options.distinct, options.distinctBy);
-    results.push(
-      await runScenario(ctx, {
-        ...common,
-        rate: options.distinctRate,
-        label: `(b) ${options.distinct} distinct by ${options.distinctBy}`,
-        specs,
+}
+
+async function subscriptionsBench(): Promise<void> {
+  try {
+    const started = Date.now();
+    if (profileDir) await mkdir(profileDir, { recursive: true });
+    let childLines = 0;
+    kafka = await startKafkaSystem({
+      brokers: 1,
+      // The bench publishes each order's whole life cycle itself.
+      payDelayMs: 600_000,
+      shipDelayMs: 600_000,
+      env: {
+        ...(profileDir && { 'orders-subgraph': profileEnv('orders-subgraph'), gateway: profileEnv('gateway') }),
+      },
+      onLine: (name, line) => {
+        if (!/"level":([4-9]\d)/.test(line)) return;
+        if (++childLines <= MAX_CHILD_LINES)
+          log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
+      },
+    });
+    const { cluster, system, ordersUrl } = kafka;
+    await waitReady(`${system.gatewayUrl}/readyz`);
+    log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; gateway ${system.gatewayUrl}`);
+
+    producer = await PacedProducer.connect(cluster.brokers, new OrderEventSource(42, `bench-${Date.now().toString(36)}`));
+    const processes: ProcessTarget[] = [
+      ...SAMPLED.flatMap((name) => {
+        const pid = system.processes.get(name)?.process.pid;
+        return pid ? [{ name, pid }] : [];
       }),
-    );
+      { name: 'kafka mock broker', pid: cluster.pid },
+      { name: 'bench (clients, producer)', pid: process.pid },
+    ];
+    const ctx: BenchContext = {
+      gatewayUrl: system.gatewayUrl,
+      ordersUrl,
+      producer,
+      processes,
+      customers: new Map(),
+      ...(profileDir && {
+        profile: { dir: profileDir, targets: processes.filter((p) => PROFILED.includes(p.name as ProcessName)), windows: 0 },
+      }),
+    };
+    const common = { sockets: options.sockets, seconds: options.seconds, warmupSeconds: options.warmup };
+
+    const results: ScenarioResult[] = [];
+    if (options.subscribers > 0) {
+      results.push(
+        await runScenario(ctx, {
+          ...common,
+          rate: options.rate,
+          label: `(a) ${options.subscribers} identical`,
+          specs: identicalSpecs(options.subscribers),
+        }),
+      );
+    }
+    if (options.distinct > 0) {
+      const specs = distinctSpecs(options.distinct, options.distinctBy);
+      results.push(
+        await runScenario(ctx, {
+          ...common,
+          rate: options.distinctRate,
+          label: `(b) ${options.distinct} distinct by ${options.distinctBy}`,
+          specs,
+        }),
+      );
+    }
+    report(results);
+    if (childLines > 0) log(`the processes logged ${childLines} warnings or errors`);
+    log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
   }
-  report(results);
-  if (childLines > 0) log(`the processes logged ${childLines} warnings or errors`);
-  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-} catch (err) {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
 }
 
 async function waitReady(url: string): Promise<void> {

@@ -10,6 +10,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { temporaryDataDir } from '../support/data-dir.ts';
 
 /** How `npm start`'s script is run, but for its environment. */
 const NPM_START = [process.execPath, 'scripts/start.ts'] as const;
@@ -24,9 +25,10 @@ interface Run {
 /** Runs `npm start`'s script with `env` laid over this process's environment, to its exit; killed in `t.after`. */
 async function npmStart(t: TestContext, env: Record<string, string>, timeoutMs: number): Promise<Run> {
   const [command, ...args] = NPM_START;
+  const dataDir = await temporaryDataDir(t);
   const start = spawn(command, args, {
     cwd: repoRoot,
-    env: childEnv({ LOG_LEVEL: 'info', ...env }),
+    env: childEnv({ LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   t.after(() => start.kill('SIGKILL'));

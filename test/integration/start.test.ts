@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
+import { temporaryDataDir } from '../support/data-dir.ts';
 import { alive, descendants, signalGroup } from '../support/processes.ts';
 import { waitFor, withTimeout } from '../support/wait.ts';
 
@@ -20,9 +21,10 @@ import { waitFor, withTimeout } from '../support/wait.ts';
 async function npmStart(t: TestContext) {
   // A process group of its own, as a terminal gives it; and an IPC channel, through which it notices
   // when this test process goes away (even killed outright) and stops everything.
+  const dataDir = await temporaryDataDir(t);
   const start = spawn(process.execPath, ['scripts/start.ts'], {
     cwd: repoRoot,
-    env: childEnv({ PORT: '0', LOG_LEVEL: 'info' }),
+    env: childEnv({ PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });

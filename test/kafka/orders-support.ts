@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { waitFor, withTimeout } from '../support/wait.ts';
-import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { childEnv, repoRoot, startChild, type Child } from '../../lib/supervisor.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
 import { postGraphQL } from '../support/graphql.ts';
@@ -157,6 +157,23 @@ export async function projectionStatus(baseUrl: string): Promise<{ status: numbe
   const response = await fetch(`${baseUrl}/readyz`);
   const body = (await response.json()) as { projection: ProjectionStatus };
   return { status: response.status, projection: body.projection };
+}
+
+/**
+ * An orders subgraph process of its own on `cluster` (no other process of the example system),
+ * keeping its snapshots in `dataDir`; `env` is laid over the settings. The caller stops it.
+ */
+export function startOrdersSubgraph(
+  cluster: Pick<MockCluster, 'bootstrap'>,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<Child<'http'>> {
+  return startChild({
+    name: 'orders-subgraph',
+    entry: 'subgraphs/orders/main.ts',
+    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0', DATA_DIR: dataDir, ...env },
+    listeners: ['http'],
+  });
 }
 
 export interface KafkaSystem {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { startChild, type Child } from '../../lib/supervisor.ts';
+import type { Child } from '../../lib/supervisor.ts';
+import { temporaryDataDir } from '../support/data-dir.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
@@ -14,11 +15,11 @@ import { waitFor, withTimeout } from '../support/wait.ts';
 import {
   Cleanups,
   expectedFor,
-  kafkaEnv,
   projectionStatus,
   readOrders,
   runProducer,
   startKafkaSystem,
+  startOrdersSubgraph,
   startProducer,
   topics,
   untilOrdersMatch,
@@ -28,14 +29,6 @@ import {
 
 /** Room for a loaded machine: each wait in these tests may take up to 120 s. */
 const KAFKA_TEST = { timeout: 600_000 };
-
-const startOrdersSubgraph = (cluster: MockCluster) =>
-  startChild({
-    name: 'orders-subgraph',
-    entry: 'subgraphs/orders/main.ts',
-    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0' },
-    listeners: ['http'],
-  });
 
 async function untilReady(baseUrl: string): Promise<void> {
   await waitFor(
@@ -173,6 +166,8 @@ describe('the example system on Kafka', () => {
 describe('the orders projection across a restart', () => {
   let cluster: MockCluster | undefined;
   let orders: Child<'http'> | undefined;
+  /** Run once the subgraph has stopped (its DATA_DIR). */
+  const cleanups = new Cleanups();
   before(async () => {
     await buildMockBroker();
     cluster = await startMockCluster({ brokers: 3, topics });
@@ -180,11 +175,13 @@ describe('the orders projection across a restart', () => {
   after(async () => {
     await orders?.stop();
     await cluster?.stop();
+    await cleanups.run();
   });
 
   test('restarted in the middle of a stream of thousands of events, it ends equal to the whole stream', KAFKA_TEST, async (t) => {
     const kafka = cluster!;
-    orders = await startOrdersSubgraph(kafka);
+    const dataDir = await temporaryDataDir(cleanups);
+    orders = await startOrdersSubgraph(kafka, dataDir);
     await untilReady(`http://127.0.0.1:${orders.ports.http}`);
     const run: ProducerRun = { orders: 800, seed: 21, prefix: 'restart', rate: 2000 };
     const expected = expectedFor(run);
@@ -200,7 +197,7 @@ describe('the orders projection across a restart', () => {
     );
     first.process.kill('SIGKILL');
     await withTimeout(first.exited, 60_000, 'the killed orders subgraph did not exit');
-    orders = await startOrdersSubgraph(kafka);
+    orders = await startOrdersSubgraph(kafka, dataDir);
     const url = `http://127.0.0.1:${orders.ports.http}`;
     const sent = await withTimeout(producing.done, 120_000, 'the producer did not finish');
     assert.ok(sent >= 2_000, `only ${sent} events`);
@@ -226,14 +223,16 @@ describe('the orders projection across a restart', () => {
 describe('the orders projection while the broker is down', () => {
   let cluster: MockCluster;
   let orders: Child<'http'> | undefined;
+  const cleanups = new Cleanups();
   before(async () => {
     await buildMockBroker();
     cluster = await startMockCluster({ brokers: 1, topics });
-    orders = await startOrdersSubgraph(cluster);
+    orders = await startOrdersSubgraph(cluster, await temporaryDataDir(cleanups));
   }, KAFKA_TEST);
   after(async () => {
     await orders?.stop();
     await cluster?.stop();
+    await cleanups.run();
   });
 
   test('keeps answering from the projection, reports itself stale, and catches up with nothing lost', KAFKA_TEST, async (t) => {

@@ -1,0 +1,201 @@
+/**
+ * Snapshots of the orders projection and journal: a projector restarted from one has what the
+ * first had and replays only what came after; a snapshot that is corrupt or does not fit the log
+ * is discarded with a warning (never an exception); periodic snapshots skip an idle projection
+ * and take a last one on stop.
+ *
+ * Run: node test/run.ts subgraphs/orders/snapshot.test.ts
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
+import { EventJournal } from './journal.ts';
+import { Projector } from './projector.ts';
+import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+async function snapshotFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'interchange-snapshot-'));
+  dirs.push(dir);
+  return join(dir, 'orders', 'projection.snapshot');
+}
+
+/** A logger that keeps each message by level. */
+function recordingLogger() {
+  const lines: { level: string; msg: string }[] = [];
+  const at = (level: string) => (objOrMsg: unknown, msg?: string) =>
+    void lines.push({ level, msg: typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '') });
+  const logger = { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as Logger;
+  return { logger, lines, messages: (level: string) => lines.filter((l) => l.level === level).map((l) => l.msg) };
+}
+
+/** Places `count` orders and pays every other one: count * 1.5 events. */
+function events(prefix: string, count: number): OrderEvent[] {
+  const placed = Array.from({ length: count }, (_, i) =>
+    orderEvent('OrderPlaced', `${prefix}-${i}`, {
+      customerId: `c${i % 3}`,
+      lines: [{ productId: 'p1', quantity: 1, unitPriceCents: 100 + i }],
+    }),
+  );
+  const paid = placed.filter((_, i) => i % 2 === 0).map((e) => orderEvent('OrderPaid', e.orderId, { amountCents: 100 }));
+  return [...placed, ...paid];
+}
+
+function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger, restore?: SnapshotStore) {
+  return new Projector({
+    log,
+    topic: ORDERS_TOPIC,
+    deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
+    groupId: `test-${Math.random()}`,
+    logger,
+    registry: new Registry(),
+    sink: journal,
+    ...(restore && { restore: restoreFromSnapshot(restore, journal, logger) }),
+  });
+}
+
+describe('orders snapshots', { timeout: 60_000 }, () => {
+  test('a projector restarted from a snapshot has the first one’s orders and journal, and applies only what came after', async () => {
+    const { logger, messages } = recordingLogger();
+    const log = new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: 3 } });
+    const store = new SnapshotStore({ file: await snapshotFile(), topic: ORDERS_TOPIC, logger });
+    const first = { journal: new EventJournal({ maxEvents: 1_000 }) };
+    const projector = projectorOn(log, first.journal, logger);
+    try {
+      await projector.start();
+      const before = await log.publish(ORDERS_TOPIC, events('a', 20).map(encodeOrderEvent));
+      for (const position of before) await projector.waitFor(position, 10_000);
+      await store.save(takeSnapshot(ORDERS_TOPIC, projector, first.journal)!);
+      const later = await log.publish(ORDERS_TOPIC, events('b', 4).map(encodeOrderEvent));
+      for (const position of later) await projector.waitFor(position, 10_000);
+    } finally {
+      await projector.stop();
+    }
+
+    const journal = new EventJournal({ maxEvents: 1_000 });
+    const applied: string[] = [];
+    journal.follow({ matches: () => true, listener: (e) => applied.push(e.order.id) });
+    const restarted = projectorOn(log, journal, logger, store);
+    try {
+      await restarted.start();
+      await restarted.whenCaughtUp();
+      assert.deepEqual(restarted.projection.snapshot(), projector.projection.snapshot());
+      assert.deepEqual(JSON.parse(JSON.stringify(journal.exportState())), JSON.parse(JSON.stringify(first.journal.exportState())));
+      assert.equal(applied.length, 6, 'only the 6 events after the snapshot were applied');
+      assert.ok(applied.every((id) => id.startsWith('b-')));
+      assert.equal(restarted.status().applied, 36, 'the counters continue');
+      // A subscriber of the first process resumes here: the events after its cursor are still retained.
+      const resumeAt = first.journal.exportState().entries[9]!;
+      const resumed = journal.follow({ after: resumeAt.positions, matches: () => true, listener: () => undefined });
+      resumed.stop();
+      assert.deepEqual(
+        resumed.replay.map((e) => e.id),
+        first.journal
+          .exportState()
+          .entries.slice(10)
+          .map((e) => e.id),
+      );
+      assert.match(messages('info').join('\n'), /restored a snapshot of 20 orders; catching up from its positions \(6 events behind\)/);
+    } finally {
+      await restarted.stop();
+      await log.close();
+    }
+  });
+
+  test('a corrupt, truncated or empty snapshot file is discarded with a warning', async () => {
+    const { logger, messages } = recordingLogger();
+    const file = await snapshotFile();
+    const store = new SnapshotStore({ file, topic: ORDERS_TOPIC, logger });
+    const journal = new EventJournal({ maxEvents: 10 });
+    const projection = { positions: [1, 0], orders: [] };
+    await store.save({
+      topic: ORDERS_TOPIC,
+      projector: { projection, counters: { applied: 1, deadLettered: 0 } },
+      journal: journal.exportState(),
+    });
+    assert.ok(await store.load([1, 0]), 'the intact snapshot loads');
+    const good = await readFile(file, 'utf8');
+
+    for (const [damage, content] of [
+      ['garbage', 'not json at all\n'],
+      ['cut before its trailer', good.split('\n').slice(0, -2).join('\n')],
+      ['empty', ''],
+      ['another format', `${JSON.stringify({ format: 'something else' })}\n`],
+      ['an order that is not one', good.replace(/\n\{"end":0\}\n$/, '\nnull\n{"end":1}\n').replace('"orders":0', '"orders":1')],
+    ] as const) {
+      await writeFile(file, content);
+      assert.equal(await store.load([1, 0]), undefined, damage);
+    }
+    await truncate(file, 10);
+    assert.equal(await store.load([1, 0]), undefined, 'cut in its header');
+    assert.equal(messages('warn').length, 6, messages('warn').join('\n'));
+  });
+
+  test('a snapshot that does not fit the log is discarded, saying why', async () => {
+    const { logger, messages } = recordingLogger();
+    const file = await snapshotFile();
+    const journal = new EventJournal({ maxEvents: 10 });
+    const snapshot = (positions: number[]): OrdersSnapshot => ({
+      topic: ORDERS_TOPIC,
+      projector: { projection: { positions, orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+      journal: journal.exportState(),
+    });
+    const store = new SnapshotStore({ file, topic: ORDERS_TOPIC, logger });
+    await store.save(snapshot([5, 3]));
+    assert.equal(await store.load([5, 2]), undefined);
+    assert.match(messages('warn').at(-1)!, /position 3 on partition 1 lies beyond the end offset 2 \(was the topic recreated\?\)/);
+    assert.equal(await store.load([5]), undefined);
+    assert.match(messages('warn').at(-1)!, /positions on 2 partitions, the topic has 1/);
+    assert.equal(await new SnapshotStore({ file, topic: 'other.topic', logger }).load([5, 3]), undefined);
+    assert.match(messages('warn').at(-1)!, /of topic "orders.events", not "other.topic"/);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"version":1', '"version":99'));
+    assert.equal(await store.load([5, 3]), undefined);
+    assert.match(messages('warn').at(-1)!, /format version 99/);
+    assert.ok(
+      (await new SnapshotStore({ file: `${file}.none`, topic: ORDERS_TOPIC, logger }).load([1])) === undefined,
+      'no snapshot at all',
+    );
+    assert.match(messages('info').at(-1)!, /none yet/);
+    // A topic that grew: new partitions are read from the beginning.
+    await store.save(snapshot([5, 3]));
+    assert.ok(await store.load([5, 3, 7]));
+  });
+
+  test('periodic snapshots skip an idle projection and take a last one on stop', async () => {
+    const { logger, messages } = recordingLogger();
+    const file = await snapshotFile();
+    let positions = [1, 2];
+    const journal = new EventJournal({ maxEvents: 10 });
+    const snapshots = new PeriodicSnapshots({
+      store: new SnapshotStore({ file, topic: ORDERS_TOPIC, logger }),
+      intervalMs: 60_000,
+      logger,
+      take: () => ({
+        topic: ORDERS_TOPIC,
+        projector: { projection: { positions, orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+        journal: journal.exportState(),
+      }),
+    });
+    const saved = () => messages('info').filter((m) => m === 'orders snapshot saved').length;
+    snapshots.start();
+    snapshots.alreadySaved([1, 2]); // as restored at start
+    await snapshots.saveNow();
+    assert.equal(saved(), 0, 'the restored snapshot is not written again');
+    positions = [1, 3];
+    await snapshots.saveNow();
+    await snapshots.saveNow();
+    assert.equal(saved(), 1, 'unchanged positions are not saved again');
+    positions = [1, 4];
+    await snapshots.stop();
+    assert.equal(saved(), 2, 'a last one on stop');
+    assert.ok((await stat(file)).size > 0);
+    assert.match(await readFile(file, 'utf8'), /"positions":\[1,4\]/);
+  });
+});
