@@ -24,8 +24,9 @@ Options:
   --subscribers N    subscribers, a third each plain, by customer, by types (default 30)
   --commands R       placeOrder commands per second (default 3)
   --drain S          longest drain after the faults, in seconds (default 60)
-  --resolve          subscribers also select customer { name }: an entity fetch
-                     from the customers subgraph per event and subscription
+  --no-resolve       subscribers select only the orders subgraph's fields; by default they also
+                     select customer { name }: an entity fetch from the customers subgraph per
+                     event and subscription, as a federated client would
   --seed N           seed of the producer's order stream (default 1)
   --timeout S        the whole run's limit, in seconds (default and at most 600)
   --json FILE        also write the summary as JSON to FILE
@@ -43,6 +44,7 @@ function fail(message: string): never {
 let parsed;
 try {
   parsed = parseArgs({
+    allowNegative: true,
     options: {
       events: { type: 'string', default: '3000' },
       seconds: { type: 'string', default: '240' },
@@ -52,7 +54,7 @@ try {
       seed: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '600' },
       json: { type: 'string' },
-      resolve: { type: 'boolean', default: false },
+      resolve: { type: 'boolean', default: true },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
