@@ -44,9 +44,9 @@ export function maxVector(a: PositionVector, b: PositionVector): number[] {
   return Array.from({ length: Math.max(a.length, b.length) }, (_, partition) => Math.max(a[partition] ?? 0, b[partition] ?? 0));
 }
 
-/** Pointwise minimum of `vector` and `bound` (entries of `vector` beyond `bound`'s length are kept). */
+/** Pointwise minimum of `vector` and `bound`, as long as `vector`; a missing entry of `bound` counts as 0. */
 export function minVector(vector: PositionVector, bound: PositionVector): number[] {
-  return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? offset));
+  return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? 0));
 }
 
 /** Whether `vector` has reached `target` on every partition (a missing entry counts as 0). */

@@ -607,6 +607,31 @@ describe('resumable positions (schema/resumable.md)', () => {
     ]);
   });
 
+  test('a bounded replay claims no partition `until` does not name: a resume from its end gets their events', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(1, placed('b'));
+    feed.apply(2, placed('c'));
+    feed.apply(0, placed('a'));
+    // `after` and `until` name partition 0 only (a position from before the topic grew, say).
+    const replay = await streams.open({ after: encodeCursor([0]), until: encodeCursor([1]), checkpoints: true });
+    const items = await drain(replay);
+    assert.deepEqual(
+      ids(items).filter((id) => id !== 'checkpoint'),
+      ['a:OrderPlaced'],
+    );
+    for (const item of items)
+      assert.deepEqual(
+        positionOf(item).slice(1),
+        positionOf(item)
+          .slice(1)
+          .map(() => 0),
+        'nothing claimed beyond partition 0',
+      );
+    const resumed = await streams.open({ after: items.at(-1)!.position });
+    assert.deepEqual(ids(await take(resumed, 2)).sort(), ['b:OrderPlaced', 'c:OrderPlaced']);
+    await resumed.return!();
+  });
+
   test('refuses an `until` it cannot read, or naming more partitions than the topic has, with INVALID_CURSOR', async () => {
     const { streams, journal } = setUp();
     await rejectsWith(streams.open({ until: 'nope' }), ErrorCode.INVALID_CURSOR, /`until`/);

@@ -135,13 +135,11 @@ export class OrderEventStreams {
     const afterVector = after === undefined ? await this.liveFrom() : decodeCursor(after);
     if (journal.partitions === 0) await withDeadline(journal.whenPartitionsKnown(), LOG_WAIT_MS);
     if (untilVector) journal.checkPartitions(untilVector, 'until');
-    // A client's position may be ahead of `until` on a partition: nothing to deliver there, and its position stays.
-    const bound = untilVector && maxVector(afterVector ?? [], untilVector);
     const wanted = types && new Set(types);
     const stream = new OrderEventStream({
       ...this.options,
       checkpoints: filter.checkpoints ?? false,
-      bound,
+      until: untilVector,
       onEnd: (reason) => {
         this.active?.dec();
         this.ended?.inc({ reason });
@@ -153,7 +151,7 @@ export class OrderEventStreams {
       matches: (e) =>
         (customerId === undefined || e.order.customerId === customerId) &&
         (!wanted || wanted.has(e.type)) &&
-        (!bound || e.offset < (bound[e.partition] ?? 0)),
+        (!untilVector || e.offset < (untilVector[e.partition] ?? 0)),
       listener: (e) => stream.push(e),
       progressed: () => stream.progressed(),
     });
@@ -192,8 +190,8 @@ interface StreamSettings {
   journal: EventJournal;
   bufferEvents: number;
   checkpoints: boolean;
-  /** A bounded replay's end (pointwise at least the start). */
-  bound: number[] | undefined;
+  /** A bounded replay's `until`. */
+  until: PositionVector | undefined;
   lag?: (() => StreamLag) | undefined;
   checkpointIntervalMs?: number | undefined;
   heartbeatMs?: number | undefined;
@@ -203,6 +201,12 @@ interface StreamSettings {
 class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private following: Following | undefined;
   private start: PositionVector = [];
+  /**
+   * A bounded replay's end: pointwise max(start, until), on every partition (`start` names them
+   * all). Where the client's position is ahead of `until` it stays; a partition `until` does not
+   * name keeps the start position: nothing is delivered there, so nothing is claimed.
+   */
+  private bound: PositionVector | undefined;
   private replay: JournalEntry[] = [];
   private replayIndex = 0;
   /** Live events not taken yet: queue[queueHead..]. */
@@ -233,6 +237,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     this.following = following;
     this.replay = following.replay;
     this.start = start;
+    this.bound = this.settings.until && maxVector(start, this.settings.until);
     this.lastPosition = this.positionAfter(start);
     this.lastCheckpointAt = this.lastSentAt = Date.now();
   }
@@ -251,7 +256,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
 
   /** The projection handled a batch: a waiting consumer may be owed a checkpoint, or a bounded replay its end. */
   progressed(): void {
-    if (this.state === 'open' && (this.settings.checkpoints || this.settings.bound)) this.wake();
+    if (this.state === 'open' && (this.settings.checkpoints || this.bound)) this.wake();
   }
 
   next(): Promise<IteratorResult<StreamItem>> {
@@ -300,7 +305,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     // Every matching event seen so far was delivered: the projection's positions are this stream's too.
     const projection = this.settings.journal.positions;
     const position = this.positionAfter(projection);
-    const { bound } = this.settings;
+    const { bound } = this;
     if (bound && reached(projection, bound)) {
       this.release('completed');
       this.state = 'done';
@@ -346,7 +351,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   /** The stream's position once it has seen `vector`: max with its start, capped at a bounded replay's end. */
   private positionAfter(vector: PositionVector): string {
     const position = maxVector(this.start, vector);
-    return encodeCursor(this.settings.bound ? minVector(position, this.settings.bound) : position);
+    return encodeCursor(this.bound ? minVector(position, this.bound) : position);
   }
 
   private deliver(entry: JournalEntry): IteratorResult<StreamItem> {
