@@ -49,6 +49,16 @@ export function minVector(vector: PositionVector, bound: PositionVector): number
   return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? 0));
 }
 
+/**
+ * `vector` without its trailing zero entries beyond the first `length`: the same position (a
+ * missing entry counts as 0) in the shortest form that still names `length` partitions.
+ */
+export function trimmed(vector: PositionVector, length: number): number[] {
+  let end = vector.length;
+  while (end > length && vector[end - 1] === 0) end--;
+  return vector.slice(0, end);
+}
+
 /** Whether `vector` has reached `target` on every partition (a missing entry counts as 0). */
 export function reached(vector: PositionVector, target: PositionVector): boolean {
   return target.every((offset, partition) => (vector[partition] ?? 0) >= offset);

@@ -578,12 +578,51 @@ describe('resumable positions (schema/resumable.md)', () => {
     feed.apply(1, paid('b'));
     const stream = await streams.open({ after, until, checkpoints: true });
     const items = await drain(stream);
-    assert.deepEqual(ids(items), ['checkpoint', 'c:OrderPlaced', 'a:OrderPaid']);
+    assert.deepEqual(ids(items), ['checkpoint', 'c:OrderPlaced', 'a:OrderPaid', 'checkpoint']);
     assert.deepEqual(items.map(positionOf), [
       [1, 1, 0],
       [1, 1, 1],
       [2, 1, 1],
+      [2, 1, 1],
     ]);
+    assert.equal(items.at(-1)!.position, until, 'the last checkpoint is `until` itself');
+  });
+
+  test('a bounded replay whose `after` is ahead of `until` on a partition completes once the projection reaches `until`', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    // A position from a replica that had read further on partition 0 than this one has.
+    const stream = await streams.open({ after: encodeCursor([3, 0, 0]), until: encodeCursor([1, 1, 0]), checkpoints: true });
+    const items = await drain(stream);
+    assert.deepEqual(ids(items), ['checkpoint', 'b:OrderPlaced', 'checkpoint']);
+    // The final position keeps `after` where it was ahead: max(after, until).
+    assert.deepEqual(items.map(positionOf), [
+      [3, 0, 0],
+      [3, 1, 0],
+      [3, 1, 0],
+    ]);
+  });
+
+  test("a bounded replay's final position is exactly `until` when `after` is nowhere ahead of it, however both are written", async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    feed.apply(2, placed('c'));
+    const until = encodeCursor([1, 1]);
+    const items = await drain(await streams.open({ after: encodeCursor([0]), until, checkpoints: true }));
+    assert.deepEqual(ids(items), ['checkpoint', 'a:OrderPlaced', 'b:OrderPlaced', 'checkpoint']);
+    assert.equal(items.at(-1)!.position, until);
+  });
+
+  test('a bounded replay ended by SUBSCRIBER_TOO_SLOW names the last position it delivered, and no final checkpoint', async () => {
+    const { streams, feed } = setUp({ bufferEvents: 1 });
+    const stream = await streams.open({ after: encodeCursor([0, 0, 0]), until: encodeCursor([0, 0, 5]), checkpoints: true });
+    const [start] = await take(stream, 1);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) feed.apply(2, placed(id));
+    const items = await drain(stream);
+    assert.deepEqual(ids(items), ['error:SUBSCRIBER_TOO_SLOW']);
+    assert.equal(items[0]!.position, start!.position);
   });
 
   test('a bounded replay ahead of the projection delivers events below `until` as they come, and completes once the projection reaches it', async () => {

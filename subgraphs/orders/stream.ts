@@ -5,7 +5,7 @@
  *
  * Positions: a stream's position is its own, and monotone: the pointwise max of its start vector
  * (`after`, or where the projection stood when it opened live) and the projection's positions
- * after each event or handled batch it has seen, capped at `until` for a bounded replay. An event's
+ * after each event or handled batch it has seen, capped at a bounded replay's end. An event's
  * `cursor` is the stream's position right after it. A rebuilt projection interleaves partitions
  * differently from the one that issued a client's position; the max keeps every position a client
  * sees at or above the one it resumed from, so resuming again never repeats an event.
@@ -15,8 +15,13 @@
  * skipped records), at most every `checkpointIntervalMs`; a heartbeat with the projection's lag
  * after `heartbeatMs` without anything sent.
  *
- * Bounded replay (`until`): only events below `until`; the stream completes once the projection
- * has read up to `until` on every partition and every such event was delivered.
+ * Bounded replay (`until`): only the matching events with after[p] <= offset < until[p] (none on a
+ * partition `until` does not name). Once the projection has read up to `until` on every partition
+ * and every such event was delivered, the stream sends a last checkpoint with its final position,
+ * max(after, until) pointwise, and completes; it never waits for the projection to reach `after`
+ * where `after` is ahead of `until` (a replica that is behind). The final position is encoded in
+ * `until`'s form (no trailing zero entries beyond the partitions `until` names), so it is exactly
+ * `until` when `after` was nowhere ahead of it: the gateway compares the strings.
  *
  * Each stream buffers at most `bufferEvents` live events that its consumer has not taken yet. When
  * the consumer falls that far behind, the stream drops its buffer and ends with SUBSCRIBER_TOO_SLOW
@@ -33,7 +38,7 @@ import { ErrorCode, InterchangeError, badUserInput } from '../../lib/errors.ts';
 import type { StreamLag } from '../../lib/resumable.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { resumableCheckpoint, resumableEvent, type ResumableItem } from '../kit/resumable.ts';
-import { decodeCursor, encodeCursor, maxVector, minVector, reached, type PositionVector } from './cursor.ts';
+import { decodeCursor, encodeCursor, maxVector, minVector, reached, trimmed, type PositionVector } from './cursor.ts';
 import type { EventJournal, Following, JournalEntry } from './journal.ts';
 
 export interface OrderEventFilter {
@@ -306,10 +311,12 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     const projection = this.settings.journal.positions;
     const position = this.positionAfter(projection);
     const { bound } = this;
-    if (bound && reached(projection, bound)) {
+    const { until } = this.settings;
+    if (bound && until && reached(projection, until)) {
+      // Every event below `until` was read and delivered: the position is now `bound` (see positionAfter).
       this.release('completed');
       this.state = 'done';
-      if (this.settings.checkpoints && position !== this.lastPosition) return this.checkpoint(position);
+      if (this.settings.checkpoints) return this.checkpoint(encodeCursor(trimmed(bound, until.length)));
       return { done: true, value: undefined };
     }
     if (!this.settings.checkpoints) return undefined;
