@@ -73,6 +73,8 @@ export interface JournalStatus {
   /** Per partition: applied events below this offset were dropped; a cursor below it is expired. */
   retainedFrom: number[];
   followers: number;
+  /** Subscriptions waiting for the topic's partition count (the log has not been reached yet). */
+  waiting: number;
 }
 
 export class EventJournal implements AppliedEventSink {
@@ -85,7 +87,8 @@ export class EventJournal implements AppliedEventSink {
   private readonly listeners = new Set<Pick<FollowOptions, 'listener' | 'progressed'>>();
   /** Pointwise max of every position vector heard (applied events and handled batches). */
   private readonly current: number[] = [];
-  private readonly partitionWaiters: (() => void)[] = [];
+  /** Who waits for the partition count: each removes itself when it gives up, so none piles up while the log is away. */
+  private readonly partitionWaiters = new Set<() => void>();
 
   private readonly options: JournalOptions;
 
@@ -109,9 +112,25 @@ export class EventJournal implements AppliedEventSink {
     return this.entries.length - this.head;
   }
 
-  /** Resolves once the partition count is known (cursors can be checked against it). */
-  whenPartitionsKnown(): Promise<void> {
-    return this.partitionCount > 0 ? Promise.resolve() : new Promise((resolve) => this.partitionWaiters.push(resolve));
+  /**
+   * Resolves once the partition count is known (cursors can be checked against it). When `signal`
+   * aborts first, rejects with its reason and stops waiting: nothing of the call stays behind.
+   */
+  whenPartitionsKnown(signal?: AbortSignal): Promise<void> {
+    if (this.partitionCount > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const known = () => {
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        this.partitionWaiters.delete(known);
+        reject(signal!.reason as Error);
+      };
+      this.partitionWaiters.add(known);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   partitionsSeen(count: number): void {
@@ -119,7 +138,9 @@ export class EventJournal implements AppliedEventSink {
     while (this.retainedFromOffsets.length < count) this.retainedFromOffsets.push(0);
     while (this.current.length < count) this.current.push(0);
     this.partitionCount = count;
-    for (const resolve of this.partitionWaiters.splice(0)) resolve();
+    const waiters = [...this.partitionWaiters];
+    this.partitionWaiters.clear();
+    for (const resolve of waiters) resolve();
   }
 
   progressed(positions: number[]): void {
@@ -191,6 +212,7 @@ export class EventJournal implements AppliedEventSink {
       oldest: oldest ? { partition: oldest.partition, offset: oldest.offset } : null,
       retainedFrom: [...this.retainedFromOffsets],
       followers: this.listeners.size,
+      waiting: this.partitionWaiters.size,
     };
   }
 

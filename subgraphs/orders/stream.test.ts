@@ -324,6 +324,21 @@ describe('the orderEvents stream', () => {
     await stream.return!();
   });
 
+  test('opens that give up waiting for the topic partition count leave no waiter behind', async () => {
+    const journal = new EventJournal({ maxEvents: 10 });
+    const streams = new OrderEventStreams({ journal, bufferEvents: 10, logWaitMs: 1 });
+    for (let i = 0; i < 3; i++) await rejectsWith(streams.open({ after: encodeCursor([0]) }), ErrorCode.EVENT_LOG_UNAVAILABLE);
+    assert.equal(journal.status().waiting, 0);
+    const opening = new OrderEventStreams({ journal, bufferEvents: 10 }).open({ after: encodeCursor([0]) });
+    await tick();
+    assert.equal(journal.status().waiting, 1);
+    new Feed(journal, 1);
+    await (
+      await opening
+    ).return!();
+    assert.equal(journal.status().waiting, 0);
+  });
+
   test('ends a consumer that falls behind with SUBSCRIBER_TOO_SLOW naming the last delivered cursor', async () => {
     const { streams, feed, journal, metric } = setUp({ bufferEvents: 5 });
     const stream = await streams.open({});

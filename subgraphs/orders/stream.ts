@@ -80,10 +80,9 @@ export interface OrderEventStreamsOptions {
   checkpointIntervalMs?: number;
   /** Longest time a checkpointing stream stays silent: then it sends a heartbeat checkpoint, in ms. Default 5000. */
   heartbeatMs?: number;
+  /** How long opening a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE, in ms. Default 10000. */
+  logWaitMs?: number;
 }
-
-/** How long a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE. */
-const LOG_WAIT_MS = 10_000;
 
 /** Opens subscription streams over one journal, and counts them. */
 export class OrderEventStreams {
@@ -130,7 +129,7 @@ export class OrderEventStreams {
    * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR (a position this
    * API did not issue, or naming more partitions than the topic has), CURSOR_EXPIRED (`after`
    * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the topic's shape is not known
-   * within 10 s: the projector has not reached the log yet).
+   * within `logWaitMs`: the projector has not reached the log yet).
    */
   async open(filter: OrderEventFilter): Promise<AsyncIterableIterator<StreamItem>> {
     const { customerId, types, after, until } = filter;
@@ -138,7 +137,7 @@ export class OrderEventStreams {
     if (types && types.length === 0) throw badUserInput('`types` must name at least one event type, or be left out for all', 'types');
     const untilVector = until === undefined ? undefined : decodeCursor(until, 'until');
     const afterVector = after === undefined ? await this.liveFrom() : decodeCursor(after);
-    if (journal.partitions === 0) await withDeadline(journal.whenPartitionsKnown(), LOG_WAIT_MS);
+    if (journal.partitions === 0) await withDeadline((signal) => journal.whenPartitionsKnown(signal), this.logWaitMs);
     if (untilVector) journal.checkPartitions(untilVector, 'until');
     const wanted = types && new Set(types);
     const stream = new OrderEventStream({
@@ -174,19 +173,30 @@ export class OrderEventStreams {
   }
 
   private async liveFrom(): Promise<number[] | undefined> {
-    return this.options.liveFrom ? withDeadline(this.options.liveFrom(), LOG_WAIT_MS) : undefined;
+    const { liveFrom } = this.options;
+    return liveFrom ? withDeadline(() => liveFrom(), this.logWaitMs) : undefined;
+  }
+
+  private get logWaitMs(): number {
+    return this.options.logWaitMs ?? 10_000;
   }
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not answer within ${ms} ms; try again`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+/**
+ * Runs `start` and rejects with EVENT_LOG_UNAVAILABLE when it has not settled within `ms`; the
+ * signal it gets aborts (with that error) at the deadline, so it can stop waiting too.
+ */
+function withDeadline<T>(start: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not answer within ${ms} ms; try again`)),
+    ms,
+  );
+  const deadline = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
+  );
+  return Promise.race([start(controller.signal), deadline]).finally(() => clearTimeout(timer));
 }
 
 type EndReason = 'returned' | 'too_slow' | 'completed';
