@@ -295,7 +295,7 @@ describe('the orderEvents stream', () => {
   });
 
   test('refuses a cursor that needs dropped events with CURSOR_EXPIRED, and accepts one just inside the journal', async () => {
-    const { streams, feed, journal } = setUp({ maxEvents: 3 });
+    const { streams, feed, journal } = setUp({ maxEvents: 3 * PARTITIONS }); // 3 per partition
     const cursors = ['a', 'b', 'c', 'd', 'e'].map((id) => feed.apply(0, placed(id))!.cursor);
     assert.deepEqual(journal.status().oldest, { partition: 0, offset: 2 });
     await rejectsWith(streams.open({ after: cursors[0] }), ErrorCode.CURSOR_EXPIRED, /no longer retained/);
