@@ -137,6 +137,8 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     });
     const text = await readFile(file, 'utf8');
     assert.equal(text.split('p-only-once').length - 1, 2, 'once among the orders, once among the journal entries');
+    const placedId = history[0]!.id;
+    assert.equal(text.split(placedId).length - 1, 3, "the orders' event ids, and the placed entry's id and its order's event ids");
     const loaded = await store.load([0, 4]);
     assert.ok(loaded);
     assert.deepEqual(loaded.journal, JSON.parse(JSON.stringify(journal.exportState())));

@@ -8,9 +8,10 @@
  *      (`orders` and `entries` are counts; `journal` is the journal's state without its entries);
  *   2. `orders` lines, one order each;
  *   3. `entries` lines, one retained journal entry each, in order: verbatim for the first entry of
- *      an order; a later entry of the same order carries `orderId` and `orderChanges` (the fields
- *      of its order that are not the very values of the previous entry's order, which orders share
- *      since they are immutable: mostly not the lines) instead of `order`;
+ *      an order; a later entry of the same order carries `orderId`, `orderChanges` (the fields of
+ *      its order that are not the very values of the previous entry's order, which orders share
+ *      since they are immutable: mostly not the lines) and `orderAppends` (what a list such as the
+ *      event ids gained) instead of `order`;
  *   4. a trailer `{ "end": orders + entries }`: a file without it is incomplete.
  * Version 1 (every entry verbatim) is still read.
  * Written atomically (lib/atomic-file.ts): a reader sees the previous snapshot or the new one whole.
@@ -328,12 +329,16 @@ export class PeriodicSnapshots {
 }
 
 /** An entry as a snapshot line: verbatim, or with its order as the changes from the previous entry's order of the same id. */
-type EntryLine = JournalEntry | (Omit<JournalEntry, 'order'> & { orderId: string; orderChanges: Partial<Order> });
+type EntryLine =
+  | JournalEntry
+  | (Omit<JournalEntry, 'order'> & { orderId: string; orderChanges: Partial<Order>; orderAppends?: Record<string, unknown[]> });
 
 /**
  * Turns entries (in order) into lines: a later entry of an order written before carries only the
  * fields of its order that are not the same values as in the previous one (immutable orders share
- * the unchanged ones). Written verbatim when a field was removed, which changes cannot say.
+ * the unchanged ones) in `orderChanges`, except that an array that only grew (the event ids) is
+ * written as what was appended, in `orderAppends`. Written verbatim when a field was removed, which
+ * changes cannot say.
  */
 function compactor(): (entry: JournalEntry) => EntryLine {
   const written = new Map<string, Order>();
@@ -343,12 +348,17 @@ function compactor(): (entry: JournalEntry) => EntryLine {
     written.set(order.id, order);
     if (!previous || Object.keys(previous).some((key) => !(key in order))) return entry;
     const orderChanges: Partial<Order> = {};
+    const orderAppends: Record<string, unknown[]> = {};
     for (const key of Object.keys(order) as (keyof Order)[]) {
-      if (order[key] !== previous[key]) Object.assign(orderChanges, { [key]: order[key] });
+      const [now, before] = [order[key], previous[key]];
+      if (now === before) continue;
+      if (Array.isArray(now) && Array.isArray(before) && now.length > before.length && before.every((item, i) => item === now[i]))
+        orderAppends[key] = now.slice(before.length);
+      else Object.assign(orderChanges, { [key]: now });
     }
     // JSON drops an undefined value, and then the previous one would stand: such a change is not said by changes.
     if (Object.values(orderChanges).some((value) => value === undefined)) return entry;
-    return { ...rest, orderId: order.id, orderChanges };
+    return { ...rest, orderId: order.id, orderChanges, ...(Object.keys(orderAppends).length > 0 && { orderAppends }) };
   };
 }
 
@@ -358,11 +368,17 @@ function expander(): (line: EntryLine) => JournalEntry {
   return (line) => {
     let entry: JournalEntry;
     if ('orderChanges' in line) {
-      const { orderId, orderChanges, ...rest } = line;
+      const { orderId, orderChanges, orderAppends = {}, ...rest } = line;
       const previous = read.get(orderId);
       if (!previous || typeof orderChanges !== 'object' || orderChanges === null)
         throw new Error(`entry ${line.seq} changes an order no earlier entry holds`);
-      entry = { ...rest, order: { ...previous, ...orderChanges } };
+      const order: Record<string, unknown> = { ...previous, ...orderChanges };
+      for (const [key, appended] of Object.entries(orderAppends)) {
+        const before = order[key];
+        if (!Array.isArray(before) || !Array.isArray(appended)) throw new Error(`entry ${line.seq} appends to a field that is not a list`);
+        order[key] = [...(before as unknown[]), ...appended];
+      }
+      entry = { ...rest, order: order as unknown as Order };
     } else {
       entry = line;
     }
