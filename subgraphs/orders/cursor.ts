@@ -44,9 +44,19 @@ export function maxVector(a: PositionVector, b: PositionVector): number[] {
   return Array.from({ length: Math.max(a.length, b.length) }, (_, partition) => Math.max(a[partition] ?? 0, b[partition] ?? 0));
 }
 
-/** Pointwise minimum of `vector` and `bound` (entries of `vector` beyond `bound`'s length are kept). */
+/** Pointwise minimum of `vector` and `bound`, as long as `vector`; a missing entry of `bound` counts as 0. */
 export function minVector(vector: PositionVector, bound: PositionVector): number[] {
-  return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? offset));
+  return vector.map((offset, partition) => Math.min(offset, bound[partition] ?? 0));
+}
+
+/**
+ * `vector` without its trailing zero entries beyond the first `length`: the same position (a
+ * missing entry counts as 0) in the shortest form that still names `length` partitions.
+ */
+export function trimmed(vector: PositionVector, length: number): number[] {
+  let end = vector.length;
+  while (end > length && vector[end - 1] === 0) end--;
+  return vector.slice(0, end);
 }
 
 /** Whether `vector` has reached `target` on every partition (a missing entry counts as 0). */

@@ -66,8 +66,12 @@ export const ordersConfig = subgraphConfig({
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
     .default('127.0.0.1:4202'),
   /**
-   * Applied events kept in memory for `orderEvents(after:)` to resume from; the oldest is dropped
-   * beyond it, and a cursor that needs a dropped event gets CURSOR_EXPIRED.
+   * Applied events kept in memory (and in snapshots) for `orderEvents(after:)` to resume from,
+   * split evenly over the topic's partitions: each partition keeps its newest
+   * floor(JOURNAL_MAX_EVENTS / partitions) events (at least one) and drops its oldest beyond that.
+   * A cursor that needs a dropped event gets CURSOR_EXPIRED: so a cursor stays valid until that
+   * many newer events of one partition have been applied, whatever happens on the others and in
+   * whatever order a restarted projection replays them.
    */
   JOURNAL_MAX_EVENTS: setting.count(100_000),
   /**

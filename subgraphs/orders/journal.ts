@@ -1,14 +1,19 @@
 /**
- * The journal of applied order events: the newest `maxEvents` events the projection applied, in
- * the order it applied them, each with the projection's position vector right after it. It feeds
+ * The journal of applied order events: per partition, the newest events the projection applied
+ * there (`maxEvents` split evenly over the topic's partitions), in the order it applied them, each
+ * with the projection's position vector right after it. It feeds
  * the `orderEvents` subscription: a subscriber replays what it missed from here and then follows
  * live events, and hears how far the projection has read (its positions only ever grow).
  *
  * - Only applied events enter it (the projector tells it right after applying one, before any
  *   mutation waiting for that event returns), so a subscriber never sees an event the projection
  *   does not have yet: read-your-events.
- * - Bounded: when full it drops its oldest event and remembers, per partition, below which offset
- *   events are gone. A cursor that needs a dropped event is expired (CURSOR_EXPIRED).
+ * - Bounded per partition: when a partition's share is full it drops that partition's oldest event
+ *   and remembers below which offset its events are gone. A cursor that needs a dropped event is
+ *   expired (CURSOR_EXPIRED). Whether a cursor has expired depends only on how many events of each
+ *   partition came after it, never on how partitions interleaved: a projection rebuilt after a
+ *   restart (which may apply one partition's recent events before another's history) keeps what
+ *   the cursors issued before the restart need.
  * - `follow` takes the replay snapshot and registers the live listener in one synchronous step, so
  *   nothing falls into a gap between them and nothing arrives twice.
  */
@@ -39,7 +44,10 @@ export interface JournalEntry {
 }
 
 export interface JournalOptions {
-  /** Most events retained; the oldest is dropped beyond it. */
+  /**
+   * Most events retained, split evenly over the topic's partitions: each partition keeps its newest
+   * floor(maxEvents / partitions) events (at least one), and drops its oldest beyond that.
+   */
   maxEvents: number;
   /** Where a failing listener is reported (a listener must never stop the projector). */
   logger?: Logger;
@@ -68,24 +76,29 @@ export interface Following {
 export interface JournalStatus {
   events: number;
   maxEvents: number;
+  /** Most events retained per partition (maxEvents split over the partitions). */
+  maxEventsPerPartition: number;
   /** The oldest event retained, or null when none is. */
   oldest: { partition: number; offset: number } | null;
   /** Per partition: applied events below this offset were dropped; a cursor below it is expired. */
   retainedFrom: number[];
   followers: number;
+  /** Subscriptions waiting for the topic's partition count (the log has not been reached yet). */
+  waiting: number;
 }
 
 export class EventJournal implements AppliedEventSink {
-  /** Retained entries are entries[head..]; the slots before head are released lazily. */
-  private entries: (JournalEntry | undefined)[] = [];
-  private head = 0;
+  /** Retained entries, one queue per partition, each in application order. */
+  private readonly retained: EntryQueue[] = [];
+  private retainedCount = 0;
   private seq = 0;
   private partitionCount = 0;
   private readonly retainedFromOffsets: number[] = [];
   private readonly listeners = new Set<Pick<FollowOptions, 'listener' | 'progressed'>>();
   /** Pointwise max of every position vector heard (applied events and handled batches). */
   private readonly current: number[] = [];
-  private readonly partitionWaiters: (() => void)[] = [];
+  /** Who waits for the partition count: each removes itself when it gives up, so none piles up while the log is away. */
+  private readonly partitionWaiters = new Set<() => void>();
 
   private readonly options: JournalOptions;
 
@@ -106,20 +119,46 @@ export class EventJournal implements AppliedEventSink {
   }
 
   get size(): number {
-    return this.entries.length - this.head;
+    return this.retainedCount;
   }
 
-  /** Resolves once the partition count is known (cursors can be checked against it). */
-  whenPartitionsKnown(): Promise<void> {
-    return this.partitionCount > 0 ? Promise.resolve() : new Promise((resolve) => this.partitionWaiters.push(resolve));
+  /** Most events retained per partition: `maxEvents` split over the partitions, at least one. */
+  get maxEventsPerPartition(): number {
+    return Math.max(1, Math.floor(this.options.maxEvents / Math.max(1, this.partitionCount)));
+  }
+
+  /**
+   * Resolves once the partition count is known (cursors can be checked against it). When `signal`
+   * aborts first, rejects with its reason and stops waiting: nothing of the call stays behind.
+   */
+  whenPartitionsKnown(signal?: AbortSignal): Promise<void> {
+    if (this.partitionCount > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const known = () => {
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        this.partitionWaiters.delete(known);
+        reject(signal!.reason as Error);
+      };
+      this.partitionWaiters.add(known);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   partitionsSeen(count: number): void {
     if (count <= this.partitionCount) return;
     while (this.retainedFromOffsets.length < count) this.retainedFromOffsets.push(0);
     while (this.current.length < count) this.current.push(0);
+    while (this.retained.length < count) this.retained.push(new EntryQueue());
     this.partitionCount = count;
-    for (const resolve of this.partitionWaiters.splice(0)) resolve();
+    // More partitions, smaller shares.
+    for (let partition = 0; partition < count; partition++) this.trim(partition);
+    const waiters = [...this.partitionWaiters];
+    this.partitionWaiters.clear();
+    for (const resolve of waiters) resolve();
   }
 
   progressed(positions: number[]): void {
@@ -141,8 +180,9 @@ export class EventJournal implements AppliedEventSink {
       positions: [...positions],
     };
     this.advance(positions);
-    this.entries.push(entry);
-    while (this.size > this.options.maxEvents) this.dropOldest();
+    this.retained[partition]!.push(entry);
+    this.retainedCount++;
+    this.trim(partition);
     for (const follower of this.listeners) this.tell(() => follower.listener(entry));
   }
 
@@ -154,13 +194,7 @@ export class EventJournal implements AppliedEventSink {
   follow({ after, matches, listener, progressed }: FollowOptions): Following {
     if (after) this.check(after);
     const covered = (e: JournalEntry) => e.offset < (after?.[e.partition] ?? 0);
-    const replay: JournalEntry[] = [];
-    if (after) {
-      for (let i = this.head; i < this.entries.length; i++) {
-        const entry = this.entries[i]!;
-        if (!covered(entry) && matches(entry)) replay.push(entry);
-      }
-    }
+    const replay = after ? inApplicationOrder(this.retained.map((queue) => queue.filter((e) => !covered(e) && matches(e)))) : [];
     const replayedThrough = this.seq;
     const live = (entry: JournalEntry) => {
       // Nothing can arrive here that the snapshot holds (same tick), but a repeat would be a duplicate.
@@ -184,13 +218,15 @@ export class EventJournal implements AppliedEventSink {
   }
 
   status(): JournalStatus {
-    const oldest = this.entries[this.head];
+    const oldest = inApplicationOrder(this.retained.map((queue) => (queue.oldest ? [queue.oldest] : [])))[0];
     return {
       events: this.size,
       maxEvents: this.options.maxEvents,
+      maxEventsPerPartition: this.maxEventsPerPartition,
       oldest: oldest ? { partition: oldest.partition, offset: oldest.offset } : null,
       retainedFrom: [...this.retainedFromOffsets],
       followers: this.listeners.size,
+      waiting: this.partitionWaiters.size,
     };
   }
 
@@ -214,21 +250,19 @@ export class EventJournal implements AppliedEventSink {
     if (expired >= 0) {
       throw new InterchangeError(
         ErrorCode.CURSOR_EXPIRED,
-        `\`after\` has expired: events after it are no longer retained (the newest ${this.options.maxEvents} are); ` +
+        `\`after\` has expired: events after it are no longer retained (the newest ${this.maxEventsPerPartition} of each partition are); ` +
           'query the current state and subscribe again without `after`',
         { argument: 'after' },
       );
     }
   }
 
-  private dropOldest(): void {
-    const oldest = this.entries[this.head]!;
-    this.retainedFromOffsets[oldest.partition] = oldest.offset + 1;
-    this.entries[this.head++] = undefined;
-    // Compact once the released prefix outweighs what is retained: amortised O(1) per event.
-    if (this.head > 1_024 && this.head > this.size) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+  /** Drops a partition's oldest events beyond its share. */
+  private trim(partition: number): void {
+    const queue = this.retained[partition]!;
+    while (queue.size > this.maxEventsPerPartition) {
+      this.retainedFromOffsets[partition] = queue.shift().offset + 1;
+      this.retainedCount--;
     }
   }
 
@@ -244,14 +278,14 @@ export class EventJournal implements AppliedEventSink {
       seq: this.seq,
       partitions: this.partitionCount,
       retainedFrom: [...this.retainedFromOffsets],
-      entries: this.entries.slice(this.head) as JournalEntry[],
+      entries: inApplicationOrder(this.retained.map((queue) => queue.filter(() => true))),
     };
   }
 
   /**
    * Replaces the journal's content with an exported state (before the projector resumes from the
-   * positions of the same snapshot). Entries are taken as they are: the newest `maxEvents` are kept,
-   * older ones count as dropped. Throws a TypeError on a state that is not one (the caller then
+   * positions of the same snapshot). Entries are taken as they are: each partition keeps its newest
+   * `maxEventsPerPartition`, older ones count as dropped. Throws a TypeError on a state that is not one (the caller then
    * rebuilds from the beginning).
    */
   restoreState(state: JournalState): void {
@@ -260,13 +294,75 @@ export class EventJournal implements AppliedEventSink {
       Array.isArray(value) && value.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
     if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(partitions) || !offsets(retainedFrom) || !Array.isArray(entries))
       throw new TypeError('EventJournal.restoreState: not a journal state');
-    this.entries = [...entries];
-    this.head = 0;
+    const partitioned = entries.map((entry: Partial<JournalEntry> | null) => entry?.partition);
+    if (!offsets(partitioned)) throw new TypeError('EventJournal.restoreState: not a journal state');
     this.seq = seq;
     this.retainedFromOffsets.splice(0, this.retainedFromOffsets.length, ...retainedFrom);
+    this.retained.splice(0);
+    this.retainedCount = 0;
     this.partitionCount = 0;
-    this.partitionsSeen(Math.max(partitions, retainedFrom.length));
-    while (this.size > this.options.maxEvents) this.dropOldest();
+    this.partitionsSeen(
+      partitioned.reduce((count, partition) => Math.max(count, partition + 1), Math.max(partitions, retainedFrom.length)),
+    );
+    for (const entry of entries) this.retained[entry.partition]!.push(entry);
+    this.retainedCount = entries.length;
+    for (let partition = 0; partition < this.partitionCount; partition++) this.trim(partition);
+  }
+}
+
+/** One partition's retained entries, oldest first: a queue with amortised O(1) push and shift. */
+class EntryQueue {
+  /** Retained entries are items[head..]; the slots before head are released lazily. */
+  private items: (JournalEntry | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  get oldest(): JournalEntry | undefined {
+    return this.items[this.head];
+  }
+
+  push(entry: JournalEntry): void {
+    this.items.push(entry);
+  }
+
+  /** Removes and returns the oldest entry; the queue must not be empty. */
+  shift(): JournalEntry {
+    const oldest = this.items[this.head]!;
+    this.items[this.head++] = undefined;
+    // Compact once the released prefix outweighs what is retained: amortised O(1) per event.
+    if (this.head > 1_024 && this.head > this.size) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return oldest;
+  }
+
+  /** The retained entries that pass `keep`, oldest first. */
+  filter(keep: (entry: JournalEntry) => boolean): JournalEntry[] {
+    const kept: JournalEntry[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i]!;
+      if (keep(entry)) kept.push(entry);
+    }
+    return kept;
+  }
+}
+
+/** Merges per-partition lists (each in application order) into one, in application order (by `seq`). */
+function inApplicationOrder(lists: readonly JournalEntry[][]): JournalEntry[] {
+  const heads = lists.map(() => 0);
+  const merged: JournalEntry[] = [];
+  for (;;) {
+    let next = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const entry = lists[i]![heads[i]!];
+      if (entry && (next < 0 || entry.seq < lists[next]![heads[next]!]!.seq)) next = i;
+    }
+    if (next < 0) return merged;
+    merged.push(lists[next]![heads[next]!++]!);
   }
 }
 

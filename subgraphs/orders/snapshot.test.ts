@@ -17,7 +17,8 @@ import type { Logger } from '../../lib/logger.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
-import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
+import { OrderProjection } from './projection.ts';
+import { PeriodicSnapshots, SNAPSHOT_VERSION, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -109,6 +110,44 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     }
   });
 
+  test("writes an order's lines once however many of its events the journal holds, and restores each entry's order as of its event", async () => {
+    const { logger } = recordingLogger();
+    const file = await snapshotFile();
+    const store = new SnapshotStore({ file, topic: ORDERS_TOPIC, logger });
+    const projection = new OrderProjection();
+    const journal = new EventJournal({ maxEvents: 100 });
+    journal.partitionsSeen(2);
+    const lines = [{ productId: 'p-only-once', quantity: 2, unitPriceCents: 150 }];
+    const history = [
+      orderEvent('OrderPlaced', 'o1', { customerId: 'c1', lines }),
+      orderEvent('OrderPlaced', 'o2', { customerId: 'c1', lines: [{ productId: 'p2', quantity: 1, unitPriceCents: 1 }] }),
+      orderEvent('OrderPaid', 'o1', { amountCents: 300 }),
+      orderEvent('OrderShipped', 'o1', { carrier: 'x' }),
+    ];
+    history.forEach((event, offset) => {
+      const result = projection.apply({ partition: 1, offset }, event);
+      assert.equal(result.kind, 'applied');
+      if (result.kind === 'applied')
+        journal.applied({ partition: 1, offset, event, order: result.order, positions: projection.positionVector(2) });
+    });
+    await store.save({
+      topic: ORDERS_TOPIC,
+      projector: { projection: projection.exportState(2), counters: { applied: 4, deadLettered: 0 } },
+      journal: journal.exportState(),
+    });
+    const text = await readFile(file, 'utf8');
+    assert.equal(text.split('p-only-once').length - 1, 2, 'once among the orders, once among the journal entries');
+    const placedId = history[0]!.id;
+    assert.equal(text.split(placedId).length - 1, 3, "the orders' event ids, and the placed entry's id and its order's event ids");
+    const loaded = await store.load([0, 4]);
+    assert.ok(loaded);
+    assert.deepEqual(loaded.journal, JSON.parse(JSON.stringify(journal.exportState())));
+    assert.deepEqual(
+      loaded.journal.entries.map((e) => `${e.order.id}:${e.order.status}:${e.order.version}:${e.order.eventIds.length}`),
+      ['o1:PLACED:1:1', 'o2:PLACED:1:1', 'o1:PAID:2:2', 'o1:SHIPPED:3:3'],
+    );
+  });
+
   test('a corrupt, truncated or empty snapshot file is discarded with a warning', async () => {
     const { logger, messages } = recordingLogger();
     const file = await snapshotFile();
@@ -155,7 +194,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     assert.match(messages('warn').at(-1)!, /positions on 2 partitions, the topic has 1/);
     assert.equal(await new SnapshotStore({ file, topic: 'other.topic', logger }).load([5, 3]), undefined);
     assert.match(messages('warn').at(-1)!, /of topic "orders.events", not "other.topic"/);
-    await writeFile(file, (await readFile(file, 'utf8')).replace('"version":1', '"version":99'));
+    await writeFile(file, (await readFile(file, 'utf8')).replace(`"version":${SNAPSHOT_VERSION}`, '"version":99'));
     assert.equal(await store.load([5, 3]), undefined);
     assert.match(messages('warn').at(-1)!, /format version 99/);
     assert.ok(

@@ -2,13 +2,18 @@
  * Snapshots of the orders projection and its journal, so that a restart resumes from the log
  * positions a snapshot includes instead of replaying the whole topic.
  *
- * File format (version 1), one JSON value per line, so that neither writing nor reading needs the
+ * File format (version 2), one JSON value per line, so that neither writing nor reading needs the
  * whole state as one string:
  *   1. a header: `{ format, version, topic, partitions, positions, counters, takenAt, orders, entries, journal }`
  *      (`orders` and `entries` are counts; `journal` is the journal's state without its entries);
  *   2. `orders` lines, one order each;
- *   3. `entries` lines, one retained journal entry each, verbatim;
+ *   3. `entries` lines, one retained journal entry each, in order: verbatim for the first entry of
+ *      an order; a later entry of the same order carries `orderId`, `orderChanges` (the fields of
+ *      its order that are not the very values of the previous entry's order, which orders share
+ *      since they are immutable: mostly not the lines) and `orderAppends` (what a list such as the
+ *      event ids gained) instead of `order`;
  *   4. a trailer `{ "end": orders + entries }`: a file without it is incomplete.
+ * Version 1 (every entry verbatim) is still read.
  * Written atomically (lib/atomic-file.ts): a reader sees the previous snapshot or the new one whole.
  *
  * Loading never throws: a missing, unreadable, corrupt or foreign snapshot, or one that does not
@@ -26,7 +31,9 @@ import type { Order } from './projection.ts';
 import type { Projector, ProjectorState } from './projector.ts';
 
 export const SNAPSHOT_FORMAT = 'interchange.orders-snapshot';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+/** Versions this code reads: 1 is 2 without `orderChanges`. */
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 /** What a snapshot holds. */
 export interface OrdersSnapshot {
@@ -101,7 +108,8 @@ export class SnapshotStore {
         await file.write(text);
       };
       await write(`${JSON.stringify(header)}\n`);
-      for (const items of [projector.projection.orders, entries] as const) {
+      const compact = compactor();
+      for (const items of [projector.projection.orders, entries.map(compact)] as const) {
         for (let i = 0; i < items.length; i += LINES_PER_WRITE) {
           await write(
             `${items
@@ -176,20 +184,22 @@ export class SnapshotStore {
     const malformed = orders.findIndex((o) => typeof (o as Order | null)?.id !== 'string' || typeof (o as Order).customerId !== 'string');
     if (malformed >= 0) throw new Error(`order ${malformed + 1} is malformed`);
     if (values.some((v) => typeof v !== 'object' || v === null)) throw new Error('a line is not an object');
+    const expand = expander();
     return {
       topic: header.topic!,
       projector: {
         projection: { positions: header.positions!, orders: orders as Order[] },
         counters: header.counters!,
       },
-      journal: { ...header.journal!, entries: values.slice(orderCount) as JournalEntry[] },
+      journal: { ...header.journal!, entries: (values.slice(orderCount) as EntryLine[]).map(expand) },
     };
   }
 
   /** Why a snapshot with this header cannot resume on this topic, if it cannot. */
   #misfit(header: Partial<Header> | null, endOffsets: number[]): string | undefined {
     if (header?.format !== SNAPSHOT_FORMAT) return 'not an orders snapshot';
-    if (header.version !== SNAPSHOT_VERSION) return `format version ${String(header.version)}, this version reads ${SNAPSHOT_VERSION}`;
+    if (!READABLE_VERSIONS.includes(header.version))
+      return `format version ${String(header.version)}, this version reads ${READABLE_VERSIONS.join(' and ')}`;
     const { topic, positions, orders, entries, counters, journal } = header;
     const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
     if (
@@ -316,4 +326,63 @@ export class PeriodicSnapshots {
       logger.error({ err, file: store.file }, 'orders snapshot could not be saved; the previous one stays');
     }
   }
+}
+
+/** An entry as a snapshot line: verbatim, or with its order as the changes from the previous entry's order of the same id. */
+type EntryLine =
+  | JournalEntry
+  | (Omit<JournalEntry, 'order'> & { orderId: string; orderChanges: Partial<Order>; orderAppends?: Record<string, unknown[]> });
+
+/**
+ * Turns entries (in order) into lines: a later entry of an order written before carries only the
+ * fields of its order that are not the same values as in the previous one (immutable orders share
+ * the unchanged ones) in `orderChanges`, except that an array that only grew (the event ids) is
+ * written as what was appended, in `orderAppends`. Written verbatim when a field was removed, which
+ * changes cannot say.
+ */
+function compactor(): (entry: JournalEntry) => EntryLine {
+  const written = new Map<string, Order>();
+  return (entry) => {
+    const { order, ...rest } = entry;
+    const previous = written.get(order.id);
+    written.set(order.id, order);
+    if (!previous || Object.keys(previous).some((key) => !(key in order))) return entry;
+    const orderChanges: Partial<Order> = {};
+    const orderAppends: Record<string, unknown[]> = {};
+    for (const key of Object.keys(order) as (keyof Order)[]) {
+      const [now, before] = [order[key], previous[key]];
+      if (now === before) continue;
+      if (Array.isArray(now) && Array.isArray(before) && now.length > before.length && before.every((item, i) => item === now[i]))
+        orderAppends[key] = now.slice(before.length);
+      else Object.assign(orderChanges, { [key]: now });
+    }
+    // JSON drops an undefined value, and then the previous one would stand: such a change is not said by changes.
+    if (Object.values(orderChanges).some((value) => value === undefined)) return entry;
+    return { ...rest, orderId: order.id, orderChanges, ...(Object.keys(orderAppends).length > 0 && { orderAppends }) };
+  };
+}
+
+/** The inverse of `compactor`, over the lines in order; throws on a line whose order was not written before it. */
+function expander(): (line: EntryLine) => JournalEntry {
+  const read = new Map<string, Order>();
+  return (line) => {
+    let entry: JournalEntry;
+    if ('orderChanges' in line) {
+      const { orderId, orderChanges, orderAppends = {}, ...rest } = line;
+      const previous = read.get(orderId);
+      if (!previous || typeof orderChanges !== 'object' || orderChanges === null)
+        throw new Error(`entry ${line.seq} changes an order no earlier entry holds`);
+      const order: Record<string, unknown> = { ...previous, ...orderChanges };
+      for (const [key, appended] of Object.entries(orderAppends)) {
+        const before = order[key];
+        if (!Array.isArray(before) || !Array.isArray(appended)) throw new Error(`entry ${line.seq} appends to a field that is not a list`);
+        order[key] = [...(before as unknown[]), ...appended];
+      }
+      entry = { ...rest, order: order as unknown as Order };
+    } else {
+      entry = line;
+    }
+    if (typeof entry.order?.id === 'string') read.set(entry.order.id, entry.order);
+    return entry;
+  };
 }

@@ -295,7 +295,7 @@ describe('the orderEvents stream', () => {
   });
 
   test('refuses a cursor that needs dropped events with CURSOR_EXPIRED, and accepts one just inside the journal', async () => {
-    const { streams, feed, journal } = setUp({ maxEvents: 3 });
+    const { streams, feed, journal } = setUp({ maxEvents: 3 * PARTITIONS }); // 3 per partition
     const cursors = ['a', 'b', 'c', 'd', 'e'].map((id) => feed.apply(0, placed(id))!.cursor);
     assert.deepEqual(journal.status().oldest, { partition: 0, offset: 2 });
     await rejectsWith(streams.open({ after: cursors[0] }), ErrorCode.CURSOR_EXPIRED, /no longer retained/);
@@ -322,6 +322,21 @@ describe('the orderEvents stream', () => {
     const stream = await opening;
     assert.deepEqual(ids(await take(stream, 1)), ['a:OrderPlaced']);
     await stream.return!();
+  });
+
+  test('opens that give up waiting for the topic partition count leave no waiter behind', async () => {
+    const journal = new EventJournal({ maxEvents: 10 });
+    const streams = new OrderEventStreams({ journal, bufferEvents: 10, logWaitMs: 1 });
+    for (let i = 0; i < 3; i++) await rejectsWith(streams.open({ after: encodeCursor([0]) }), ErrorCode.EVENT_LOG_UNAVAILABLE);
+    assert.equal(journal.status().waiting, 0);
+    const opening = new OrderEventStreams({ journal, bufferEvents: 10 }).open({ after: encodeCursor([0]) });
+    await tick();
+    assert.equal(journal.status().waiting, 1);
+    new Feed(journal, 1);
+    await (
+      await opening
+    ).return!();
+    assert.equal(journal.status().waiting, 0);
   });
 
   test('ends a consumer that falls behind with SUBSCRIBER_TOO_SLOW naming the last delivered cursor', async () => {
@@ -578,12 +593,51 @@ describe('resumable positions (schema/resumable.md)', () => {
     feed.apply(1, paid('b'));
     const stream = await streams.open({ after, until, checkpoints: true });
     const items = await drain(stream);
-    assert.deepEqual(ids(items), ['checkpoint', 'c:OrderPlaced', 'a:OrderPaid']);
+    assert.deepEqual(ids(items), ['checkpoint', 'c:OrderPlaced', 'a:OrderPaid', 'checkpoint']);
     assert.deepEqual(items.map(positionOf), [
       [1, 1, 0],
       [1, 1, 1],
       [2, 1, 1],
+      [2, 1, 1],
     ]);
+    assert.equal(items.at(-1)!.position, until, 'the last checkpoint is `until` itself');
+  });
+
+  test('a bounded replay whose `after` is ahead of `until` on a partition completes once the projection reaches `until`', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    // A position from a replica that had read further on partition 0 than this one has.
+    const stream = await streams.open({ after: encodeCursor([3, 0, 0]), until: encodeCursor([1, 1, 0]), checkpoints: true });
+    const items = await drain(stream);
+    assert.deepEqual(ids(items), ['checkpoint', 'b:OrderPlaced', 'checkpoint']);
+    // The final position keeps `after` where it was ahead: max(after, until).
+    assert.deepEqual(items.map(positionOf), [
+      [3, 0, 0],
+      [3, 1, 0],
+      [3, 1, 0],
+    ]);
+  });
+
+  test("a bounded replay's final position is exactly `until` when `after` is nowhere ahead of it, however both are written", async () => {
+    const { streams, feed } = setUp();
+    feed.apply(0, placed('a'));
+    feed.apply(1, placed('b'));
+    feed.apply(2, placed('c'));
+    const until = encodeCursor([1, 1]);
+    const items = await drain(await streams.open({ after: encodeCursor([0]), until, checkpoints: true }));
+    assert.deepEqual(ids(items), ['checkpoint', 'a:OrderPlaced', 'b:OrderPlaced', 'checkpoint']);
+    assert.equal(items.at(-1)!.position, until);
+  });
+
+  test('a bounded replay ended by SUBSCRIBER_TOO_SLOW names the last position it delivered, and no final checkpoint', async () => {
+    const { streams, feed } = setUp({ bufferEvents: 1 });
+    const stream = await streams.open({ after: encodeCursor([0, 0, 0]), until: encodeCursor([0, 0, 5]), checkpoints: true });
+    const [start] = await take(stream, 1);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) feed.apply(2, placed(id));
+    const items = await drain(stream);
+    assert.deepEqual(ids(items), ['error:SUBSCRIBER_TOO_SLOW']);
+    assert.equal(items[0]!.position, start!.position);
   });
 
   test('a bounded replay ahead of the projection delivers events below `until` as they come, and completes once the projection reaches it', async () => {
@@ -605,6 +659,31 @@ describe('resumable positions (schema/resumable.md)', () => {
       [2, 0, 0],
       [2, 1, 0],
     ]);
+  });
+
+  test('a bounded replay claims no partition `until` does not name: a resume from its end gets their events', async () => {
+    const { streams, feed } = setUp();
+    feed.apply(1, placed('b'));
+    feed.apply(2, placed('c'));
+    feed.apply(0, placed('a'));
+    // `after` and `until` name partition 0 only (a position from before the topic grew, say).
+    const replay = await streams.open({ after: encodeCursor([0]), until: encodeCursor([1]), checkpoints: true });
+    const items = await drain(replay);
+    assert.deepEqual(
+      ids(items).filter((id) => id !== 'checkpoint'),
+      ['a:OrderPlaced'],
+    );
+    for (const item of items)
+      assert.deepEqual(
+        positionOf(item).slice(1),
+        positionOf(item)
+          .slice(1)
+          .map(() => 0),
+        'nothing claimed beyond partition 0',
+      );
+    const resumed = await streams.open({ after: items.at(-1)!.position });
+    assert.deepEqual(ids(await take(resumed, 2)).sort(), ['b:OrderPlaced', 'c:OrderPlaced']);
+    await resumed.return!();
   });
 
   test('refuses an `until` it cannot read, or naming more partitions than the topic has, with INVALID_CURSOR', async () => {

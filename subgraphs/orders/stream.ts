@@ -5,7 +5,7 @@
  *
  * Positions: a stream's position is its own, and monotone: the pointwise max of its start vector
  * (`after`, or where the projection stood when it opened live) and the projection's positions
- * after each event or handled batch it has seen, capped at `until` for a bounded replay. An event's
+ * after each event or handled batch it has seen, capped at a bounded replay's end. An event's
  * `cursor` is the stream's position right after it. A rebuilt projection interleaves partitions
  * differently from the one that issued a client's position; the max keeps every position a client
  * sees at or above the one it resumed from, so resuming again never repeats an event.
@@ -15,8 +15,13 @@
  * skipped records), at most every `checkpointIntervalMs`; a heartbeat with the projection's lag
  * after `heartbeatMs` without anything sent.
  *
- * Bounded replay (`until`): only events below `until`; the stream completes once the projection
- * has read up to `until` on every partition and every such event was delivered.
+ * Bounded replay (`until`): only the matching events with after[p] <= offset < until[p] (none on a
+ * partition `until` does not name). Once the projection has read up to `until` on every partition
+ * and every such event was delivered, the stream sends a last checkpoint with its final position,
+ * max(after, until) pointwise, and completes; it never waits for the projection to reach `after`
+ * where `after` is ahead of `until` (a replica that is behind). The final position is encoded in
+ * `until`'s form (no trailing zero entries beyond the partitions `until` names), so it is exactly
+ * `until` when `after` was nowhere ahead of it: the gateway compares the strings.
  *
  * Each stream buffers at most `bufferEvents` live events that its consumer has not taken yet. When
  * the consumer falls that far behind, the stream drops its buffer and ends with SUBSCRIBER_TOO_SLOW
@@ -33,7 +38,7 @@ import { ErrorCode, InterchangeError, badUserInput } from '../../lib/errors.ts';
 import type { StreamLag } from '../../lib/resumable.ts';
 import type { OrderEventType } from '../../services/events/orders.ts';
 import { resumableCheckpoint, resumableEvent, type ResumableItem } from '../kit/resumable.ts';
-import { decodeCursor, encodeCursor, maxVector, minVector, reached, type PositionVector } from './cursor.ts';
+import { decodeCursor, encodeCursor, maxVector, minVector, reached, trimmed, type PositionVector } from './cursor.ts';
 import type { EventJournal, Following, JournalEntry } from './journal.ts';
 
 export interface OrderEventFilter {
@@ -75,10 +80,9 @@ export interface OrderEventStreamsOptions {
   checkpointIntervalMs?: number;
   /** Longest time a checkpointing stream stays silent: then it sends a heartbeat checkpoint, in ms. Default 5000. */
   heartbeatMs?: number;
+  /** How long opening a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE, in ms. Default 10000. */
+  logWaitMs?: number;
 }
-
-/** How long a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE. */
-const LOG_WAIT_MS = 10_000;
 
 /** Opens subscription streams over one journal, and counts them. */
 export class OrderEventStreams {
@@ -125,7 +129,7 @@ export class OrderEventStreams {
    * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR (a position this
    * API did not issue, or naming more partitions than the topic has), CURSOR_EXPIRED (`after`
    * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the topic's shape is not known
-   * within 10 s: the projector has not reached the log yet).
+   * within `logWaitMs`: the projector has not reached the log yet).
    */
   async open(filter: OrderEventFilter): Promise<AsyncIterableIterator<StreamItem>> {
     const { customerId, types, after, until } = filter;
@@ -133,15 +137,13 @@ export class OrderEventStreams {
     if (types && types.length === 0) throw badUserInput('`types` must name at least one event type, or be left out for all', 'types');
     const untilVector = until === undefined ? undefined : decodeCursor(until, 'until');
     const afterVector = after === undefined ? await this.liveFrom() : decodeCursor(after);
-    if (journal.partitions === 0) await withDeadline(journal.whenPartitionsKnown(), LOG_WAIT_MS);
+    if (journal.partitions === 0) await withDeadline((signal) => journal.whenPartitionsKnown(signal), this.logWaitMs);
     if (untilVector) journal.checkPartitions(untilVector, 'until');
-    // A client's position may be ahead of `until` on a partition: nothing to deliver there, and its position stays.
-    const bound = untilVector && maxVector(afterVector ?? [], untilVector);
     const wanted = types && new Set(types);
     const stream = new OrderEventStream({
       ...this.options,
       checkpoints: filter.checkpoints ?? false,
-      bound,
+      until: untilVector,
       onEnd: (reason) => {
         this.active?.dec();
         this.ended?.inc({ reason });
@@ -153,7 +155,7 @@ export class OrderEventStreams {
       matches: (e) =>
         (customerId === undefined || e.order.customerId === customerId) &&
         (!wanted || wanted.has(e.type)) &&
-        (!bound || e.offset < (bound[e.partition] ?? 0)),
+        (!untilVector || e.offset < (untilVector[e.partition] ?? 0)),
       listener: (e) => stream.push(e),
       progressed: () => stream.progressed(),
     });
@@ -171,19 +173,30 @@ export class OrderEventStreams {
   }
 
   private async liveFrom(): Promise<number[] | undefined> {
-    return this.options.liveFrom ? withDeadline(this.options.liveFrom(), LOG_WAIT_MS) : undefined;
+    const { liveFrom } = this.options;
+    return liveFrom ? withDeadline(() => liveFrom(), this.logWaitMs) : undefined;
+  }
+
+  private get logWaitMs(): number {
+    return this.options.logWaitMs ?? 10_000;
   }
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not answer within ${ms} ms; try again`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+/**
+ * Runs `start` and rejects with EVENT_LOG_UNAVAILABLE when it has not settled within `ms`; the
+ * signal it gets aborts (with that error) at the deadline, so it can stop waiting too.
+ */
+function withDeadline<T>(start: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(new InterchangeError(ErrorCode.EVENT_LOG_UNAVAILABLE, `the event log did not answer within ${ms} ms; try again`)),
+    ms,
+  );
+  const deadline = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
+  );
+  return Promise.race([start(controller.signal), deadline]).finally(() => clearTimeout(timer));
 }
 
 type EndReason = 'returned' | 'too_slow' | 'completed';
@@ -192,8 +205,8 @@ interface StreamSettings {
   journal: EventJournal;
   bufferEvents: number;
   checkpoints: boolean;
-  /** A bounded replay's end (pointwise at least the start). */
-  bound: number[] | undefined;
+  /** A bounded replay's `until`. */
+  until: PositionVector | undefined;
   lag?: (() => StreamLag) | undefined;
   checkpointIntervalMs?: number | undefined;
   heartbeatMs?: number | undefined;
@@ -203,6 +216,12 @@ interface StreamSettings {
 class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   private following: Following | undefined;
   private start: PositionVector = [];
+  /**
+   * A bounded replay's end: pointwise max(start, until), on every partition (`start` names them
+   * all). Where the client's position is ahead of `until` it stays; a partition `until` does not
+   * name keeps the start position: nothing is delivered there, so nothing is claimed.
+   */
+  private bound: PositionVector | undefined;
   private replay: JournalEntry[] = [];
   private replayIndex = 0;
   /** Live events not taken yet: queue[queueHead..]. */
@@ -233,6 +252,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     this.following = following;
     this.replay = following.replay;
     this.start = start;
+    this.bound = this.settings.until && maxVector(start, this.settings.until);
     this.lastPosition = this.positionAfter(start);
     this.lastCheckpointAt = this.lastSentAt = Date.now();
   }
@@ -251,7 +271,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
 
   /** The projection handled a batch: a waiting consumer may be owed a checkpoint, or a bounded replay its end. */
   progressed(): void {
-    if (this.state === 'open' && (this.settings.checkpoints || this.settings.bound)) this.wake();
+    if (this.state === 'open' && (this.settings.checkpoints || this.bound)) this.wake();
   }
 
   next(): Promise<IteratorResult<StreamItem>> {
@@ -300,11 +320,13 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
     // Every matching event seen so far was delivered: the projection's positions are this stream's too.
     const projection = this.settings.journal.positions;
     const position = this.positionAfter(projection);
-    const { bound } = this.settings;
-    if (bound && reached(projection, bound)) {
+    const { bound } = this;
+    const { until } = this.settings;
+    if (bound && until && reached(projection, until)) {
+      // Every event below `until` was read and delivered: the position is now `bound` (see positionAfter).
       this.release('completed');
       this.state = 'done';
-      if (this.settings.checkpoints && position !== this.lastPosition) return this.checkpoint(position);
+      if (this.settings.checkpoints) return this.checkpoint(encodeCursor(trimmed(bound, until.length)));
       return { done: true, value: undefined };
     }
     if (!this.settings.checkpoints) return undefined;
@@ -346,7 +368,7 @@ class OrderEventStream implements AsyncIterableIterator<StreamItem> {
   /** The stream's position once it has seen `vector`: max with its start, capped at a bounded replay's end. */
   private positionAfter(vector: PositionVector): string {
     const position = maxVector(this.start, vector);
-    return encodeCursor(this.settings.bound ? minVector(position, this.settings.bound) : position);
+    return encodeCursor(this.bound ? minVector(position, this.bound) : position);
   }
 
   private deliver(entry: JournalEntry): IteratorResult<StreamItem> {
