@@ -32,6 +32,16 @@ export class FakeStream {
     return this.send({ extensions: { [RESUMABLE_EXTENSION]: { position, checkpoint: true, ...(lag && { lag }) } } });
   }
 
+  /**
+   * Ends the stream as the orders subgraph does when it ends a subscriber (SUBSCRIBER_TOO_SLOW,
+   * subgraphs/orders/stream.ts through kit/resumable.ts): a result with `data: null`, the error at
+   * the field's path, and the last position delivered; then `complete`.
+   */
+  endWithError(code: string, position: string, field = 'orderEvents'): this {
+    const error = { message: `ended (${code})`, path: [field], extensions: { lastDeliveredCursor: position, bufferEvents: 10, code } };
+    return this.send({ data: null, errors: [error], extensions: { [RESUMABLE_EXTENSION]: { position } } } as never).complete();
+  }
+
   send(result: ExecutionResult): this {
     return this.enqueue({ result });
   }

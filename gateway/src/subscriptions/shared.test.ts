@@ -93,7 +93,29 @@ describe('a shared subscription of a resumable field', () => {
     });
   }
 
-  test("reopens after the subgraph's SUBSCRIBER_TOO_SLOW sent as a result without data, then complete", async () => {
+  for (const code of ['SUBSCRIBER_TOO_SLOW', 'EVENT_LOG_UNAVAILABLE']) {
+    test(`reopens after the subgraph ends the stream with ${code} as the orders subgraph sends it (data null, its position, then complete)`, async () => {
+      const { upstream, shared } = setUp();
+      const client = shared.join();
+      const live = await upstream.opened(1);
+      live.checkpoint('p0').event({ n: 1 }, 'p1').endWithError(code, 'p1');
+      const reopened = await upstream.opened(2);
+      assert.deepEqual(reopened.resume, { after: 'p1', until: undefined });
+      reopened.checkpoint('p1').event({ n: 2 }, 'p2');
+      assert.deepEqual(await take(client, 2), [{ data: { n: 1 } }, { data: { n: 2 } }], 'the error is not passed on');
+      await client.return();
+    });
+  }
+
+  test('reopens from the position an interrupting result carries when it is newer than the last one delivered', async () => {
+    const { upstream, shared } = setUp();
+    const client = shared.join();
+    (await upstream.opened(1)).checkpoint('p0').event({ n: 1 }, 'p1').endWithError('SUBSCRIBER_TOO_SLOW', 'p4');
+    assert.deepEqual((await upstream.opened(2)).resume, { after: 'p4', until: undefined });
+    await client.return();
+  });
+
+  test("reopens after the subgraph's SUBSCRIBER_TOO_SLOW sent as a result without data or position, then complete", async () => {
     const { upstream, shared } = setUp();
     const client = shared.join();
     const live = await upstream.opened(1);
@@ -291,6 +313,26 @@ describe('a client that resumes', () => {
     assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
     reopened.event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
     assert.deepEqual((await take(resumer, 3)).map(n), [1, 2, 3]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay the subgraph ends with SUBSCRIBER_TOO_SLOW is reopened from its position, bounded as before', async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p0').event({ n: 3 }, 'p3');
+    await take(first, 1);
+    const resumer = shared.join({ after: 'p0' });
+    (await upstream.opened(2)).checkpoint('p0').event({ n: 1 }, 'p1').endWithError('SUBSCRIBER_TOO_SLOW', 'p1');
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
+    reopened.checkpoint('p1').event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
+    live.event({ n: 4 }, 'p4');
+    assert.deepEqual(
+      await take(resumer, 4),
+      [1, 2, 3, 4].map((i) => ({ data: { n: i } })),
+      'no error, no gap, no duplicate',
+    );
     await Promise.all([first.return(), resumer.return()]);
   });
 
