@@ -72,7 +72,10 @@ describe('the subscription engine', () => {
     const replay = await upstream.opened(2);
     assert.equal(replay.request['query'], live.request['query'], 'the replay sends the same operation');
     assert.deepEqual(replay.request['extensions'], { resumable: { after: 'c1', until: 'c5' } });
-    replay.event({ events: { id: '2', cursor: 'c2' } }, 'c2').complete();
+    replay
+      .event({ events: { id: '2', cursor: 'c2' } }, 'c2')
+      .checkpoint('c5')
+      .complete();
     live.event({ events: { id: '6', cursor: 'c6' } }, 'c6');
     const results = await take(client, 2);
     assert.deepEqual(

@@ -285,7 +285,7 @@ describe('a client that resumes', () => {
     live.checkpoint('p9').event({ n: 10 }, 'p10');
     const replay = await upstream.opened(2);
     assert.deepEqual(replay.resume, { after: 'p5', until: 'p9' });
-    replay.event({ n: 6 }, 'p6').complete();
+    replay.event({ n: 6 }, 'p6').checkpoint('p9').complete();
     assert.deepEqual((await take(resumer, 2)).map(n), [6, 10]);
     await resumer.return();
   });
@@ -333,6 +333,47 @@ describe('a client that resumes', () => {
       [1, 2, 3, 4].map((i) => ({ data: { n: i } })),
       'no error, no gap, no duplicate',
     );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a client ahead of the shared stream: its held shared results are dropped and its replay goes on live from its final position', async () => {
+    const { upstream, shared, state } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    // Its position came from a gateway that had read further: the replay's final position keeps it there.
+    const resumer = shared.join({ after: 'q7' });
+    const replay = await upstream.opened(2);
+    assert.deepEqual(replay.resume, { after: 'q7', until: 'p5' });
+    live.event({ n: 6 }, 'p6'); // the resumer may have it already: it must not get it from the shared stream
+    await take(first, 1);
+    replay.checkpoint('q7').complete();
+    const own = await upstream.opened(3);
+    assert.deepEqual(own.resume, { after: 'q7' }, 'a private live stream from the final position, no until');
+    live.event({ n: 8 }, 'p8');
+    own.checkpoint('q7').event({ n: 8 }, 'q8');
+    await take(first, 1);
+    assert.deepEqual(await take(resumer, 1), [{ data: { n: 8 } }], 'neither the held n: 6 nor the shared n: 8');
+    assert.equal(resumer.position, 'q8', 'its position never goes back to the shared one');
+    own.event({ n: 9 }, 'q9').fail({ code: 1006, reason: '' });
+    assert.deepEqual((await upstream.opened(4)).resume, { after: 'q9', until: undefined }, 'it recovers like any stream');
+    assert.equal(state.resolved, 2 + 2, 'resolved per event: the shared ones once, its own for it');
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay is joined to the shared stream only when its final position equals until', async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    const resumer = shared.join({ after: 'p1' });
+    const replay = await upstream.opened(2);
+    live.event({ n: 6 }, 'p6');
+    await take(first, 1);
+    replay.checkpoint('p1').event({ n: 3 }, 'p3').checkpoint('p5').complete();
+    live.event({ n: 7 }, 'p7');
+    assert.deepEqual((await take(resumer, 3)).map(n), [3, 6, 7]);
+    assert.equal(upstream.streams.length, 2, 'no private live stream');
     await Promise.all([first.return(), resumer.return()]);
   });
 

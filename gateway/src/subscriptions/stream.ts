@@ -53,7 +53,7 @@ export interface RecoveryPolicy {
 }
 
 export type StreamEnd =
-  /** The subgraph completed it (a bounded replay reached its end). */
+  /** The subgraph completed it: a live stream, or a bounded replay whose final position is its `until`. */
   | { kind: 'complete' }
   /** `stop()` was called. */
   | { kind: 'stopped' }
@@ -69,6 +69,12 @@ export interface StreamHandlers {
   interrupted(failure: unknown, attempt: number): Promise<void> | void;
   /** The first message after an interruption arrived: the stream is open again. It waits for this to settle. */
   recovered(): Promise<void> | void;
+  /**
+   * A bounded replay completed at a final position other than its `until` (the client was ahead of
+   * the shared stream somewhere): the stream goes on as a live one from `after`, that final
+   * position, through the same recovery. It waits for this to settle. Never called for a live stream.
+   */
+  unbounded(after: string | null): Promise<void> | void;
 }
 
 export interface ResumableStreamOptions {
@@ -128,7 +134,18 @@ export class ResumableStream {
         failure = err;
       }
       if (this.stopped) return { kind: 'stopped' };
-      if (completed) return { kind: 'complete' };
+      if (completed) {
+        const until = request?.until;
+        if (until === undefined || this.position === until) return { kind: 'complete' };
+        // A bounded replay that completed elsewhere than `until`: its final position differs from
+        // `until` where the client was ahead of it (schema/resumable.md, "Recovery"). Which events
+        // beyond `until` the client already has is unknown, so it goes on live from there.
+        const after = this.position ?? request?.after ?? null;
+        this.options.log.debug({ after, until }, 'bounded replay ended beside until; going on live from its final position');
+        await handlers.unbounded(after);
+        request = { after };
+        continue;
+      }
       const verdict = classify(failure, resumable, this.options.serviceName);
       if (verdict.kind !== 'retry') return verdict;
       interruptedAt ??= clock.now();

@@ -9,7 +9,8 @@
  * never slowed down.
  *
  * While a resuming client's private replay runs, the shared results it is offered are held back and
- * follow the replay (`hold` / `release`).
+ * follow the replay (`hold` / `release`); or, when it cannot join the shared stream, they are dropped
+ * and it is served by its own stream from then on (`detach`).
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
@@ -49,6 +50,8 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   /** Shared results held back while a private replay runs; undefined when not holding. */
   private held: (() => void)[] | undefined;
   private heldResults = 0;
+  /** Served by its own stream: the shared stream's results, checkpoints and statuses are ignored. */
+  private detached = false;
   private lastPositionStatus = -Infinity;
   /** A status-only result deferred by the rate limit: the stream's status to send it with, and its cancel. */
   private deferredStatus: { status: StreamStatus; cancel: () => void } | undefined;
@@ -85,6 +88,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
    * subscription with SUBSCRIBER_TOO_SLOW.
    */
   offer(result: ExecutionResult, position: string | undefined, status?: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) {
       if (++this.heldResults + this.buffer.length > this.options.capacity) return this.fallBehind();
       this.held.push(() => this.push(result, position, status));
@@ -107,17 +111,19 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
   advance(position: string, status: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) this.held.push(() => this.advanceNow(position, status));
     else this.advanceNow(position, status);
   }
 
-  /** A checkpoint of the private replay. */
+  /** A checkpoint of the private replay (or of the private live stream after it). */
   advanceReplay(position: string, status: StreamStatus): void {
     this.advanceNow(position, status);
   }
 
   /** The stream's lag state changed: opted-in clients get a status-only result. */
   statusChanged(status: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) this.held.push(() => this.pushStatus(status));
     else this.pushStatus(status);
   }
@@ -133,6 +139,16 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.held = undefined;
     this.heldResults = 0;
     for (const deliver of held ?? []) deliver();
+  }
+
+  /**
+   * Drops the held shared results and ignores the shared stream from now on: the client is served
+   * by its own stream (`offerReplay`, `advanceReplay`), which went on live where its replay ended.
+   */
+  detach(): void {
+    this.held = undefined;
+    this.heldResults = 0;
+    this.detached = true;
   }
 
   /** Ends the subscription with SUBSCRIBER_TOO_SLOW, naming the last position delivered, dropping what waits. */
