@@ -14,6 +14,11 @@ export class FakeStream {
   private readonly queue: ({ result: ExecutionResult } | { failure: unknown } | { complete: true })[] = [];
   private wake: (() => void) | undefined;
 
+  /** Messages sent (or failures) the code under test has not taken yet. */
+  get unread(): number {
+    return this.queue.length;
+  }
+
   readonly resume: ResumeRequest | undefined;
   readonly request: Record<string, unknown>;
 

@@ -8,7 +8,7 @@ import type { ExecutionResult } from 'graphql';
 import { createLogger } from '../../../lib/logger.ts';
 import { FATAL_CLOSE_CODES } from '../../../lib/resumable.ts';
 import { FakeClock, FakeUpstream, ended, take } from '../../../test/support/fake-upstream.ts';
-import { waitFor } from '../../../test/support/wait.ts';
+import { quietPeriod, waitFor } from '../../../test/support/wait.ts';
 import { SharedSubscription, type SharedOptions } from './shared.ts';
 import { UpstreamBacklogFull } from './upstream.ts';
 
@@ -416,6 +416,58 @@ describe('a client that resumes', () => {
     replay.complete();
     await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
     assert.deepEqual((await take(resumer, 9)).map(n), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay is read only as fast as the client takes it: a client that does not read holds a bounded buffer', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p100');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    for (let i = 1; i <= 100; i++) replay.event({ n: i }, `p${i}`);
+    replay.complete();
+    await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
+    await quietPeriod(50);
+    assert.ok(resumer.pending <= 2, `at most the capacity waits, not ${resumer.pending}`);
+    assert.ok(replay.unread > 0, 'the rest of the replay waits upstream');
+    assert.deepEqual(
+      (await take(resumer, 100)).map(n),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a shared event during a replay longer than the buffer is held, not counted with the replay', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    for (let i = 1; i <= 5; i++) replay.event({ n: i }, `p${i}`);
+    replay.complete();
+    await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
+    live.event({ n: 6 }, 'p6').event({ n: 7 }, 'p7');
+    await take(first, 2);
+    assert.deepEqual(
+      await take(resumer, 7),
+      [1, 2, 3, 4, 5, 6, 7].map((i) => ({ data: { n: i } })),
+      'not cut off',
+    );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test("a replay whose upstream backlog overflows (its client reads slowly) is reopened from the replay's position", async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p3');
+    const resumer = shared.join({ after: 'p0' });
+    (await upstream.opened(2)).event({ n: 1 }, 'p1').fail(new UpstreamBacklogFull('orders', 10));
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
+    reopened.event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
+    assert.deepEqual((await take(resumer, 3)).map(n), [1, 2, 3]);
     await Promise.all([first.return(), resumer.return()]);
   });
 

@@ -190,7 +190,13 @@ export class SharedSubscription {
     });
     let detached = false;
     const end = await stream.run({
-      message: (result, at) => pipeline.push(this.prepare(result, at)),
+      // Paced by the client: an event is taken once the client has room for it (checkpoints take
+      // none). Meanwhile the upstream's own backlog bound applies, and an overflow there reopens
+      // the replay from its position.
+      message: async (result, at) => {
+        if (!at?.checkpoint) await subscriber.room();
+        await pipeline.push(this.prepare(result, at));
+      },
       interrupted: () => {},
       recovered: () => {},
       unbounded: () => {

@@ -57,6 +57,8 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private deferredStatus: { status: StreamStatus; cancel: () => void } | undefined;
   private readonly endListeners: (() => void)[] = [];
   private readonly roomWaiters: (() => void)[] = [];
+  /** Results of the client's own stream on their way (`room` resolved, `offerReplay` not called yet). */
+  private reserved = 0;
 
   private readonly options: SubscriberOptions;
   private readonly clock: Pick<Clock, 'now' | 'setTimer'>;
@@ -90,23 +92,35 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   offer(result: ExecutionResult, position: string | undefined, status?: StreamStatus): void {
     if (this.detached) return;
     if (this.held) {
-      if (++this.heldResults + this.buffer.length > this.options.capacity) return this.fallBehind();
-      this.held.push(() => this.push(result, position, status));
-    } else this.push(result, position, status);
+      // Only the held results count: the replay in the buffer is paced by the client (`room`).
+      if (++this.heldResults > this.options.capacity) return this.fallBehind();
+      this.held.push(() => this.push(result, position, status, false));
+    } else this.push(result, position, status, true);
   }
 
   /**
-   * A replayed event result (never held back). The replay is paced by the client (`room`), so it
-   * does not count against the capacity: at most the replay's in-flight results come on top.
+   * An event result of the client's own stream (its replay; never held back), for which `room`
+   * was awaited: it does not count against the capacity, the room it reserved does.
    */
   offerReplay(result: ExecutionResult, position: string | undefined): void {
+    if (this.reserved > 0) this.reserved--;
     if (!this.ended) this.enqueue({ result, position: position ?? this.position, statusOnly: false });
+    this.wakeRoom();
   }
 
-  /** Resolves once fewer than `capacity` results wait for the client, or it has ended: how a private replay is paced. */
+  /**
+   * Resolves once the client has room for one more result of its own stream (results waiting and
+   * reserved fewer than `capacity`), or has ended, and reserves it until `offerReplay` brings the
+   * result: how a private replay is paced, so it never holds more than `capacity` results for the client.
+   */
   room(): Promise<void> {
-    if (this.ended || this.buffer.length < this.options.capacity) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.roomWaiters.push(() => {
+        this.reserved++;
+        resolve();
+      });
+      this.wakeRoom();
+    });
   }
 
   /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
@@ -170,9 +184,9 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   next(): Promise<IteratorResult<ExecutionResult>> {
     const item = this.buffer.shift();
+    this.wakeRoom();
     if (item) {
       this.lastDelivered = item.position ?? this.lastDelivered;
-      if (this.buffer.length < this.options.capacity) for (const wake of this.roomWaiters.splice(0)) wake();
       return Promise.resolve({ value: item.result, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -199,11 +213,12 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     return this.buffer.length;
   }
 
-  private push(result: ExecutionResult, position: string | undefined, status: StreamStatus | undefined): void {
+  /** `bounded`: overflow cuts the client off; held results were counted when they were held. */
+  private push(result: ExecutionResult, position: string | undefined, status: StreamStatus | undefined, bounded: boolean): void {
     if (this.ended) return;
     const at = position ?? this.position;
     const shown = status?.lagging ? withStream(result, { ...status, position: at }) : result;
-    if (this.buffer.length >= this.options.capacity && !this.waiting) return this.fallBehind();
+    if (bounded && this.buffer.length >= this.options.capacity && !this.waiting) return this.fallBehind();
     this.enqueue({ result: shown, position: at, statusOnly: false });
   }
 
@@ -249,7 +264,14 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.deferredStatus?.cancel();
     if (this.waiting && this.buffer.length === 0) this.takeWaiter()({ value: undefined, done: true });
     this.options.onEnd(this);
-    for (const listener of [...this.endListeners.splice(0), ...this.roomWaiters.splice(0)]) listener();
+    for (const listener of this.endListeners.splice(0)) listener();
+    this.wakeRoom();
+  }
+
+  /** Hands out the room there is, in order (everyone's, once it has ended). */
+  private wakeRoom(): void {
+    while (this.roomWaiters.length > 0 && (this.ended || this.buffer.length + this.reserved < this.options.capacity))
+      this.roomWaiters.shift()!();
   }
 
   private takeWaiter() {
