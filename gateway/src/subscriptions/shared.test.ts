@@ -471,6 +471,22 @@ describe('a client that resumes', () => {
     await Promise.all([first.return(), resumer.return()]);
   });
 
+  test('a replay interrupted while its client has no room is reopened only once the client reads', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p9');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    replay.event({ n: 1 }, 'p1').event({ n: 2 }, 'p2').fail(new UpstreamBacklogFull('orders', 10));
+    await waitFor(() => resumer.pending === 2, 5_000, 'the replay never filled the buffer', 1);
+    await quietPeriod(50);
+    assert.equal(upstream.streams.length, 2, 'not reopened while the client has no room');
+    await take(resumer, 1);
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p2', until: 'p9' });
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
   test('a client leaving during its replay releases the replay', async () => {
     const { upstream, shared } = setUp();
     const first = shared.join();

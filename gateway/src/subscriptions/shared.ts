@@ -197,7 +197,9 @@ export class SharedSubscription {
         if (!at?.checkpoint) await subscriber.room();
         await pipeline.push(this.prepare(result, at));
       },
-      interrupted: () => {},
+      // Not reopened before the client has room: a client that stopped reading would otherwise
+      // have its replay reopened and overflow again and again.
+      interrupted: () => subscriber.whenRoom(),
       recovered: () => {},
       unbounded: () => {
         detached = true;

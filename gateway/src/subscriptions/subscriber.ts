@@ -123,6 +123,14 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     });
   }
 
+  /** Resolves once the client has room for one more result of its own stream, or has ended, reserving nothing. */
+  whenRoom(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve);
+      this.wakeRoom();
+    });
+  }
+
   /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
   advance(position: string, status: StreamStatus): void {
     if (this.detached) return;
