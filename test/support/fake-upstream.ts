@@ -14,6 +14,11 @@ export class FakeStream {
   private readonly queue: ({ result: ExecutionResult } | { failure: unknown } | { complete: true })[] = [];
   private wake: (() => void) | undefined;
 
+  /** Messages sent (or failures) the code under test has not taken yet. */
+  get unread(): number {
+    return this.queue.length;
+  }
+
   readonly resume: ResumeRequest | undefined;
   readonly request: Record<string, unknown>;
 
@@ -30,6 +35,16 @@ export class FakeStream {
   /** A checkpoint at `position`. */
   checkpoint(position: string, lag?: StreamLag): this {
     return this.send({ extensions: { [RESUMABLE_EXTENSION]: { position, checkpoint: true, ...(lag && { lag }) } } });
+  }
+
+  /**
+   * Ends the stream as the orders subgraph does when it ends a subscriber (SUBSCRIBER_TOO_SLOW,
+   * subgraphs/orders/stream.ts through kit/resumable.ts): a result with `data: null`, the error at
+   * the field's path, and the last position delivered; then `complete`.
+   */
+  endWithError(code: string, position: string, field = 'orderEvents'): this {
+    const error = { message: `ended (${code})`, path: [field], extensions: { lastDeliveredCursor: position, bufferEvents: 10, code } };
+    return this.send({ data: null, errors: [error], extensions: { [RESUMABLE_EXTENSION]: { position } } } as never).complete();
   }
 
   send(result: ExecutionResult): this {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
-import { parse, type ExecutionResult } from 'graphql';
+import type { ServiceMap } from '@apollo/gateway';
+import { GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { createLogger } from '../../../lib/logger.ts';
 import { FakeClock, FakeUpstream, take } from '../../../test/support/fake-upstream.ts';
 import { SubscriptionEngine } from './engine.ts';
@@ -33,12 +34,12 @@ function supergraph(directive = '@resumable(position: "cursor", argument: "after
   return result.supergraphSdl;
 }
 
-function setUp(sdl = supergraph()) {
+function setUp(sdl = supergraph(), serviceMap: ServiceMap = {}) {
   const upstream = new FakeUpstream();
   const engine = new SubscriptionEngine({
     supergraphSdl: sdl,
     urls: new Map([['events', 'http://127.0.0.1:9/graphql']]),
-    serviceMap: {},
+    serviceMap,
     log,
     subscriberBufferEvents: 100,
     upstreamRetryAttempts: 3,
@@ -72,7 +73,10 @@ describe('the subscription engine', () => {
     const replay = await upstream.opened(2);
     assert.equal(replay.request['query'], live.request['query'], 'the replay sends the same operation');
     assert.deepEqual(replay.request['extensions'], { resumable: { after: 'c1', until: 'c5' } });
-    replay.event({ events: { id: '2', cursor: 'c2' } }, 'c2').complete();
+    replay
+      .event({ events: { id: '2', cursor: 'c2' } }, 'c2')
+      .checkpoint('c5')
+      .complete();
     live.event({ events: { id: '6', cursor: 'c6' } }, 'c6');
     const results = await take(client, 2);
     assert.deepEqual(
@@ -137,6 +141,50 @@ describe('the subscription engine', () => {
     const client = subscribe('subscription { events { id } }', {}, { stream: { status: true } });
     (await upstream.opened(1)).checkpoint('c9');
     assert.deepEqual(await take(client, 1), [{ extensions: { stream: { lagging: false, position: 'c9' } } }]);
+  });
+});
+
+/** Events of the `events` subgraph with a `note` from a second subgraph, `notes`, fetched per event. */
+function supergraphWithNotes(): string {
+  const events = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+    type Query { ping: Int }
+    type Event @key(fields: "id") { id: ID! }
+    type Subscription { events: Event! }`;
+  const notes = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+    type Event @key(fields: "id") { id: ID! note: String }`;
+  const result = composeServices([
+    { name: 'events', url: 'http://127.0.0.1:9/graphql', typeDefs: parse(events) },
+    { name: 'notes', url: 'http://127.0.0.1:9/graphql', typeDefs: parse(notes) },
+  ]);
+  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return result.supergraphSdl;
+}
+
+describe('errors in resolved events', () => {
+  test('an event without data reaches the client as SUBGRAPH_UNAVAILABLE naming the subgraph', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe('subscription { events { id } }');
+    (await upstream.opened(1)).checkpoint('c1').send({ extensions: { resumable: { position: 'c2' } } });
+    const [result] = await take(client, 1);
+    assert.deepEqual(result!.errors?.[0]?.extensions, { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'events' });
+  });
+
+  test('an error of the per-event execution without a code gets INTERNAL_SERVER_ERROR', async (t) => {
+    const failing = { process: () => Promise.reject(new GraphQLError('the data source broke')) };
+    const { upstream, engine, subscribe } = setUp(supergraphWithNotes(), { notes: failing } as unknown as ServiceMap);
+    t.after(() => engine.close());
+    const client = subscribe('subscription { events { id note } }');
+    (await upstream.opened(1)).event({ events: { __typename: 'Event', id: '1' } });
+    const [result] = await take(client, 1);
+    assert.ok(result!.errors?.length, `no error: ${JSON.stringify(result)}`);
+    assert.ok(
+      result!.errors.every((e) => e.extensions['code'] !== undefined),
+      `an error without a code: ${JSON.stringify(result!.errors)}`,
+    );
+    assert.equal(result!.errors[0]?.extensions['code'], 'INTERNAL_SERVER_ERROR');
   });
 });
 

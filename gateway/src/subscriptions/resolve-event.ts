@@ -30,7 +30,7 @@ export async function resolveEvent(
 ): Promise<ExecutionResult> {
   const serviceName = plan.primary.serviceName;
   const upstreamErrors = (event.errors ?? []).map((e) => asGraphQLError(e, serviceName));
-  if (!event.data) return { errors: upstreamErrors.length ? upstreamErrors : [new GraphQLError('subscription event without data')] };
+  if (!event.data) return { errors: upstreamErrors.length ? upstreamErrors : [withoutData(serviceName)] };
 
   // The executor writes into what the data source returns: each event gets its own copy. The
   // event's extensions (its position) stay behind: clients see positions only as selected fields.
@@ -57,18 +57,34 @@ export async function resolveEvent(
   return errors.length ? { data, errors } : { data };
 }
 
+/** The owning subgraph sent an event with neither data nor errors: its answer is unusable. */
+function withoutData(serviceName: string): GraphQLError {
+  return new GraphQLError(`subgraph "${serviceName}" sent a subscription event without data`, {
+    extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName },
+  });
+}
+
 /**
- * The executor can hand back plain `Error`s (graphql-ws needs GraphQLErrors), and errors of the
- * primary fetch would carry the local source's name: name the owning subgraph instead.
+ * Every error a client sees has a code: the executor can hand back plain `Error`s (graphql-ws
+ * needs GraphQLErrors) and GraphQLErrors without a code (both get INTERNAL_SERVER_ERROR); errors
+ * of the primary fetch would carry the local source's name, and the event's own errors (plain, as
+ * they came over the wire) none: name the owning subgraph instead.
  */
 function asGraphQLError(error: unknown, owningSubgraph: string): GraphQLError {
-  if (error instanceof GraphQLError) {
-    if (error.extensions['serviceName'] !== EVENT_SOURCE) return error;
-    return new GraphQLError(error.message, { path: error.path, extensions: { ...error.extensions, serviceName: owningSubgraph } });
-  }
-  const { message, path, extensions } = error as { message?: string; path?: (string | number)[]; extensions?: Record<string, unknown> };
+  const {
+    message,
+    path,
+    extensions = {},
+  } = error as { message?: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> };
+  const named = extensions['serviceName'];
+  if (error instanceof GraphQLError && named !== EVENT_SOURCE && extensions['code'] !== undefined) return error;
+  const serviceName = named === EVENT_SOURCE ? owningSubgraph : error instanceof GraphQLError ? named : (named ?? owningSubgraph);
   return new GraphQLError(message ?? String(error), {
     path,
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...extensions, serviceName: extensions?.['serviceName'] ?? owningSubgraph },
+    extensions: {
+      ...extensions,
+      code: extensions['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR,
+      ...(serviceName !== undefined && { serviceName }),
+    },
   });
 }

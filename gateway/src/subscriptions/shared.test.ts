@@ -8,7 +8,7 @@ import type { ExecutionResult } from 'graphql';
 import { createLogger } from '../../../lib/logger.ts';
 import { FATAL_CLOSE_CODES } from '../../../lib/resumable.ts';
 import { FakeClock, FakeUpstream, ended, take } from '../../../test/support/fake-upstream.ts';
-import { waitFor } from '../../../test/support/wait.ts';
+import { quietPeriod, waitFor } from '../../../test/support/wait.ts';
 import { SharedSubscription, type SharedOptions } from './shared.ts';
 import { UpstreamBacklogFull } from './upstream.ts';
 
@@ -93,7 +93,29 @@ describe('a shared subscription of a resumable field', () => {
     });
   }
 
-  test("reopens after the subgraph's SUBSCRIBER_TOO_SLOW sent as a result without data, then complete", async () => {
+  for (const code of ['SUBSCRIBER_TOO_SLOW', 'EVENT_LOG_UNAVAILABLE']) {
+    test(`reopens after the subgraph ends the stream with ${code} as the orders subgraph sends it (data null, its position, then complete)`, async () => {
+      const { upstream, shared } = setUp();
+      const client = shared.join();
+      const live = await upstream.opened(1);
+      live.checkpoint('p0').event({ n: 1 }, 'p1').endWithError(code, 'p1');
+      const reopened = await upstream.opened(2);
+      assert.deepEqual(reopened.resume, { after: 'p1', until: undefined });
+      reopened.checkpoint('p1').event({ n: 2 }, 'p2');
+      assert.deepEqual(await take(client, 2), [{ data: { n: 1 } }, { data: { n: 2 } }], 'the error is not passed on');
+      await client.return();
+    });
+  }
+
+  test('reopens from the position an interrupting result carries when it is newer than the last one delivered', async () => {
+    const { upstream, shared } = setUp();
+    const client = shared.join();
+    (await upstream.opened(1)).checkpoint('p0').event({ n: 1 }, 'p1').endWithError('SUBSCRIBER_TOO_SLOW', 'p4');
+    assert.deepEqual((await upstream.opened(2)).resume, { after: 'p4', until: undefined });
+    await client.return();
+  });
+
+  test("reopens after the subgraph's SUBSCRIBER_TOO_SLOW sent as a result without data or position, then complete", async () => {
     const { upstream, shared } = setUp();
     const client = shared.join();
     const live = await upstream.opened(1);
@@ -263,7 +285,7 @@ describe('a client that resumes', () => {
     live.checkpoint('p9').event({ n: 10 }, 'p10');
     const replay = await upstream.opened(2);
     assert.deepEqual(replay.resume, { after: 'p5', until: 'p9' });
-    replay.event({ n: 6 }, 'p6').complete();
+    replay.event({ n: 6 }, 'p6').checkpoint('p9').complete();
     assert.deepEqual((await take(resumer, 2)).map(n), [6, 10]);
     await resumer.return();
   });
@@ -291,6 +313,67 @@ describe('a client that resumes', () => {
     assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
     reopened.event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
     assert.deepEqual((await take(resumer, 3)).map(n), [1, 2, 3]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay the subgraph ends with SUBSCRIBER_TOO_SLOW is reopened from its position, bounded as before', async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p0').event({ n: 3 }, 'p3');
+    await take(first, 1);
+    const resumer = shared.join({ after: 'p0' });
+    (await upstream.opened(2)).checkpoint('p0').event({ n: 1 }, 'p1').endWithError('SUBSCRIBER_TOO_SLOW', 'p1');
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
+    reopened.checkpoint('p1').event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
+    live.event({ n: 4 }, 'p4');
+    assert.deepEqual(
+      await take(resumer, 4),
+      [1, 2, 3, 4].map((i) => ({ data: { n: i } })),
+      'no error, no gap, no duplicate',
+    );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a client ahead of the shared stream: its held shared results are dropped and its replay goes on live from its final position', async () => {
+    const { upstream, shared, state } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    // Its position came from a gateway that had read further: the replay's final position keeps it there.
+    const resumer = shared.join({ after: 'q7' });
+    const replay = await upstream.opened(2);
+    assert.deepEqual(replay.resume, { after: 'q7', until: 'p5' });
+    live.event({ n: 6 }, 'p6'); // the resumer may have it already: it must not get it from the shared stream
+    await take(first, 1);
+    replay.checkpoint('q7').complete();
+    const own = await upstream.opened(3);
+    assert.deepEqual(own.resume, { after: 'q7' }, 'a private live stream from the final position, no until');
+    live.event({ n: 8 }, 'p8');
+    own.checkpoint('q7').event({ n: 8 }, 'q8');
+    await take(first, 1);
+    assert.deepEqual(await take(resumer, 1), [{ data: { n: 8 } }], 'neither the held n: 6 nor the shared n: 8');
+    assert.equal(resumer.position, 'q8', 'its position never goes back to the shared one');
+    own.event({ n: 9 }, 'q9').fail({ code: 1006, reason: '' });
+    assert.deepEqual((await upstream.opened(4)).resume, { after: 'q9', until: undefined }, 'it recovers like any stream');
+    assert.equal(state.resolved, 2 + 2, 'resolved per event: the shared ones once, its own for it');
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay is joined to the shared stream only when its final position equals until', async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    const resumer = shared.join({ after: 'p1' });
+    const replay = await upstream.opened(2);
+    live.event({ n: 6 }, 'p6');
+    await take(first, 1);
+    replay.checkpoint('p1').event({ n: 3 }, 'p3').checkpoint('p5').complete();
+    live.event({ n: 7 }, 'p7');
+    assert.deepEqual((await take(resumer, 3)).map(n), [3, 6, 7]);
+    assert.equal(upstream.streams.length, 2, 'no private live stream');
     await Promise.all([first.return(), resumer.return()]);
   });
 
@@ -333,6 +416,74 @@ describe('a client that resumes', () => {
     replay.complete();
     await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
     assert.deepEqual((await take(resumer, 9)).map(n), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay is read only as fast as the client takes it: a client that does not read holds a bounded buffer', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p100');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    for (let i = 1; i <= 100; i++) replay.event({ n: i }, `p${i}`);
+    replay.complete();
+    await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
+    await quietPeriod(50);
+    assert.ok(resumer.pending <= 2, `at most the capacity waits, not ${resumer.pending}`);
+    assert.ok(replay.unread > 0, 'the rest of the replay waits upstream');
+    assert.deepEqual(
+      (await take(resumer, 100)).map(n),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a shared event during a replay longer than the buffer is held, not counted with the replay', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p5');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    for (let i = 1; i <= 5; i++) replay.event({ n: i }, `p${i}`);
+    replay.complete();
+    await waitFor(() => resumer.pending >= 2, 5_000, 'the replay never filled the buffer', 1);
+    live.event({ n: 6 }, 'p6').event({ n: 7 }, 'p7');
+    await take(first, 2);
+    assert.deepEqual(
+      await take(resumer, 7),
+      [1, 2, 3, 4, 5, 6, 7].map((i) => ({ data: { n: i } })),
+      'not cut off',
+    );
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test("a replay whose upstream backlog overflows (its client reads slowly) is reopened from the replay's position", async () => {
+    const { upstream, shared } = setUp();
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p3');
+    const resumer = shared.join({ after: 'p0' });
+    (await upstream.opened(2)).event({ n: 1 }, 'p1').fail(new UpstreamBacklogFull('orders', 10));
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p1', until: 'p3' });
+    reopened.event({ n: 2 }, 'p2').event({ n: 3 }, 'p3').complete();
+    assert.deepEqual((await take(resumer, 3)).map(n), [1, 2, 3]);
+    await Promise.all([first.return(), resumer.return()]);
+  });
+
+  test('a replay interrupted while its client has no room is reopened only once the client reads', async () => {
+    const { upstream, shared } = setUp({ subscriberCapacity: 2 });
+    const first = shared.join();
+    (await upstream.opened(1)).checkpoint('p9');
+    const resumer = shared.join({ after: 'p0' });
+    const replay = await upstream.opened(2);
+    replay.event({ n: 1 }, 'p1').event({ n: 2 }, 'p2').fail(new UpstreamBacklogFull('orders', 10));
+    await waitFor(() => resumer.pending === 2, 5_000, 'the replay never filled the buffer', 1);
+    await quietPeriod(50);
+    assert.equal(upstream.streams.length, 2, 'not reopened while the client has no room');
+    await take(resumer, 1);
+    const reopened = await upstream.opened(3);
+    assert.deepEqual(reopened.resume, { after: 'p2', until: 'p9' });
     await Promise.all([first.return(), resumer.return()]);
   });
 

@@ -8,6 +8,8 @@
  * order), reopens the upstream from it after any interruption (stream.ts), and gives a client that
  * resumes a private bounded replay from its position up to the shared position at its join, followed
  * by the shared results from there: no gap, no duplicate, one upstream stream however many resume.
+ * A client whose replay ends elsewhere than that position (it was ahead of the shared stream) is
+ * served its own live stream from where the replay ended instead.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
@@ -73,6 +75,7 @@ export class SharedSubscription {
         // In delivery order: results taken before the interruption come first.
         interrupted: () => pipeline.push(Promise.resolve({ reconnecting: true })),
         recovered: () => pipeline.push(Promise.resolve({ reconnecting: false })),
+        unbounded: () => {}, // a live stream has no until
       })
       .then(async (end) => {
         await pipeline.drained();
@@ -169,7 +172,9 @@ export class SharedSubscription {
   /**
    * A resuming client's private replay: from its position up to the shared stream's position at
    * its join (waiting for the stream's start checkpoint when it has none yet), each event resolved;
-   * then the shared results held back since the join.
+   * then the shared results held back since the join. When the replay's final position is not
+   * `until` (the client was ahead of the shared stream somewhere), the held results are dropped and
+   * the replay goes on as the client's private live stream (schema/resumable.md, "Recovery").
    */
   private async replay(subscriber: Subscriber, after: string): Promise<void> {
     if (this.position === undefined) await new Promise<void>((resolve) => this.positionWaiters.push(resolve));
@@ -183,15 +188,30 @@ export class SharedSubscription {
       if (result) subscriber.offerReplay(result, at?.position);
       else if (at) subscriber.advanceReplay(at.position, this.status);
     });
+    let detached = false;
     const end = await stream.run({
-      message: (result, at) => pipeline.push(this.prepare(result, at)),
-      interrupted: () => {},
+      // Paced by the client: an event is taken once the client has room for it (checkpoints take
+      // none). Meanwhile the upstream's own backlog bound applies, and an overflow there reopens
+      // the replay from its position.
+      message: async (result, at) => {
+        if (!at?.checkpoint) await subscriber.room();
+        await pipeline.push(this.prepare(result, at));
+      },
+      // Not reopened before the client has room: a client that stopped reading would otherwise
+      // have its replay reopened and overflow again and again.
+      interrupted: () => subscriber.whenRoom(),
       recovered: () => {},
+      unbounded: () => {
+        detached = true;
+        subscriber.detach();
+      },
     });
     await pipeline.drained();
     this.replays.delete(stream);
-    if (end.kind === 'complete') subscriber.release();
-    else if (end.kind === 'failed') subscriber.close({ errors: [end.error] });
+    if (end.kind === 'complete') {
+      if (detached) subscriber.close();
+      else subscriber.release();
+    } else if (end.kind === 'failed') subscriber.close({ errors: [end.error] });
     else if (end.kind === 'lost') subscriber.fallBehind();
   }
 

@@ -53,7 +53,7 @@ export interface RecoveryPolicy {
 }
 
 export type StreamEnd =
-  /** The subgraph completed it (a bounded replay reached its end). */
+  /** The subgraph completed it: a live stream, or a bounded replay whose final position is its `until`. */
   | { kind: 'complete' }
   /** `stop()` was called. */
   | { kind: 'stopped' }
@@ -69,6 +69,12 @@ export interface StreamHandlers {
   interrupted(failure: unknown, attempt: number): Promise<void> | void;
   /** The first message after an interruption arrived: the stream is open again. It waits for this to settle. */
   recovered(): Promise<void> | void;
+  /**
+   * A bounded replay completed at a final position other than its `until` (the client was ahead of
+   * the shared stream somewhere): the stream goes on as a live one from `after`, that final
+   * position, through the same recovery. It waits for this to settle. Never called for a live stream.
+   */
+  unbounded(after: string | null): Promise<void> | void;
 }
 
 export interface ResumableStreamOptions {
@@ -112,16 +118,15 @@ export class ResumableStream {
         this.iterator = this.options.open(request);
         for await (const result of this.iterator) {
           if (this.stopped) break;
+          const position = resumable ? readStreamPosition(result) : undefined;
+          if (position) this.position = position.position;
+          const interruption = interruptionOf(result, position);
+          if (interruption) throw interruption;
           if (interruptedAt !== undefined) {
             attempt = 0;
             interruptedAt = undefined;
             await handlers.recovered();
           }
-          const position = resumable ? readStreamPosition(result) : undefined;
-          // Errors without data (not even null) and without a position: the subgraph refused or ended
-          // the stream (graphql-ws sends them as a `next`, then `complete`).
-          if (!position && !('data' in result) && result.errors?.length) throw result.errors;
-          if (position) this.position = position.position;
           await handlers.message(result, position);
         }
         completed = true;
@@ -129,7 +134,18 @@ export class ResumableStream {
         failure = err;
       }
       if (this.stopped) return { kind: 'stopped' };
-      if (completed) return { kind: 'complete' };
+      if (completed) {
+        const until = request?.until;
+        if (until === undefined || this.position === until) return { kind: 'complete' };
+        // A bounded replay that completed elsewhere than `until`: its final position differs from
+        // `until` where the client was ahead of it (schema/resumable.md, "Recovery"). Which events
+        // beyond `until` the client already has is unknown, so it goes on live from there.
+        const after = this.position ?? request?.after ?? null;
+        this.options.log.debug({ after, until }, 'bounded replay ended beside until; going on live from its final position');
+        await handlers.unbounded(after);
+        request = { after };
+        continue;
+      }
       const verdict = classify(failure, resumable, this.options.serviceName);
       if (verdict.kind !== 'retry') return verdict;
       interruptedAt ??= clock.now();
@@ -143,7 +159,7 @@ export class ResumableStream {
       await handlers.interrupted(failure, attempt);
       await clock.sleep(backOff, this.abort.signal);
       if (this.stopped) return { kind: 'stopped' };
-      request = resumable && start ? { after: this.position ?? start.after, until: start.until } : undefined;
+      request = resumable && request ? { after: this.position ?? request.after, until: request.until } : undefined;
     }
   }
 
@@ -156,13 +172,27 @@ export class ResumableStream {
   }
 }
 
-const codeOf = (err: unknown): unknown =>
-  Array.isArray(err) ? (err[0] as { extensions?: Record<string, unknown> } | undefined)?.extensions?.['code'] : undefined;
-
 /** Codes of a subgraph's error that say "resume and it will work": the stream is reopened from its position. */
 const RECOVERABLE_CODES: ReadonlySet<unknown> = new Set([ErrorCode.SUBSCRIBER_TOO_SLOW, ErrorCode.EVENT_LOG_UNAVAILABLE]);
 /** Of those, the ones after which events are lost unless the stream resumes from a position. */
 const LOSSY_CODES: ReadonlySet<unknown> = new Set([ErrorCode.SUBSCRIBER_TOO_SLOW]);
+
+const codesOf = (errors: readonly unknown[]): unknown[] =>
+  errors.map((e) => (e as { extensions?: Record<string, unknown> } | null)?.extensions?.['code']);
+
+/**
+ * The subgraph's errors when a result ends the stream rather than being an event: errors carrying
+ * a recoverable code, whatever else the result carries (the orders subgraph sends
+ * SUBSCRIBER_TOO_SLOW with `data: null` and its last position, then completes); or errors without
+ * data (not even null) and without a position (the subgraph refused the subscription; graphql-ws
+ * sends them as a `next`, then `complete`).
+ */
+function interruptionOf(result: ExecutionResult, position: StreamPosition | undefined): readonly unknown[] | undefined {
+  const errors = result.errors;
+  if (!errors?.length) return undefined;
+  if (codesOf(errors).some((code) => RECOVERABLE_CODES.has(code))) return errors;
+  return !position && !('data' in result) ? errors : undefined;
+}
 
 /**
  * What to do about a failure: graphql-ws rejects with the subgraph's GraphQL errors (an array),
@@ -170,9 +200,13 @@ const LOSSY_CODES: ReadonlySet<unknown> = new Set([ErrorCode.SUBSCRIBER_TOO_SLOW
  * (a handshake that timed out, a refused connection) is a lost socket.
  */
 function classify(failure: unknown, resumable: boolean, serviceName: string): Verdict {
-  if (failure instanceof UpstreamBacklogFull || LOSSY_CODES.has(codeOf(failure))) return resumable ? { kind: 'retry' } : { kind: 'lost' };
+  const codes = Array.isArray(failure) ? codesOf(failure) : [];
+  if (failure instanceof UpstreamBacklogFull || codes.some((code) => LOSSY_CODES.has(code)))
+    return resumable ? { kind: 'retry' } : { kind: 'lost' };
   if (Array.isArray(failure))
-    return RECOVERABLE_CODES.has(codeOf(failure)) ? { kind: 'retry' } : { kind: 'failed', error: subgraphError(failure, serviceName) };
+    return codes.some((code) => RECOVERABLE_CODES.has(code))
+      ? { kind: 'retry' }
+      : { kind: 'failed', error: subgraphError(failure, serviceName) };
   const closeCode = (failure as { code?: unknown } | null)?.code;
   if (typeof closeCode === 'number' && FATAL_CLOSE_CODES.has(closeCode)) {
     const reason = (failure as { reason?: unknown }).reason;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
 import { FakeClock } from '../../../test/support/fake-upstream.ts';
+import { quietPeriod, waitFor } from '../../../test/support/wait.ts';
 import { Subscriber } from './subscriber.ts';
 
 const event = (n: number): ExecutionResult => ({ data: { n } });
@@ -128,5 +129,33 @@ describe('a subscriber position', () => {
     subscriber.release();
     const got = [await subscriber.next(), await subscriber.next(), await subscriber.next()].map((r) => r.value);
     assert.deepEqual(got, [event(1), event(2), event(3)]);
+  });
+
+  test('room is reserved per replayed result: results waiting and on their way never exceed the capacity', async () => {
+    const subscriber = new Subscriber({ capacity: 2, onEnd: () => undefined });
+    let granted = 0;
+    for (let i = 0; i < 3; i++) void subscriber.room().then(() => granted++);
+    await waitFor(() => granted === 2, 5_000, 'the room there is was never granted', 1);
+    subscriber.offerReplay(event(1), 'p1'); // the first reservation turns into a waiting result
+    await quietPeriod(20);
+    assert.equal(granted, 2, 'one waiting and one on its way: full');
+    assert.deepEqual((await subscriber.next()).value, event(1));
+    await waitFor(() => granted === 3, 5_000, 'taking a result never made room', 1);
+  });
+
+  test('held shared results count against the capacity on their own, and are delivered after the replay whatever it left waiting', async () => {
+    const subscriber = new Subscriber({ capacity: 2, onEnd: () => undefined, start: 'p0' });
+    subscriber.hold();
+    for (let i = 1; i <= 4; i++) subscriber.offerReplay(event(i), `p${i}`);
+    subscriber.offer(event(5), 'p5');
+    subscriber.offer(event(6), 'p6');
+    assert.equal(subscriber.done, false);
+    subscriber.release();
+    const got = [];
+    for (let i = 0; i < 6; i++) got.push((await subscriber.next()).value);
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6].map(event));
+    subscriber.hold();
+    for (let i = 7; i <= 9; i++) subscriber.offer(event(i), `p${i}`);
+    assert.equal(subscriber.done, true, 'the third held result is over capacity');
   });
 });

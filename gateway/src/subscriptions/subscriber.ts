@@ -9,7 +9,8 @@
  * never slowed down.
  *
  * While a resuming client's private replay runs, the shared results it is offered are held back and
- * follow the replay (`hold` / `release`).
+ * follow the replay (`hold` / `release`); or, when it cannot join the shared stream, they are dropped
+ * and it is served by its own stream from then on (`detach`).
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
@@ -49,11 +50,15 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   /** Shared results held back while a private replay runs; undefined when not holding. */
   private held: (() => void)[] | undefined;
   private heldResults = 0;
+  /** Served by its own stream: the shared stream's results, checkpoints and statuses are ignored. */
+  private detached = false;
   private lastPositionStatus = -Infinity;
   /** A status-only result deferred by the rate limit: the stream's status to send it with, and its cancel. */
   private deferredStatus: { status: StreamStatus; cancel: () => void } | undefined;
   private readonly endListeners: (() => void)[] = [];
   private readonly roomWaiters: (() => void)[] = [];
+  /** Results of the client's own stream on their way (`room` resolved, `offerReplay` not called yet). */
+  private reserved = 0;
 
   private readonly options: SubscriberOptions;
   private readonly clock: Pick<Clock, 'now' | 'setTimer'>;
@@ -85,39 +90,62 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
    * subscription with SUBSCRIBER_TOO_SLOW.
    */
   offer(result: ExecutionResult, position: string | undefined, status?: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) {
-      if (++this.heldResults + this.buffer.length > this.options.capacity) return this.fallBehind();
-      this.held.push(() => this.push(result, position, status));
-    } else this.push(result, position, status);
+      // Only the held results count: the replay in the buffer is paced by the client (`room`).
+      if (++this.heldResults > this.options.capacity) return this.fallBehind();
+      this.held.push(() => this.push(result, position, status, false));
+    } else this.push(result, position, status, true);
   }
 
   /**
-   * A replayed event result (never held back). The replay is paced by the client (`room`), so it
-   * does not count against the capacity: at most the replay's in-flight results come on top.
+   * An event result of the client's own stream (its replay; never held back), for which `room`
+   * was awaited: it does not count against the capacity, the room it reserved does.
    */
   offerReplay(result: ExecutionResult, position: string | undefined): void {
+    if (this.reserved > 0) this.reserved--;
     if (!this.ended) this.enqueue({ result, position: position ?? this.position, statusOnly: false });
+    this.wakeRoom();
   }
 
-  /** Resolves once fewer than `capacity` results wait for the client, or it has ended: how a private replay is paced. */
+  /**
+   * Resolves once the client has room for one more result of its own stream (results waiting and
+   * reserved fewer than `capacity`), or has ended, and reserves it until `offerReplay` brings the
+   * result: how a private replay is paced, so it never holds more than `capacity` results for the client.
+   */
   room(): Promise<void> {
-    if (this.ended || this.buffer.length < this.options.capacity) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.roomWaiters.push(() => {
+        this.reserved++;
+        resolve();
+      });
+      this.wakeRoom();
+    });
+  }
+
+  /** Resolves once the client has room for one more result of its own stream, or has ended, reserving nothing. */
+  whenRoom(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve);
+      this.wakeRoom();
+    });
   }
 
   /** The stream's position moved without an event (a checkpoint); `status` is the stream's current one. */
   advance(position: string, status: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) this.held.push(() => this.advanceNow(position, status));
     else this.advanceNow(position, status);
   }
 
-  /** A checkpoint of the private replay. */
+  /** A checkpoint of the private replay (or of the private live stream after it). */
   advanceReplay(position: string, status: StreamStatus): void {
     this.advanceNow(position, status);
   }
 
   /** The stream's lag state changed: opted-in clients get a status-only result. */
   statusChanged(status: StreamStatus): void {
+    if (this.detached) return;
     if (this.held) this.held.push(() => this.pushStatus(status));
     else this.pushStatus(status);
   }
@@ -133,6 +161,16 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.held = undefined;
     this.heldResults = 0;
     for (const deliver of held ?? []) deliver();
+  }
+
+  /**
+   * Drops the held shared results and ignores the shared stream from now on: the client is served
+   * by its own stream (`offerReplay`, `advanceReplay`), which went on live where its replay ended.
+   */
+  detach(): void {
+    this.held = undefined;
+    this.heldResults = 0;
+    this.detached = true;
   }
 
   /** Ends the subscription with SUBSCRIBER_TOO_SLOW, naming the last position delivered, dropping what waits. */
@@ -154,9 +192,9 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   next(): Promise<IteratorResult<ExecutionResult>> {
     const item = this.buffer.shift();
+    this.wakeRoom();
     if (item) {
       this.lastDelivered = item.position ?? this.lastDelivered;
-      if (this.buffer.length < this.options.capacity) for (const wake of this.roomWaiters.splice(0)) wake();
       return Promise.resolve({ value: item.result, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -183,11 +221,12 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     return this.buffer.length;
   }
 
-  private push(result: ExecutionResult, position: string | undefined, status: StreamStatus | undefined): void {
+  /** `bounded`: overflow cuts the client off; held results were counted when they were held. */
+  private push(result: ExecutionResult, position: string | undefined, status: StreamStatus | undefined, bounded: boolean): void {
     if (this.ended) return;
     const at = position ?? this.position;
     const shown = status?.lagging ? withStream(result, { ...status, position: at }) : result;
-    if (this.buffer.length >= this.options.capacity && !this.waiting) return this.fallBehind();
+    if (bounded && this.buffer.length >= this.options.capacity && !this.waiting) return this.fallBehind();
     this.enqueue({ result: shown, position: at, statusOnly: false });
   }
 
@@ -233,7 +272,14 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.deferredStatus?.cancel();
     if (this.waiting && this.buffer.length === 0) this.takeWaiter()({ value: undefined, done: true });
     this.options.onEnd(this);
-    for (const listener of [...this.endListeners.splice(0), ...this.roomWaiters.splice(0)]) listener();
+    for (const listener of this.endListeners.splice(0)) listener();
+    this.wakeRoom();
+  }
+
+  /** Hands out the room there is, in order (everyone's, once it has ended). */
+  private wakeRoom(): void {
+    while (this.roomWaiters.length > 0 && (this.ended || this.buffer.length + this.reserved < this.options.capacity))
+      this.roomWaiters.shift()!();
   }
 
   private takeWaiter() {
