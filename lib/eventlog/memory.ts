@@ -169,8 +169,8 @@ export class MemoryEventLog implements EventLog {
       batch.push({ key: r.key, value: r.value, headers: { ...r.headers }, timestamp });
       return { partition, offset: state.partitions[partition]!.length + batch.length - 1 };
     });
-    // On disk first: a failed write leaves memory as it was (and publish rejects).
-    for (const [partition, batch] of byPartition) this.#files?.append(topic, partition, batch);
+    // On disk first, all or nothing: a failed write leaves disk and memory as they were (and publish rejects).
+    this.#files?.append(topic, byPartition);
     for (const [partition, batch] of byPartition) {
       const log = state.partitions[partition]!;
       for (const stored of batch) log.push(frozenRecord(topic, partition, log.length, stored));
