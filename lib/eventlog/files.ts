@@ -8,6 +8,7 @@
  *   topics/<topic, URI-encoded>/<p>.ndjson    partition p, append-only: one record per line,
  *                                             `[key, value, headers, timestamp]`; its offset is its line number from 0
  *   groups.json                               `[{ "groupId", "topic", "committed": { partition: next offset } }]`
+ *                                             (groups that committed something only)
  *
  * - Records are appended synchronously before `publish` resolves, all or nothing: a failed write
  *   is cut back off every file the publish touched. They are written to the operating system, not

@@ -124,6 +124,46 @@ describe('MemoryEventLog kept on disk, reopened', { timeout: 60_000 }, () => {
     }
   });
 
+  test('only groups that committed something are kept: groups that never commit leave no trace', { timeout: 30_000 }, async () => {
+    const dir = await newDir();
+    const first = new MemoryEventLog({ dir, defaultPartitions: 2 });
+    await first.publish('t', [{ key: 'a', value: '1' }]);
+    const handled: string[] = [];
+    const consumers = await Promise.all(
+      [
+        { groupId: 'projection-0f3c', commit: false },
+        { groupId: 'projection-0f3c-dlq-scan', commit: false },
+        { groupId: 'billing', commit: true },
+      ].map(({ groupId, commit }) =>
+        first.consume({ topic: 't', groupId, from: { kind: 'committed' }, commit, handle: async () => void handled.push(groupId) }),
+      ),
+    );
+    await waitFor(() => handled.length === 3, 10_000, 'each group handled the record');
+    await Promise.all(consumers.map((c) => c.stop()));
+    await first.close();
+
+    const stored = JSON.parse(await readFile(join(dir, 'groups.json'), 'utf8')) as { groupId: string }[];
+    assert.deepEqual(
+      stored.map((g) => g.groupId),
+      ['billing'],
+    );
+  });
+
+  test('groups without committed positions that an older version stored are dropped at the next write', { timeout: 30_000 }, async () => {
+    const dir = await newDir();
+    await writeFile(
+      join(dir, 'groups.json'),
+      JSON.stringify([
+        { groupId: 'projection-1a2b', topic: 't', committed: {} },
+        { groupId: 'billing', topic: 't', committed: { 0: 1 } },
+      ]),
+    );
+    await new MemoryEventLog({ dir }).close();
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'groups.json'), 'utf8')), [
+      { groupId: 'billing', topic: 't', committed: { 0: 1 } },
+    ]);
+  });
+
   test('a record cut short by a crash is cut off; the records before it stay', { timeout: 30_000 }, async () => {
     const dir = await newDir();
     const first = new MemoryEventLog({ dir, partitions: { t: 1 } });

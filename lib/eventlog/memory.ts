@@ -144,12 +144,16 @@ export class MemoryEventLog implements EventLog {
       const group = this.#group(stored.groupId, stored.topic);
       for (const [partition, next] of Object.entries(stored.committed)) group.committed.set(Number(partition), next);
     }
+    // Only groups that committed something: a group that never commits (`commit: false`, such as
+    // a per-process projection group with a random id) has nothing to resume from and would pile up.
     files.trackGroups(() =>
-      [...this.#groups.values()].map((g): StoredGroup => ({
-        groupId: g.groupId,
-        topic: g.topic,
-        committed: Object.fromEntries(g.committed),
-      })),
+      [...this.#groups.values()]
+        .filter((g) => g.committed.size > 0)
+        .map((g): StoredGroup => ({
+          groupId: g.groupId,
+          topic: g.topic,
+          committed: Object.fromEntries(g.committed),
+        })),
     );
   }
 
