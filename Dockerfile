@@ -18,9 +18,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # The source stays owned by root: the processes read it but never write to it.
 COPY . .
 
-# Where a process keeps its data (DATA_DIR: the orders projection's snapshots). A volume mounted
-# here starts with this directory's owner, so the unprivileged user can write to it.
+# Where a process keeps its data (DATA_DIR: the orders projection's snapshots and the embedded
+# event log). A volume mounted here starts with this directory's owner, so the unprivileged user can
+# write to it. It is the default: the project's own default (.data/ under /app) belongs to root here.
 RUN mkdir -p /data && chown node:node /data
+ENV DATA_DIR=/data
 
 # Every process binds HOST; in a container it must listen on all interfaces.
 ENV HOST=0.0.0.0

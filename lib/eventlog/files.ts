@@ -8,9 +8,11 @@
  *   topics/<topic, URI-encoded>/<p>.ndjson    partition p, append-only: one record per line,
  *                                             `[key, value, headers, timestamp]`; its offset is its line number from 0
  *   groups.json                               `[{ "groupId", "topic", "committed": { partition: next offset } }]`
+ *                                             (groups that committed something only)
  *
- * - Records are appended synchronously before `publish` resolves (written to the operating
- *   system, not fsynced each time: a killed process loses nothing, a power cut may lose the newest).
+ * - Records are appended synchronously before `publish` resolves, all or nothing: a failed write
+ *   is cut back off every file the publish touched. They are written to the operating system, not
+ *   fsynced each time: a killed process loses nothing, a power cut may lose the newest.
  * - Committed positions are written at most every `groupsFlushMs` and on close (replaced
  *   atomically): after a crash a group may see its newest records again (at-least-once).
  * - A partition file whose last line is incomplete (a write cut short) is truncated to its last
@@ -20,6 +22,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -60,7 +63,21 @@ export interface LogFilesOptions {
   logger?: Pick<Logger, 'warn'>;
   /** Longest delay before committed positions reach the disk, in ms. @default 200 */
   groupsFlushMs?: number;
+  /** The file operations appends go through. @default `fs.writeSync` and `fs.ftruncateSync` */
+  io?: AppendIo;
 }
+
+/** The file operations an append goes through (a seam: tests make them fail part-way). */
+export interface AppendIo {
+  /** Writes from `bytes[offset]` on; returns how many bytes were written; throws when none could be. */
+  write(fd: number, bytes: Buffer, offset: number): number;
+  truncate(fd: number, size: number): void;
+}
+
+const SYSTEM_IO: AppendIo = {
+  write: (fd, bytes, offset) => writeSync(fd, bytes, offset),
+  truncate: (fd, size) => ftruncateSync(fd, size),
+};
 
 const READ_CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
@@ -69,6 +86,9 @@ export class LogFiles {
   readonly #dir: string;
   readonly #logger: Pick<Logger, 'warn'> | undefined;
   readonly #groupsFlushMs: number;
+  readonly #io: AppendIo;
+  /** Set when a failed append could not be undone: the files are no longer trusted with appends. */
+  #damaged: Error | undefined;
   /** `topic` -> open file descriptors of its partitions. */
   readonly #fds = new Map<string, number[]>();
   #groups: () => StoredGroup[] = () => [];
@@ -80,6 +100,7 @@ export class LogFiles {
     this.#dir = options.dir;
     this.#logger = options.logger;
     this.#groupsFlushMs = options.groupsFlushMs ?? 200;
+    this.#io = options.io ?? SYSTEM_IO;
     mkdirSync(join(this.#dir, 'topics'), { recursive: true });
   }
 
@@ -121,13 +142,44 @@ export class LogFiles {
     renameSync(temporary, metaFile);
   }
 
-  /** Appends records to a partition file (offsets follow the ones already there). */
-  append(topic: string, partition: number, records: StoredRecord[]): void {
-    const fd = this.#fds.get(topic)?.[partition];
-    if (fd === undefined) throw new Error(`LogFiles: ${topic}/${partition} is not open`);
-    const text = records.map((r) => `${JSON.stringify([r.key, r.value, r.headers, r.timestamp])}\n`).join('');
-    const bytes = Buffer.from(text, 'utf8');
-    for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
+  /**
+   * Appends records to partition files (offsets follow the ones already there), all or nothing:
+   * when a write fails (ENOSPC, EIO), every file this call touched is cut back to its size before
+   * it and the error is rethrown, so no partial line or stray record stays behind. If cutting back
+   * fails too, this and every later append throws (restarting repairs a torn last line at `load`).
+   */
+  append(topic: string, batches: ReadonlyMap<number, StoredRecord[]>): void {
+    if (this.#damaged) throw this.#damaged;
+    const writes = [...batches].map(([partition, records]) => {
+      const fd = this.#fds.get(topic)?.[partition];
+      if (fd === undefined) throw new Error(`LogFiles: ${topic}/${partition} is not open`);
+      const text = records.map((r) => `${JSON.stringify([r.key, r.value, r.headers, r.timestamp])}\n`).join('');
+      return { fd, bytes: Buffer.from(text, 'utf8') };
+    });
+    const touched: { fd: number; size: number }[] = [];
+    try {
+      for (const { fd, bytes } of writes) {
+        touched.push({ fd, size: fstatSync(fd).size });
+        for (let written = 0; written < bytes.length;) written += this.#io.write(fd, bytes, written);
+      }
+    } catch (err) {
+      this.#undo(topic, touched, err);
+      throw err;
+    }
+  }
+
+  /** Cuts files back to their sizes before a failed append. */
+  #undo(topic: string, touched: { fd: number; size: number }[], cause: unknown): void {
+    for (const { fd, size } of touched) {
+      try {
+        if (fstatSync(fd).size !== size) this.#io.truncate(fd, size);
+      } catch (err) {
+        this.#damaged = new Error(
+          `embedded event log: a failed append to ${topic} (${String(cause)}) could not be undone (${String(err)}); restart the process`,
+          { cause: err },
+        );
+      }
+    }
   }
 
   /** Says where committed positions come from; they are written soon after `groupsChanged`. */
@@ -144,19 +196,27 @@ export class LogFiles {
     }, this.#groupsFlushMs);
   }
 
-  /** Writes the committed positions, flushes and closes every file. */
+  /** Writes the committed positions, flushes and closes every file (all of them, even when flushing one fails). */
   async close(): Promise<void> {
     if (this.#closed) return;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#flushGroups();
     this.#closed = true;
+    // Every file is closed even when flushing one fails; the first failure is rethrown after.
+    const failures: unknown[] = [];
     for (const fds of this.#fds.values())
       for (const fd of fds) {
-        fsyncSync(fd);
-        closeSync(fd);
+        try {
+          fsyncSync(fd);
+        } catch (err) {
+          failures.push(err);
+        } finally {
+          closeSync(fd);
+        }
       }
     this.#fds.clear();
+    if (failures.length > 0) throw failures[0];
   }
 
   #flushGroups(): Promise<void> {

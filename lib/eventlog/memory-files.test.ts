@@ -7,11 +7,12 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../test/support/wait.ts';
-import { MemoryEventLog } from './memory.ts';
+import { MemoryEventLog, partitionForKey } from './memory.ts';
 import type { LogRecord } from './types.ts';
 
 const dirs: string[] = [];
@@ -123,6 +124,46 @@ describe('MemoryEventLog kept on disk, reopened', { timeout: 60_000 }, () => {
     }
   });
 
+  test('only groups that committed something are kept: groups that never commit leave no trace', { timeout: 30_000 }, async () => {
+    const dir = await newDir();
+    const first = new MemoryEventLog({ dir, defaultPartitions: 2 });
+    await first.publish('t', [{ key: 'a', value: '1' }]);
+    const handled: string[] = [];
+    const consumers = await Promise.all(
+      [
+        { groupId: 'projection-0f3c', commit: false },
+        { groupId: 'projection-0f3c-dlq-scan', commit: false },
+        { groupId: 'billing', commit: true },
+      ].map(({ groupId, commit }) =>
+        first.consume({ topic: 't', groupId, from: { kind: 'committed' }, commit, handle: async () => void handled.push(groupId) }),
+      ),
+    );
+    await waitFor(() => handled.length === 3, 10_000, 'each group handled the record');
+    await Promise.all(consumers.map((c) => c.stop()));
+    await first.close();
+
+    const stored = JSON.parse(await readFile(join(dir, 'groups.json'), 'utf8')) as { groupId: string }[];
+    assert.deepEqual(
+      stored.map((g) => g.groupId),
+      ['billing'],
+    );
+  });
+
+  test('groups without committed positions that an older version stored are dropped at the next write', { timeout: 30_000 }, async () => {
+    const dir = await newDir();
+    await writeFile(
+      join(dir, 'groups.json'),
+      JSON.stringify([
+        { groupId: 'projection-1a2b', topic: 't', committed: {} },
+        { groupId: 'billing', topic: 't', committed: { 0: 1 } },
+      ]),
+    );
+    await new MemoryEventLog({ dir }).close();
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'groups.json'), 'utf8')), [
+      { groupId: 'billing', topic: 't', committed: { 0: 1 } },
+    ]);
+  });
+
   test('a record cut short by a crash is cut off; the records before it stay', { timeout: 30_000 }, async () => {
     const dir = await newDir();
     const first = new MemoryEventLog({ dir, partitions: { t: 1 } });
@@ -152,6 +193,40 @@ describe('MemoryEventLog kept on disk, reopened', { timeout: 60_000 }, () => {
     }
     assert.equal((await readFile(file, 'utf8')).split('\n').filter(Boolean).length, 3, 'the file holds whole records only');
   });
+
+  test(
+    'a publish over several partitions whose write fails on one keeps none of its records, on disk or in memory',
+    // /dev/full: every write to it fails with ENOSPC, as a full disk does.
+    { timeout: 30_000, skip: !existsSync('/dev/full') && 'needs /dev/full' },
+    async () => {
+      const dir = await newDir();
+      const topicDir = join(dir, 'topics', 't');
+      await mkdir(topicDir, { recursive: true });
+      await symlink('/dev/full', join(topicDir, '1.ndjson'));
+      const keyOn = (partition: number) => Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+      const first = new MemoryEventLog({ dir, partitions: { t: 2 } });
+      await assert.rejects(
+        first.publish('t', [
+          { key: keyOn(0), value: 'zero' },
+          { key: keyOn(1), value: 'one' },
+        ]),
+        /ENOSPC/,
+      );
+      assert.deepEqual(await first.endOffsets('t'), [0, 0], 'memory unchanged');
+      await first.close().catch(() => undefined); // fsync of /dev/full fails (EINVAL); every file is closed all the same
+      assert.equal(await readFile(join(topicDir, '0.ndjson'), 'utf8'), '', 'the partition written before the failure is cut back');
+
+      await rm(join(topicDir, '1.ndjson'));
+      const second = new MemoryEventLog({ dir, partitions: { t: 2 } });
+      try {
+        assert.deepEqual(await second.endOffsets('t'), [0, 0]);
+        const positions = await second.publish('t', [{ key: keyOn(0), value: 'zero' }]);
+        assert.deepEqual(positions, [{ partition: 0, offset: 0 }], 'offsets as memory gave them before the restart');
+      } finally {
+        await second.close();
+      }
+    },
+  );
 
   test('a damaged record before the last refuses to load, naming the file and line', { timeout: 30_000 }, async () => {
     const dir = await newDir();

@@ -144,12 +144,16 @@ export class MemoryEventLog implements EventLog {
       const group = this.#group(stored.groupId, stored.topic);
       for (const [partition, next] of Object.entries(stored.committed)) group.committed.set(Number(partition), next);
     }
+    // Only groups that committed something: a group that never commits (`commit: false`, such as
+    // a per-process projection group with a random id) has nothing to resume from and would pile up.
     files.trackGroups(() =>
-      [...this.#groups.values()].map((g): StoredGroup => ({
-        groupId: g.groupId,
-        topic: g.topic,
-        committed: Object.fromEntries(g.committed),
-      })),
+      [...this.#groups.values()]
+        .filter((g) => g.committed.size > 0)
+        .map((g): StoredGroup => ({
+          groupId: g.groupId,
+          topic: g.topic,
+          committed: Object.fromEntries(g.committed),
+        })),
     );
   }
 
@@ -169,8 +173,8 @@ export class MemoryEventLog implements EventLog {
       batch.push({ key: r.key, value: r.value, headers: { ...r.headers }, timestamp });
       return { partition, offset: state.partitions[partition]!.length + batch.length - 1 };
     });
-    // On disk first: a failed write leaves memory as it was (and publish rejects).
-    for (const [partition, batch] of byPartition) this.#files?.append(topic, partition, batch);
+    // On disk first, all or nothing: a failed write leaves disk and memory as they were (and publish rejects).
+    this.#files?.append(topic, byPartition);
     for (const [partition, batch] of byPartition) {
       const log = state.partitions[partition]!;
       for (const stored of batch) log.push(frozenRecord(topic, partition, log.length, stored));

@@ -505,6 +505,12 @@ describe('Dockerfile', () => {
     assert.ok(instructions('ENV').includes('HOST=0.0.0.0'), instructions('ENV').join('\n'));
   });
 
+  test('sets DATA_DIR=/data, a directory it creates for the node user', () => {
+    assert.ok(instructions('ENV').includes('DATA_DIR=/data'), instructions('ENV').join('\n'));
+    const prepares = instructions('RUN').find((args) => /\bmkdir -p \/data\b/.test(args)) ?? '';
+    assert.match(prepares, /\bchown node:node \/data\b/);
+  });
+
   test('runs as the non-root node user', () => {
     assert.equal(instructions('USER').at(-1), 'node');
   });
