@@ -296,7 +296,9 @@ export class Projector {
       }
       const result = this.projection.apply(record, decoded.event);
       if (result.kind === 'refused') {
+        // Past the record only once it is dead-lettered (a snapshot must not skip it).
         await this.deadLetter(record, result.reason);
+        this.projection.skip(record);
       } else {
         this.events.inc({ result: result.kind });
         if (result.kind === 'applied') {
