@@ -29,9 +29,9 @@ export interface PlaceOrderInput {
   customerId: string;
   lines: { productId: string; quantity: number }[];
   /**
-   * Makes the command safe to retry: every call with this key answers with the same order, placed
-   * once, whatever became of earlier calls. A key used again with another input is refused
-   * (IDEMPOTENCY_KEY_REUSED). 1 to MAX_IDEMPOTENCY_KEY_LENGTH characters; absent: a new order per call.
+   * Makes the command safe to retry: every call of the customer with this key answers with the same
+   * order, placed once, whatever became of earlier calls (keys are per customer). A key used again
+   * with other lines is refused (IDEMPOTENCY_KEY_REUSED). 1 to MAX_IDEMPOTENCY_KEY_LENGTH characters; absent: a new order per call.
    */
   idempotencyKey?: string | null;
 }
@@ -70,7 +70,7 @@ export class OrderCommands {
     const key = idempotencyKeyOf(input);
     const quantities = mergeLines(input.lines);
     const { customerId } = input;
-    const orderId = orderIdFor(key);
+    const orderId = orderIdFor(customerId, key);
     if (key === undefined) return this.place(orderId, customerId, quantities, deadline, false);
 
     // Placed already (by an earlier attempt, here or on another replica): answer with it, checks and all skipped.
