@@ -301,4 +301,45 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     assert.ok((await stat(file)).size > 0);
     assert.match(await readFile(file, 'utf8'), /"positions":\[1,4\]/);
   });
+
+  test('a tick while a save is still running is skipped: slow saves do not pile up', async () => {
+    const { logger } = recordingLogger();
+    const file = await snapshotFile();
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    let saves = 0;
+    class SlowStore extends SnapshotStore {
+      override async save(snapshot: OrdersSnapshot): Promise<number> {
+        saves++;
+        await slow;
+        return super.save(snapshot);
+      }
+    }
+    let taken = 0;
+    let tick: () => void = () => assert.fail('not scheduled');
+    const snapshots = new PeriodicSnapshots({
+      store: new SlowStore({ file, topic: ORDERS_TOPIC, logger }),
+      intervalMs: 1_000,
+      logger,
+      schedule: (run) => ((tick = run), () => undefined),
+      // The positions move at every tick: each would be worth saving.
+      take: () => ({
+        topic: ORDERS_TOPIC,
+        projector: { projection: { positions: [++taken], orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+        journal: new EventJournal({ maxEvents: 10 }).exportState(),
+      }),
+    });
+    snapshots.start();
+    try {
+      tick();
+      await waitFor(() => saves === 1, 10_000, 'the first save started');
+      for (let i = 0; i < 5; i++) tick();
+    } finally {
+      release();
+      await snapshots.stop();
+    }
+    assert.equal(taken, 2, 'the save of the first tick and the last one on stop, none for the ticks in between');
+    assert.equal(saves, 2);
+    assert.match(await readFile(file, 'utf8'), /"positions":\[2\]/);
+  });
 });
