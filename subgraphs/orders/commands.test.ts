@@ -14,16 +14,22 @@ import { createLogger } from '../../lib/logger.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '../../services/events/orders.ts';
 import type { CatalogSource } from '../catalog/datasource.ts';
 import type { CustomersSource } from '../customers/datasource.ts';
-import { OrderCommands, type PlaceOrderInput } from './commands.ts';
+import { OrderCommands, type CommandOptions, type PlaceOrderInput } from './commands.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { EventJournal, type JournalEntry } from './journal.ts';
 import { Projector } from './projector.ts';
 
 const customers = {
   createLoader: () => ({ load: async (id: string) => (id === 'c1' || id === 'c2' ? { id } : null) }),
 } as unknown as CustomersSource;
-const catalog = {
-  createLoader: () => ({ loadMany: async (ids: string[]) => ids.map((id) => ({ id, stock: 1_000, priceCents: 250 })) }),
-} as unknown as CatalogSource;
+/** A catalog where every product has `stock` units; `asked` counts the lookups. */
+const catalogWith = (stock: number, asked = { count: 0 }) =>
+  ({
+    createLoader: () => ({
+      loadMany: async (ids: string[]) => (asked.count++, ids.map((id) => ({ id, stock, priceCents: 250 }))),
+    }),
+  }) as unknown as CatalogSource;
+const catalog = catalogWith(1_000);
 
 const input = (overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput => ({
   customerId: 'c1',
@@ -33,11 +39,15 @@ const input = (overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput => ({
 
 const plenty = () => Deadline.after(10_000);
 
-/** An event log whose next publishes can be made to fail before writing, after writing, or to hang until released. */
+/**
+ * An event log whose next publishes can be made to fail before writing, after writing, or to hang
+ * until released, and whose deliveries to consumers can be held until released.
+ */
 class FaultyLog implements EventLog {
   readonly inner: EventLog;
   readonly faults: ('before' | 'after' | 'hang')[] = [];
   readonly #hung: (() => void)[] = [];
+  #held: Promise<void> | undefined;
 
   constructor(inner: EventLog) {
     this.inner = inner;
@@ -53,12 +63,25 @@ class FaultyLog implements EventLog {
     return positions;
   }
 
-  /** Lets every hung publish go on. */
+  /** Holds every delivery to consumers (the projection stops applying) until `release`. */
+  holdDeliveries(): void {
+    this.#held ??= new Promise<void>((resolve) => this.#hung.push(resolve));
+  }
+
+  /** Lets every hung publish, and held delivery, go on. */
   release(): void {
+    this.#held = undefined;
     for (const resolve of this.#hung.splice(0)) resolve();
   }
 
-  consume: EventLog['consume'] = (options) => this.inner.consume(options);
+  consume: EventLog['consume'] = (options) =>
+    this.inner.consume({
+      ...options,
+      handle: async (records, batch) => {
+        await this.#held;
+        return options.handle(records, batch);
+      },
+    });
   endOffsets: EventLog['endOffsets'] = (topic) => this.inner.endOffsets(topic);
   close = async () => this.release();
 }
@@ -68,7 +91,7 @@ interface System {
   log: FaultyLog;
   projector: Projector;
   applied: JournalEntry[];
-  commands: (overrides?: { publishTimeoutMs?: number }) => OrderCommands;
+  commands: (overrides?: Partial<CommandOptions>) => OrderCommands;
   published: () => Promise<number>;
 }
 
@@ -91,7 +114,7 @@ beforeEach(async () => {
   });
   await projector.start();
   // One OrderCommands per replica; they share the log and, here, the projection.
-  const commands = (overrides: { publishTimeoutMs?: number } = {}) =>
+  const commands = (overrides: Partial<CommandOptions> = {}) =>
     new OrderCommands({
       log,
       topic: ORDERS_TOPIC,
@@ -185,14 +208,20 @@ describe('placeOrder with an idempotency key', { timeout: 30_000 }, () => {
     assert.equal(await system.published(), 1);
   });
 
+  test('keys are per customer: another customer using the same key string places its own order', async () => {
+    const commands = system.commands();
+    const mine = await commands.placeOrder(input({ idempotencyKey: 'k-15' }), plenty());
+    const theirs = await commands.placeOrder(input({ idempotencyKey: 'k-15', customerId: 'c2' }), plenty());
+    assert.notEqual(theirs.id, mine.id);
+    assert.equal(theirs.customerId, 'c2');
+    assert.equal((await commands.placeOrder(input({ idempotencyKey: 'k-15', customerId: 'c2' }), plenty())).id, theirs.id);
+    assert.equal(placedEvents().length, 2);
+  });
+
   test('a key used again with another input is refused with IDEMPOTENCY_KEY_REUSED naming the order', async () => {
     const commands = system.commands();
     const placed = await commands.placeOrder(input({ idempotencyKey: 'k-8' }), plenty());
-    for (const other of [
-      input({ customerId: 'c2' }),
-      input({ lines: [{ productId: 'p1', quantity: 3 }] }),
-      input({ lines: [{ productId: 'p2', quantity: 2 }] }),
-    ]) {
+    for (const other of [input({ lines: [{ productId: 'p1', quantity: 3 }] }), input({ lines: [{ productId: 'p2', quantity: 2 }] })]) {
       const refused = await rejection(commands.placeOrder({ ...other, idempotencyKey: 'k-8' }, plenty()));
       assert.deepEqual([refused.code, refused.orderId], [ErrorCode.IDEMPOTENCY_KEY_REUSED, placed.id]);
     }
@@ -213,16 +242,45 @@ describe('placeOrder with an idempotency key', { timeout: 30_000 }, () => {
   test('of two inputs racing on two replicas with one key, the first applied wins and the other is refused', async () => {
     system.log.faults.push('hang');
     const first = system.commands().placeOrder(input({ idempotencyKey: 'k-9' }), plenty());
-    const second = await system.commands().placeOrder(input({ idempotencyKey: 'k-9', customerId: 'c2' }), plenty());
+    const other = [{ productId: 'p2', quantity: 1 }];
+    const second = await system.commands().placeOrder(input({ idempotencyKey: 'k-9', lines: other }), plenty());
     system.log.release();
     const late = await rejection(first);
-    assert.equal(second.customerId, 'c2', 'the second call applied first');
+    assert.equal(second.lines[0]?.productId, 'p2', 'the second call applied first');
     assert.deepEqual(
       [late.code, late.orderId],
       [ErrorCode.IDEMPOTENCY_KEY_REUSED, second.id],
       'the first found the order placed with another input',
     );
     assert.equal(placedEvents().length, 1);
+  });
+
+  test('a retry whose checks fail while the first attempt’s order is on its way answers with that order once it lands', async () => {
+    system.log.holdDeliveries();
+    system.log.faults.push('after');
+    const failed = await rejection(system.commands().placeOrder(input({ idempotencyKey: 'k-13' }), plenty()));
+    assert.equal(failed.code, ErrorCode.EVENT_LOG_UNAVAILABLE);
+    // The first attempt's order took the last units: the retry's stock check fails.
+    const asked = { count: 0 };
+    const retry = system.commands({ catalog: catalogWith(0, asked) }).placeOrder(input({ idempotencyKey: 'k-13' }), plenty());
+    await waitFor(() => asked.count > 0, 10_000, 'the retry checks the stock');
+    system.log.release();
+    const retried = await retry;
+    assert.equal(retried.id, failed.orderId);
+    assert.equal(placedEvents().length, 1);
+  });
+
+  test('a retry whose checks fail while the projection is behind names the order the first attempt may still place', async () => {
+    system.log.holdDeliveries();
+    system.log.faults.push('after');
+    const failed = await rejection(system.commands().placeOrder(input({ idempotencyKey: 'k-14' }), plenty()));
+    const retry = system.commands({ catalog: catalogWith(0) }).placeOrder(input({ idempotencyKey: 'k-14' }), Deadline.after(300));
+    const behind = await rejection(retry);
+    assert.deepEqual([behind.code, behind.orderId], [ErrorCode.PROJECTION_BEHIND, failed.orderId]);
+    assert.match(behind.message, /may still place order/);
+    system.log.release();
+    const landed = await system.commands().placeOrder(input({ idempotencyKey: 'k-14' }), plenty());
+    assert.equal(landed.id, failed.orderId);
   });
 
   test('a key of more than 128 characters, or an empty one, is bad input and publishes nothing', async () => {

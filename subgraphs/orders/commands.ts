@@ -9,6 +9,11 @@
  * Within a deadline: a command answers by its deadline. When it runs out after the event may have
  * been published, the error names the order (`extensions.orderId`); when too little is left to
  * publish and read, it answers DEADLINE_EXCEEDED and publishes nothing.
+ *
+ * A keyed `placeOrder` whose checks fail (or that has too little time left to publish) first makes
+ * sure no earlier attempt with the key has its OrderPlaced on the way: it waits, within the
+ * deadline, for the projection to read up to the topic's end offsets and answers with the order if
+ * it landed; when the deadline does not allow knowing, PROJECTION_BEHIND naming the order.
  */
 import type { Deadline } from '../../lib/deadline.ts';
 import { ErrorCode, InterchangeError, badUserInput } from '../../lib/errors.ts';
@@ -24,9 +29,9 @@ export interface PlaceOrderInput {
   customerId: string;
   lines: { productId: string; quantity: number }[];
   /**
-   * Makes the command safe to retry: every call with this key answers with the same order, placed
-   * once, whatever became of earlier calls. A key used again with another input is refused
-   * (IDEMPOTENCY_KEY_REUSED). 1 to MAX_IDEMPOTENCY_KEY_LENGTH characters; absent: a new order per call.
+   * Makes the command safe to retry: every call of the customer with this key answers with the same
+   * order, placed once, whatever became of earlier calls (keys are per customer). A key used again
+   * with other lines is refused (IDEMPOTENCY_KEY_REUSED). 1 to MAX_IDEMPOTENCY_KEY_LENGTH characters; absent: a new order per call.
    */
   idempotencyKey?: string | null;
 }
@@ -65,8 +70,8 @@ export class OrderCommands {
     const key = idempotencyKeyOf(input);
     const quantities = mergeLines(input.lines);
     const { customerId } = input;
-    const orderId = orderIdFor(key);
-    if (key === undefined) return this.place(orderId, customerId, quantities, deadline);
+    const orderId = orderIdFor(customerId, key);
+    if (key === undefined) return this.place(orderId, customerId, quantities, deadline, false);
 
     // Placed already (by an earlier attempt, here or on another replica): answer with it, checks and all skipped.
     const existing = this.options.projector.projection.get(orderId);
@@ -76,7 +81,7 @@ export class OrderCommands {
       if (!sameInput(running, customerId, quantities)) throw keyReused(orderId);
       return raceDeadline(running.order, deadline, () => inFlight(orderId, 'an earlier call with this idempotency key is still running'));
     }
-    const order = this.place(orderId, customerId, quantities, deadline).then((placed) => sameOrder(placed, customerId, quantities));
+    const order = this.place(orderId, customerId, quantities, deadline, true).then((placed) => sameOrder(placed, customerId, quantities));
     this.placing.set(orderId, { customerId, quantities, order });
     const forget = () => this.placing.delete(orderId);
     order.then(forget, forget);
@@ -95,15 +100,63 @@ export class OrderCommands {
       });
     }
     const event = orderEvent('OrderCancelled', id, { reason: 'cancelled by the customer' }, eventIdFor(id, 'OrderCancelled'));
-    return this.publishAndRead(event, deadline);
+    return this.publishAndRead(event, deadline, this.budgetFor(event, deadline));
   }
 
-  private async place(orderId: string, customerId: string, quantities: Quantities, deadline: Deadline): Promise<Order> {
-    const lines = await raceDeadline(this.check(customerId, quantities), deadline, () =>
-      notStarted('checking the customer and products took longer than the request may'),
+  /** Checks and places; `keyed`: a failure before publishing first looks for an earlier attempt's order (`placedEarlier`). */
+  private async place(orderId: string, customerId: string, quantities: Quantities, deadline: Deadline, keyed: boolean): Promise<Order> {
+    let event: OrderEvent;
+    let budget: number;
+    try {
+      const lines = await raceDeadline(this.check(customerId, quantities), deadline, () =>
+        notStarted('checking the customer and products took longer than the request may'),
+      );
+      event = orderEvent('OrderPlaced', orderId, { customerId, lines }, eventIdFor(orderId, 'OrderPlaced'));
+      budget = this.budgetFor(event, deadline);
+    } catch (err) {
+      if (!keyed) throw err;
+      return this.placedEarlier(orderId, err, deadline);
+    }
+    return this.publishAndRead(event, deadline, budget);
+  }
+
+  /**
+   * For a keyed placement that failed before publishing (`failure`): an earlier attempt with the key
+   * may have published its OrderPlaced, not applied yet. Waits, within the deadline, for the
+   * projection to read up to the topic's current end offsets, then answers with the order if it is
+   * there, and throws `failure` if not. Throws PROJECTION_BEHIND naming the order (which may still
+   * land) when the deadline, or the log, does not allow knowing.
+   */
+  private async placedEarlier(orderId: string, failure: unknown, deadline: Deadline): Promise<Order> {
+    const { log, topic, projector } = this.options;
+    const readToEnd = async () => {
+      const ends = await log.endOffsets(topic);
+      const read = ends.flatMap((end, partition) => (end > 0 ? [{ partition, offset: end - 1 }] : []));
+      await Promise.all(read.map((last) => projector.waitFor(last, deadline.remaining())));
+    };
+    const known = await raceDeadline(readToEnd(), deadline, () => new DeadlineError()).then(
+      () => true,
+      () => false,
     );
-    const event = orderEvent('OrderPlaced', orderId, { customerId, lines }, eventIdFor(orderId, 'OrderPlaced'));
-    return this.publishAndRead(event, deadline);
+    const placed = projector.projection.get(orderId);
+    if (placed) return placed;
+    if (known) throw failure;
+    throw new InterchangeError(
+      ErrorCode.PROJECTION_BEHIND,
+      `${(failure as Error).message}; but an earlier call with this idempotency key may still place order "${orderId}": ` +
+        `query it before trying again`,
+      { orderId },
+      failure,
+    );
+  }
+
+  /** The time left to publish and read `event`; DEADLINE_EXCEEDED (nothing published) when below `minBudgetMs`. */
+  private budgetFor(event: OrderEvent, deadline: Deadline): number {
+    const { minBudgetMs = 100 } = this.options;
+    const budget = deadline.remaining();
+    if (budget < minBudgetMs)
+      throw notStarted(`${budget} ms left, ${event.type} needs at least ${minBudgetMs} ms to be published and read`);
+    return budget;
   }
 
   /** The order's lines at today's prices; throws when the customer or a product is unknown, or stock is short. */
@@ -128,11 +181,9 @@ export class OrderCommands {
     });
   }
 
-  private async publishAndRead(event: OrderEvent, deadline: Deadline): Promise<Order> {
-    const { log, topic, projector, publishTimeoutMs, readYourWritesTimeoutMs, minBudgetMs = 100 } = this.options;
-    const budget = deadline.remaining();
-    if (budget < minBudgetMs)
-      throw notStarted(`${budget} ms left, ${event.type} needs at least ${minBudgetMs} ms to be published and read`);
+  /** Publishes `event` within `budget` ms (from `budgetFor`) and answers once the projection has applied it. */
+  private async publishAndRead(event: OrderEvent, deadline: Deadline, budget: number): Promise<Order> {
+    const { log, topic, projector, publishTimeoutMs, readYourWritesTimeoutMs } = this.options;
     let position: RecordPosition;
     try {
       [position] = (await withTimeout(log.publish(topic, [encodeOrderEvent(event)]), Math.min(publishTimeoutMs, budget))) as [

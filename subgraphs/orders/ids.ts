@@ -9,9 +9,14 @@ import type { OrderEventType } from '../../services/events/orders.ts';
 /** Longest idempotency key accepted, in characters. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 
-/** The order an idempotency key stands for (always the same one); a random new one without a key. */
-export function orderIdFor(idempotencyKey: string | undefined): string {
-  return `o-${idempotencyKey === undefined ? randomUUID() : uuidFrom(`interchange/order/${idempotencyKey}`)}`;
+/**
+ * The order a customer's idempotency key stands for (always the same one); a random new one without
+ * a key. Keys are per customer: another customer's same key string stands for another order.
+ */
+export function orderIdFor(customerId: string, idempotencyKey: string | undefined): string {
+  if (idempotencyKey === undefined) return `o-${randomUUID()}`;
+  // JSON keeps the two strings apart: ("a/b", "c") and ("a", "b/c") name different orders.
+  return `o-${uuidFrom(`interchange/order/${JSON.stringify([customerId, idempotencyKey])}`)}`;
 }
 
 /**

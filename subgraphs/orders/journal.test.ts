@@ -72,4 +72,16 @@ describe('the journal of applied events', () => {
       [...restored.exportState().entries.map((e) => e.seq)].sort((a, b) => a - b),
     );
   });
+
+  test('refuses to restore a state once followed or started: the content would change under its followers', () => {
+    const state = structuredClone(journalOf(100, 2, range(0, 0, 4)).exportState());
+    const followed = new EventJournal({ maxEvents: 100 });
+    const following = followed.follow({ matches: () => true, listener: () => undefined });
+    assert.throws(() => followed.restoreState(state), /already followed/);
+    following.stop();
+    followed.restoreState(state);
+    assert.equal(followed.size, 4);
+    followed.started([4, 0]);
+    assert.throws(() => followed.restoreState(state), /already followed/);
+  });
 });

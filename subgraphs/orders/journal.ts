@@ -14,6 +14,9 @@
  *   partition came after it, never on how partitions interleaved: a projection rebuilt after a
  *   restart (which may apply one partition's recent events before another's history) keeps what
  *   the cursors issued before the restart need.
+ * - Followable only once the projector has started (`started`): before, a snapshot may still
+ *   replace its content, and a follower would replay from, and check its cursor against, a journal
+ *   that is about to change under it (events missed without an error).
  * - `follow` takes the replay snapshot and registers the live listener in one synchronous step, so
  *   nothing falls into a gap between them and nothing arrives twice.
  */
@@ -83,7 +86,7 @@ export interface JournalStatus {
   /** Per partition: applied events below this offset were dropped; a cursor below it is expired. */
   retainedFrom: number[];
   followers: number;
-  /** Subscriptions waiting for the topic's partition count (the log has not been reached yet). */
+  /** Subscriptions waiting for the projector to start (the log has not been reached, or a snapshot is loading). */
   waiting: number;
 }
 
@@ -97,8 +100,10 @@ export class EventJournal implements AppliedEventSink {
   private readonly listeners = new Set<Pick<FollowOptions, 'listener' | 'progressed'>>();
   /** Pointwise max of every position vector heard (applied events and handled batches). */
   private readonly current: number[] = [];
-  /** Who waits for the partition count: each removes itself when it gives up, so none piles up while the log is away. */
-  private readonly partitionWaiters = new Set<() => void>();
+  /** Set by `started`: the content is final (no snapshot replaces it), followers may begin. */
+  private readyToFollow = false;
+  /** Who waits for `started`: each removes itself when it gives up, so none piles up while the log is away. */
+  private readonly readyWaiters = new Set<() => void>();
 
   private readonly options: JournalOptions;
 
@@ -127,12 +132,17 @@ export class EventJournal implements AppliedEventSink {
     return Math.max(1, Math.floor(this.options.maxEvents / Math.max(1, this.partitionCount)));
   }
 
+  /** True once the projector has started (`started`): the partition count is known and the content final. */
+  get ready(): boolean {
+    return this.readyToFollow;
+  }
+
   /**
-   * Resolves once the partition count is known (cursors can be checked against it). When `signal`
-   * aborts first, rejects with its reason and stops waiting: nothing of the call stays behind.
+   * Resolves once the journal is `ready` (cursors can be checked against it and followed). When
+   * `signal` aborts first, rejects with its reason and stops waiting: nothing of the call stays behind.
    */
-  whenPartitionsKnown(signal?: AbortSignal): Promise<void> {
-    if (this.partitionCount > 0) return Promise.resolve();
+  whenReady(signal?: AbortSignal): Promise<void> {
+    if (this.readyToFollow) return Promise.resolve();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
       const known = () => {
@@ -140,10 +150,10 @@ export class EventJournal implements AppliedEventSink {
         resolve();
       };
       const aborted = () => {
-        this.partitionWaiters.delete(known);
+        this.readyWaiters.delete(known);
         reject(signal!.reason as Error);
       };
-      this.partitionWaiters.add(known);
+      this.readyWaiters.add(known);
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
@@ -156,8 +166,13 @@ export class EventJournal implements AppliedEventSink {
     this.partitionCount = count;
     // More partitions, smaller shares.
     for (let partition = 0; partition < count; partition++) this.trim(partition);
-    const waiters = [...this.partitionWaiters];
-    this.partitionWaiters.clear();
+  }
+
+  started(positions: number[]): void {
+    this.progressed(positions);
+    this.readyToFollow = true;
+    const waiters = [...this.readyWaiters];
+    this.readyWaiters.clear();
     for (const resolve of waiters) resolve();
   }
 
@@ -226,7 +241,7 @@ export class EventJournal implements AppliedEventSink {
       oldest: oldest ? { partition: oldest.partition, offset: oldest.offset } : null,
       retainedFrom: [...this.retainedFromOffsets],
       followers: this.listeners.size,
-      waiting: this.partitionWaiters.size,
+      waiting: this.readyWaiters.size,
     };
   }
 
@@ -286,9 +301,12 @@ export class EventJournal implements AppliedEventSink {
    * Replaces the journal's content with an exported state (before the projector resumes from the
    * positions of the same snapshot). Entries are taken as they are: each partition keeps its newest
    * `maxEventsPerPartition`, older ones count as dropped. Throws a TypeError on a state that is not one (the caller then
-   * rebuilds from the beginning).
+   * rebuilds from the beginning). Throws an Error once anyone follows the journal, or once it is
+   * ready: replacing the content under a follower would lose events without telling it.
    */
   restoreState(state: JournalState): void {
+    if (this.readyToFollow || this.listeners.size > 0)
+      throw new Error('EventJournal.restoreState: the journal is already followed; a snapshot can only be restored before streams open');
     const { seq, partitions, retainedFrom, entries } = state ?? ({} as JournalState);
     const offsets = (value: unknown): value is number[] =>
       Array.isArray(value) && value.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);

@@ -5,7 +5,9 @@
  * Exactly-once in effect: a record at or before a partition's applied position is skipped (a
  * replay), and an event whose id the order has seen is skipped (a duplicate published twice).
  * An event that breaks the order's life cycle (paid before placed, shipped after cancelled ...) is
- * refused with a reason and changes nothing.
+ * refused with a reason and changes nothing, not even the position: the caller records the record
+ * elsewhere (the dead-letter topic) and only then `skip`s it, so the position never covers a record
+ * that is neither applied nor recorded (a snapshot saves the position).
  */
 import type { LogRecord } from '../../lib/eventlog/types.ts';
 import type { OrderEvent, OrderLineData } from '../../services/events/orders.ts';
@@ -62,9 +64,19 @@ export class OrderProjection {
     if (next > this.position(partition)) this.positions.set(partition, next);
   }
 
+  /**
+   * Applies the event of a record: moves the partition's position past it unless the result is
+   * `refused` (the caller then `skip`s the record once it has dead-lettered it).
+   */
   apply(record: Pick<LogRecord, 'partition' | 'offset'>, event: OrderEvent): ApplyResult {
     if (record.offset < this.position(record.partition)) return { kind: 'replayed' };
-    this.positions.set(record.partition, record.offset + 1);
+    const result = this.applyEvent(event);
+    if (result.kind !== 'refused') this.positions.set(record.partition, record.offset + 1);
+    return result;
+  }
+
+  /** Applies an event to its order, position aside. */
+  private applyEvent(event: OrderEvent): ApplyResult {
     const existing = this.orders.get(event.orderId);
     if (existing?.eventIds.includes(event.id)) return { kind: 'duplicate' };
 

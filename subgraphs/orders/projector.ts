@@ -37,6 +37,12 @@ export interface AppliedEvent {
 export interface AppliedEventSink {
   /** The topic's partition count: once known at start, again whenever a higher partition shows up. */
   partitionsSeen(count: number): void;
+  /**
+   * The projector has decided where it starts (a restored state, which the sink's own state was
+   * restored with, or the beginning): `positions` are its next offsets then. Called once, before
+   * any `applied`; until then the sink's content may still be replaced, so nobody may follow it.
+   */
+  started(positions: number[]): void;
   applied(event: AppliedEvent): void;
   /**
    * The projection's next offset on every partition after a batch was handled, whether or not it
@@ -151,6 +157,7 @@ export class Projector {
     logger.info({ topic, endOffsets: this.catchUpTarget, events: sum(this.catchUpTarget) }, 'orders projection: catching up');
     const restored = await this.restore(this.catchUpTarget);
     this.started = true;
+    this.options.sink?.started(this.projection.positionVector(this.partitionCount));
     this.checkCaughtUp();
     void this.reportProgress();
     await this.run(restored ? { kind: 'offsets', offsets: { ...restored.projection.positions } } : { kind: 'beginning' });
@@ -174,8 +181,6 @@ export class Projector {
     this.projection.restoreState(state.projection);
     this.counts = { ...state.counters };
     this.notePartitions(state.projection.positions.length);
-    // The journal (restored by the callee) learns how far the restored projection has read.
-    this.options.sink?.progressed(this.projection.positionVector(this.partitionCount));
     const positions = state.projection.positions;
     const behind = endOffsets.reduce((total, end, partition) => total + Math.max(0, end - (positions[partition] ?? 0)), 0);
     logger.info(
@@ -291,7 +296,9 @@ export class Projector {
       }
       const result = this.projection.apply(record, decoded.event);
       if (result.kind === 'refused') {
+        // Past the record only once it is dead-lettered (a snapshot must not skip it).
         await this.deadLetter(record, result.reason);
+        this.projection.skip(record);
       } else {
         this.events.inc({ result: result.kind });
         if (result.kind === 'applied') {

@@ -18,6 +18,9 @@ import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, t
 import { EventJournal } from './journal.ts';
 import { Projector } from './projector.ts';
 import { OrderProjection } from './projection.ts';
+import { encodeCursor } from './cursor.ts';
+import { OrderEventStreams, type StreamItem } from './stream.ts';
+import { waitFor, withTimeout } from '../../test/support/wait.ts';
 import { PeriodicSnapshots, SNAPSHOT_VERSION, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
 
 const dirs: string[] = [];
@@ -62,49 +65,110 @@ function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger,
   });
 }
 
+/**
+ * Runs a first projector on `log`: applies 30 events ('a-'), saves a snapshot to `store`, applies 6
+ * more ('b-') and stops. Returns it, its journal and the snapshot saved.
+ */
+async function firstRun(log: MemoryEventLog, store: SnapshotStore, logger: Logger) {
+  const journal = new EventJournal({ maxEvents: 1_000 });
+  const projector = projectorOn(log, journal, logger);
+  try {
+    await projector.start();
+    const before = await log.publish(ORDERS_TOPIC, events('a', 20).map(encodeOrderEvent));
+    for (const position of before) await projector.waitFor(position, 10_000);
+    const saved = takeSnapshot(ORDERS_TOPIC, projector, journal)!;
+    await store.save(saved);
+    const later = await log.publish(ORDERS_TOPIC, events('b', 4).map(encodeOrderEvent));
+    for (const position of later) await projector.waitFor(position, 10_000);
+    return { projector, journal, saved };
+  } finally {
+    await projector.stop();
+  }
+}
+
 describe('orders snapshots', { timeout: 60_000 }, () => {
   test('a projector restarted from a snapshot has the first one’s orders and journal, and applies only what came after', async () => {
     const { logger, messages } = recordingLogger();
     const log = new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: 3 } });
     const store = new SnapshotStore({ file: await snapshotFile(), topic: ORDERS_TOPIC, logger });
-    const first = { journal: new EventJournal({ maxEvents: 1_000 }) };
-    const projector = projectorOn(log, first.journal, logger);
-    try {
-      await projector.start();
-      const before = await log.publish(ORDERS_TOPIC, events('a', 20).map(encodeOrderEvent));
-      for (const position of before) await projector.waitFor(position, 10_000);
-      await store.save(takeSnapshot(ORDERS_TOPIC, projector, first.journal)!);
-      const later = await log.publish(ORDERS_TOPIC, events('b', 4).map(encodeOrderEvent));
-      for (const position of later) await projector.waitFor(position, 10_000);
-    } finally {
-      await projector.stop();
-    }
+    const { projector, journal: firstJournal, saved } = await firstRun(log, store, logger);
 
     const journal = new EventJournal({ maxEvents: 1_000 });
-    const applied: string[] = [];
-    journal.follow({ matches: () => true, listener: (e) => applied.push(e.order.id) });
     const restarted = projectorOn(log, journal, logger, store);
     try {
       await restarted.start();
       await restarted.whenCaughtUp();
       assert.deepEqual(restarted.projection.snapshot(), projector.projection.snapshot());
-      assert.deepEqual(JSON.parse(JSON.stringify(journal.exportState())), JSON.parse(JSON.stringify(first.journal.exportState())));
+      assert.deepEqual(JSON.parse(JSON.stringify(journal.exportState())), JSON.parse(JSON.stringify(firstJournal.exportState())));
+      const applied = journal
+        .exportState()
+        .entries.filter((e) => e.seq > saved.journal.seq)
+        .map((e) => e.order.id);
       assert.equal(applied.length, 6, 'only the 6 events after the snapshot were applied');
       assert.ok(applied.every((id) => id.startsWith('b-')));
       assert.equal(restarted.status().applied, 36, 'the counters continue');
       // A subscriber of the first process resumes here: the events after its cursor are still retained.
-      const resumeAt = first.journal.exportState().entries[9]!;
+      const resumeAt = firstJournal.exportState().entries[9]!;
       const resumed = journal.follow({ after: resumeAt.positions, matches: () => true, listener: () => undefined });
       resumed.stop();
       assert.deepEqual(
         resumed.replay.map((e) => e.id),
-        first.journal
+        firstJournal
           .exportState()
           .entries.slice(10)
           .map((e) => e.id),
       );
       assert.match(messages('info').join('\n'), /restored a snapshot of 20 orders; catching up from its positions \(6 events behind\)/);
     } finally {
+      await restarted.stop();
+      await log.close();
+    }
+  });
+
+  test('a subscription resuming while the restarted projector loads its snapshot replays what it missed, not nothing', async () => {
+    const { logger } = recordingLogger();
+    const log = new MemoryEventLog({ partitions: { [ORDERS_TOPIC]: 3 } });
+    const store = new SnapshotStore({ file: await snapshotFile(), topic: ORDERS_TOPIC, logger });
+    const { journal: firstJournal } = await firstRun(log, store, logger);
+    // A cursor older than the snapshot, issued by the first process.
+    const resumeAt = firstJournal.exportState().entries[9]!;
+    const missed = firstJournal
+      .exportState()
+      .entries.slice(10)
+      .map((e) => e.id);
+
+    const journal = new EventJournal({ maxEvents: 1_000 });
+    const streams = new OrderEventStreams({ journal, bufferEvents: 100 });
+    let release!: () => void;
+    const loading = new Promise<void>((resolve) => (release = resolve));
+    const restore = restoreFromSnapshot(store, journal, logger);
+    const restarted = new Projector({
+      log,
+      topic: ORDERS_TOPIC,
+      deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
+      groupId: `test-${Math.random()}`,
+      logger,
+      registry: new Registry(),
+      sink: journal,
+      restore: async (endOffsets) => (await loading, restore(endOffsets)),
+    });
+    let stream: AsyncIterableIterator<StreamItem> | undefined;
+    try {
+      const starting = restarted.start();
+      await waitFor(() => journal.partitions === 3, 10_000, 'the partition count is known');
+      const opening = streams.open({ after: encodeCursor(resumeAt.positions) });
+      opening.catch(() => undefined); // awaited below
+      release();
+      await starting;
+      stream = await opening;
+      const ids: string[] = [];
+      while (ids.length < missed.length) {
+        const { value } = await withTimeout(stream.next(), 10_000, `got ${ids.length} of ${missed.length} events: ${ids.join(' ')}`);
+        if (value && 'value' in value && !(value.value instanceof Error)) ids.push(value.value.id);
+      }
+      assert.deepEqual(ids, missed);
+    } finally {
+      await stream?.return?.();
       await restarted.stop();
       await log.close();
     }
@@ -236,5 +300,46 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     assert.equal(saved(), 2, 'a last one on stop');
     assert.ok((await stat(file)).size > 0);
     assert.match(await readFile(file, 'utf8'), /"positions":\[1,4\]/);
+  });
+
+  test('a tick while a save is still running is skipped: slow saves do not pile up', async () => {
+    const { logger } = recordingLogger();
+    const file = await snapshotFile();
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    let saves = 0;
+    class SlowStore extends SnapshotStore {
+      override async save(snapshot: OrdersSnapshot): Promise<number> {
+        saves++;
+        await slow;
+        return super.save(snapshot);
+      }
+    }
+    let taken = 0;
+    let tick: () => void = () => assert.fail('not scheduled');
+    const snapshots = new PeriodicSnapshots({
+      store: new SlowStore({ file, topic: ORDERS_TOPIC, logger }),
+      intervalMs: 1_000,
+      logger,
+      schedule: (run) => ((tick = run), () => undefined),
+      // The positions move at every tick: each would be worth saving.
+      take: () => ({
+        topic: ORDERS_TOPIC,
+        projector: { projection: { positions: [++taken], orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+        journal: new EventJournal({ maxEvents: 10 }).exportState(),
+      }),
+    });
+    snapshots.start();
+    try {
+      tick();
+      await waitFor(() => saves === 1, 10_000, 'the first save started');
+      for (let i = 0; i < 5; i++) tick();
+    } finally {
+      release();
+      await snapshots.stop();
+    }
+    assert.equal(taken, 2, 'the save of the first tick and the last one on stop, none for the ticks in between');
+    assert.equal(saves, 2);
+    assert.match(await readFile(file, 'utf8'), /"positions":\[2\]/);
   });
 });

@@ -261,17 +261,30 @@ export interface PeriodicSnapshotsOptions {
   /** The state to save now; undefined when there is nothing worth saving yet. Must be synchronous and cheap. */
   take(): OrdersSnapshot | undefined;
   logger: Logger;
+  /**
+   * Calls `run` every `intervalMs` until the function it returns is called. Default: a timer that
+   * does not keep the process alive. Tests pass a fake one to tick by hand.
+   */
+  schedule?: (run: () => void, intervalMs: number) => () => void;
 }
+
+const everyInterval = (run: () => void, intervalMs: number) => {
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+};
 
 /**
  * Saves a snapshot every `intervalMs` while the positions move (an idle projection is not written
- * again), and a last one on `stop`. One save at a time; a failed save is logged and retried at the
- * next tick, never thrown.
+ * again), and a last one on `stop`. One save at a time: a tick while a save is running or queued is
+ * skipped (slow saves do not pile up); a failed save is logged and retried at the next tick, never thrown.
  */
 export class PeriodicSnapshots {
   readonly #options: PeriodicSnapshotsOptions;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelSchedule: (() => void) | undefined;
   #saving: Promise<void> = Promise.resolve();
+  /** Saves running or queued. */
+  #pending = 0;
   #lastPositions: string | undefined;
 
   constructor(options: PeriodicSnapshotsOptions) {
@@ -279,14 +292,16 @@ export class PeriodicSnapshots {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.saveNow(), this.#options.intervalMs);
-    this.#timer.unref();
+    const { schedule = everyInterval, intervalMs } = this.#options;
+    this.#cancelSchedule ??= schedule(() => {
+      if (this.#pending === 0) void this.saveNow();
+    }, intervalMs);
   }
 
   /** Stops the timer and saves a last snapshot (after any save in progress). */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#cancelSchedule?.();
+    this.#cancelSchedule = undefined;
     await this.saveNow();
   }
 
@@ -297,7 +312,8 @@ export class PeriodicSnapshots {
 
   /** Saves a snapshot now unless nothing moved since the last one; resolves once written (or failed, logged). */
   saveNow(): Promise<void> {
-    this.#saving = this.#saving.then(() => this.#save());
+    this.#pending++;
+    this.#saving = this.#saving.then(() => this.#save()).finally(() => this.#pending--);
     return this.#saving;
   }
 

@@ -32,7 +32,7 @@ class Feed {
 
   constructor(journal: EventJournal, partitions = PARTITIONS) {
     this.journal = journal;
-    journal.partitionsSeen(partitions);
+    journal.started(new Array<number>(partitions).fill(0));
   }
 
   apply(partition: number, event: OrderEvent) {

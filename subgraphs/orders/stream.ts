@@ -80,7 +80,10 @@ export interface OrderEventStreamsOptions {
   checkpointIntervalMs?: number;
   /** Longest time a checkpointing stream stays silent: then it sends a heartbeat checkpoint, in ms. Default 5000. */
   heartbeatMs?: number;
-  /** How long opening a subscription waits for the topic's shape before answering EVENT_LOG_UNAVAILABLE, in ms. Default 10000. */
+  /**
+   * How long opening a subscription waits for the projector to start (the topic's shape known, a
+   * snapshot loaded) before answering EVENT_LOG_UNAVAILABLE, in ms. Default 10000.
+   */
   logWaitMs?: number;
 }
 
@@ -128,8 +131,8 @@ export class OrderEventStreams {
   /**
    * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR (a position this
    * API did not issue, or naming more partitions than the topic has), CURSOR_EXPIRED (`after`
-   * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the topic's shape is not known
-   * within `logWaitMs`: the projector has not reached the log yet).
+   * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the projector has not started
+   * within `logWaitMs`: it has not reached the log yet, or is still loading its snapshot).
    */
   async open(filter: OrderEventFilter): Promise<AsyncIterableIterator<StreamItem>> {
     const { customerId, types, after, until } = filter;
@@ -137,7 +140,8 @@ export class OrderEventStreams {
     if (types && types.length === 0) throw badUserInput('`types` must name at least one event type, or be left out for all', 'types');
     const untilVector = until === undefined ? undefined : decodeCursor(until, 'until');
     const afterVector = after === undefined ? await this.liveFrom() : decodeCursor(after);
-    if (journal.partitions === 0) await withDeadline((signal) => journal.whenPartitionsKnown(signal), this.logWaitMs);
+    // Not before the projector has started: a snapshot still loading would replace the journal under this stream.
+    if (!journal.ready) await withDeadline((signal) => journal.whenReady(signal), this.logWaitMs);
     if (untilVector) journal.checkPartitions(untilVector, 'until');
     const wanted = types && new Set(types);
     const stream = new OrderEventStream({

@@ -215,6 +215,7 @@ async function rebuild(eventLog: EventLog, expected: number, store?: SnapshotSto
     progressIntervalMs: 60_000,
     sink: {
       partitionsSeen: (count) => journal.partitionsSeen(count),
+      started: (positions) => journal.started(positions),
       applied: (event) => journal.applied(event),
       progressed: (positions) => {
         firstAt ??= performance.now();
