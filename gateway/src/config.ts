@@ -72,6 +72,11 @@ export const gatewaySettings = z.object({
   UPSTREAM_SUBSCRIPTION_RETRIES: z.coerce.number().int().min(0).default(10),
   /** Time an interrupted upstream subscription has to be open again before its clients get SUBGRAPH_UNAVAILABLE, in ms. */
   UPSTREAM_RECOVERY_MS: setting.millis(60_000),
+  /**
+   * Records a subscription's source may be behind its log (as its checkpoints report) before the
+   * results say `PROJECTION_BEHIND` in `extensions.stream`: a few records in flight are normal.
+   */
+  STREAM_LAG_THRESHOLD_EVENTS: setting.count(1_000),
   /** Bound on each step of opening an upstream subscription socket (WebSocket handshake, then connection_ack), in ms. */
   UPSTREAM_CONNECT_TIMEOUT_MS: setting.millis(5_000),
   /** How long a WebSocket client may take to send connection_init, in ms. */

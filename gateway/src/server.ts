@@ -40,6 +40,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
     upstreamRecoveryMs: config.UPSTREAM_RECOVERY_MS,
+    lagThresholdEvents: config.STREAM_LAG_THRESHOLD_EVENTS,
     upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
   });

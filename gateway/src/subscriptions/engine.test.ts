@@ -40,6 +40,7 @@ function setUp(sdl = supergraph(), serviceMap: ServiceMap = {}) {
     supergraphSdl: sdl,
     urls: new Map([['events', 'http://127.0.0.1:9/graphql']]),
     serviceMap,
+    lagThresholdEvents: 1_000,
     log,
     subscriberBufferEvents: 100,
     upstreamRetryAttempts: 3,

@@ -29,6 +29,8 @@ export interface SubscriptionEngineOptions {
   upstreamRetryAttempts: number;
   /** Time an interrupted upstream subscription has to be open again before its clients get an error, in ms. */
   upstreamRecoveryMs: number;
+  /** Records an upstream stream's source may be behind its log before clients are told PROJECTION_BEHIND. */
+  lagThresholdEvents: number;
   /** Bound on the WebSocket handshake and on the wait for connection_ack of an upstream socket, in ms. */
   upstreamConnectTimeoutMs: number;
   /** Upstream events that may wait to be resolved before the gateway reopens the upstream from its position (bounded memory). */
@@ -136,6 +138,7 @@ export class SubscriptionEngine {
       resumeArgument: plan.resumable?.argument,
       resolve: (event) => resolveEvent(plan, event, request, deps),
       subscriberCapacity: this.options.subscriberBufferEvents,
+      lagThresholdEvents: this.options.lagThresholdEvents,
       policy: { attempts: this.options.upstreamRetryAttempts, budgetMs: this.options.upstreamRecoveryMs },
       clock: this.options.clock ?? systemClock,
       log: this.options.log.child({ subgraph: primary.serviceName }),

@@ -28,6 +28,7 @@ function setUp(options: Partial<SharedOptions> = {}) {
       return { data: event.data };
     },
     subscriberCapacity: 100,
+    lagThresholdEvents: 10,
     policy: { attempts: 5, budgetMs: 60_000 },
     clock,
     log,
@@ -245,6 +246,19 @@ describe('a shared subscription of a resumable field', () => {
       { lagging: false, position: 'p2' },
     ]);
     await Promise.all([client.return(), watcher.return()]);
+  });
+
+  test('a lag below the threshold is not lagging: a few records in flight are normal', async () => {
+    const { upstream, shared } = setUp();
+    const client = shared.join();
+    const live = await upstream.opened(1);
+    live.checkpoint('p0', { events: 9, stale: false }).event({ n: 1 }, 'p1');
+    const [result] = await take(client, 1);
+    assert.equal(result!.extensions, undefined);
+    assert.deepEqual(shared.status, { lagging: false });
+    live.checkpoint('p1', { events: 10, stale: false });
+    await waitFor(() => shared.status.lagging, 5_000, 'the lag reached the threshold');
+    await client.return();
   });
 
   test('the last subscriber leaving releases the upstream', async () => {

@@ -31,6 +31,8 @@ export interface SharedOptions {
   /** Resolves an upstream event (data and errors; no checkpoints) into the client's result. */
   resolve: (event: ExecutionResult) => Promise<ExecutionResult>;
   subscriberCapacity: number;
+  /** Records the source may be behind its log before results say PROJECTION_BEHIND (a few in flight are normal). */
+  lagThresholdEvents: number;
   policy: RecoveryPolicy;
   clock: Clock;
   log: Logger;
@@ -93,7 +95,8 @@ export class SharedSubscription {
     if (this.reconnecting) return { lagging: true, reason: 'RECONNECTING' };
     const lag = this.sourceLag;
     if (lag?.stale) return { lagging: true, reason: 'EVENT_LOG_UNREACHABLE', behindEvents: lag.events ?? undefined };
-    if (lag?.events) return { lagging: true, reason: 'PROJECTION_BEHIND', behindEvents: lag.events };
+    if (lag?.events && lag.events >= this.options.lagThresholdEvents)
+      return { lagging: true, reason: 'PROJECTION_BEHIND', behindEvents: lag.events };
     return { lagging: false };
   }
 
