@@ -43,16 +43,48 @@ export interface GraphQLHost<Ctx extends BaseContext = BaseContext> extends Stop
   apollo: ApolloServer<Ctx>;
 }
 
-/** Answers malformed and oversized JSON bodies (express.json's errors) as GraphQL errors. */
-export const bodyErrors: ErrorRequestHandler = (err: { type?: string; message?: string }, _req, res, next) => {
+/** What express.json's errors carry (http-errors): a type, a 4xx status, and whether the message is safe to show. */
+interface BodyError {
+  type?: string;
+  message?: string;
+  status?: number;
+  expose?: boolean;
+}
+
+const graphQLError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/**
+ * Answers every error of reading a request body (express.json's) as a GraphQL error with its 4xx
+ * status: malformed or oversized JSON, an unsupported charset or content encoding, a body cut
+ * short. Anything else goes on to `lastResortErrors`.
+ */
+export const bodyErrors: ErrorRequestHandler = (err: BodyError, _req, res, next) => {
+  const status = err.status ?? 0;
   if (err.type === 'entity.parse.failed') {
-    res.status(400).json({ errors: [{ message: `malformed JSON body: ${err.message}`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
+    res.status(400).json(graphQLError(`malformed JSON body: ${err.message}`, ErrorCode.BAD_REQUEST));
   } else if (err.type === 'entity.too.large') {
-    res.status(413).json({ errors: [{ message: 'request body is too large', extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+    res.status(413).json(graphQLError('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
+  } else if (status >= 400 && status < 500) {
+    // body-parser's 4xx messages name what was refused (`unsupported charset "LATIN1"`) and nothing internal.
+    res
+      .status(status)
+      .json(graphQLError(err.expose && err.message ? err.message : 'the request body could not be read', ErrorCode.BAD_REQUEST));
   } else {
     next(err);
   }
 };
+
+/**
+ * The terminal error handler: whatever went wrong, the answer is GraphQL-shaped JSON with a code,
+ * never express's HTML page with a stack trace; the error itself goes to the log.
+ */
+function lastResortErrors(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    log.error({ err, method: req.method, path: req.path }, 'unhandled error while serving a request');
+    if (res.headersSent) return next(err); // express ends the response
+    res.status(500).json(graphQLError('internal error', ErrorCode.INTERNAL_SERVER_ERROR));
+  };
+}
 
 export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost<Ctx>> {
   const { log, apollo: apolloOptions } = options;
@@ -83,6 +115,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     bodyErrors,
     expressMiddleware(apollo, { context: options.context }),
   );
+  app.use(lastResortErrors(log));
 
   const port = await listen(httpServer, options.port, options.host);
   announceListening(log, 'http', options.host, port);

@@ -287,6 +287,31 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     });
   });
 
+  for (const [what, headers, status] of [
+    ['an unsupported charset', { 'content-type': 'application/json; charset=latin1' }, 415],
+    ['an unknown content encoding', { 'content-type': 'application/json', 'content-encoding': 'bogus' }, 415],
+  ] as const) {
+    test(
+      `a body with ${what} gets ${status} BAD_REQUEST as JSON on /graphql and on /graphql/stream, with no stack trace`,
+      SYSTEM_TEST,
+      async () => {
+        for (const url of [`${sys.gatewayUrl}/graphql`, streamUrl]) {
+          const response = await fetch(url, {
+            method: 'POST',
+            headers: { ...headers, accept: 'text/event-stream, application/json' },
+            body: JSON.stringify({ query: '{ __typename }' }),
+          });
+          const text = await response.text();
+          assert.equal(response.status, status, `${url}: ${text}`);
+          assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+          const body = JSON.parse(text) as { errors: { message: string; extensions: { code: string } }[] };
+          assert.equal(body.errors[0]?.extensions.code, 'BAD_REQUEST');
+          assert.doesNotMatch(text, /\bat \S+ \(|node_modules|\/[\w.-]+\/[\w.-]+\.ts/, 'no stack trace or file path');
+        }
+      },
+    );
+  }
+
   test('a query that does not validate gets the validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
     // graphql-sse answers validation errors inside the accepted event stream, not with 400.
     const stream = await EventStream.post(streamUrl, { query: '{ customer(id: "c3") { shoeSize } }' });
