@@ -4,7 +4,7 @@
  * subscription engine. Both transports validate against the API schema before calling these.
  */
 import type { ApolloServer } from '@apollo/server';
-import { GraphQLError, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from './identity.ts';
 import type { SubscriptionEngine } from './subscriptions/engine.ts';
 
@@ -13,6 +13,17 @@ export type OperationArgs = Pick<ExecutionArgs, 'document' | 'variableValues' | 
 export interface OperationHandlers {
   execute(args: OperationArgs): Promise<ExecutionResult>;
   subscribe(args: OperationArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult;
+}
+
+/**
+ * Apollo Server hands back errors already formatted (plain objects); graphql-ws serialises the
+ * errors of a result with `toJSON`, and closes the socket with 4500 on one that has none. The
+ * formatted error is what the client gets, exactly as over HTTP.
+ */
+function sendable(formatted: GraphQLFormattedError): GraphQLError {
+  const error = new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+  error.toJSON = () => formatted;
+  return error;
 }
 
 export function operationHandlers(engine: SubscriptionEngine, apollo: () => ApolloServer<GatewayContext>): OperationHandlers {
@@ -24,7 +35,7 @@ export function operationHandlers(engine: SubscriptionEngine, apollo: () => Apol
       );
       if (response.body.kind !== 'single') return { errors: [new GraphQLError('incremental delivery is not supported on this transport')] };
       const { data, errors, extensions } = response.body.singleResult;
-      return { data: data as ExecutionResult['data'], errors: errors as ExecutionResult['errors'], ...(extensions && { extensions }) };
+      return { data: data as ExecutionResult['data'], ...(errors && { errors: errors.map(sendable) }), ...(extensions && { extensions }) };
     },
     subscribe: (args) =>
       engine.subscribe({

@@ -183,6 +183,18 @@ describe('graphql-transport-ws on the gateway', () => {
       assert.deepEqual(results, [{ data: { customer: { name: C3_NAME }, product: { id: 'p1' } } }]);
     });
 
+    test('a query whose result has errors gets them as a result; the socket stays open', SYSTEM_TEST, async (t) => {
+      const client = await ProtocolClient.connect(sys.wsUrl);
+      t.after(() => client.close());
+      const results = await client.execute('q', '{ customers(first: 1000) { id } }');
+      assert.equal(results.length, 1);
+      assert.equal(results[0]!.data ?? null, null);
+      assert.equal(results[0]!.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
+      assert.deepEqual(results[0]!.errors?.[0]?.path, ['customers']);
+      await client.ping();
+      assert.equal(client.open, true);
+    });
+
     test('a mutation gets one next, then complete', SYSTEM_TEST, async (t) => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       t.after(() => client.close());

@@ -183,7 +183,7 @@ export interface CloseEvent {
 /** The payload of a `next` message. */
 export interface NextPayload<D = Record<string, unknown>> {
   data?: D | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
 /**
