@@ -21,6 +21,7 @@ import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
+import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
@@ -66,6 +67,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         ApolloServerPluginUsageReportingDisabled(),
         ApolloServerPluginSchemaReportingDisabled(),
         ApolloServerPluginLandingPageDisabled(),
+        operationGuard(SSE_PATH),
       ],
     },
     // Apollo Server answers an error thrown here as the response, with its HTTP status.

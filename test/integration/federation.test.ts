@@ -134,6 +134,24 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
     assert.equal(response.status, 405);
   });
 
+  for (const [what, request, message] of [
+    ['several operations without operationName', { query: 'query A { __typename } query B { __typename }' }, /name the one to run/],
+    ['an operationName the document does not have', { query: 'query A { __typename }', operationName: 'B' }, /no operation named "B"/],
+    ['a subscription as a plain HTTP request', { query: 'subscription { orderEvents { cursor } }' }, /over WebSocket/],
+  ] as const) {
+    test(`answers ${what} with 400 and BAD_REQUEST, not 500`, async () => {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      assert.equal(response.status, 400);
+      const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      assert.equal(body.errors[0]?.extensions.code, 'BAD_REQUEST');
+      assert.match(body.errors[0]?.message ?? '', message);
+    });
+  }
+
   test('answers a malformed JSON body with 400 and BAD_REQUEST', async () => {
     const response = await fetch(graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
     assert.equal(response.status, 400);
