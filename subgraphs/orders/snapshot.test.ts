@@ -16,7 +16,7 @@ import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { EventJournal } from './journal.ts';
-import { Projector } from './projector.ts';
+import { Projector, type ProjectorOptions } from './projector.ts';
 import { OrderProjection } from './projection.ts';
 import { encodeCursor } from './cursor.ts';
 import { OrderEventStreams, type StreamItem } from './stream.ts';
@@ -52,7 +52,7 @@ function events(prefix: string, count: number): OrderEvent[] {
   return [...placed, ...paid];
 }
 
-function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger, restore?: SnapshotStore) {
+function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger, restore?: ProjectorOptions['restore']) {
   return new Projector({
     log,
     topic: ORDERS_TOPIC,
@@ -61,7 +61,7 @@ function projectorOn(log: MemoryEventLog, journal: EventJournal, logger: Logger,
     logger,
     registry: new Registry(),
     sink: journal,
-    ...(restore && { restore: restoreFromSnapshot(restore, journal, logger) }),
+    ...(restore && { restore }),
   });
 }
 
@@ -94,7 +94,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     const { projector, journal: firstJournal, saved } = await firstRun(log, store, logger);
 
     const journal = new EventJournal({ maxEvents: 1_000 });
-    const restarted = projectorOn(log, journal, logger, store);
+    const restarted = projectorOn(log, journal, logger, restoreFromSnapshot(store, journal, logger));
     try {
       await restarted.start();
       await restarted.whenCaughtUp();
@@ -142,16 +142,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     let release!: () => void;
     const loading = new Promise<void>((resolve) => (release = resolve));
     const restore = restoreFromSnapshot(store, journal, logger);
-    const restarted = new Projector({
-      log,
-      topic: ORDERS_TOPIC,
-      deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
-      groupId: `test-${Math.random()}`,
-      logger,
-      registry: new Registry(),
-      sink: journal,
-      restore: async (endOffsets) => (await loading, restore(endOffsets)),
-    });
+    const restarted = projectorOn(log, journal, logger, async (endOffsets) => (await loading, restore(endOffsets)));
     let stream: AsyncIterableIterator<StreamItem> | undefined;
     try {
       const starting = restarted.start();

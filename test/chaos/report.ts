@@ -22,15 +22,9 @@ export interface SubscriberResult extends DeliveryDiff {
   liveRestarts: number;
 }
 
-export interface ClassRow {
+/** The delivery counts of a class of subscribers, added up. */
+export interface ClassRow extends Omit<DeliveryDiff, 'missingSample' | 'duplicateSample'> {
   subscribers: number;
-  expected: number;
-  delivered: number;
-  duplicated: number;
-  missing: number;
-  excused: number;
-  outOfOrder: number;
-  unexpected: number;
   erroredResults: Record<string, number>;
   signalled: Record<string, number>;
 }
