@@ -65,6 +65,39 @@ export const ErrorCode = {
    * the subscription's starting point when none was): resubscribe with it as `after` to resume.
    */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
+  /**
+   * The request carries a token that is not valid (bad signature, expired, wrong issuer or
+   * audience, unknown key), or a subgraph got a request without the gateway's valid identity
+   * signature. HTTP 401; WebSocket close 4401. Get a new token.
+   */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /**
+   * The caller may not see this field or take this action (`@authenticated`, `@requiresScopes`, or
+   * the subgraph's own rule, e.g. another customer's orders). The rest of the data still comes back.
+   */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /**
+   * The operation exceeds one of the gateway's operation limits before it is planned:
+   * `extensions.limit` names it (depth, aliases, rootFields, directives, tokens, documentBytes,
+   * cost), `extensions.max` its setting. Make the operation smaller.
+   */
+  OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
+  /**
+   * The client sent more operations (or its subscriptions got more events) than its rate allows.
+   * `extensions.retryAfterMs` says when to try again; a subscription ended this way resumes from
+   * `extensions.lastDeliveredCursor`. HTTP 429.
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * A cap on open things was reached: WebSocket connections per client, subscriptions per socket,
+   * distinct upstream subscriptions per client, open SSE streams or reservations.
+   * `extensions.limit` names it. Close something first.
+   */
+  CAPACITY_EXCEEDED: 'CAPACITY_EXCEEDED',
+  /** A WebSocket upgrade or a cross-origin request came from an `Origin` not on the allow-list. HTTP 403. */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  /** Trusted documents are required and the operation is not in the manifest (by hash or id). */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   /** The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A bug; the details are in the server log, not in the response. */
