@@ -19,6 +19,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { CallPolicy } from './resilience.ts';
 import { subscribeResumable } from './resumable.ts';
 import type { Registry } from 'prom-client';
+import { ANONYMOUS, type Principal } from '../../lib/auth/principal.ts';
 
 export interface SubgraphModule<Ctx extends BaseContext> {
   name: string;
@@ -48,6 +49,8 @@ export interface SubgraphRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** The GraphQL request's `extensions` (the subscribe message's, over WebSocket). */
   extensions: Readonly<Record<string, unknown>>;
+  /** Who is calling, as the gateway vouches for it (its signed identity header). */
+  principal: Principal;
 }
 
 const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/subgraphs');
@@ -90,7 +93,8 @@ export async function startSubgraph<Ctx extends BaseContext>(
       plugins: [ApolloServerPluginInlineTraceDisabled()],
       formatError: (formatted, error) => maskInternal(formatted, error, log),
     },
-    context: async ({ req }) => module.createContext({ headers: headersOf(req.headers), extensions: extensionsOf(req.body) }),
+    context: async ({ req }) =>
+      module.createContext({ headers: headersOf(req.headers), extensions: extensionsOf(req.body), principal: ANONYMOUS }),
     readiness,
     registry: module.registry,
   });
@@ -106,7 +110,11 @@ export async function startSubgraph<Ctx extends BaseContext>(
           // Resumable fields' streams carry positions and checkpoints (resumable.ts); others run as graphql's own subscribe.
           subscribe: subscribeResumable,
           context: (ctx, _id, payload) =>
-            module.createContext({ headers: headersOf(ctx.extra.request.headers), extensions: extensionsOf(payload) }),
+            module.createContext({
+              headers: headersOf(ctx.extra.request.headers),
+              extensions: extensionsOf(payload),
+              principal: ANONYMOUS,
+            }),
           // The same masking as over HTTP, for results and for errors at the start of a subscription.
           onNext: (_ctx, _id, _payload, _args, result) =>
             result.errors ? { ...result, errors: result.errors.map((e) => maskInternal(e.toJSON(), e, log)) } : result,
