@@ -28,7 +28,7 @@ function check(value: unknown, options: IdentityOptions, log: Logger) {
   const result = verifyIdentity(typeof value === 'string' ? value : undefined, options.secret, Date.now(), options.maxAgeMs);
   if (result.ok) return result.principal;
   log.warn({ reason: result.reason }, 'refused a request without a valid identity signature');
-  return unauthenticated(`this subgraph only serves the gateway: the ${IDENTITY_HEADER} header is ${result.reason}`);
+  return unauthenticated(`this subgraph serves only the gateway: no valid ${IDENTITY_HEADER} header (${result.reason})`);
 }
 
 /** Mounted before the GraphQL path: refuses with 401, or leaves the principal at `res.locals.principal`. */
