@@ -40,6 +40,16 @@ export interface DevAuth {
   token(claims?: TokenClaims): Promise<string>;
 }
 
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** A token lifetime as people write it, `3600`, `90s`, `30m`, `1h`, `7d`, in seconds; undefined when it is none of these. */
+export function parseLifetime(text: string): number | undefined {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * UNITS[match[2] || 's']!;
+  return seconds > 0 ? seconds : undefined;
+}
+
 const files = (dataDir: string) => {
   const dir = join(dataDir, 'auth');
   return { signingKey: join(dir, 'signing-key.jwk.json'), jwks: join(dir, 'jwks.json'), secret: join(dir, 'identity-secret') };

@@ -15,17 +15,7 @@
 import { parseArgs } from 'node:util';
 import { ALL_SCOPES } from '../lib/auth/principal.ts';
 import { DEFAULT_DATA_DIR } from '../lib/config.ts';
-import { devAuth } from './dev-auth.ts';
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
-
-/** `3600`, `90s`, `30m`, `1h`, `7d` -> seconds; undefined when it is none of these. */
-export function parseLifetime(text: string): number | undefined {
-  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
-  if (!match) return undefined;
-  const seconds = Number(match[1]) * UNITS[match[2] || 's']!;
-  return seconds > 0 ? seconds : undefined;
-}
+import { devAuth, parseLifetime } from './dev-auth.ts';
 
 function fail(message: string): never {
   process.stderr.write(`npm run token: ${message}\n`);
