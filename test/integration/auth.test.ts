@@ -12,6 +12,7 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../scripts/dev-auth.ts';
 import { identityConnectionParams, identityHeaders } from '../support/identity.ts';
+import { readCounter } from '../support/metrics.ts';
 import { ORDER_EVENTS, ProtocolClient, closeAll } from '../subscriptions/support.ts';
 
 const QUERY = '{ customers(first: 2) { name } }';
@@ -82,7 +83,16 @@ describe('identity at the gateway and the subgraphs', () => {
     }
   });
 
+  /** Requests the customers service has served: every customers query through the gateway makes one. */
+  const customersServed = () =>
+    readCounter(
+      `http://127.0.0.1:${system!.processes.get('customers-service')!.ports['http']}/metrics`,
+      'customers_http_requests_total',
+      {},
+    );
+
   test('over HTTP, POST and GET, every bad token gets 401 UNAUTHENTICATED saying what is wrong', { timeout: 30_000 }, async () => {
+    const before = await customersServed();
     for (const [token, reason] of bad) {
       assert.match(await assertRefused(await post('/graphql', `Bearer ${token}`), reason), new RegExp(reason), reason);
       const get = await fetch(`${gatewayUrl}/graphql?query=${encodeURIComponent(QUERY)}`, {
@@ -93,6 +103,9 @@ describe('identity at the gateway and the subgraphs', () => {
     for (const authorization of ['Basic YWxpY2U6c2VjcmV0', 'Bearer', 'token abc']) {
       assert.match(await assertRefused(await post('/graphql', authorization), authorization), /Bearer <token>/);
     }
+    assert.equal(await customersServed(), before, 'a refused request reached a subgraph');
+    assert.equal((await post('/graphql', undefined)).status, 200);
+    assert.ok((await customersServed()) > before, 'an accepted one does (so the count above can tell)');
   });
 
   test('over Server-Sent Events a bad token gets 401 before the stream opens; a good one streams', { timeout: 30_000 }, async () => {
