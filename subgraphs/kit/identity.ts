@@ -27,7 +27,9 @@ export type VerifiedConnection = { principal?: Principal | undefined };
 function check(value: unknown, options: IdentityOptions, log: Logger) {
   const result = verifyIdentity(typeof value === 'string' ? value : undefined, options.secret, Date.now(), options.maxAgeMs);
   if (result.ok) return result.principal;
-  log.warn({ reason: result.reason }, 'refused a request without a valid identity signature');
+  // Debug, not warn: anyone who can reach the port could otherwise fill the log. A gateway with the
+  // wrong secret shows as its own failed subgraph requests.
+  log.debug({ reason: result.reason }, 'refused a request without a valid identity signature');
   return unauthenticated(`this subgraph serves only the gateway: no valid ${IDENTITY_HEADER} header (${result.reason})`);
 }
 
