@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import { ConfigError, DEFAULT_DATA_DIR, loadConfig, setting } from '../lib/config.ts';
+import { Scope } from '../lib/auth/principal.ts';
+import { devAuth } from './dev-auth.ts';
 import { listenProblem, nextFreePort } from './port-check.ts';
 import { SystemStartError, startExampleSystem, type ExampleSystem } from './system.ts';
 
@@ -79,12 +81,18 @@ process.on('SIGTERM', () => void stopAll(0));
 // Started with an IPC channel (as the tests do): stop everything when the parent goes away.
 if (process.send) process.once('disconnect', () => void stopAll(0));
 
+/** The playground's first query runs as this demo customer, who may also place orders. */
+const DEMO_TOKEN = { customer: 'c1', scopes: [Scope.ORDERS_WRITE], expiresInSeconds: 7 * 86_400 };
+
 try {
+  // The development key set (created on first start): the playground opens with a demo customer's token.
+  const playgroundToken = await (await devAuth(config.DATA_DIR)).token(DEMO_TOKEN);
   system = await startExampleSystem({
     host: config.HOST,
     gatewayPort: config.PORT,
     logLevel: config.LOG_LEVEL,
     dataDir: config.DATA_DIR,
+    env: { gateway: { PLAYGROUND_TOKEN: playgroundToken } },
     onLine: print,
     onExit: (name, code) => {
       if (stopping) return;
@@ -93,7 +101,7 @@ try {
   });
   const base = system.gatewayUrl.replace('//0.0.0.0:', '//localhost:');
   process.stdout.write(
-    `\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
+    `\nInterchange is up.\n  playground: ${base}/ (as demo customer c1; other tokens: npm run token -- --customer c3 --scopes orders:write)\n  GraphQL:    ${base}/graphql\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
   );
 } catch (err) {
   // startExampleSystem has stopped every process it started.

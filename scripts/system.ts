@@ -7,6 +7,8 @@
  *
  * The orders subgraph keeps its data (snapshots; with the embedded log, the log itself) in
  * `dataDir`; without one (tests), in a temporary directory of the system's own, removed by `stop`.
+ * The development key set (scripts/dev-auth.ts) lives there too, in `auth/`: the gateway verifies
+ * tokens with its JWKS, and the gateway and every subgraph share its identity secret.
  *
  * When a process fails while the system is starting (it exits before it listens, does not listen in
  * time, or exits after it listened while the others are still starting), every process is stopped
@@ -17,6 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
+import { devAuth, type TokenClaims } from './dev-auth.ts';
 
 export interface SystemOptions {
   host: string;
@@ -91,6 +94,10 @@ export interface ExampleSystem {
   restart(name: ProcessName, options?: RestartOptions): Promise<Child>;
   /** The orders subgraph's DATA_DIR. */
   dataDir: string;
+  /** A token (JWT) the system's gateway accepts, for the customer and scopes asked for. */
+  token(claims?: TokenClaims): Promise<string>;
+  /** The IDENTITY_SECRET of the gateway and the subgraphs, for tests that call a subgraph directly. */
+  identitySecret: string;
   /** Stops every process, the gateway first. */
   stop(): Promise<void>;
 }
@@ -107,6 +114,8 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const retired = new WeakSet<Child>();
   const temporaryDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'interchange-data-')) : undefined;
   const dataDir = options.dataDir ?? temporaryDir!;
+  const auth = await devAuth(dataDir);
+  const identity = { IDENTITY_SECRET: auth.identitySecret };
   const stop = async () => {
     stopping = true;
     for (const child of [...processes.values()].reverse()) await child.stop();
@@ -183,17 +192,17 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     const [customers, catalog, orders] = await together([
       start('customers-subgraph', {
         entry: 'subgraphs/customers/main.ts',
-        env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL },
+        env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL, ...identity },
         listeners: ['http'],
       }),
       start('catalog-subgraph', {
         entry: 'subgraphs/catalog/main.ts',
-        env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS },
+        env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS, ...identity },
         listeners: ['http'],
       }),
       start('orders-subgraph', {
         entry: 'subgraphs/orders/main.ts',
-        env: { ...backends, ...kafka, DATA_DIR: dataDir },
+        env: { ...backends, ...kafka, DATA_DIR: dataDir, ...identity },
         listeners: ['http'],
       }),
       ...(kafka
@@ -211,6 +220,10 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         entry: 'gateway/src/main.ts',
         env: {
           PORT: String(options.gatewayPort),
+          ...identity,
+          JWKS_FILE: auth.jwksFile,
+          JWT_ISSUER: auth.issuer,
+          JWT_AUDIENCE: auth.audience,
           SUBGRAPH_URLS: (
             [
               ['customers', customers],
@@ -225,7 +238,15 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       }),
     ]);
     starting = false;
-    return { processes, gatewayUrl: url(gateway, 'http'), dataDir, restart, stop };
+    return {
+      processes,
+      gatewayUrl: url(gateway, 'http'),
+      dataDir,
+      restart,
+      stop,
+      token: (claims) => auth.token(claims),
+      identitySecret: auth.identitySecret,
+    };
   } catch (err) {
     await stop();
     throw err;

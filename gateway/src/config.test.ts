@@ -4,9 +4,12 @@ import { describe, test } from 'node:test';
 import { ConfigError } from '../../lib/config.ts';
 import { readGatewayConfig } from './config.ts';
 
+/** The one setting without a default. */
+const SECRET = { IDENTITY_SECRET: 'a-secret-of-at-least-thirty-two-characters' };
+
 describe('gateway configuration', () => {
   test('has defaults for every setting', () => {
-    const config = readGatewayConfig({}, []);
+    const config = readGatewayConfig(SECRET, []);
     assert.equal(config.PORT, 4000);
     assert.equal(config.HOST, '127.0.0.1');
     assert.equal(config.SUPERGRAPH, resolve('schema/supergraph.graphql'));
@@ -16,7 +19,7 @@ describe('gateway configuration', () => {
   });
 
   test('lets --supergraph, --port and --subgraph win over the environment', () => {
-    const config = readGatewayConfig({ PORT: '5000', SUPERGRAPH: 'a.graphql', SUBGRAPH_URLS: 'a=http://h:1/graphql' }, [
+    const config = readGatewayConfig({ ...SECRET, PORT: '5000', SUPERGRAPH: 'a.graphql', SUBGRAPH_URLS: 'a=http://h:1/graphql' }, [
       '--supergraph',
       'b.graphql',
       '--port',
@@ -31,7 +34,7 @@ describe('gateway configuration', () => {
 
   test('names every bad setting at once, with the value given', () => {
     assert.throws(
-      () => readGatewayConfig({ PORT: '70000', PLAYGROUND: 'maybe', SUBGRAPH_URLS: 'customers' }, []),
+      () => readGatewayConfig({ ...SECRET, PORT: '70000', PLAYGROUND: 'maybe', SUBGRAPH_URLS: 'customers' }, []),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['PLAYGROUND', 'PORT', 'SUBGRAPH_URLS']);
@@ -43,6 +46,6 @@ describe('gateway configuration', () => {
   });
 
   test('refuses a subgraph URL that is not http(s)', () => {
-    assert.throws(() => readGatewayConfig({ SUBGRAPH_URLS: 'customers=ftp://x/graphql' }, []), /SUBGRAPH_URLS/);
+    assert.throws(() => readGatewayConfig({ ...SECRET, SUBGRAPH_URLS: 'customers=ftp://x/graphql' }, []), /SUBGRAPH_URLS/);
   });
 });

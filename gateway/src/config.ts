@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
+import { authSettings, checkAuthSettings } from './auth/settings.ts';
 
 /** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
 const subgraphUrls = z
@@ -46,10 +47,13 @@ export const gatewaySettings = z.object({
   PLAYGROUND: setting.flag(true),
   /** Answer introspection queries (the playground needs them for docs and autocompletion). */
   INTROSPECTION: setting.flag(true),
-  /** Request headers passed on to subgraphs (over WebSocket: taken from the connection_init payload). */
+  /**
+   * Request headers passed on to subgraphs (over WebSocket: taken from the connection_init payload);
+   * none by default: subgraphs learn who is calling from the gateway's signed identity header.
+   */
   FORWARD_HEADERS: z
     .string()
-    .default('authorization')
+    .default('')
     .transform((text) =>
       text
         .split(',')
@@ -91,6 +95,7 @@ export const gatewaySettings = z.object({
    * unless they carry a non-simple header (Content-Type: application/json, or apollo-require-preflight).
    */
   CSRF_PREVENTION: setting.flag(true),
+  ...authSettings,
 });
 
 export type GatewayConfig = z.output<typeof gatewaySettings>;
@@ -98,7 +103,9 @@ export type GatewayConfig = z.output<typeof gatewaySettings>;
 /** Reads the gateway's settings from the environment and `argv` (flags win). */
 export function readGatewayConfig(env: Settings = process.env, argv: readonly string[] = process.argv.slice(2)): GatewayConfig {
   const flags = { ...listenFlags, supergraph: 'SUPERGRAPH', subgraph: { setting: 'SUBGRAPH_URLS', repeatable: true } } as const;
-  return loadConfig('gateway', gatewaySettings, withFlags('gateway', env, argv, flags));
+  const config = loadConfig('gateway', gatewaySettings, withFlags('gateway', env, argv, flags));
+  checkAuthSettings(config);
+  return config;
 }
 
 /**

@@ -11,6 +11,8 @@ import { SubgraphSource } from './subgraph-source.ts';
 
 export interface GatewayOptions {
   subgraphTimeoutMs: number;
+  /** The secret every subgraph request's identity header is signed with. */
+  identitySecret: string;
   log: Logger;
 }
 
@@ -45,7 +47,13 @@ export async function readSupergraph(path: string, overrides: Record<string, str
 }
 
 export function createSubgraphSource(subgraph: { name: string; url: string }, options: GatewayOptions): SubgraphSource {
-  return new SubgraphSource({ name: subgraph.name, url: subgraph.url, timeoutMs: options.subgraphTimeoutMs, log: options.log });
+  return new SubgraphSource({
+    name: subgraph.name,
+    url: subgraph.url,
+    timeoutMs: options.subgraphTimeoutMs,
+    identitySecret: options.identitySecret,
+    log: options.log,
+  });
 }
 
 /** One data source per subgraph, shared by queries and by the entity fetches of subscriptions. */

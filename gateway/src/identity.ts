@@ -1,6 +1,7 @@
 /**
- * The one auth/context hook for every transport: which of the caller's headers the gateway passes
- * on to subgraphs (`FORWARD_HEADERS`, `authorization` by default). Over HTTP they come from the
+ * Which of the caller's headers the gateway passes on to subgraphs (`FORWARD_HEADERS`, none by
+ * default: who is calling reaches subgraphs as the signed `interchange-identity` header, never as
+ * the client's token; see gateway/src/auth/ and lib/auth/signed-identity.ts). Over HTTP they come from the
  * request's headers; over WebSocket from the `connection_init` payload (`{ headers: {...} }`, or the
  * header names at its top level). The same identity keys shared subscriptions, so callers who
  * would get different answers never share one.
@@ -9,6 +10,7 @@
  * a pasted `…`, a line break) is refused here, for every transport alike, with `BAD_REQUEST` naming
  * the header: forwarding it would fail inside the subgraph request and look like an outage.
  */
+import type { Principal } from '../../lib/auth/principal.ts';
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 
 export type Identity = Record<string, string>;
@@ -16,6 +18,8 @@ export type Identity = Record<string, string>;
 /** The context every operation runs with. */
 export interface GatewayContext extends Record<PropertyKey, unknown> {
   headers: Identity;
+  /** Who is calling, verified (gateway/src/auth/); ANONYMOUS without a token. */
+  principal: Principal;
   /** The `extensions` of a subscribe message (graphql-ws) or request (SSE); a subscription reads its stream options there. */
   extensions?: Record<string, unknown> | undefined;
 }
@@ -31,15 +35,26 @@ const FORWARDABLE = /^[\t\x20-\x7e]*$/;
 export function identityFrom(source: Record<string, unknown> | undefined, forward: readonly string[]): Identity {
   const identity: Identity = {};
   if (!source) return identity;
-  const nested = typeof source['headers'] === 'object' && source['headers'] !== null ? (source['headers'] as Record<string, unknown>) : {};
-  const lookup = new Map<string, unknown>();
-  for (const bag of [source, nested]) for (const [name, value] of Object.entries(bag)) lookup.set(name.toLowerCase(), value);
+  const lookup = headersIn(source);
   for (const name of forward) {
     const value = lookup.get(name);
     if (typeof value === 'string' && value.length > 0) identity[name] = forwardable(name, value);
     else if (Array.isArray(value) && typeof value[0] === 'string') identity[name] = forwardable(name, value[0]);
   }
   return identity;
+}
+
+/** Header names (lower case) -> values, from the top level of `source` and its `headers` (which win). */
+function headersIn(source: Record<string, unknown>): Map<string, unknown> {
+  const nested = typeof source['headers'] === 'object' && source['headers'] !== null ? (source['headers'] as Record<string, unknown>) : {};
+  const lookup = new Map<string, unknown>();
+  for (const bag of [source, nested]) for (const [name, value] of Object.entries(bag)) lookup.set(name.toLowerCase(), value);
+  return lookup;
+}
+
+/** One header's value in an HTTP request's headers or a `connection_init` payload, as sent (any type). */
+export function headerIn(source: Record<string, unknown> | undefined, name: string): unknown {
+  return source ? headersIn(source).get(name) : undefined;
 }
 
 /**

@@ -43,6 +43,7 @@ export function operationHandlers(engine: SubscriptionEngine, apollo: () => Apol
         variables: { ...args.variableValues },
         operationName: args.operationName ?? undefined,
         identity: (args.contextValue as GatewayContext).headers,
+        principal: (args.contextValue as GatewayContext).principal,
         extensions: (args.contextValue as GatewayContext).extensions,
       }),
   };

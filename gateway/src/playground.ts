@@ -21,6 +21,8 @@ query Customers {
 }
 `;
 
+const authorizationHeader = (token: string) => JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2);
+
 interface Page {
   html: string;
   gzipped: Buffer;
@@ -28,22 +30,26 @@ interface Page {
 }
 
 /** The page is ~9 MB and costs ~45 MB of memory: built on the first visit, not at start-up. */
-async function renderPage(endpoint: string): Promise<Page> {
+async function renderPage(endpoint: string, token: string | undefined): Promise<Page> {
   const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
   const html = renderGraphiQL({
     title: 'Interchange playground',
     endpoint,
     defaultQuery: exampleQuery,
     subscriptionsProtocol: 'WS',
+    // A newcomer's first query runs as a demo customer (`npm start` mints the token): the Headers
+    // tab shows it, in the first tab and in every new one, to edit or remove.
+    ...(token && { headers: authorizationHeader(token), defaultHeaders: authorizationHeader(token) }),
   });
   return { html, gzipped: gzipSync(html), etag: `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"` };
 }
 
-export function playgroundHandler(endpoint: string): RequestHandler {
+/** The playground at `endpoint`, opening with `token` (if any) in its Headers tab. */
+export function playgroundHandler(endpoint: string, token?: string): RequestHandler {
   let page: Promise<Page> | undefined;
   return async (req, res, next) => {
     if (!wantsPage(req)) return next();
-    const { html, gzipped, etag } = await (page ??= renderPage(endpoint));
+    const { html, gzipped, etag } = await (page ??= renderPage(endpoint, token));
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.setHeader('etag', etag);
     res.setHeader('cache-control', 'no-cache');

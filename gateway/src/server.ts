@@ -19,6 +19,14 @@ import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
+import {
+  authenticateConnections,
+  authenticateRequests,
+  connectionPrincipal,
+  requestPrincipal,
+  type ConnectionIdentity,
+} from './auth/authenticate.ts';
+import { createTokenVerifier } from './auth/tokens.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
 import { operationGuard } from './operation-guard.ts';
@@ -31,7 +39,18 @@ export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<GraphQLHost<GatewayContext>> {
   disableVendorTelemetry();
   const supergraph = await readSupergraph(config.SUPERGRAPH, config.SUBGRAPH_URLS);
-  const sources = createSubgraphSources(supergraph, { subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, log });
+  const sources = createSubgraphSources(supergraph, {
+    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    identitySecret: config.IDENTITY_SECRET,
+    log,
+  });
+  const tokens = createTokenVerifier({
+    jwksUrl: config.JWKS_URL,
+    jwksFile: config.JWKS_FILE,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    log,
+  });
   const gateway = createGateway(supergraph, sources, log);
   const engine = new SubscriptionEngine({
     supergraphSdl: supergraph.sdl,
@@ -44,6 +63,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     lagThresholdEvents: config.STREAM_LAG_THRESHOLD_EVENTS,
     upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
+    identitySecret: config.IDENTITY_SECRET,
   });
   const registry = gatewayMetrics(engine);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
@@ -71,14 +91,16 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       ],
     },
     // Apollo Server answers an error thrown here as the response, with its HTTP status.
-    context: async ({ req }) => {
+    context: async ({ req, res }) => {
       const identity = identityOrRefusal(req.headers, forward);
       if (identity instanceof InterchangeError) throw withHttpStatus(identity, 400);
-      return { headers: identity };
+      return { headers: identity, principal: requestPrincipal(res.locals) };
     },
     readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
     registry,
     routes: (app) => {
+      // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read.
+      app.use(GRAPHQL_PATH, authenticateRequests(tokens));
       app.use(
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
@@ -89,16 +111,20 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
             const identity = identityOrRefusal(req.raw.headers, forward);
             return identity instanceof InterchangeError ? badRequest(identity) : undefined;
           },
-          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
+          context: (req, params) => ({
+            headers: identityFrom(req.raw.headers, forward),
+            principal: requestPrincipal(req.context.res.locals),
+            extensions: params.extensions,
+          }),
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
       );
-      if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+      if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH, config.PLAYGROUND_TOKEN));
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });
-  const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, Record<PropertyKey, never>>({
+  const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, ConnectionIdentity>({
     httpServer: host.httpServer,
     path: GRAPHQL_PATH,
     log,
@@ -107,6 +133,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: authenticateConnections(tokens),
       // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
       onSubscribe: (ctx) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
@@ -114,6 +141,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),
+        principal: connectionPrincipal(ctx.extra),
         extensions: payload.extensions ?? undefined,
       }),
       execute: (args) => operations.execute(args),

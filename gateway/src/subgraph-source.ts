@@ -1,12 +1,16 @@
 /**
  * How the gateway talks to one subgraph: federation's RemoteGraphQLDataSource, with Node's own
  * fetch (keep-alive, far cheaper per request than the default client), a per-request timeout that
- * the subgraph is told of (the `interchange-timeout-ms` header, lib/deadline.ts), and transport failures turned into a GraphQL error with a code. The gateway then adds
+ * the subgraph is told of (the `interchange-timeout-ms` header, lib/deadline.ts), the caller's
+ * identity signed afresh for every request (the `interchange-identity` header,
+ * lib/auth/signed-identity.ts), and transport failures turned into a GraphQL error with a code. The gateway then adds
  * `extensions.serviceName`, keeps serving, and returns whatever other subgraphs could resolve.
  */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher } from '@apollo/utils.fetcher';
+import { ANONYMOUS } from '../../lib/auth/principal.ts';
+import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/signed-identity.ts';
 import { TIMEOUT_HEADER } from '../../lib/deadline.ts';
 import { ErrorCode, causeOf } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -16,6 +20,8 @@ export interface SubgraphSourceOptions {
   name: string;
   url: string;
   timeoutMs: number;
+  /** The secret the `interchange-identity` header is signed with. */
+  identitySecret: string;
   log: Logger;
 }
 
@@ -35,7 +41,11 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
     }) as unknown as Fetcher;
   }
 
-  /** Passes the caller's forwarded headers (identity.ts) on to the subgraph. */
+  /**
+   * Passes the caller's forwarded headers (identity.ts) on to the subgraph, then the signed identity,
+   * which replaces any header of that name: only the gateway vouches for who is calling. A request
+   * without a principal (none of the gateway's own) goes as the anonymous caller, never as anyone else.
+   */
   override willSendRequest({
     request,
     context,
@@ -43,9 +53,10 @@ export class SubgraphSource extends RemoteGraphQLDataSource {
     request: { http?: { headers: { set(name: string, value: string): void } } };
     context: unknown;
   }): void {
-    const headers = (context as Partial<GatewayContext> | undefined)?.headers;
-    if (!headers || !request.http) return;
-    for (const [name, value] of Object.entries(headers)) request.http.headers.set(name, value);
+    if (!request.http) return;
+    const { headers, principal } = (context ?? {}) as Partial<GatewayContext>;
+    for (const [name, value] of Object.entries(headers ?? {})) request.http.headers.set(name, value);
+    request.http.headers.set(IDENTITY_HEADER, signIdentity(principal ?? ANONYMOUS, this.options.identitySecret));
   }
 
   override async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {

@@ -3,6 +3,7 @@
  * `subgraphConfig(extra)`.
  */
 import { z } from 'zod';
+import { identityMaxAge, identitySecret } from '../../lib/auth/settings.ts';
 import { setting } from '../../lib/config.ts';
 import type { ResilienceOptions } from './resilience.ts';
 
@@ -23,6 +24,10 @@ export const baseSubgraphSettings = {
   /** Consecutive backend failures that open the circuit breaker, and how long it stays open. */
   UPSTREAM_BREAKER_THRESHOLD: setting.count(5),
   UPSTREAM_BREAKER_COOLDOWN_MS: setting.millis(5_000),
+  /** The secret the gateway signs the caller's identity with (the gateway's IDENTITY_SECRET). */
+  IDENTITY_SECRET: identitySecret,
+  /** How old a signed identity may be when it arrives, in ms. */
+  IDENTITY_MAX_AGE_MS: identityMaxAge,
 };
 
 export function subgraphConfig<E extends z.ZodRawShape>(extra: E) {

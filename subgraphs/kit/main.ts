@@ -24,6 +24,7 @@ export function runSubgraphMain<S extends z.ZodType<BaseSubgraphConfig>, Ctx ext
       host: config.HOST,
       port: config.PORT,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      identity: { secret: config.IDENTITY_SECRET, maxAgeMs: config.IDENTITY_MAX_AGE_MS },
       log,
     });
     return { stoppable: host, log };

@@ -19,7 +19,8 @@ import type { Logger } from '../../lib/logger.ts';
 import type { CallPolicy } from './resilience.ts';
 import { subscribeResumable } from './resumable.ts';
 import type { Registry } from 'prom-client';
-import { ANONYMOUS, type Principal } from '../../lib/auth/principal.ts';
+import type { Principal } from '../../lib/auth/principal.ts';
+import { verifiedPrincipal, verifyConnections, verifyRequests, type IdentityOptions, type VerifiedConnection } from './identity.ts';
 
 export interface SubgraphModule<Ctx extends BaseContext> {
   name: string;
@@ -63,6 +64,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   bodyLimitBytes: number;
+  /** How the gateway's signed identity is checked (every GraphQL request must carry one). */
+  identity: IdentityOptions;
   log: Logger;
 }
 
@@ -93,27 +96,33 @@ export async function startSubgraph<Ctx extends BaseContext>(
       plugins: [ApolloServerPluginInlineTraceDisabled()],
       formatError: (formatted, error) => maskInternal(formatted, error, log),
     },
-    context: async ({ req }) =>
-      module.createContext({ headers: headersOf(req.headers), extensions: extensionsOf(req.body), principal: ANONYMOUS }),
+    context: async ({ req, res }) =>
+      module.createContext({
+        headers: headersOf(req.headers),
+        extensions: extensionsOf(req.body),
+        principal: verifiedPrincipal(res.locals),
+      }),
     readiness,
     registry: module.registry,
+    routes: (app) => void app.use(GRAPHQL_PATH, verifyRequests(options.identity, log)),
   });
   // Subscriptions, where the schema has any, over graphql-ws on the same path.
   const ws = schema.getSubscriptionType()
-    ? serveGraphQLOverWebSocket({
+    ? serveGraphQLOverWebSocket<Record<string, unknown> | undefined, VerifiedConnection>({
         httpServer: host.httpServer,
         path: GRAPHQL_PATH,
         log,
         maxPayloadBytes: options.bodyLimitBytes,
         graphql: {
           schema,
+          onConnect: verifyConnections(options.identity, log),
           // Resumable fields' streams carry positions and checkpoints (resumable.ts); others run as graphql's own subscribe.
           subscribe: subscribeResumable,
           context: (ctx, _id, payload) =>
             module.createContext({
               headers: headersOf(ctx.extra.request.headers),
               extensions: extensionsOf(payload),
-              principal: ANONYMOUS,
+              principal: verifiedPrincipal(ctx.extra),
             }),
           // The same masking as over HTTP, for results and for errors at the start of a subscription.
           onNext: (_ctx, _id, _payload, _args, result) =>

@@ -15,6 +15,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../../services/events/orders.ts';
 import { quietPeriod, waitFor } from '../../test/support/wait.ts';
 import { startSubgraph } from '../kit/subgraph.ts';
+import { TEST_IDENTITY_SECRET, identityConnectionParams, identityHeaders, testIdentityOptions } from '../../test/support/identity.ts';
 import { decodeCursor } from './cursor.ts';
 import { createOrdersSubgraph, ordersConfig } from './index.ts';
 import type { OrdersContext } from './resolvers.ts';
@@ -54,6 +55,7 @@ async function startOrders(eventLog: MemoryEventLog, settings: Record<string, st
   dataDirs.push(dataDir);
   const config = ordersConfig.parse({
     DATA_DIR: dataDir,
+    IDENTITY_SECRET: TEST_IDENTITY_SECRET,
     EMBEDDED_FULFILLMENT: 'true',
     FULFILLMENT_PAY_DELAY_MS: '50',
     FULFILLMENT_SHIP_DELAY_MS: '50',
@@ -63,6 +65,7 @@ async function startOrders(eventLog: MemoryEventLog, settings: Record<string, st
     host: '127.0.0.1',
     port: 0,
     bodyLimitBytes: 1_000_000,
+    identity: testIdentityOptions,
     log,
   });
   try {
@@ -79,7 +82,13 @@ async function startOrders(eventLog: MemoryEventLog, settings: Record<string, st
 }
 
 const connect = (host: GraphQLHost): Client =>
-  createClient({ url: host.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazyCloseTimeout: 0 });
+  createClient({
+    url: host.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazyCloseTimeout: 0,
+    connectionParams: identityConnectionParams(),
+  });
 
 /** One subscription's results, with the outcome of each read-your-events query made on receipt. */
 class Recording {
@@ -156,7 +165,7 @@ async function subscribed(
 async function query<T>(host: GraphQLHost, text: string, variables: Record<string, unknown> = {}): Promise<FormattedExecutionResult<T>> {
   const response = await fetch(host.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...identityHeaders() },
     body: JSON.stringify({ query: text, variables }),
   });
   return (await response.json()) as FormattedExecutionResult<T>;

@@ -180,6 +180,7 @@ async function subscriptionsBench(): Promise<void> {
     const ctx: BenchContext = {
       gatewayUrl: system.gatewayUrl,
       ordersUrl,
+      identitySecret: system.identitySecret,
       producer,
       processes,
       customers: new Map(),

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderEvent } from '../../services/events/orders.ts';
+import { identityConnectionParams } from '../support/identity.ts';
 import { readCounter } from '../support/metrics.ts';
 import { ProcessSampler, type MachineUsage, type ProcessTarget, type ProcessUsage } from './process-sampler.ts';
 import type { PacedProducer } from './producer.ts';
@@ -17,6 +18,8 @@ import { SubscriberPool, matches, probeSpec, type SubscriptionSpec } from './sub
 export interface BenchContext {
   gatewayUrl: string;
   ordersUrl: string;
+  /** The system's IDENTITY_SECRET: the probe subscribes to the orders subgraph directly. */
+  identitySecret: string;
   producer: PacedProducer;
   processes: ProcessTarget[];
   /** The customer of every order produced so far (for the expected deliveries of filtered subscriptions). */
@@ -66,7 +69,12 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
   const distinct = new Set(specs.map((s) => JSON.stringify(s))).size;
   const pool = await SubscriberPool.open(ctx.gatewayUrl.replace(/^http/, 'ws') + '/graphql', options.sockets, specs);
   // One subscription straight to the orders subgraph: the latency of the path up to the gateway.
-  const probe = await SubscriberPool.open(ctx.ordersUrl.replace(/^http/, 'ws') + '/graphql', 1, [probeSpec]);
+  const probe = await SubscriberPool.open(
+    ctx.ordersUrl.replace(/^http/, 'ws') + '/graphql',
+    1,
+    [probeSpec],
+    identityConnectionParams(ctx.identitySecret),
+  );
   try {
     await until(
       async () =>

@@ -102,10 +102,18 @@ export class SubscriberPool {
     this.clients = clients;
   }
 
-  /** Opens `sockets` sockets and spreads the subscriptions over them, round robin. */
-  static async open(url: string, sockets: number, specs: SubscriptionSpec[]): Promise<SubscriberPool> {
+  /**
+   * Opens `sockets` sockets and spreads the subscriptions over them, round robin; `connectionParams`
+   * is each socket's connection_init payload (a subgraph needs the gateway's signed identity there).
+   */
+  static async open(
+    url: string,
+    sockets: number,
+    specs: SubscriptionSpec[],
+    connectionParams?: () => Record<string, unknown>,
+  ): Promise<SubscriberPool> {
     const clients = Array.from({ length: Math.max(1, Math.min(sockets, specs.length)) }, () =>
-      createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} }),
+      createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {}, connectionParams }),
     );
     const pool = new SubscriberPool(clients);
     // Wait until every socket is acknowledged, so the subscriptions below go out at once.

@@ -405,6 +405,16 @@ describe('docker-compose.yml', () => {
       for (const name of serviceNames) visit(name, []);
     });
 
+    test('the gateway and every subgraph take the identity settings from the environment, refusing to start without', () => {
+      const required = (value: string | undefined, name: string) => assert.match(value ?? '', new RegExp(`^\\$\\{${name}:\\?.+\\}$`), name);
+      const subgraphs = interchangeNames.filter((name) => name.endsWith('-subgraph'));
+      for (const name of [...subgraphs, 'gateway']) required(env(name)['IDENTITY_SECRET'], 'IDENTITY_SECRET');
+      for (const name of ['JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) required(env('gateway')[name], name);
+      for (const name of interchangeNames.filter((n) => !subgraphs.includes(n) && n !== 'gateway')) {
+        assert.equal(env(name)['IDENTITY_SECRET'], undefined, `${name} needs no identity secret`);
+      }
+    });
+
     test('each service depends on every service its environment addresses', () => {
       for (const name of interchangeNames) {
         for (const { variable, host } of addresses(name)) {

@@ -14,6 +14,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { ChildExitedError, startChild } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 import { refusingPort } from '../support/ports.ts';
 
 const startGateway = (args: string[], env: Record<string, string | undefined> = {}) =>
@@ -21,7 +22,7 @@ const startGateway = (args: string[], env: Record<string, string | undefined> = 
     name: 'gateway',
     entry: 'gateway/src/main.ts',
     args,
-    env: { LOG_LEVEL: 'warn', ...env },
+    env: { LOG_LEVEL: 'warn', IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...env },
     listeners: ['http'],
     startTimeoutMs: 60_000,
   });

@@ -5,11 +5,17 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 
 /** The gateway alone on the repository's supergraph: `/` needs no subgraph. */
 const startGateway = (env: Record<string, string> = {}) =>
-  startChild({ name: 'gateway', entry: 'gateway/src/main.ts', env: { LOG_LEVEL: 'warn', PORT: '0', ...env }, listeners: ['http'] });
+  startChild({
+    name: 'gateway',
+    entry: 'gateway/src/main.ts',
+    env: { LOG_LEVEL: 'warn', PORT: '0', IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...env },
+    listeners: ['http'],
+  });
 
 /** GET with exactly these headers: `fetch` would add an Accept header of its own when none is given. */
 function getRaw(url: string, headers: Record<string, string>): Promise<{ status: number; contentType: string; text: string }> {

@@ -56,7 +56,9 @@ describe("the README's graphql-ws client snippet", () => {
     await mkdir(join(repoRoot, '.build'), { recursive: true });
     await writeFile(snippetFile, snippet.replaceAll(README_WS_URL, `${gatewayUrl.replace(/^http/, 'ws')}/graphql`));
 
-    const client = spawn(process.execPath, [snippetFile], { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The snippet takes its token from TOKEN, as the README says to run it.
+    const env = childEnv({ TOKEN: await system!.token({ scopes: ['orders:all'] }) });
+    const client = spawn(process.execPath, [snippetFile], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => client.kill('SIGKILL'));
     const stdout: string[] = [];
     let stderr = '';

@@ -7,7 +7,7 @@
  * ids, read while they run), not on their ports: other test files may reuse a freed port at once.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
@@ -16,6 +16,13 @@ import { postGraphQL } from '../support/graphql.ts';
 import { temporaryDataDir } from '../support/data-dir.ts';
 import { alive, descendants, signalGroup } from '../support/processes.ts';
 import { waitFor, withTimeout } from '../support/wait.ts';
+
+const authorized = (url: string, token: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: '{ customers(first: 1) { id } }' }),
+  });
 
 /** Runs `npm start`'s script with PORT=0 until it prints the playground URL. */
 async function npmStart(t: TestContext) {
@@ -47,21 +54,38 @@ async function npmStart(t: TestContext) {
   });
   const port = Number(new URL(playground).port);
   ports.add(port);
-  return { start, playground, port, ports, processes: descendants(start.pid!), output: () => output };
+  return { start, playground, port, ports, dataDir, processes: descendants(start.pid!), output: () => output };
 }
 
 test('npm start runs the system on PORT, prints the playground URL, and stops everything on SIGINT', { timeout: 300_000 }, async (t) => {
-  const { start, playground, port, ports, processes, output } = await npmStart(t);
+  const { start, playground, port, ports, dataDir, processes, output } = await npmStart(t);
   assert.equal(playground, `http://127.0.0.1:${port}/`);
   // Two services (the gRPC one has a metrics port too), three subgraphs and the gateway.
   assert.equal(ports.size, 7, output());
   assert.ok(processes.length >= 6, `npm start runs ${processes.length} processes`);
   const page = await fetch(playground, { headers: { accept: 'text/html' } });
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<title>Interchange playground<\/title>/);
+  const html = await page.text();
+  assert.match(html, /<title>Interchange playground<\/title>/);
   const { body } = await postGraphQL(`${playground}graphql`, '{ customers(first: 2) { name favoriteProducts { name } } }');
   assert.equal(body.errors, undefined);
   assert.equal((body.data as { customers: unknown[] }).customers.length, 2);
+  // The playground opens with a demo customer's token, which the gateway accepts.
+  const demo = /Bearer ([\w-]+\.[\w-]+\.[\w-]+)/.exec(html)?.[1];
+  assert.ok(demo, 'no token in the playground page');
+  assert.equal((await authorized(`${playground}graphql`, demo)).status, 200);
+  // So does one from `npm run token` on the same data directory, and none made up.
+  const token = execFileSync(
+    process.execPath,
+    ['scripts/token.ts', '--customer', 'c3', '--scopes', 'orders:write', '--data-dir', dataDir],
+    {
+      cwd: repoRoot,
+      env: childEnv({}),
+      encoding: 'utf8',
+    },
+  ).trim();
+  assert.equal((await authorized(`${playground}graphql`, token)).status, 200);
+  assert.equal((await authorized(`${playground}graphql`, `${token.slice(0, -4)}AAAA`)).status, 401);
 
   const exited = once(start, 'exit') as Promise<[number | null]>;
   // Ctrl-C: the terminal signals the whole foreground group, npm start and every process it runs.

@@ -88,6 +88,7 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
       LOG_LEVEL: 'warn',
       // The killed one's: a supervisor restarts a process on the same volume.
       DATA_DIR: kafka.system.dataDir,
+      IDENTITY_SECRET: kafka.system.identitySecret,
       CUSTOMERS_SERVICE_URL: `http://127.0.0.1:${kafka.system.processes.get('customers-service')!.ports['http']}`,
       CATALOG_SERVICE_ADDRESS: `127.0.0.1:${kafka.system.processes.get('catalog-service')!.ports['grpc']}`,
     },

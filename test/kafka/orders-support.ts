@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { waitFor, withTimeout } from '../support/wait.ts';
 import { childEnv, repoRoot, startChild, type Child } from '../../lib/supervisor.ts';
+import { TEST_IDENTITY_SECRET, identityHeaders } from '../support/identity.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
 import { postGraphQL } from '../support/graphql.ts';
@@ -131,12 +132,13 @@ export function expectedOrders(events: OrderEvent[]) {
 export const expectedFor = (run: ProducerRun) => expectedOrders(orderStream(run.orders, run.seed, run.prefix));
 
 /** Reads orders by id through a GraphQL endpoint, 100 per request. */
-export async function readOrders(url: string, ids: string[]) {
+/** Reads orders straight from an orders subgraph at `url`, signing as the gateway would with `secret`. */
+export async function readOrders(url: string, ids: string[], secret: string = TEST_IDENTITY_SECRET) {
   const found: unknown[] = [];
   for (let i = 0; i < ids.length; i += 100) {
     const chunk = ids.slice(i, i + 100);
     const query = `{ ${chunk.map((id, n) => `o${n}: order(id: ${JSON.stringify(id)}) { id status version totalCents customer { id } lines { product { id } quantity unitPriceCents } }`).join(' ')} }`;
-    const { body } = await postGraphQL<Record<string, unknown>>(url, query);
+    const { body } = await postGraphQL<Record<string, unknown>>(url, query, undefined, identityHeaders(secret));
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     found.push(...chunk.map((_, n) => body.data?.[`o${n}`] ?? null));
   }
@@ -161,7 +163,8 @@ export async function projectionStatus(baseUrl: string): Promise<{ status: numbe
 
 /**
  * An orders subgraph process of its own on `cluster` (no other process of the example system),
- * keeping its snapshots in `dataDir`; `env` is laid over the settings. The caller stops it.
+ * keeping its snapshots in `dataDir`, with TEST_IDENTITY_SECRET; `env` is laid over the settings.
+ * The caller stops it.
  */
 export function startOrdersSubgraph(
   cluster: Pick<MockCluster, 'bootstrap'>,
@@ -171,7 +174,15 @@ export function startOrdersSubgraph(
   return startChild({
     name: 'orders-subgraph',
     entry: 'subgraphs/orders/main.ts',
-    env: { ...kafkaEnv, KAFKA_BROKERS: cluster.bootstrap, LOG_LEVEL: 'warn', PORT: '0', DATA_DIR: dataDir, ...env },
+    env: {
+      ...kafkaEnv,
+      KAFKA_BROKERS: cluster.bootstrap,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+      ...env,
+    },
     listeners: ['http'],
   });
 }
@@ -214,11 +225,17 @@ export async function caughtUp(baseUrl: string): Promise<boolean> {
  * orders read back through `graphqlUrl` are `expected` (polling gently: reads compete for the CPU
  * with the projection they wait for).
  */
-export async function untilOrdersMatch(baseUrl: string, graphqlUrl: string, expected: unknown[], message: string): Promise<void> {
+export async function untilOrdersMatch(
+  baseUrl: string,
+  graphqlUrl: string,
+  expected: unknown[],
+  message: string,
+  secret: string = TEST_IDENTITY_SECRET,
+): Promise<void> {
   const ids = (expected as { id: string }[]).map((o) => o.id);
   const want = JSON.stringify(expected);
   await waitFor(() => caughtUp(baseUrl), 120_000, `${message} (the projection never caught up with the topic)`, 250);
-  await waitFor(async () => JSON.stringify(await readOrders(graphqlUrl, ids)) === want, 120_000, message, 500);
+  await waitFor(async () => JSON.stringify(await readOrders(graphqlUrl, ids, secret)) === want, 120_000, message, 500);
 }
 
 /**

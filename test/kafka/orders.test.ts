@@ -44,6 +44,8 @@ describe('the example system on Kafka', () => {
   let cluster: MockCluster;
   let graphqlUrl: string;
   let ordersUrl: string;
+  /** The system's: its orders subgraph is read directly. */
+  let identitySecret: string;
 
   const cleanups = new Cleanups();
   after(() => cleanups.run());
@@ -58,6 +60,7 @@ describe('the example system on Kafka', () => {
   before(async () => {
     kafka = await startKafkaSystem({}, cleanups);
     ({ cluster, graphqlUrl, ordersUrl } = kafka);
+    identitySecret = kafka.system.identitySecret;
   }, KAFKA_TEST);
 
   test('placeOrder resolves across all three subgraphs, shows on the customer, and fulfillment ships it', KAFKA_TEST, async () => {
@@ -126,7 +129,7 @@ describe('the example system on Kafka', () => {
     const run: ProducerRun = { orders: 60, seed: 11, prefix: 'external' };
     const expected = expectedFor(run);
     await runProducer(t, cluster.bootstrap, run);
-    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'projection never matched the stream');
+    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'projection never matched the stream', identitySecret);
     const { projection } = await projectionStatus(ordersUrl);
     assert.ok(projection.partitions.filter((p) => p.position > 0).length >= 3, JSON.stringify(projection.partitions));
     assert.equal(projection.deadLettered, 0);
@@ -137,7 +140,7 @@ describe('the example system on Kafka', () => {
     const run: ProducerRun = { orders: 20, seed: 12, prefix: 'mixed', malformed: 3 };
     const expected = expectedFor(run);
     await runProducer(t, cluster.bootstrap, run);
-    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'valid events were not applied');
+    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'valid events were not applied', identitySecret);
     assert.equal((await projectionStatus(ordersUrl)).projection.deadLettered, 3);
 
     const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING });

@@ -206,7 +206,8 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('connection_init with { headers: { authorization } } is acknowledged, and operations run', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl, { headers: { authorization: 'Bearer x' } });
+      const token = await sys.system.token({ customer: 'c3' });
+      const client = await ProtocolClient.connect(sys.wsUrl, { headers: { authorization: `Bearer ${token}` } });
       t.after(() => client.close());
       assert.deepEqual(await client.execute('q', '{ customer(id: "c3") { name } }'), [{ data: { customer: { name: C3_NAME } } }]);
     });

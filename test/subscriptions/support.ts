@@ -125,7 +125,13 @@ export async function startExtraGateway(
   const child = await startChild({
     name: 'extra-gateway',
     entry: 'gateway/src/main.ts',
-    env: { LOG_LEVEL: 'error', PORT: '0', SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.url}`).join(','), ...env },
+    env: {
+      LOG_LEVEL: 'error',
+      PORT: '0',
+      SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.url}`).join(','),
+      IDENTITY_SECRET: sys.system.identitySecret,
+      ...env,
+    },
     listeners: ['http'],
   });
   scope?.after(() => child.stop());

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
 import type { ServiceMap } from '@apollo/gateway';
 import { GraphQLError, parse, type ExecutionResult } from 'graphql';
+import { ANONYMOUS } from '../../../lib/auth/principal.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { FakeClock, FakeUpstream, take } from '../../../test/support/fake-upstream.ts';
 import { SubscriptionEngine } from './engine.ts';
@@ -47,12 +48,18 @@ function setUp(sdl = supergraph(), serviceMap: ServiceMap = {}) {
     upstreamRecoveryMs: 60_000,
     upstreamConnectTimeoutMs: 1_000,
     upstreamBacklogEvents: 100,
+    identitySecret: 'a-secret-of-at-least-thirty-two-characters',
     clock: new FakeClock(),
     openUpstream: (_service, request) =>
       upstream.open(request.extensions?.['resumable'] as never, request as unknown as Record<string, unknown>),
   });
-  const subscribe = (query: string, variables: Record<string, unknown> = {}, extensions?: Record<string, unknown>) => {
-    const result = engine.subscribe({ document: parse(query), variables, operationName: undefined, identity: {}, extensions });
+  const subscribe = (
+    query: string,
+    variables: Record<string, unknown> = {},
+    extensions?: Record<string, unknown>,
+    principal = ANONYMOUS,
+  ) => {
+    const result = engine.subscribe({ document: parse(query), variables, operationName: undefined, identity: {}, principal, extensions });
     assert.ok(Symbol.asyncIterator in result, `not a subscription: ${JSON.stringify(result)}`);
     return result as AsyncIterableIterator<ExecutionResult>;
   };
@@ -121,6 +128,18 @@ describe('the subscription engine', () => {
     subscribe('subscription ($after: String) { events(kind: "b", after: $after) { id cursor } }', { after: 'c1' });
     subscribe('subscription ($l: Int) { events(limit: $l) { id } }', { l: 1 });
     subscribe('subscription ($l: Int) { events(limit: $l) { id } }', { l: 2 });
+    assert.equal(engine.stats().shared, 4);
+  });
+
+  test('callers with different principals never share a subscription; the same principal does', async (t) => {
+    const { engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const c1 = { subject: 'u1', customerId: 'c1', scopes: ['orders:write'] };
+    subscribe(RESUME, { after: 'c1' }, undefined, c1);
+    subscribe(RESUME, { after: 'c1' }, undefined, { ...c1 });
+    subscribe(RESUME, { after: 'c1' }, undefined, { ...c1, customerId: 'c2' });
+    subscribe(RESUME, { after: 'c1' }, undefined, { ...c1, scopes: ['support'] });
+    subscribe(RESUME, { after: 'c1' });
     assert.equal(engine.stats().shared, 4);
   });
 

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import type { ServiceMap } from '@apollo/gateway';
 import type { Schema } from '@apollo/federation-internals';
 import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Principal } from '../../../lib/auth/principal.ts';
+import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity.ts';
 import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
@@ -35,6 +37,8 @@ export interface SubscriptionEngineOptions {
   upstreamConnectTimeoutMs: number;
   /** Upstream events that may wait to be resolved before the gateway reopens the upstream from its position (bounded memory). */
   upstreamBacklogEvents: number;
+  /** The secret upstream sockets sign the caller's identity with (lib/auth/signed-identity.ts). */
+  identitySecret: string;
   /** Time for the subscriptions (tests pass a fake one). Default: the system's. */
   clock?: Clock | undefined;
   /** How upstream subscriptions are opened (tests pass a fake). Default: graphql-ws to the subgraph's URL. */
@@ -47,6 +51,8 @@ export interface SubscribeArgs {
   operationName: string | undefined;
   /** What identifies the caller to subgraphs (forwarded headers): part of the sharing key. */
   identity: Record<string, string>;
+  /** Who is calling (verified by the gateway; signed for the subgraph): part of the sharing key. */
+  principal: Principal;
   /** The subscribe message's `extensions`: `{ stream: { status: true } }` asks for status-only results. */
   extensions?: Readonly<Record<string, unknown>> | undefined;
 }
@@ -98,7 +104,9 @@ export class SubscriptionEngine {
     }
     // Clients that differ only in where they resume share the stream: each gets a private replay first.
     const key = createHash('sha256')
-      .update(JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity]))
+      .update(
+        JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity, args.principal]),
+      )
       .digest('base64url');
     const shared = this.shared.get(key) ?? this.share(key, plan, query, args);
     const stream = args.extensions?.[STREAM_EXTENSION] as { status?: unknown } | undefined;
@@ -123,9 +131,15 @@ export class SubscriptionEngine {
         ...(resume && { extensions: { [RESUMABLE_EXTENSION]: resume } }),
       };
       if (this.options.openUpstream) return this.options.openUpstream(primary.serviceName, request, args.identity);
-      return this.upstream.subscribe(primary.serviceName, request, { headers: args.identity }, this.options.upstreamBacklogEvents);
+      return this.upstream.subscribe(primary.serviceName, request, caller, this.options.upstreamBacklogEvents);
     };
-    const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: args.identity } };
+    const { identity, principal } = args;
+    // Signed at each connect: a socket opened again after a loss must not carry a stale signature.
+    const caller = {
+      key: JSON.stringify([identity, principal]),
+      connectionParams: () => ({ headers: { ...identity, [IDENTITY_HEADER]: signIdentity(principal, this.options.identitySecret) } }),
+    };
+    const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: identity, principal } };
     const deps = {
       serviceMap: this.options.serviceMap,
       supergraphSchema: this.planner.supergraphSchema,

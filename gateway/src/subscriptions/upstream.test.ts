@@ -9,10 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createLogger } from '../../../lib/logger.ts';
 import { quietPeriod, waitFor, withTimeout } from '../../../test/support/wait.ts';
-import { UpstreamConnections } from './upstream.ts';
+import { UpstreamConnections, type UpstreamCaller } from './upstream.ts';
 
 const log = createLogger('test', 'silent');
 const request = { query: 'subscription { events { id } }', variables: {} };
+const NOBODY: UpstreamCaller = { key: '', connectionParams: () => ({}) };
 
 describe('upstream subscription sockets', () => {
   /** Accepts TCP connections and never answers: a WebSocket handshake to it hangs. */
@@ -49,7 +50,7 @@ describe('upstream subscription sockets', () => {
 
   test('releasing the last subscription while its socket is still connecting neither rejects unobserved nor throws', async () => {
     const upstream = connections(port(silent), 300);
-    const iterator = upstream.subscribe('events', request, {}, 10);
+    const iterator = upstream.subscribe('events', request, NOBODY, 10);
     const next = iterator.next();
     await waitFor(() => silentSockets.size > 0, 5_000, 'the socket never connected');
     await iterator.return!();
@@ -62,7 +63,7 @@ describe('upstream subscription sockets', () => {
 
   test('a WebSocket handshake that never completes fails the subscription within the connect timeout', async () => {
     const upstream = connections(port(silent), 300);
-    const iterator = upstream.subscribe('events', request, {}, 10);
+    const iterator = upstream.subscribe('events', request, NOBODY, 10);
     await assert.rejects(withTimeout(iterator.next(), 5_000, 'the handshake never timed out'), (err: unknown) => {
       assert.doesNotMatch(String(err), /timed out after 5000 ms/);
       return true;
@@ -73,7 +74,7 @@ describe('upstream subscription sockets', () => {
 
   test('a subgraph that never sends connection_ack fails the subscription with close code 4504', async () => {
     const upstream = connections(port(mute), 300);
-    const iterator = upstream.subscribe('events', request, {}, 10);
+    const iterator = upstream.subscribe('events', request, NOBODY, 10);
     await assert.rejects(withTimeout(iterator.next(), 5_000, 'connection_ack was never given up on'), (err: unknown) => {
       assert.equal((err as { code?: unknown }).code, 4504);
       return true;

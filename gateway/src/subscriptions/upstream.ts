@@ -1,6 +1,6 @@
 /**
  * Upstream subscriptions to subgraphs over graphql-ws: one client (one socket, many multiplexed
- * subscriptions) per subgraph and caller identity, opened on first use and closed when unused. A
+ * subscriptions) per subgraph and caller, opened on first use and closed when unused. A
  * dropped socket fails its subscriptions; the shared subscriptions reopen themselves (stream.ts).
  *
  * Nothing here may reject unobserved or throw from a callback: the gateway process outlives every
@@ -44,8 +44,18 @@ export interface UpstreamOptions {
   connectTimeoutMs?: number | undefined;
 }
 
-const clientKey = (serviceName: string, connectionParams: Record<string, unknown>) =>
-  `${serviceName}\u0000${JSON.stringify(connectionParams)}`;
+/** Who an upstream socket is opened for. */
+export interface UpstreamCaller {
+  /** Callers with the same key share one socket per subgraph. */
+  key: string;
+  /**
+   * The `connection_init` payload, made at each connect: what it carries (a signed identity) may
+   * age, and a socket is opened again after a lost one.
+   */
+  connectionParams: () => Record<string, unknown>;
+}
+
+const clientKey = (serviceName: string, caller: UpstreamCaller) => `${serviceName}\u0000${caller.key}`;
 
 const KEEP_ALIVE_MS = 10_000;
 const PONG_TIMEOUT_MS = 5_000;
@@ -67,7 +77,7 @@ export class UpstreamConnections {
   subscribe(
     serviceName: string,
     request: UpstreamRequest,
-    connectionParams: Record<string, unknown>,
+    caller: UpstreamCaller,
     maxQueued: number,
   ): AsyncIterableIterator<ExecutionResult> {
     const queue: ExecutionResult[] = [];
@@ -78,11 +88,11 @@ export class UpstreamConnections {
       wake?.();
       wake = undefined;
     };
-    const key = clientKey(serviceName, connectionParams);
-    const entry = this.client(key, serviceName, connectionParams);
+    const key = clientKey(serviceName, caller);
+    const entry = this.client(key, serviceName, caller);
     entry.users++;
     let released = false;
-    // A client (one socket per subgraph and identity) lives while a subscription uses it.
+    // A client (one socket per subgraph and caller) lives while a subscription uses it.
     const release = () => {
       if (released) return;
       released = true;
@@ -158,7 +168,7 @@ export class UpstreamConnections {
     }
   }
 
-  private client(key: string, serviceName: string, connectionParams: Record<string, unknown>): { client: Client; users: number } {
+  private client(key: string, serviceName: string, caller: UpstreamCaller): { client: Client; users: number } {
     const existing = this.clients.get(key);
     if (existing) return existing;
     const httpUrl = this.options.urls.get(serviceName);
@@ -173,7 +183,7 @@ export class UpstreamConnections {
       url,
       webSocketImpl: withHandshakeTimeout(connectTimeoutMs),
       connectionAckWaitTimeout: connectTimeoutMs,
-      connectionParams,
+      connectionParams: caller.connectionParams,
       lazy: true,
       lazyCloseTimeout: 5_000,
       keepAlive: KEEP_ALIVE_MS,

@@ -1,0 +1,83 @@
+/**
+ * Who is calling, for every transport: no `Authorization` header is the anonymous caller; a
+ * `Bearer` token is verified (tokens.ts); anything else is refused with UNAUTHENTICATED before the
+ * operation is even read, so a bad token never reaches a subgraph.
+ *
+ * - HTTP (`/graphql`, GET and POST) and Server-Sent Events (`/graphql/stream`): an express
+ *   middleware mounted before both answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`,
+ *   or puts the principal at `res.locals.principal`.
+ * - WebSocket: the token comes from the `connection_init` payload (`{ headers: { authorization } }`
+ *   or `authorization` at its top level); a bad one closes the socket with 4401, a good one is kept
+ *   at `ctx.extra.principal`, and the socket is closed with 4401 when the token expires.
+ */
+import type { RequestHandler } from 'express';
+import type { Context } from 'graphql-ws';
+import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
+import { UNAUTHENTICATED_CLOSE_CODE, closeReason, refuseRequest, unauthenticated } from '../../../lib/auth/unauthenticated.ts';
+import { InterchangeError } from '../../../lib/errors.ts';
+import type { WebSocketExtra } from '../../../lib/graphql-ws.ts';
+import { headerIn } from '../identity.ts';
+import type { TokenVerifier, Verified } from './tokens.ts';
+
+const BEARER_CHALLENGE = 'Bearer error="invalid_token"';
+
+/** The longest timer Node keeps (about 24.8 days); a token valid for longer is not timed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The caller named by an `Authorization` header value (none, or empty: anonymous). */
+export async function authenticate(verifier: TokenVerifier, authorization: unknown): Promise<Verified | InterchangeError> {
+  if (authorization === undefined || authorization === '') return { principal: ANONYMOUS, expiresAtMs: Infinity };
+  const match = typeof authorization === 'string' ? /^Bearer +(\S+) *$/i.exec(authorization) : null;
+  if (!match) return unauthenticated('the Authorization header must be "Bearer <token>"');
+  return verifier.verify(match[1]!);
+}
+
+export function authenticateRequests(verifier: TokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const result = await authenticate(verifier, req.headers.authorization);
+    if (result instanceof InterchangeError) return refuseRequest(res, result, BEARER_CHALLENGE);
+    res.locals['principal'] = result.principal;
+    next();
+  };
+}
+
+/** The principal the middleware found; its absence is a wiring bug, never a reason to run anonymously. */
+export function requestPrincipal(locals: Record<string, unknown>): Principal {
+  const principal = locals['principal'] as Principal | undefined;
+  if (!principal) throw new Error('no principal on this request: the authentication middleware is not mounted before it');
+  return principal;
+}
+
+/** What a WebSocket connection keeps in `ctx.extra` once authenticated. */
+export type ConnectionIdentity = { principal?: Principal | undefined };
+
+/** graphql-ws's `onConnect`: verifies the token in `connection_init`, or closes the socket with 4401. */
+export function authenticateConnections(verifier: TokenVerifier) {
+  return async (ctx: Context<Record<string, unknown> | undefined, WebSocketExtra & ConnectionIdentity>): Promise<boolean> => {
+    const { socket } = ctx.extra;
+    const authorization = headerIn(ctx.connectionParams, 'authorization');
+    const result = await authenticate(verifier, authorization);
+    if (result instanceof InterchangeError) {
+      // graphql-ws then closes with 4403, which `ws` ignores on a socket already closing.
+      socket.close(UNAUTHENTICATED_CLOSE_CODE, closeReason(result));
+      return false;
+    }
+    ctx.extra.principal = result.principal;
+    const remaining = result.expiresAtMs - Date.now();
+    if (remaining < MAX_TIMER_MS) {
+      const timer = setTimeout(
+        () => socket.close(UNAUTHENTICATED_CLOSE_CODE, closeReason(unauthenticated('the token has expired'))),
+        remaining,
+      );
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
+    return true;
+  };
+}
+
+/** The principal verified at `connection_init`. */
+export function connectionPrincipal(extra: ConnectionIdentity): Principal {
+  if (!extra.principal) throw new Error('no principal on this connection: onConnect did not authenticate it');
+  return extra.principal;
+}
