@@ -12,6 +12,7 @@
  * visible and fixable in the SDL, answering too much is a leak.
  */
 import { Supergraph, baseType, possibleRuntimeTypes, isCompositeType, type NamedType, type Schema } from '@apollo/federation-internals';
+import { Kind, parse, print, visit, type DirectiveNode } from 'graphql';
 import { hasScope, type Principal } from '../../../lib/auth/principal.ts';
 
 /** One directive application: a token, or one of several sets of scopes (all of a set). */
@@ -32,9 +33,35 @@ export interface AuthorizationPolicy {
 const AUTHENTICATED = 'https://specs.apollo.dev/authenticated';
 const REQUIRES_SCOPES = 'https://specs.apollo.dev/requiresScopes';
 
+/**
+ * The supergraph as the federation engine is to load it. `@apollo/gateway` refuses a supergraph
+ * that links a `for: SECURITY` feature, because it enforces none of them itself (it fails closed).
+ * This gateway enforces these two, around the engine (`enforce.ts`), so their links lose the
+ * purpose and the engine loads them as plain features; any other security feature (`@policy`)
+ * keeps it and is still refused. Only for a gateway that wraps its engine with `enforce.ts`.
+ */
+export function withEnforcedSecurityFeatures(supergraphSdl: string): string {
+  if (!supergraphSdl.includes(AUTHENTICATED) && !supergraphSdl.includes(REQUIRES_SCOPES)) return supergraphSdl;
+  const enforced = (directive: DirectiveNode) =>
+    directive.arguments?.some(
+      (a) =>
+        a.name.value === 'url' &&
+        a.value.kind === Kind.STRING &&
+        [AUTHENTICATED, REQUIRES_SCOPES].some((u) => (a.value as { value: string }).value.startsWith(`${u}/`)),
+    );
+  return print(
+    visit(parse(supergraphSdl), {
+      Directive: (directive) =>
+        directive.name.value === 'link' && enforced(directive)
+          ? { ...directive, arguments: directive.arguments?.filter((a) => a.name.value !== 'for') }
+          : undefined,
+    }),
+  );
+}
+
 /** Reads the policy of a composed supergraph (the file the gateway serves). */
 export function readAuthorizationPolicy(supergraphSdl: string): AuthorizationPolicy {
-  return policyOf(Supergraph.build(supergraphSdl).schema);
+  return policyOf(Supergraph.build(withEnforcedSecurityFeatures(supergraphSdl)).schema);
 }
 
 function policyOf(schema: Schema): AuthorizationPolicy {
