@@ -50,6 +50,7 @@ function authorizingExecutor(executor: Executor, policy: AuthorizationPolicy): E
       requestContext.document,
       requestContext.operationName,
       principalOf(requestContext.context),
+      requestContext.request.variables,
     );
     if (!removals) return executor(requestContext);
     if (!document) return patchResult({ data: {} }, removals);
@@ -70,7 +71,14 @@ export function authorizingOperations(
   return {
     execute: (args) => handlers.execute(args),
     subscribe: (args) => {
-      const { document, removals } = filterOperation(schema(), policy, args.document, args.operationName, principalOf(args.contextValue));
+      const { document, removals } = filterOperation(
+        schema(),
+        policy,
+        args.document,
+        args.operationName,
+        principalOf(args.contextValue),
+        args.variableValues ?? {},
+      );
       if (!removals) return handlers.subscribe(args);
       if (!document) return patchResult({ data: {} }, removals);
       const events = handlers.subscribe({ ...args, document });

@@ -185,6 +185,14 @@ describe('the operation filter', () => {
     ]);
   });
 
+  test('leaves alone what @skip or @include leave out with these variables: it is neither executed nor answered', () => {
+    const query = 'query ($with: Boolean!) { count me @include(if: $with) { id } users { email @skip(if: true) } }';
+    const off = filterOperation(schema, policy, parse(query), undefined, ANONYMOUS, { with: false });
+    assert.equal(off.removals, null);
+    const on = filterOperation(schema, policy, parse(query), undefined, ANONYMOUS, { with: true });
+    assert.equal(on.document && print(on.document).replace(/\s+/g, ' '), '{ count users { email @skip(if: true) } }');
+  });
+
   test('picks the named operation and keeps only it', () => {
     const { document } = filter('query A { me { id } count } query B { count }', ANONYMOUS, 'A');
     assert.equal(print(document!).replace(/\s+/g, ' '), 'query A { count }');

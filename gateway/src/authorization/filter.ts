@@ -13,7 +13,10 @@
  * carries the type's requirements (see `policy.ts`).
  */
 import {
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   Kind,
+  getDirectiveValues,
   getNamedType,
   isAbstractType,
   isListType,
@@ -66,6 +69,7 @@ export function filterOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   principal: Principal,
+  variables: Readonly<Record<string, unknown>> = {},
 ): FilteredOperation {
   const unchanged = { document, removals: null };
   if (policy.empty) return unchanged;
@@ -131,7 +135,10 @@ export function filterOperation(
     };
 
     for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
+      // Skipped with these variables: not in the result, and not executed either (the engine
+      // evaluates the same directives with the same variables), so neither removed nor reported.
+      if (selection.directives?.length && excluded(selection, variables)) kept.push(selection);
+      else if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
         const key = selection.alias?.value ?? name;
         const definition = name.startsWith('__') || !('getFields' in parent) ? undefined : parent.getFields()[name];
@@ -225,6 +232,17 @@ function rebuild(
   );
   const variableDefinitions = operation.variableDefinitions?.filter((v) => variables.has(v.variable.name.value));
   return { kind: Kind.DOCUMENT, definitions: [{ ...operation, variableDefinitions }, ...reached.values()] };
+}
+
+function excluded(selection: SelectionNode, variables: Readonly<Record<string, unknown>>): boolean {
+  try {
+    return (
+      getDirectiveValues(GraphQLSkipDirective, selection, variables)?.['if'] === true ||
+      getDirectiveValues(GraphQLIncludeDirective, selection, variables)?.['if'] === false
+    );
+  } catch {
+    return false; // a missing or invalid variable: the engine refuses the request; authorize as if included
+  }
 }
 
 function possibleTypes(schema: GraphQLSchema, type: GraphQLCompositeType): string[] {
