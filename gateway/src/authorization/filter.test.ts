@@ -25,15 +25,16 @@ const SDL = `
     secret: Secret
     count(n: Int): Int
   }
-  interface Node { id: ID! }
+  interface Node { id: ID! label: String }
   type User implements Node @key(fields: "id") {
     id: ID!
+    label: String @authenticated
     name: String
     email: String @scopes(scopes: [["support"], ["orders:all"]])
     ssn: String! @scopes(scopes: [["support", "orders:write"]])
     friends(first: Int): [User!]
   }
-  type Product implements Node @key(fields: "id") { id: ID! name: String }
+  type Product implements Node @key(fields: "id") { id: ID! name: String label: String }
   type Secret @authenticated { value: String }
   type Mutation { placeOrder(n: Int): Int @scopes(scopes: [["orders:write"]]) }
   type Subscription { ticks: Int @authenticated }
@@ -169,6 +170,11 @@ describe('the operation filter', () => {
     );
     const product = answer(query, ANONYMOUS, { node: { id: '2', name: 'p', [TYPENAME_KEY]: 'Product' } });
     assert.deepEqual(product, { data: { node: { id: '2', name: 'p' } }, errors: [] }, 'a product has no email: nothing to null or report');
+  });
+
+  test('a field selected on an interface carries the requirements of every implementation', () => {
+    assert.equal(filtered('{ node(id: "1") { id label } }'), '{ node(id: "1") { id } }');
+    assert.equal(filter('{ node(id: "1") { ... on Product { label } } }').removals, null, 'on Product alone it is public');
   });
 
   test('executes nothing when every root field goes, for mutations and subscriptions too', () => {
