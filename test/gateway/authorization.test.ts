@@ -176,8 +176,8 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     users: USERS.map((u) => ({ id: u.id, name: u.name, email: null, orders: null })),
   };
   const QUERY_ERRORS = [
-    { path: ['users', 0, 'email'], code: 'UNAUTHORIZED', message: 'not authorized to read "User.email": it needs scope "support"' },
-    { path: ['users', 0, 'orders'], code: 'UNAUTHORIZED', message: 'not authorized to read "User.orders": it needs a token' },
+    { path: ['users', 0, 'email'], code: 'UNAUTHORIZED', message: 'not authorized: "User.email" needs scope "support"' },
+    { path: ['users', 0, 'orders'], code: 'UNAUTHORIZED', message: 'not authorized: "User.orders" needs a token' },
   ];
 
   test('a query gets the rest of the data and UNAUTHORIZED errors at the denied paths; the subgraph serving only them is not called', async () => {
@@ -200,7 +200,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     const { result, requests } = await counted(() => postGraphQL(`${gateway.url}`, 'mutation { rename(id: "u1", name: "Eve") { id } }'));
     assert.deepEqual(result.body.data, { rename: null });
     assert.deepEqual(errorsOf(result.body.errors), [
-      { path: ['rename'], code: 'UNAUTHORIZED', message: 'not authorized to read "Mutation.rename": it needs a token' },
+      { path: ['rename'], code: 'UNAUTHORIZED', message: 'not authorized: "Mutation.rename" needs a token' },
     ]);
     assert.deepEqual(requests, { accounts: 0, orders: 0 });
   });
@@ -211,7 +211,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     );
     assert.deepEqual(result.body.data, { touch: 1, rename: null });
     assert.deepEqual(errorsOf(result.body.errors), [
-      { path: ['rename'], code: 'UNAUTHORIZED', message: 'not authorized to read "Mutation.rename": it needs a token' },
+      { path: ['rename'], code: 'UNAUTHORIZED', message: 'not authorized: "Mutation.rename" needs a token' },
     ]);
     assert.deepEqual(requests, { accounts: 1, orders: 0 });
   });
@@ -226,7 +226,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     );
     for (const event of events)
       assert.deepEqual(errorsOf(event.errors as never), [
-        { path: ['ticks', 'secret'], code: 'UNAUTHORIZED', message: 'not authorized to read "Tick.secret": it needs a token' },
+        { path: ['ticks', 'secret'], code: 'UNAUTHORIZED', message: 'not authorized: "Tick.secret" needs a token' },
       ]);
   });
 
@@ -238,7 +238,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
         data: { audit: null },
         errors: [
           {
-            message: 'not authorized to read "Subscription.audit": it needs scope "admin"',
+            message: 'not authorized: "Subscription.audit" needs scope "admin"',
             path: ['audit'],
             extensions: { code: 'UNAUTHORIZED' },
           },

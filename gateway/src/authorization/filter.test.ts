@@ -104,10 +104,10 @@ describe('the operation filter', () => {
       me: null,
     });
     assert.deepEqual(errorsOf(result), [
-      { path: ['me'], message: 'not authorized to read "Query.me": it needs a token', code: 'UNAUTHORIZED' },
+      { path: ['me'], message: 'not authorized: "Query.me" needs a token', code: 'UNAUTHORIZED' },
       {
         path: ['users', 0, 'email'],
-        message: 'not authorized to read "User.email": it needs one of scope "support" or scope "orders:all"',
+        message: 'not authorized: "User.email" needs one of scope "support" or scope "orders:all"',
         code: 'UNAUTHORIZED',
       },
     ]);
@@ -143,8 +143,11 @@ describe('the operation filter', () => {
     assert.deepEqual(result.data, { a: null, c: 3, b: null, d: null }, 'ssn is non-null: its null takes its object with it');
     const paths = errorsOf(result).map((e) => e.path!.join('.'));
     assert.deepEqual(paths.toSorted(), ['a.mail', 'a.ssn', 'b', 'd']);
-    assert.match(result.errors![paths.indexOf('b')]!.message, /anything selected in "Query.user" \(not authorized to read "User.ssn"/);
-    assert.match(result.errors![paths.indexOf('d')]!.message, /anything selected in "Query.user"/);
+    assert.match(
+      result.errors![paths.indexOf('b')]!.message,
+      /^not authorized: nothing selected in "Query.user" is allowed \("User.ssn" needs scopes "support" and "orders:write"\)$/,
+    );
+    assert.match(result.errors![paths.indexOf('d')]!.message, /nothing selected in "Query.user" is allowed/);
   });
 
   test('propagates a non-null null up to the nearest nullable parent, up to the data itself', () => {
@@ -185,7 +188,7 @@ describe('the operation filter', () => {
     assert.deepEqual(errorsOf(patchResult({ data: {} }, denied.removals!)), [
       {
         path: ['ticks'],
-        message: 'not authorized to read "Query.ticks": it needs a token'.replace('Query', 'Subscription'),
+        message: 'not authorized: "Subscription.ticks" needs a token',
         code: 'UNAUTHORIZED',
       },
     ]);

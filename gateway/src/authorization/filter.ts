@@ -95,7 +95,7 @@ export function filterOperation(
     if (reason === undefined) {
       const requirements = policy.field(type, field);
       const missing = requirements ? unmet(requirements, principal) : null;
-      reason = missing && `not authorized to read "${coordinate}": it needs ${missing}`;
+      reason = missing && `"${coordinate}" needs ${missing}`;
       decisions.set(coordinate, reason);
     }
     return reason;
@@ -162,7 +162,7 @@ export function filterOperation(
           const why = inner.removals && firstReason(inner.removals);
           removed.push({
             key,
-            message: `not authorized to read anything selected in "${parent.name}.${name}"${why ? ` (${why})` : ''}`,
+            message: `nothing selected in "${parent.name}.${name}" is allowed${why ? ` (${why})` : ''}`,
             nullability,
           });
           changed = true;

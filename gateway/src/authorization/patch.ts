@@ -78,7 +78,7 @@ class Patch {
     const collapsed = path.map((p) => (typeof p === 'number' ? '@' : p)).join('\u0000');
     if (this.reported.has(collapsed)) return;
     this.reported.add(collapsed);
-    this.errors.push(new GraphQLError(message, { path, extensions: { code: ErrorCode.UNAUTHORIZED } }));
+    this.errors.push(new GraphQLError(`not authorized: ${message}`, { path, extensions: { code: ErrorCode.UNAUTHORIZED } }));
   }
 
   finish(): void {

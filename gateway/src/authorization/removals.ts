@@ -13,7 +13,7 @@ export type Nullability = readonly boolean[];
 export interface RemovedField {
   /** Its response key (alias or name). */
   readonly key: string;
-  /** The client-facing reason, naming the field and what is missing. */
+  /** Why, naming the field and what is missing; the error says `not authorized: ` and this. */
   readonly message: string;
   readonly nullability: Nullability;
 }
