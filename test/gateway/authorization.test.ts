@@ -39,11 +39,14 @@ const USERS = [
 
 const accounts = {
   typeDefs: `${LINK}
-    type Query { users: [User!]! }
-    type User @key(fields: "id") { id: ID! name: String! email: String @requiresScopes(scopes: [["support"]]) }
+    type Query { users: [User!]!  accounts: [Account!]! }
+    interface Account { id: ID! }
+    type Staff implements Account { id: ID! badge: String @authenticated }
+    type User implements Account @key(fields: "id") { id: ID! name: String! email: String @requiresScopes(scopes: [["support"]]) }
     type Mutation { touch: Int  rename(id: ID!, name: String!): User @authenticated }`,
   resolvers: {
-    Query: { users: () => USERS },
+    Query: { users: () => USERS, accounts: () => [USERS[0], { id: 's1', badge: 'b1' }] },
+    Account: { __resolveType: (account: { badge?: string }) => (account.badge ? 'Staff' : 'User') },
     User: { __resolveReference: (ref: { id: string }) => USERS.find((u) => u.id === ref.id) },
     Mutation: { touch: () => 1, rename: () => assert.fail('a denied mutation ran') },
   },
@@ -194,6 +197,19 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     assert.deepEqual(result[0]!.data, QUERY_DATA);
     assert.deepEqual(errorsOf(result[0]!.errors as never), QUERY_ERRORS);
     assert.deepEqual(requests, { accounts: 1, orders: 0 });
+  });
+
+  test('on an abstract type, only the objects of the protected type lose the field', async () => {
+    const { body } = await postGraphQL(`${gateway.url}`, '{ accounts { id ... on Staff { badge } ... on User { name } } }');
+    assert.deepEqual(body.data, {
+      accounts: [
+        { id: 'u1', name: 'Ada' },
+        { id: 's1', badge: null },
+      ],
+    });
+    assert.deepEqual(errorsOf(body.errors), [
+      { path: ['accounts', 1, 'badge'], code: 'UNAUTHORIZED', message: 'not authorized: "Staff.badge" needs a token' },
+    ]);
   });
 
   test('a query whose every root field is denied executes nothing', async () => {
