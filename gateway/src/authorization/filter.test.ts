@@ -150,6 +150,17 @@ describe('the operation filter', () => {
     assert.match(result.errors![paths.indexOf('d')]!.message, /nothing selected in "Query.user" is allowed/);
   });
 
+  test('a field emptied in one selection but kept in another with the same response key keeps its data', () => {
+    const query = '{ users { id } ... on Query { users { email } } }';
+    assert.equal(filtered(query), '{ users { id } }');
+    const result = answer(query, ANONYMOUS, { users: [{ id: '1' }] });
+    assert.deepEqual(result.data, { users: [{ id: '1', email: null }] });
+    assert.deepEqual(
+      errorsOf(result).map((e) => e.path),
+      [['users', 0, 'email']],
+    );
+  });
+
   test('propagates a non-null null up to the nearest nullable parent, up to the data itself', () => {
     const inList = answer('{ user(id: "1") { friends { id ssn } } }', ANONYMOUS, {
       user: { friends: [{ id: '2' }, { id: '3' }] },

@@ -164,6 +164,7 @@ export function filterOperation(
             key,
             message: `nothing selected in "${parent.name}.${name}" is allowed${why ? ` (${why})` : ''}`,
             nullability,
+            emptied: inner.removals ?? undefined,
           });
           changed = true;
         } else if (inner.removals) {

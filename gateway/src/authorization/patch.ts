@@ -35,11 +35,13 @@ class Patch {
     if (node.typename) this.hiddenTypename.push(target);
     let propagate = false;
     for (const field of node.removed) {
+      if (field.emptied && target[field.key] !== undefined) continue; // selected elsewhere too: patched below
       target[field.key] = null;
       this.report([...path, field.key], field.message);
       propagate ||= field.nullability[0]!;
     }
-    for (const field of node.nested) {
+    const nested = node.removed.filter((f) => f.emptied && target[f.key] !== undefined).map((f) => ({ ...f, node: f.emptied! }));
+    for (const field of nested.length > 0 ? [...node.nested, ...nested] : node.nested) {
       const value = target[field.key];
       if (value === null || value === undefined) continue;
       path.push(field.key);

@@ -16,6 +16,11 @@ export interface RemovedField {
   /** Why, naming the field and what is missing; the error says `not authorized: ` and this. */
   readonly message: string;
   readonly nullability: Nullability;
+  /**
+   * Set when the field went because nothing in its selection set was left: if another selection
+   * of the same response key brought the field back anyway, these apply inside it instead.
+   */
+  readonly emptied?: RemovalNode | undefined;
 }
 
 export interface NestedRemovals {
