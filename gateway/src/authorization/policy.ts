@@ -24,8 +24,6 @@ export type Requirements = readonly Condition[];
 export interface AuthorizationPolicy {
   /** The requirements to select `field` on `type` (an object or interface), if any. */
   field(type: string, field: string): Requirements | undefined;
-  /** The requirements of a type itself (for a fragment's type condition), if any. */
-  type(type: string): Requirements | undefined;
   /** True when the supergraph uses neither directive: nothing to filter. */
   readonly empty: boolean;
 }
@@ -103,7 +101,6 @@ function policyOf(schema: Schema): AuthorizationPolicy {
   }
   return {
     field: (type, field) => fields.get(`${type}.${field}`),
-    type: (type) => types.get(type),
     empty: fields.size === 0 && types.size === 0,
   };
 }
