@@ -174,6 +174,17 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     return results;
   };
 
+  /** The `next` payloads of an SSE request (distinct connections mode), once the server ended it. */
+  const overSse = async (query: string) => {
+    const response = await fetch(`${gateway.url}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query }),
+    });
+    const messages = (await response.text()).split('\n\n').filter((m) => m.startsWith('event: next'));
+    return messages.map((m) => JSON.parse(m.slice(m.indexOf('data: ') + 6)) as ExecutionResult);
+  };
+
   const QUERY = '{ users { id name email orders { id } } }';
   const QUERY_DATA = {
     users: USERS.map((u) => ({ id: u.id, name: u.name, email: null, orders: null })),
@@ -197,6 +208,22 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     assert.deepEqual(result[0]!.data, QUERY_DATA);
     assert.deepEqual(errorsOf(result[0]!.errors as never), QUERY_ERRORS);
     assert.deepEqual(requests, { accounts: 1, orders: 0 });
+  });
+
+  test('over SSE, queries and subscriptions go through the same enforcement', async () => {
+    const { result, requests } = await counted(() => overSse(QUERY));
+    assert.deepEqual(result, [
+      { data: QUERY_DATA, errors: QUERY_ERRORS.map(({ path, code, message }) => ({ message, path, extensions: { code } })) },
+    ]);
+    assert.deepEqual(requests, { accounts: 1, orders: 0 });
+    const events = await overSse('subscription { ticks { n secret } }');
+    assert.deepEqual(
+      events.map((e) => [e.data, e.errors?.map((error) => error.path)]),
+      [
+        [{ ticks: { n: 1, secret: null } }, [['ticks', 'secret']]],
+        [{ ticks: { n: 2, secret: null } }, [['ticks', 'secret']]],
+      ],
+    );
   });
 
   test('on an abstract type, only the objects of the protected type lose the field', async () => {

@@ -82,9 +82,10 @@ describe('the operation filter', () => {
     assert.equal(policy.field('User', 'name'), undefined);
   });
 
-  test('leaves a document it has nothing to take from as it is', () => {
-    const document = parse('{ users { id name } }');
+  test('leaves a document it has nothing to take from as it is, introspection included', () => {
+    const document = parse('{ users { id name __typename } }');
     assert.equal(filterOperation(schema, policy, document, undefined, ANONYMOUS).document, document);
+    assert.equal(filter('{ __schema { types { name } } __type(name: "User") { fields { name } } }').removals, null);
   });
 
   test('takes out denied fields, nulls them in every list item and reports each once at its path', () => {
