@@ -82,6 +82,17 @@ describe('the operation filter', () => {
     assert.equal(policy.field('User', 'name'), undefined);
   });
 
+  test('follows a link renamed with `as`', () => {
+    const renamed = supergraphSdl
+      .replace(
+        '@link(url: "https://specs.apollo.dev/authenticated/v0.1"',
+        '@link(url: "https://specs.apollo.dev/authenticated/v0.1", as: "signedIn"',
+      )
+      .replaceAll('@authenticated', '@signedIn');
+    assert.deepEqual(readAuthorizationPolicy(renamed).field('Query', 'me'), [{ kind: 'authenticated' }]);
+    assert.equal(readAuthorizationPolicy(renamed.replaceAll('@signedIn', '@authenticated')).field('Query', 'me'), undefined);
+  });
+
   test('leaves a document it has nothing to take from as it is, introspection included', () => {
     const document = parse('{ users { id name __typename } }');
     assert.equal(filterOperation(schema, policy, document, undefined, ANONYMOUS).document, document);
