@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import type { Logger } from '../../lib/logger.ts';
+import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
 import { SubgraphSource } from './subgraph-source.ts';
 
 export interface GatewayOptions {
@@ -33,6 +34,7 @@ export async function readSupergraph(path: string, overrides: Record<string, str
   }
   let names: { name: string; url: string }[];
   try {
+    sdl = withEnforcedSecurityFeatures(sdl);
     names = [...Supergraph.build(sdl).subgraphs()].map((s) => ({ name: s.name, url: s.url }));
   } catch (err) {
     throw new Error(`${path} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

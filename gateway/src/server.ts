@@ -18,6 +18,8 @@ import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '..
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
+import { authorizingGateway, authorizingOperations } from './authorization/enforce.ts';
+import { readAuthorizationPolicy } from './authorization/policy.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import {
   authenticateConnections,
@@ -51,7 +53,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     audience: config.JWT_AUDIENCE,
     log,
   });
-  const gateway = createGateway(supergraph, sources, log);
+  const policy = readAuthorizationPolicy(supergraph.sdl);
+  const gateway = authorizingGateway(createGateway(supergraph, sources, log), policy);
   const engine = new SubscriptionEngine({
     supergraphSdl: supergraph.sdl,
     urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
@@ -68,7 +71,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const registry = gatewayMetrics(engine);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
-  const operations = operationHandlers(engine, () => host.apollo);
+  const operations = authorizingOperations(
+    operationHandlers(engine, () => host.apollo),
+    () => engine.schema,
+    policy,
+  );
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 

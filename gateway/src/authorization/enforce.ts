@@ -1,0 +1,109 @@
+/**
+ * Where the gateway enforces the supergraph's `@authenticated` and `@requiresScopes`: around the
+ * federation engine's executor (every query and mutation, whichever transport brought it: HTTP,
+ * and WebSocket and SSE through Apollo Server's `executeOperation`) and around the subscription
+ * engine. Each plans and runs the filtered document, so a subgraph is never asked for a field the
+ * caller may not see, then patches the result; when every root field was removed nothing runs.
+ */
+import { createHash } from 'node:crypto';
+import type { ApolloGateway } from '@apollo/gateway';
+import { Kind, print, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
+import type { OperationHandlers } from '../operations.ts';
+import { filterOperation } from './filter.ts';
+import { patchResult } from './patch.ts';
+import type { AuthorizationPolicy } from './policy.ts';
+
+/** The part of a gateway Apollo Server uses (`GatewayInterface`). */
+export type Gateway = Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'>;
+type Executor = Awaited<ReturnType<ApolloGateway['load']>>['executor'];
+
+/**
+ * The caller, as the authentication middleware put it in the context; anonymous when there is
+ * none, so a missing principal can only ever mean less access.
+ */
+export function principalOf(context: unknown): Principal {
+  const principal = (context as { principal?: unknown } | undefined)?.principal;
+  return typeof principal === 'object' && principal !== null && Array.isArray((principal as Principal).scopes)
+    ? (principal as Principal)
+    : ANONYMOUS;
+}
+
+/** The gateway with an executor that runs only what the caller may see. */
+export function authorizingGateway(gateway: Gateway, policy: AuthorizationPolicy): Gateway {
+  if (policy.empty) return gateway;
+  return {
+    load: async (options) => {
+      const loaded = await gateway.load(options);
+      return { ...loaded, executor: authorizingExecutor(loaded.executor, policy) };
+    },
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    stop: () => gateway.stop(),
+  };
+}
+
+function authorizingExecutor(executor: Executor, policy: AuthorizationPolicy): Executor {
+  return async (requestContext) => {
+    const { document, removals } = filterOperation(
+      requestContext.schema,
+      policy,
+      requestContext.document,
+      requestContext.operationName,
+      principalOf(requestContext.context),
+      requestContext.request.variables,
+    );
+    if (!removals) return executor(requestContext);
+    if (!document) return patchResult({ data: {} }, removals);
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    // The engine caches query plans by `queryHash`: the filtered document needs its own key.
+    const queryHash = createHash('sha256').update(print(document)).digest('hex');
+    return patchResult(await executor({ ...requestContext, document, operation, queryHash }), removals);
+  };
+}
+
+/** The transports' operation handlers, with subscriptions filtered before they subscribe and every event patched. */
+export function authorizingOperations(
+  handlers: OperationHandlers,
+  schema: () => Parameters<typeof filterOperation>[0],
+  policy: AuthorizationPolicy,
+): OperationHandlers {
+  if (policy.empty) return handlers;
+  return {
+    execute: (args) => handlers.execute(args),
+    subscribe: (args) => {
+      const { document, removals } = filterOperation(
+        schema(),
+        policy,
+        args.document,
+        args.operationName,
+        principalOf(args.contextValue),
+        args.variableValues ?? {},
+      );
+      if (!removals) return handlers.subscribe(args);
+      if (!document) return patchResult({ data: {} }, removals);
+      const events = handlers.subscribe({ ...args, document });
+      // An event's data may be shared with other subscribers of the same upstream: patch a copy.
+      const patch = (result: ExecutionResult) =>
+        result.data ? patchResult({ ...result, data: structuredClone(result.data) }, removals) : result;
+      return Symbol.asyncIterator in events ? mapEvents(events, patch) : patch(events);
+    },
+  };
+}
+
+function mapEvents(
+  source: AsyncIterableIterator<ExecutionResult>,
+  map: (result: ExecutionResult) => ExecutionResult,
+): AsyncIterableIterator<ExecutionResult> {
+  const finished = { done: true, value: undefined } as const;
+  return {
+    next: async () => {
+      const step = await source.next();
+      return step.done ? step : { done: false, value: map(step.value) };
+    },
+    return: async () => (source.return ? source.return() : finished),
+    throw: async (error?: unknown) => (source.throw ? source.throw(error) : finished),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
