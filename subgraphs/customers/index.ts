@@ -20,7 +20,7 @@ export function createCustomersSubgraph(config: CustomersConfig, _log: Logger): 
     name: 'customers',
     typeDefs: loadSubgraphSdl('customers'),
     resolvers,
-    createContext: () => ({ source, customers: source.createLoader() }),
+    createContext: (request) => ({ source, customers: source.createLoader(), principal: request.principal }),
     upstreams: { 'customers-service': source.client.policy },
   };
 }

@@ -175,6 +175,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
       events: streams,
       extensions: request.extensions,
       deadline: deadlineFrom(request.headers, config.COMMAND_TIMEOUT_MS),
+      principal: request.principal,
     }),
     upstreams: { 'customers-service': customers.client.policy, 'catalog-service': catalog.caller.policy },
     registry,

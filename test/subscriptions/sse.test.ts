@@ -8,6 +8,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { generateCustomers } from '../../services/customers/data.ts';
 import { orderStream } from '../kafka/order-stream.ts';
 import { runProducer, type ProducerRun } from '../kafka/orders-support.ts';
+import { EventStream } from '../support/sse.ts';
 import { waitFor } from '../support/wait.ts';
 import {
   ORDER_EVENTS,
@@ -18,7 +19,6 @@ import {
   startExtraGateway,
   startSubscriptionSystem,
   withoutCursor,
-  type NextPayload,
   type OrderEventResult,
   type SubscriptionSystem,
   SYSTEM_START,
@@ -29,88 +29,6 @@ import { Cleanups } from '../kafka/orders-support.ts';
 const SYSTEM_TEST = { timeout: 600_000 };
 
 const C3_NAME = generateCustomers()[2]!.name;
-
-interface ServerSentEvent {
-  event: string;
-  /** The parsed `data` field; null when it is empty. */
-  data: unknown;
-}
-
-/** A POST to the SSE endpoint, its response read as it arrives. */
-class EventStream {
-  readonly events: ServerSentEvent[] = [];
-  /** Settles when the server ended the response (or the client closed it). */
-  readonly ended: Promise<void>;
-  private done = false;
-
-  readonly response: Response;
-  private readonly abort: AbortController;
-
-  private constructor(response: Response, abort: AbortController) {
-    this.response = response;
-    this.abort = abort;
-    this.ended = this.read().finally(() => (this.done = true));
-  }
-
-  static async post(url: string, body: Record<string, unknown>): Promise<EventStream> {
-    const abort = new AbortController();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify(body),
-      signal: abort.signal,
-    });
-    return new EventStream(response, abort);
-  }
-
-  get finished(): boolean {
-    return this.done;
-  }
-
-  /** The `data` of every `next` event so far. */
-  nexts<D = Record<string, unknown>>(): NextPayload<D>[] {
-    return this.events.filter((e) => e.event === 'next').map((e) => e.data as NextPayload<D>);
-  }
-
-  /** Waits until the server has ended the response. */
-  async untilEnded(timeoutMs = 60_000): Promise<void> {
-    await waitFor(() => this.done, timeoutMs, 'the event stream did not end', 10);
-  }
-
-  async close(): Promise<void> {
-    this.abort.abort();
-    await this.ended;
-  }
-
-  private async read(): Promise<void> {
-    if (!this.response.body) return;
-    const decoder = new TextDecoder();
-    let text = '';
-    const reader = this.response.body.getReader();
-    try {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        text += decoder.decode(chunk.value, { stream: true });
-        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
-          this.parse(text.slice(0, end));
-          text = text.slice(end + 2);
-        }
-      }
-    } catch (err) {
-      if (!this.abort.signal.aborted) throw err;
-    }
-  }
-
-  /** One message: `event:` and `data:` fields; lines starting with `:` are comments (keep-alives). */
-  private parse(message: string): void {
-    let event: string | undefined;
-    let data = '';
-    for (const line of message.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data += line.slice(5).trim();
-    }
-    if (event) this.events.push({ event, data: data ? JSON.parse(data) : null });
-  }
-}
 
 describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   let sys: SubscriptionSystem;
