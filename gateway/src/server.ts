@@ -21,6 +21,8 @@ import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
+import { admissionMiddleware, admitOverSse, admitOverWebSocket } from './limits/transports.ts';
+import { admissionFor } from './limits/setup.ts';
 import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
@@ -44,7 +46,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     lagThresholdEvents: config.STREAM_LAG_THRESHOLD_EVENTS,
     upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
+    planCacheBytes: config.SUBSCRIPTION_PLAN_CACHE_BYTES,
   });
+  const admission = await admissionFor(config, engine.schema, supergraph.sdl);
   const registry = gatewayMetrics(engine);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
@@ -78,6 +82,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
     readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
     registry,
+    beforeGraphQL: [admissionMiddleware(admission)],
     routes: (app) => {
       app.use(
         SSE_PATH,
@@ -85,9 +90,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         bodyErrors,
         createSseHandler<GatewayContext>({
           schema: engine.schema,
-          onSubscribe: (req) => {
+          onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
-            return identity instanceof InterchangeError ? badRequest(identity) : undefined;
+            if (identity instanceof InterchangeError) return badRequest(identity);
+            return admitOverSse(admission, engine.schema, params, { headers: identity, extensions: params.extensions });
           },
           context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
           execute: (args) => operations.execute(args),
@@ -108,9 +114,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
       // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
-        return identity instanceof InterchangeError ? [identity] : undefined;
+        if (identity instanceof InterchangeError) return [identity];
+        return admitOverWebSocket(admission, engine.schema, payload);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),

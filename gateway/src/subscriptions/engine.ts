@@ -11,6 +11,7 @@ import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
+import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
 import { SharedSubscription } from './shared.ts';
 import { systemClock, type Clock, type OpenStream } from './stream.ts';
@@ -35,6 +36,8 @@ export interface SubscriptionEngineOptions {
   upstreamConnectTimeoutMs: number;
   /** Upstream events that may wait to be resolved before the gateway reopens the upstream from its position (bounded memory). */
   upstreamBacklogEvents: number;
+  /** Memory the cache of subscription plans may take, in bytes. Default 50 MB. */
+  planCacheBytes?: number | undefined;
   /** Time for the subscriptions (tests pass a fake one). Default: the system's. */
   clock?: Clock | undefined;
   /** How upstream subscriptions are opened (tests pass a fake). Default: graphql-ws to the subgraph's URL. */
@@ -73,7 +76,7 @@ export class SubscriptionEngine {
   /** Throws when the supergraph cannot be loaded, or declares `@resumable` wrongly. */
   constructor(options: SubscriptionEngineOptions) {
     this.options = options;
-    this.planner = new SubscriptionPlanner(options.supergraphSdl);
+    this.planner = new SubscriptionPlanner(options.supergraphSdl, options.planCacheBytes);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
   }
@@ -86,6 +89,8 @@ export class SubscriptionEngine {
   subscribe(args: SubscribeArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
     if (this.closed)
       return { errors: [new GraphQLError('the gateway is shutting down', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } })] };
+    const invalid = variableErrors(this.schema, args.document, args.operationName, args.variables);
+    if (invalid.length > 0) return { errors: invalid };
     const query = print(args.document);
     let plan;
     try {
