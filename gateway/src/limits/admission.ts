@@ -164,7 +164,7 @@ function parseOrRefuse(query: string, maxTokens?: number): DocumentNode {
     return parse(query, maxTokens === undefined ? {} : { maxTokens });
   } catch (err) {
     if (!(err instanceof GraphQLError)) throw err;
-    if (maxTokens !== undefined && /more than \d+ tokens/.test(err.message)) throw overLimit('tokens', maxTokens);
+    if (maxTokens !== undefined && /contains more th\w+ \d+ tokens/.test(err.message)) throw overLimit('tokens', maxTokens);
     throw new GraphQLError(err.message, {
       nodes: err.nodes,
       source: err.source,
