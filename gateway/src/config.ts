@@ -101,8 +101,12 @@ export const gatewaySettings = z.object({
   MAX_ROOT_FIELDS: setting.count(20),
   /** Directives an operation may use, counted through its fragments. */
   MAX_DIRECTIVES: setting.count(50),
-  /** Tokens the parser reads before it gives up on a document. */
-  MAX_TOKENS: setting.count(5_000),
+  /**
+   * Tokens the parser reads before it gives up on a document. It also bounds the one part of
+   * standard validation that is worse than linear even without aliases: repeated selections of the
+   * same field, which OverlappingFieldsCanBeMerged compares pairwise (up to graphql-js's own budget).
+   */
+  MAX_TOKENS: setting.count(2_000),
   /** Largest document (the query text), in bytes, checked before it is parsed. */
   MAX_DOCUMENT_BYTES: setting.count(65_536),
   /** Largest estimated cost (README: "Operation limits"). */
