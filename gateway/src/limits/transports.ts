@@ -1,9 +1,9 @@
 /**
  * Admission on each transport: Apollo Server's HTTP endpoint (GET and POST), graphql-ws and
  * graphql-sse. On WebSocket and SSE the gateway's `onSubscribe` hands the transport the admitted
- * document, already validated with GraphQL's standard rules (graphql-ws then skips its own
- * validation; graphql-sse repeats it, on a bounded document), so unbounded documents never reach
- * validation anywhere.
+ * document: graphql-ws then skips its own validation, so it is validated here with GraphQL's
+ * standard rules; graphql-sse always validates what it is given (and answers validation errors in
+ * the event stream). Either way, only bounded documents reach validation.
  */
 import type { RequestHandler } from 'express';
 import { GraphQLError, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -63,11 +63,14 @@ export interface AdmittedOperation {
   variableValues: Record<string, unknown> | undefined;
 }
 
-/** Admission and standard validation for transports that run the document themselves; the errors carry codes. */
+/**
+ * Admission, and standard validation when the transport does not validate, for transports that run
+ * the document themselves; the errors carry codes.
+ */
 export function admitOperation(
   admission: Admission,
-  schema: GraphQLSchema,
   params: RequestParams,
+  validateAgainst?: GraphQLSchema,
 ): AdmittedOperation | readonly GraphQLError[] {
   let document: DocumentNode;
   try {
@@ -76,7 +79,7 @@ export function admitOperation(
     if (err instanceof GraphQLError) return [err];
     throw err;
   }
-  const invalid = validate(schema, document);
+  const invalid = validateAgainst ? validate(validateAgainst, document) : [];
   if (invalid.length > 0) {
     return invalid.map(
       (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
@@ -91,13 +94,13 @@ export function admitOperation(
 
 /** Over WebSocket: the execution arguments (graphql-ws adds the context), or the errors the operation gets. */
 export function admitOverWebSocket(admission: Admission, schema: GraphQLSchema, params: RequestParams) {
-  const admitted = admitOperation(admission, schema, params);
+  const admitted = admitOperation(admission, params, schema);
   return Array.isArray(admitted) ? (admitted as GraphQLError[]) : { schema, ...(admitted as AdmittedOperation) };
 }
 
 /** Over Server-Sent Events: the execution arguments with their context, or a 400 with the errors. */
 export function admitOverSse<Ctx>(admission: Admission, schema: GraphQLSchema, params: RequestParams, contextValue: Ctx) {
-  const admitted = admitOperation(admission, schema, params);
+  const admitted = admitOperation(admission, params);
   if (Array.isArray(admitted)) {
     const response: SseResponse = [
       JSON.stringify({ errors: (admitted as GraphQLError[]).map((e) => e.toJSON()) }),
