@@ -84,6 +84,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     registry,
     beforeGraphQL: [admissionMiddleware(admission)],
     routes: (app) => {
+      // graphql-sse takes the context from `onSubscribe` when it returns the execution arguments.
+      const sseContext = (req: { raw: express.Request }, params: { extensions?: Record<string, unknown> | undefined }): GatewayContext => ({
+        headers: identityFrom(req.raw.headers, forward),
+        extensions: params.extensions,
+      });
       app.use(
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
@@ -93,9 +98,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
             if (identity instanceof InterchangeError) return badRequest(identity);
-            return admitOverSse(admission, engine.schema, params, { headers: identity, extensions: params.extensions });
+            return admitOverSse(admission, engine.schema, params, sseContext(req, params));
           },
-          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
+          context: sseContext,
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),

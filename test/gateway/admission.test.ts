@@ -82,6 +82,7 @@ test('cost follows @cost, @listSize and the defaults (README: "Operation limits"
   assert.equal(costOf(admission, 'query($n: Int) { customers(first: $n) { id } }', { n: 8 }), 8);
   assert.equal(costOf(admission, 'query($n: Int = 6) { customers(first: $n) { id } }'), 6);
   assert.equal(costOf(admission, '{ customers { id } }'), 20);
+  assert.equal(costOf(admission, 'query($n: Int) { customers(first: $n) { id } }'), 20);
   // assumedSize, else DEFAULT_LIST_SIZE; a type's @cost; nesting multiplies.
   assert.equal(costOf(admission, '{ assumed { id } }'), 7);
   assert.equal(costOf(admission, '{ unsized { id } }'), 10);

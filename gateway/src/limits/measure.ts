@@ -155,17 +155,16 @@ export function measureDocument(document: DocumentNode, options: MeasureOptions)
   /** A list field's size: its largest slicing argument, else `@listSize(assumedSize)`, else the default. */
   const sizeOf = (node: FieldNode, definition: GraphQLField<unknown, unknown>, coordinate: string): number => {
     const listSize = model.listSize(coordinate);
-    const given: number[] = [];
+    const sizes: number[] = [];
     for (const slicing of listSize?.slicingArguments ?? []) {
       const argument = node.arguments?.find((a) => a.name.value === slicing);
-      const value = argument
-        ? argument.value.kind === Kind.VARIABLE
-          ? variables[argument.value.name.value]
-          : valueFromASTUntyped(argument.value)
-        : definition.args.find((a) => a.name === slicing)?.defaultValue;
-      if (typeof value === 'number' && Number.isFinite(value)) given.push(Math.max(0, value));
+      const given =
+        argument && (argument.value.kind === Kind.VARIABLE ? variables[argument.value.name.value] : valueFromASTUntyped(argument.value));
+      // An argument left out, or a variable without a value, takes the argument's default.
+      const value = given ?? definition.args.find((a) => a.name === slicing)?.defaultValue;
+      if (typeof value === 'number' && Number.isFinite(value)) sizes.push(Math.max(0, value));
     }
-    if (given.length > 0) return Math.max(...given);
+    if (sizes.length > 0) return Math.max(...sizes);
     return listSize?.assumedSize ?? options.defaultListSize;
   };
 

@@ -50,8 +50,11 @@ export function admissionMiddleware(admission: Admission): RequestHandler {
       return;
     }
     if (admitted.query !== undefined && admitted.query !== params.query) {
-      if (get) req.url += `${req.url.includes('?') ? '&' : '?'}query=${encodeURIComponent(admitted.query)}`;
-      else (body as RequestParams).query = admitted.query;
+      if (get) {
+        const url = new URL(req.url, 'http://localhost');
+        url.searchParams.set('query', admitted.query);
+        req.url = `${url.pathname}${url.search}`;
+      } else (body as RequestParams).query = admitted.query;
     }
     next();
   };
