@@ -98,9 +98,9 @@ test('cost follows @cost, @listSize and the defaults (README: "Operation limits"
   assert.equal(costOf(admission, '{ customers(first: 3) { ...F } } fragment F on Customer { friends { id } }'), 3 * (1 + 10));
 });
 
-const refusal = (admission: Admission, query: string, variables?: Record<string, unknown>) => {
+const refusal = (admission: Admission, query: string, variables?: Record<string, unknown>, operationName?: string) => {
   try {
-    admission.admit({ query, variables });
+    admission.admit({ query, variables, operationName });
     return undefined;
   } catch (err) {
     return (err as { extensions: Record<string, unknown> }).extensions;
@@ -132,8 +132,14 @@ test(
     }
     assert.equal(tokensOf(tokens(LIMITS.tokens)), LIMITS.tokens);
     assert.equal(Buffer.byteLength(`{ __typename }${' '.repeat(LIMITS.documentBytes - 14)}`), LIMITS.documentBytes);
-    // Every operation of a document is measured, whichever is run.
-    assert.equal(refusal(admission, `query A { __typename } query B { customers(first: 101) { id } }`)?.['limit'], 'cost');
+    // The operation named is measured, with its own variables' defaults; a document whose operation
+    // cannot be picked is refused before it is measured (it could not run).
+    const two = 'query A($n: Int = 1) { ...F } query B($n: Int = 101) { ...F } fragment F on Query { customers(first: $n) { id } }';
+    const roomy = admissionFor(SDL, { tokens: 1_000, documentBytes: 10_000 });
+    assert.equal(refusal(roomy, two, undefined, 'A'), undefined);
+    assert.equal(refusal(roomy, two, undefined, 'B')?.['limit'], 'cost');
+    assert.equal(refusal(roomy, two)?.['code'], 'BAD_REQUEST');
+    assert.equal(refusal(roomy, two, undefined, 'C')?.['code'], 'BAD_REQUEST');
     // OPERATION_LIMITS=false checks nothing.
     assert.equal(refusal(admissionFor(SDL, {}, false), nested(40)), undefined);
   },

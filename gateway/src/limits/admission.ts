@@ -15,7 +15,7 @@
 import { buildSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import { readCostModel, type CostModel } from './cost-model.ts';
-import { FragmentCycle, measureDocument, type Measures } from './measure.ts';
+import { FragmentCycle, measureOperation, NoOperation, type Measures } from './measure.ts';
 import type { TrustedDocuments } from './trusted-documents.ts';
 
 export interface OperationLimits {
@@ -117,7 +117,8 @@ export class Admission {
       throw notInList();
     }
     if (!this.options.enabled) return { query, document: undefined };
-    return { query, document: this.check(query, record(params.variables)) };
+    const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
+    return { query, document: this.check(query, record(params.variables), operationName) };
   }
 
   /** The admitted document, parsed (for transports that run it themselves). */
@@ -129,30 +130,29 @@ export class Admission {
     return { query: admitted.query, document: admitted.document ?? parseOrRefuse(admitted.query) };
   }
 
-  private check(query: string, variables: Record<string, unknown>): DocumentNode {
+  private check(query: string, variables: Record<string, unknown>, operationName: string | undefined): DocumentNode {
     const { limits } = this.options;
     const bytes = Buffer.byteLength(query, 'utf8');
     if (bytes > limits.documentBytes) throw overLimit('documentBytes', limits.documentBytes, bytes);
     const document = parseOrRefuse(query, limits.tokens);
-    let measures: Map<unknown, Measures>;
+    let measured: Measures;
     try {
-      measures = measureDocument(document, {
+      measured = measureOperation(document, {
         schema: this.options.apiSchema,
         model: this.model,
         defaultListSize: limits.defaultListSize,
         variables,
+        operationName,
       });
     } catch (err) {
-      if (err instanceof FragmentCycle) throw new InterchangeError(ErrorCode.BAD_REQUEST, err.message);
+      if (err instanceof FragmentCycle || err instanceof NoOperation) throw new InterchangeError(ErrorCode.BAD_REQUEST, err.message);
       // Only a chain of fragments spreading each other thousands deep gets here (MAX_TOKENS bounds it by default).
       if (err instanceof RangeError)
         throw new InterchangeError(ErrorCode.BAD_REQUEST, 'the document nests fragments too deeply to be read');
       throw err;
     }
-    for (const measured of measures.values()) {
-      for (const limit of MEASURED) {
-        if (measured[limit] > limits[limit]) throw overLimit(limit, limits[limit], measured[limit]);
-      }
+    for (const limit of MEASURED) {
+      if (measured[limit] > limits[limit]) throw overLimit(limit, limits[limit], measured[limit]);
     }
     return document;
   }

@@ -19,6 +19,7 @@ import {
   GraphQLError,
   Kind,
   getNamedType,
+  getOperationAST,
   getNullableType,
   isCompositeType,
   isInterfaceType,
@@ -58,6 +59,9 @@ const ZERO: Totals = { depth: 0, aliases: 0, directives: 0, cost: 0, fields: 0 }
 /** A fragment that spreads itself: GraphQL forbids it, and following it would never end. */
 export class FragmentCycle extends GraphQLError {}
 
+/** The document has no operation `operationName` picks: it could not run, so it is not measured. */
+export class NoOperation extends GraphQLError {}
+
 /** Where a selection set is measured: what multiplies sized child fields, and whether it is a mutation's root. */
 interface Context {
   sized: { fields: ReadonlySet<string>; size: number } | undefined;
@@ -74,10 +78,15 @@ export interface MeasureOptions {
   model: CostModel;
   defaultListSize: number;
   variables: Record<string, unknown>;
+  /**
+   * The operation that runs (as `operationName` picks it): only it is measured, with its variables'
+   * defaults, so the fragments it spreads are measured with the values they will have.
+   */
+  operationName?: string | undefined;
 }
 
-/** Measures every operation of the document (fragments measured once for all of them). */
-export function measureDocument(document: DocumentNode, options: MeasureOptions): Map<OperationDefinitionNode, Measures> {
+/** Measures the operation that runs. Throws NoOperation when `operationName` picks none, FragmentCycle on a cycle. */
+export function measureOperation(document: DocumentNode, options: MeasureOptions): Measures {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const memo = new Map<string, Totals | typeof IN_PROGRESS>();
@@ -168,21 +177,24 @@ export function measureDocument(document: DocumentNode, options: MeasureOptions)
     return listSize?.assumedSize ?? options.defaultListSize;
   };
 
-  const measures = new Map<OperationDefinitionNode, Measures>();
-  for (const operation of document.definitions) {
-    if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
-    variables = withDefaults(operation, options.variables);
-    const root = schema.getRootType(operation.operation) ?? undefined;
-    const totals = selections(operation.selectionSet, root, { ...PLAIN, mutationRoot: operation.operation === 'mutation' });
-    measures.set(operation, {
-      depth: totals.depth,
-      aliases: totals.aliases,
-      rootFields: totals.fields,
-      directives: totals.directives + (operation.directives?.length ?? 0),
-      cost: totals.cost,
-    });
+  const operation = getOperationAST(document, options.operationName);
+  if (!operation) {
+    throw new NoOperation(
+      options.operationName === undefined
+        ? 'the document has several operations (or none): name the one to run in `operationName`'
+        : `the document has no operation named "${options.operationName}"`,
+    );
   }
-  return measures;
+  variables = withDefaults(operation, options.variables);
+  const root = schema.getRootType(operation.operation) ?? undefined;
+  const totals = selections(operation.selectionSet, root, { ...PLAIN, mutationRoot: operation.operation === 'mutation' });
+  return {
+    depth: totals.depth,
+    aliases: totals.aliases,
+    rootFields: totals.fields,
+    directives: totals.directives + (operation.directives?.length ?? 0),
+    cost: totals.cost,
+  };
 }
 
 /** The request's variables, with the operation's defaults for those it leaves out (for slicing arguments). */
