@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import type { Registry } from 'prom-client';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { ErrorCode } from './errors.ts';
 import { announceListening, closeServer, listen, type Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
@@ -32,6 +32,11 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
   readiness: () => Readiness;
   /** Prometheus metrics to serve on /metrics. */
   registry?: Registry | undefined;
+  /**
+   * Middleware between the body parser and Apollo Server on the GraphQL path: it sees the parsed
+   * request (body, or query string for GET) before Apollo Server parses or validates anything.
+   */
+  beforeGraphQL?: RequestHandler[] | undefined;
   /** Routes to add before the GraphQL endpoint (for example a playground at `/`). */
   routes?: (app: Express, apollo: ApolloServer<Ctx>) => void;
 }
@@ -113,6 +118,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     GRAPHQL_PATH,
     express.json({ limit: options.bodyLimitBytes }),
     bodyErrors,
+    ...(options.beforeGraphQL ?? []),
     expressMiddleware(apollo, { context: options.context }),
   );
   app.use(lastResortErrors(log));

@@ -96,6 +96,38 @@ export const gatewaySettings = z.object({
    */
   CSRF_PREVENTION: setting.flag(true),
   ...authSettings,
+  /** Check the operation limits below before validation and planning (false: the benchmark's baseline). */
+  OPERATION_LIMITS: setting.flag(true),
+  /** Deepest field nesting an operation may have (a root field is at depth 1). */
+  MAX_DEPTH: setting.count(15),
+  /** Aliases an operation may use, counted through its fragments. */
+  MAX_ALIASES: setting.count(30),
+  /** Fields an operation may select at its root. */
+  MAX_ROOT_FIELDS: setting.count(20),
+  /** Directives an operation may use, counted through its fragments. */
+  MAX_DIRECTIVES: setting.count(50),
+  /**
+   * Tokens the parser reads before it gives up on a document. It also bounds the one part of
+   * standard validation that is worse than linear even without aliases: repeated selections of the
+   * same field, which OverlappingFieldsCanBeMerged compares pairwise (up to graphql-js's own budget).
+   */
+  MAX_TOKENS: setting.count(2_000),
+  /** Largest document (the query text), in bytes, checked before it is parsed. */
+  MAX_DOCUMENT_BYTES: setting.count(65_536),
+  /** Largest estimated cost (README: "Operation limits"). */
+  MAX_COST: setting.count(10_000),
+  /** Size assumed for a list field without a slicing argument or `@listSize(assumedSize)`. */
+  DEFAULT_LIST_SIZE: setting.count(10),
+  /** Path of an Apollo persisted query manifest: its operations can be run by id. */
+  TRUSTED_DOCUMENTS: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((p) => (p === undefined ? undefined : resolve(p))),
+  /** Run only the operations in the TRUSTED_DOCUMENTS manifest. */
+  TRUSTED_DOCUMENTS_REQUIRED: setting.flag(false),
+  /** Memory the cache of subscription plans may take, in bytes (estimated from each document's size). */
+  SUBSCRIPTION_PLAN_CACHE_BYTES: setting.count(50_000_000),
 });
 
 export type GatewayConfig = z.output<typeof gatewaySettings>;

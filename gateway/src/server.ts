@@ -31,6 +31,8 @@ import {
 import { createTokenVerifier } from './auth/tokens.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
+import { admissionMiddleware, admitOverSse, admitOverWebSocket } from './limits/transports.ts';
+import { admissionFor } from './limits/setup.ts';
 import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
@@ -67,7 +69,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
     identitySecret: config.IDENTITY_SECRET,
+    planCacheBytes: config.SUBSCRIPTION_PLAN_CACHE_BYTES,
   });
+  const admission = await admissionFor(config, engine.schema, supergraph.sdl);
   const registry = gatewayMetrics(engine);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
@@ -105,24 +109,31 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
     readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
     registry,
+    beforeGraphQL: [admissionMiddleware(admission)],
     routes: (app) => {
       // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read.
       app.use(GRAPHQL_PATH, authenticateRequests(tokens));
+      // graphql-sse takes the context from `onSubscribe` when it returns the execution arguments.
+      const sseContext = (
+        req: { raw: express.Request; context: { res: express.Response } },
+        params: { extensions?: Record<string, unknown> | undefined },
+      ): GatewayContext => ({
+        headers: identityFrom(req.raw.headers, forward),
+        principal: requestPrincipal(req.context.res.locals),
+        extensions: params.extensions,
+      });
       app.use(
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
         createSseHandler<GatewayContext>({
           schema: engine.schema,
-          onSubscribe: (req) => {
+          onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
-            return identity instanceof InterchangeError ? badRequest(identity) : undefined;
+            if (identity instanceof InterchangeError) return badRequest(identity);
+            return admitOverSse(admission, engine.schema, params, sseContext(req, params));
           },
-          context: (req, params) => ({
-            headers: identityFrom(req.raw.headers, forward),
-            principal: requestPrincipal(req.context.res.locals),
-            extensions: params.extensions,
-          }),
+          context: sseContext,
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
@@ -142,9 +153,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
       onConnect: authenticateConnections(tokens),
       // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
-        return identity instanceof InterchangeError ? [identity] : undefined;
+        if (identity instanceof InterchangeError) return [identity];
+        return admitOverWebSocket(admission, engine.schema, payload);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),

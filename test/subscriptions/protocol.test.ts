@@ -167,7 +167,13 @@ describe('graphql-transport-ws on the gateway', () => {
       assert.deepEqual(error, {
         id: 'bad',
         type: 'error',
-        payload: [{ message: 'Cannot query field "noSuchField" on type "Subscription".', locations: [{ line: 1, column: 16 }] }],
+        payload: [
+          {
+            message: 'Cannot query field "noSuchField" on type "Subscription".',
+            locations: [{ line: 1, column: 16 }],
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          },
+        ],
       });
       await client.ping();
       assert.equal(client.open, true);

@@ -176,7 +176,15 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     });
     assert.equal(response.status, 400);
     assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
-    assert.deepEqual(await response.json(), { errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.' }] });
+    assert.deepEqual(await response.json(), {
+      errors: [
+        {
+          message: 'Syntax Error: Expected Name, found <EOF>.',
+          locations: [{ line: 1, column: 30 }],
+          extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+        },
+      ],
+    });
   });
 
   test('a request without a query gets 400 with the reason', SYSTEM_TEST, async () => {

@@ -13,6 +13,7 @@ import { ErrorCode } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
+import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
 import { SharedSubscription } from './shared.ts';
 import { systemClock, type Clock, type OpenStream } from './stream.ts';
@@ -39,6 +40,8 @@ export interface SubscriptionEngineOptions {
   upstreamBacklogEvents: number;
   /** The secret upstream sockets sign the caller's identity with (lib/auth/signed-identity.ts). */
   identitySecret: string;
+  /** Memory the cache of subscription plans may take, in bytes. Default 50 MB. */
+  planCacheBytes?: number | undefined;
   /** Time for the subscriptions (tests pass a fake one). Default: the system's. */
   clock?: Clock | undefined;
   /** How upstream subscriptions are opened (tests pass a fake). Default: graphql-ws to the subgraph's URL. */
@@ -79,7 +82,7 @@ export class SubscriptionEngine {
   /** Throws when the supergraph cannot be loaded, or declares `@resumable` wrongly. */
   constructor(options: SubscriptionEngineOptions) {
     this.options = options;
-    this.planner = new SubscriptionPlanner(options.supergraphSdl);
+    this.planner = new SubscriptionPlanner(options.supergraphSdl, options.planCacheBytes);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
   }
@@ -92,6 +95,8 @@ export class SubscriptionEngine {
   subscribe(args: SubscribeArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
     if (this.closed)
       return { errors: [new GraphQLError('the gateway is shutting down', { extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } })] };
+    const invalid = variableErrors(this.schema, args.document, args.operationName, args.variables);
+    if (invalid.length > 0) return { errors: invalid };
     const query = print(args.document);
     let plan;
     try {

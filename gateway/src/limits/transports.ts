@@ -1,0 +1,115 @@
+/**
+ * Admission on each transport: Apollo Server's HTTP endpoint (GET and POST), graphql-ws and
+ * graphql-sse. On WebSocket and SSE the gateway's `onSubscribe` hands the transport the admitted
+ * document: graphql-ws then skips its own validation, so it is validated here with GraphQL's
+ * standard rules; graphql-sse always validates what it is given (and answers validation errors in
+ * the event stream). Either way, only bounded documents reach validation.
+ */
+import type { RequestHandler } from 'express';
+import { GraphQLError, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Response as SseResponse } from 'graphql-sse';
+import { type Admission, type RequestParams } from './admission.ts';
+
+/** A refusal answered as JSON: the error as it is (an InterchangeError's code in its extensions). */
+const errorBody = (error: GraphQLError) => JSON.stringify({ errors: [error.toJSON()] });
+
+/** What GET requests carry in the query string: `variables` and `extensions` are JSON text. */
+function paramsOfGet(query: Record<string, unknown>): RequestParams | undefined {
+  const json = (text: unknown) => (typeof text === 'string' ? JSON.parse(text) : text);
+  try {
+    return {
+      query: query['query'],
+      operationName: query['operationName'],
+      variables: json(query['variables']),
+      extensions: json(query['extensions']),
+    };
+  } catch {
+    return undefined; // Apollo Server answers malformed JSON itself
+  }
+}
+
+/**
+ * Express middleware between the body parser and Apollo Server: refuses with 400 what admission
+ * refuses, and hands Apollo Server the body of a trusted document named only by its id. A request
+ * with only a hash not in the manifest goes on to Apollo Server's automatic persisted queries: the
+ * query it registered was admitted when it was registered.
+ */
+export function admissionMiddleware(admission: Admission): RequestHandler {
+  return (req, res, next) => {
+    const get = req.method === 'GET';
+    const body: unknown = req.body;
+    const params = get ? paramsOfGet(req.query as Record<string, unknown>) : (body as RequestParams | undefined);
+    // Batches and non-objects are Apollo Server's to refuse.
+    if (!params || typeof params !== 'object' || Array.isArray(params)) return next();
+    let admitted;
+    try {
+      admitted = admission.admit(params);
+    } catch (err) {
+      if (!(err instanceof GraphQLError)) return next(err);
+      res.status(400).type('application/json').send(errorBody(err));
+      return;
+    }
+    if (admitted.query !== undefined && admitted.query !== params.query) {
+      if (get) {
+        const url = new URL(req.url, 'http://localhost');
+        url.searchParams.set('query', admitted.query);
+        req.url = `${url.pathname}${url.search}`;
+      } else (body as RequestParams).query = admitted.query;
+    }
+    next();
+  };
+}
+
+export interface AdmittedOperation {
+  document: DocumentNode;
+  operationName: string | undefined;
+  variableValues: Record<string, unknown> | undefined;
+}
+
+/**
+ * Admission, and standard validation when the transport does not validate, for transports that run
+ * the document themselves; the errors carry codes.
+ */
+export function admitOperation(
+  admission: Admission,
+  params: RequestParams,
+  validateAgainst?: GraphQLSchema,
+): AdmittedOperation | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    ({ document } = admission.document(params));
+  } catch (err) {
+    if (err instanceof GraphQLError) return [err];
+    throw err;
+  }
+  const invalid = validateAgainst ? validate(validateAgainst, document) : [];
+  if (invalid.length > 0) {
+    return invalid.map(
+      (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    );
+  }
+  return {
+    document,
+    operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
+    variableValues: (params.variables ?? undefined) as Record<string, unknown> | undefined,
+  };
+}
+
+/** Over WebSocket: the execution arguments (graphql-ws adds the context), or the errors the operation gets. */
+export function admitOverWebSocket(admission: Admission, schema: GraphQLSchema, params: RequestParams) {
+  const admitted = admitOperation(admission, params, schema);
+  return Array.isArray(admitted) ? (admitted as GraphQLError[]) : { schema, ...(admitted as AdmittedOperation) };
+}
+
+/** Over Server-Sent Events: the execution arguments with their context, or a 400 with the errors. */
+export function admitOverSse<Ctx>(admission: Admission, schema: GraphQLSchema, params: RequestParams, contextValue: Ctx) {
+  const admitted = admitOperation(admission, params);
+  if (Array.isArray(admitted)) {
+    const response: SseResponse = [
+      JSON.stringify({ errors: (admitted as GraphQLError[]).map((e) => e.toJSON()) }),
+      { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } },
+    ];
+    return response;
+  }
+  return { schema, ...(admitted as AdmittedOperation), contextValue };
+}

@@ -1,0 +1,247 @@
+/**
+ * Admission (gateway/src/limits): the cost formula on a supergraph composed here with federation's
+ * demand-control directives, each limit at and just above its setting, the issue's bombs, trusted
+ * documents, and the README's operations admitted with the default settings.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { composeServices } from '@apollo/composition';
+import { Supergraph } from '@apollo/federation-internals';
+import { getIntrospectionQuery, parse } from 'graphql';
+import { readGatewayConfig } from '../../gateway/src/config.ts';
+import { Admission, type OperationLimits } from '../../gateway/src/limits/admission.ts';
+import { sha256, trustedDocuments } from '../../gateway/src/limits/trusted-documents.ts';
+import { repoRoot } from '../../lib/supervisor.ts';
+import { BOMBS, tokensOf } from '../support/operation-limits.ts';
+
+const SDL = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
+  type Query {
+    customers(first: Int = 20): [Customer!]! @listSize(slicingArguments: ["first"], requireOneSlicingArgument: false)
+    unsized: [Customer!]!
+    assumed: [Customer!]! @listSize(assumedSize: 7)
+    expensive: Int @cost(weight: 50)
+    page(limit: Int): Page @listSize(slicingArguments: ["limit"], sizedFields: ["items"])
+    search(text: String @cost(weight: 4)): Int
+  }
+  type Page { items: [Customer!]! total: Int }
+  type Customer @key(fields: "id") { id: ID! name: String favoriteProducts: [Product!] @listSize(assumedSize: 5) friends: [Customer!] bestFriend: Customer }
+  type Product @key(fields: "id") @cost(weight: 3) { id: ID! name: String }
+  type Mutation { place(note: String): Int  costly: Int @cost(weight: 2) }
+`;
+
+function supergraphOf(sdl: string): string {
+  const composed = composeServices([{ name: 'a', url: 'http://127.0.0.1:1/graphql', typeDefs: parse(sdl) }]);
+  assert.ok(composed.supergraphSdl, String(composed.errors));
+  return composed.supergraphSdl;
+}
+
+const apiSchemaOf = (supergraphSdl: string) => Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+
+const LIMITS: OperationLimits = {
+  depth: 4,
+  aliases: 3,
+  rootFields: 3,
+  directives: 2,
+  tokens: 40,
+  documentBytes: 400,
+  cost: 100,
+  defaultListSize: 10,
+};
+
+function admissionFor(sdl = SDL, limits: Partial<OperationLimits> = {}, enabled = true): Admission {
+  const supergraphSdl = supergraphOf(sdl);
+  return new Admission({
+    enabled,
+    limits: { ...LIMITS, ...limits },
+    apiSchema: apiSchemaOf(supergraphSdl),
+    supergraphSdl,
+    trustedRequired: false,
+  });
+}
+
+const costOf = (admission: Admission, query: string, variables?: Record<string, unknown>): number | string => {
+  try {
+    admission.admit({ query, variables });
+  } catch (err) {
+    const { limit, found } = {
+      limit: (err as { extensions: Record<string, unknown> }).extensions['limit'],
+      found: /it has (\d+)/.exec((err as Error).message)?.[1],
+    };
+    return limit === 'cost' ? Number(found) : String((err as Error).message);
+  }
+  return 'admitted';
+};
+
+test('cost follows @cost, @listSize and the defaults (README: "Operation limits")', { timeout: 10_000 }, () => {
+  const admission = admissionFor(SDL, { cost: 0, depth: 100, aliases: 100, rootFields: 100, tokens: 10_000, documentBytes: 10_000 });
+  // An object costs 1, a scalar 0; a list multiplies by its slicing argument (literal, variable, default).
+  assert.equal(costOf(admission, '{ customers(first: 5) { id name } }'), 5);
+  assert.equal(costOf(admission, 'query($n: Int) { customers(first: $n) { id } }', { n: 8 }), 8);
+  assert.equal(costOf(admission, 'query($n: Int = 6) { customers(first: $n) { id } }'), 6);
+  assert.equal(costOf(admission, '{ customers { id } }'), 20);
+  assert.equal(costOf(admission, 'query($n: Int) { customers(first: $n) { id } }'), 20);
+  // assumedSize, else DEFAULT_LIST_SIZE; a type's @cost; nesting multiplies.
+  assert.equal(costOf(admission, '{ assumed { id } }'), 7);
+  assert.equal(costOf(admission, '{ unsized { id } }'), 10);
+  assert.equal(costOf(admission, '{ customers(first: 2) { favoriteProducts { name } } }'), 2 * (1 + 5 * 3));
+  // A field's and an argument's @cost.
+  assert.equal(costOf(admission, '{ expensive search(text: "a") }'), 50 + 4);
+  // sizedFields: the size multiplies the connection's items, not the connection.
+  assert.equal(costOf(admission, '{ page(limit: 4) { total items { id } } }'), 1 + 4 * 1);
+  // A mutation's root field costs 10 unless it has its own @cost.
+  assert.equal(costOf(admission, 'mutation { place(note: "x") costly }'), 10 + 2);
+  // Introspection costs nothing; fragments count where they are spread.
+  assert.equal(costOf(admission, '{ __typename __schema { types { name fields { name } } } }'), 'admitted');
+  assert.equal(costOf(admission, '{ customers(first: 3) { ...F } } fragment F on Customer { friends { id } }'), 3 * (1 + 10));
+});
+
+const refusal = (admission: Admission, query: string, variables?: Record<string, unknown>, operationName?: string) => {
+  try {
+    admission.admit({ query, variables, operationName });
+    return undefined;
+  } catch (err) {
+    return (err as { extensions: Record<string, unknown> }).extensions;
+  }
+};
+
+test(
+  'each limit admits an operation at its setting and refuses one just above it, naming the limit and its setting',
+  { timeout: 10_000 },
+  () => {
+    const admission = admissionFor();
+    const nested = (depth: number) => `{ customers(first: 1) ${'{ bestFriend '.repeat(depth - 2)}{ id }${' }'.repeat(depth - 2)} }`;
+    const tokens = (n: number) => {
+      const base = '{ customers(first: 1) { id } }';
+      return `{ customers(first: 1) { id${' __typename'.repeat(n - tokensOf(base))} } }`;
+    };
+    const cases: [string, (n: number) => string, number][] = [
+      ['depth', nested, LIMITS.depth],
+      ['aliases', (n) => `{ customers(first: 1) { ${Array.from({ length: n }, (_, i) => `a${i}: id`).join(' ')} } }`, LIMITS.aliases],
+      ['rootFields', (n) => `{ ${'__typename '.repeat(n)}}`, LIMITS.rootFields],
+      ['directives', (n) => `{ customers(first: 1) { id${' @include(if: true)'.repeat(n)} } }`, LIMITS.directives],
+      ['tokens', tokens, LIMITS.tokens],
+      ['documentBytes', (n) => `{ __typename }${' '.repeat(n - 14)}`, LIMITS.documentBytes],
+      ['cost', (n) => `{ customers(first: ${n}) { id } }`, LIMITS.cost],
+    ];
+    for (const [limit, make, max] of cases) {
+      assert.equal(refusal(admission, make(max)), undefined, `${limit} at its limit is admitted`);
+      assert.deepEqual(refusal(admission, make(max + 1)), { limit, max, code: 'OPERATION_LIMIT_EXCEEDED' }, `${limit} above its limit`);
+    }
+    assert.equal(tokensOf(tokens(LIMITS.tokens)), LIMITS.tokens);
+    assert.equal(Buffer.byteLength(`{ __typename }${' '.repeat(LIMITS.documentBytes - 14)}`), LIMITS.documentBytes);
+    // The operation named is measured, with its own variables' defaults; a document whose operation
+    // cannot be picked is refused before it is measured (it could not run).
+    const two = 'query A($n: Int = 1) { ...F } query B($n: Int = 101) { ...F } fragment F on Query { customers(first: $n) { id } }';
+    const roomy = admissionFor(SDL, { tokens: 1_000, documentBytes: 10_000 });
+    assert.equal(refusal(roomy, two, undefined, 'A'), undefined);
+    assert.equal(refusal(roomy, two, undefined, 'B')?.['limit'], 'cost');
+    assert.equal(refusal(roomy, two)?.['code'], 'BAD_REQUEST');
+    assert.equal(refusal(roomy, two, undefined, 'C')?.['code'], 'BAD_REQUEST');
+    // OPERATION_LIMITS=false checks nothing.
+    assert.equal(refusal(admissionFor(SDL, {}, false), nested(40)), undefined);
+  },
+);
+
+test('a fragment that spreads itself is refused, not followed', { timeout: 10_000 }, () => {
+  const admission = admissionFor();
+  assert.equal(refusal(admission, '{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }')?.['code'], 'BAD_REQUEST');
+});
+
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+/** The operations the README shows: curl bodies, GET query strings, graphql-ws snippets and GraphQL blocks. */
+const readmeOperations = [
+  ...[...readme.matchAll(/"query":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string),
+  ...[...readme.matchAll(/[?&]query=(%7B[^'&\s]+)/g)].map((m) => decodeURIComponent(m[1]!)),
+  ...[...readme.matchAll(/query: `([^`]*)`/g)].map((m) => m[1]!),
+  ...[...readme.matchAll(/^```graphql\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((b) => /^\s*(query|mutation|subscription|\{)/.test(b)),
+];
+
+test("the default settings admit every operation in the README and the playground's introspection", { timeout: 20_000 }, () => {
+  const config = readGatewayConfig({}, []);
+  const supergraphSdl = readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
+  const admission = new Admission({
+    enabled: true,
+    apiSchema: apiSchemaOf(supergraphSdl),
+    supergraphSdl,
+    trustedRequired: false,
+    limits: {
+      depth: config.MAX_DEPTH,
+      aliases: config.MAX_ALIASES,
+      rootFields: config.MAX_ROOT_FIELDS,
+      directives: config.MAX_DIRECTIVES,
+      tokens: config.MAX_TOKENS,
+      documentBytes: config.MAX_DOCUMENT_BYTES,
+      cost: config.MAX_COST,
+      defaultListSize: config.DEFAULT_LIST_SIZE,
+    },
+  });
+  assert.ok(readmeOperations.length >= 5, `found ${readmeOperations.length} operations in the README`);
+  for (const query of [...readmeOperations, getIntrospectionQuery()]) {
+    assert.equal(refusal(admission, query), undefined, query);
+  }
+});
+
+test('trusted documents: found by id or by hash; when required, only bodies in the manifest run', { timeout: 10_000 }, () => {
+  const body = '{ customers(first: 2) { id } }';
+  const trusted = trustedDocuments({
+    format: 'apollo-persisted-query-manifest',
+    version: 1,
+    operations: [{ id: 'my-id', name: 'Two', type: 'query', body }],
+  });
+  const supergraphSdl = supergraphOf(SDL);
+  const make = (trustedRequired: boolean) =>
+    new Admission({ enabled: true, limits: LIMITS, apiSchema: apiSchemaOf(supergraphSdl), supergraphSdl, trusted, trustedRequired });
+  const open = make(false);
+  assert.equal(open.admit({ documentId: 'my-id' }).query, body);
+  assert.equal(open.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256(body) } } }).query, body);
+  assert.equal(open.admit({ query: '{ __typename }' }).query, '{ __typename }');
+  // An unknown hash goes on to APQ.
+  assert.equal(open.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ x }') } } }).query, undefined);
+  const required = make(true);
+  assert.equal(required.admit({ query: body }).query, body);
+  assert.equal(refusal(required, '{ __typename }')?.['code'], 'PERSISTED_QUERY_NOT_IN_LIST');
+  assert.throws(() => required.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ x }') } } }), /trusted documents/);
+  assert.throws(() => trustedDocuments({ format: 'something else', version: 1, operations: [] }));
+});
+
+test("the issue's bombs are refused under the default settings (time printed, not asserted)", { timeout: 30_000 }, (t) => {
+  const config = readGatewayConfig({}, []);
+  const supergraphSdl = readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
+  const admission = new Admission({
+    enabled: true,
+    apiSchema: apiSchemaOf(supergraphSdl),
+    supergraphSdl,
+    trustedRequired: false,
+    limits: {
+      ...LIMITS,
+      tokens: config.MAX_TOKENS,
+      documentBytes: config.MAX_DOCUMENT_BYTES,
+      depth: config.MAX_DEPTH,
+      aliases: config.MAX_ALIASES,
+      rootFields: config.MAX_ROOT_FIELDS,
+      directives: config.MAX_DIRECTIVES,
+      cost: config.MAX_COST,
+    },
+  });
+  for (const [name, query] of Object.entries(BOMBS)) {
+    const started = performance.now();
+    const refused = refusal(admission, query);
+    const ms = performance.now() - started;
+    assert.equal(refused?.['code'], 'OPERATION_LIMIT_EXCEEDED', name);
+    t.diagnostic(`${name} (${Buffer.byteLength(query)} bytes): refused by ${String(refused?.['limit'])} in ${ms.toFixed(1)} ms`);
+  }
+  // Without the size limits, the single pass still measures each of them in time linear in the document
+  // (the fragment chain is harmless by its measures: it is refused above for its size).
+  const unbounded = new Admission({ ...admission.options, limits: { ...admission.options.limits, tokens: 1e9, documentBytes: 1e9 } });
+  for (const [name, query] of Object.entries(BOMBS)) {
+    const started = performance.now();
+    const refused = refusal(unbounded, query);
+    const ms = performance.now() - started;
+    t.diagnostic(
+      `  without the size limits: ${name}: ${refused ? `${String(refused['code'])} ${String(refused['limit'] ?? '')}` : 'admitted'} in ${ms.toFixed(1)} ms`,
+    );
+  }
+});
