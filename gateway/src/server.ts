@@ -10,7 +10,6 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Response as SseResponse } from 'graphql-sse';
-import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
 import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
@@ -18,6 +17,8 @@ import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '..
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
+import { httpClient } from './edge/client.ts';
+import { Edge } from './edge/edge.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
@@ -46,9 +47,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
   });
   const registry = gatewayMetrics(engine);
+  const edge = new Edge(config, registry, log);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
-  const operations = operationHandlers(engine, () => host.apollo);
+  const operations = operationHandlers(
+    engine,
+    () => host.apollo,
+    (client) => edge.subscription(client),
+  );
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 
@@ -83,18 +89,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
-        createSseHandler<GatewayContext>({
+        edge.sse<GatewayContext>({
           schema: engine.schema,
           onSubscribe: (req) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
             return identity instanceof InterchangeError ? badRequest(identity) : undefined;
           },
-          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
+          context: (req, params) => ({
+            headers: identityFrom(req.raw.headers, forward),
+            extensions: params.extensions,
+            client: httpClient(req.raw, req.context.res),
+          }),
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
       );
       if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+      edge.routes(app, SSE_PATH);
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });
@@ -104,17 +115,20 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     maxPayloadBytes: config.BODY_LIMIT_BYTES,
     keepAliveMs: config.WEBSOCKET_KEEP_ALIVE_MS,
+    refuseUpgrade: (request) => edge.upgrade(request),
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: (ctx) => edge.webSocket.admit(ctx),
       // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
-      onSubscribe: (ctx) => {
+      onSubscribe: async (ctx) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
-        return identity instanceof InterchangeError ? [identity] : undefined;
+        return identity instanceof InterchangeError ? [identity] : await edge.webSocket.refuse(ctx);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),
         extensions: payload.extensions ?? undefined,
+        client: edge.webSocket.client(ctx),
       }),
       execute: (args) => operations.execute(args),
       subscribe: (args) => operations.subscribe(args),

@@ -1,0 +1,34 @@
+/**
+ * A per-client rate with burst, in memory (rate-limiter-flexible): up to `perSecond` a second,
+ * plus a reserve of `burst` refilled at that rate (`BurstyRateLimiter`: the per-second window
+ * first, the burst window once that one is spent). A rate of 0 is no limit.
+ */
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+export class ClientRate {
+  private readonly limiter: BurstyRateLimiter | RateLimiterMemory | undefined;
+
+  constructor(name: string, perSecond: number, burst: number) {
+    if (perSecond === 0) return;
+    const steady = new RateLimiterMemory({ keyPrefix: name, points: perSecond, duration: 1 });
+    this.limiter =
+      burst === 0
+        ? steady
+        : new BurstyRateLimiter(
+            steady,
+            new RateLimiterMemory({ keyPrefix: `${name}-burst`, points: burst, duration: Math.max(1, Math.ceil(burst / perSecond)) }),
+          );
+  }
+
+  /** Charges one to `client`: undefined when within its rate, else the ms until it may try again (at least 1). */
+  async take(client: string): Promise<number | undefined> {
+    if (!this.limiter) return undefined;
+    try {
+      await this.limiter.consume(client);
+      return undefined;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return Math.max(1, Math.ceil(rejection.msBeforeNext));
+      throw rejection;
+    }
+  }
+}
