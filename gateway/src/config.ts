@@ -103,13 +103,14 @@ export const gatewaySettings = z.object({
    */
   CSRF_PREVENTION: setting.flag(true),
   // The edge (gateway/src/edge/): per-client rates and caps, origins. A client is its token's
-  // subject, else its remote address. A rate of 0 turns that limit off.
+  // subject, else its remote address. A rate of 0 turns that limit off; a rate below 1 is one per
+  // so many seconds (0.1: one every 10 s).
   /** Operations (HTTP, WebSocket, SSE) a client may start per second, sustained. */
-  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(500),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
   /** Operations a client may start beyond the per-second rate, refilled at that rate. */
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(1_000),
   /** Subscription results a client may be delivered per second (all its subscriptions together), sustained. */
-  SUBSCRIPTION_EVENTS_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  SUBSCRIPTION_EVENTS_PER_SECOND: z.coerce.number().min(0).default(10_000),
   /** Subscription results a client may be delivered beyond the per-second rate, refilled at that rate. */
   SUBSCRIPTION_EVENTS_BURST: z.coerce.number().int().min(0).default(100_000),
   /** WebSocket connections one client may hold open. */

@@ -10,7 +10,9 @@ export class ClientRate {
 
   constructor(name: string, perSecond: number, burst: number) {
     if (perSecond === 0) return;
-    const steady = new RateLimiterMemory({ keyPrefix: name, points: perSecond, duration: 1 });
+    // Windows are whole seconds: a rate below one a second is one point per so many seconds.
+    const duration = perSecond >= 1 ? 1 : Math.ceil(1 / perSecond);
+    const steady = new RateLimiterMemory({ keyPrefix: name, points: Math.max(1, Math.floor(perSecond * duration)), duration });
     this.limiter =
       burst === 0
         ? steady
