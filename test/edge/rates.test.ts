@@ -9,15 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolClient, closeAll, type NextPayload } from '../subscriptions/support.ts';
 import { waitFor } from '../support/wait.ts';
-import {
-  TICKS,
-  postQuery,
-  send,
-  startEdgeGateway,
-  startTicksSubgraph,
-  type EdgeGateway,
-  type TicksSubgraph,
-} from './support.ts';
+import { TICKS, postQuery, send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
 
 const TEST = { timeout: 120_000 };
 /** Operations (and events) each client may have at once: one a minute plus a burst of two. */

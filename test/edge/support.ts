@@ -50,8 +50,19 @@ export async function startTicksSubgraph(): Promise<TicksSubgraph> {
         Query: { ping: () => 'pong' },
         Subscription: {
           ticks: {
-            subscribe: async function* (_root: unknown, { topic }: { topic: string }) {
-              for await (const [n] of on(bus, topic)) yield { ticks: { n: n as number, topic } };
+            // An iterator whose return() ends the wait for the next event at once (an async
+            // generator's would wait for that event), so a released subscription leaves the bus.
+            subscribe: (_root: unknown, { topic }: { topic: string }): AsyncIterableIterator<unknown> => {
+              const events = on(bus, topic);
+              const iterator: AsyncIterableIterator<unknown> = {
+                next: async () => {
+                  const event = await events.next();
+                  return event.done ? event : { done: false, value: { ticks: { n: event.value[0] as number, topic } } };
+                },
+                return: async () => (await events.return?.()) ?? { done: true, value: undefined },
+                [Symbol.asyncIterator]: () => iterator,
+              };
+              return iterator;
             },
           },
         },
