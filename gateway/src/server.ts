@@ -85,6 +85,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
     registry,
     routes: (app) => {
+      edge.routes(app, SSE_PATH);
       app.use(
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
@@ -105,7 +106,6 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         }),
       );
       if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
-      edge.routes(app, SSE_PATH);
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
     },
   });

@@ -65,7 +65,7 @@ export class Edge {
     });
   }
 
-  /** CORS on the GraphQL endpoints, and the operation rate on `/graphql` (after the playground, which is no operation). */
+  /** CORS on the GraphQL endpoints, and the operation rate on `/graphql`: mounted before them (and after authentication). */
   routes(app: Express, ssePath: string): void {
     const cors = corsFor(this.config.CORS_ORIGINS);
     if (cors) app.use([GRAPHQL_PATH, ssePath], cors);

@@ -5,9 +5,11 @@ import { httpClient } from './client.ts';
 import type { ClientRate } from './rate.ts';
 import { EdgeLimit, errorBody, retryAfterSeconds, type Refusals } from './refusals.ts';
 
-/** 429 RATE_LIMITED with `Retry-After` for a client over its operation rate; anything else goes on. */
+/** 429 RATE_LIMITED with `Retry-After` for a client over its operation rate, before the body is read; anything else goes on. */
 export function operationRateLimit(rate: ClientRate, refusals: Refusals): RequestHandler {
   return async (req, res, next) => {
+    // A GET without a query is no operation (the playground page, for one).
+    if (req.method === 'GET' && req.query['query'] === undefined) return next();
     const retryAfterMs = await rate.take(httpClient(req, res));
     if (retryAfterMs === undefined) return next();
     res
