@@ -117,7 +117,7 @@ export const gatewaySettings = z.object({
   MAX_WEBSOCKETS_PER_CLIENT: setting.count(100),
   /** Operations (subscriptions, and queries in flight) open at once on one WebSocket. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: setting.count(100),
-  /** Distinct shared (upstream) subscriptions that one client's subscriptions may hold open. */
+  /** Distinct shared (upstream) subscriptions one client may have opened that are still open (joining an open one is free). */
   MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: setting.count(500),
   /** Server-Sent Events responses open at once, for all clients. */
   MAX_SSE_STREAMS: setting.count(1_000),
