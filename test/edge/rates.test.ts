@@ -1,8 +1,8 @@
 /**
  * The per-client operation rate over HTTP, WebSocket and SSE, and the subscription event budget,
- * against a gateway on a subgraph of the test's own. The rates are set to one a minute with a
+ * against a gateway on a subgraph of the test's own. The rates are set to one every ten minutes with a
  * burst of two: each client may start exactly three operations (or be delivered three events)
- * before a refusal, whatever the machine's speed. Each test is a different client (its own
+ * before a refusal, however slow the machine (within ten minutes). Each test is a different client (its own
  * loopback address).
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { waitFor } from '../support/wait.ts';
 import { TICKS, postQuery, send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
 
 const TEST = { timeout: 120_000 };
-/** Operations (and events) each client may have at once: one a minute plus a burst of two. */
+/** Operations (and events) each client may have at once: one every ten minutes plus a burst of two. */
 const ALLOWED = 3;
 const errorOf = (payload: unknown) => (payload as NextPayload).errors?.[0];
 
@@ -23,9 +23,9 @@ describe('per-client rates', () => {
   before(async () => {
     subgraph = await startTicksSubgraph();
     gateway = await startEdgeGateway(subgraph, {
-      RATE_LIMIT_PER_SECOND: String(1 / 60),
+      RATE_LIMIT_PER_SECOND: String(1 / 600),
       RATE_LIMIT_BURST: '2',
-      SUBSCRIPTION_EVENTS_PER_SECOND: String(1 / 60),
+      SUBSCRIPTION_EVENTS_PER_SECOND: String(1 / 600),
       SUBSCRIPTION_EVENTS_BURST: '2',
     });
   }, TEST);
@@ -47,12 +47,12 @@ describe('per-client rates', () => {
       const over = await postQuery(gateway, '127.0.0.2');
       assert.equal(over.status, 429, over.text);
       const retryAfter = Number(over.headers['retry-after']);
-      assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
+      assert.ok(retryAfter >= 1 && retryAfter <= 600, `Retry-After: ${retryAfter}`);
       const [error] = over.json().errors ?? [];
       assert.equal(error?.extensions?.['code'], 'RATE_LIMITED');
       assert.equal(error?.extensions?.['limit'], 'operationRate');
       const retryAfterMs = error?.extensions?.['retryAfterMs'];
-      assert.ok(typeof retryAfterMs === 'number' && retryAfterMs > 0 && retryAfterMs <= 60_000, `retryAfterMs: ${String(retryAfterMs)}`);
+      assert.ok(typeof retryAfterMs === 'number' && retryAfterMs > 0 && retryAfterMs <= 600_000, `retryAfterMs: ${String(retryAfterMs)}`);
 
       const other = await postQuery(gateway, '127.0.0.3');
       assert.equal(other.status, 200, 'another client is not affected');

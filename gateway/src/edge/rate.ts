@@ -11,7 +11,7 @@ export class ClientRate {
   constructor(name: string, perSecond: number, burst: number) {
     if (perSecond === 0) return;
     // Windows are whole seconds: a rate below one a second is one point per so many seconds.
-    const duration = perSecond >= 1 ? 1 : Math.ceil(1 / perSecond);
+    const duration = perSecond >= 1 ? 1 : Math.round(1 / perSecond);
     const steady = new RateLimiterMemory({ keyPrefix: name, points: Math.max(1, Math.floor(perSecond * duration)), duration });
     this.limiter =
       burst === 0
