@@ -145,6 +145,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     stop: async () => {
       serving = false;
       await engine.close();
+      // Each transport sends its subscriptions' complete a few promise hops after they end: let
+      // every one of them run before the sockets close.
+      await new Promise((resolve) => setImmediate(resolve));
       await ws.stop();
       await host.stop();
     },

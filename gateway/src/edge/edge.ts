@@ -90,13 +90,15 @@ export class Edge {
           this.upstream.max,
           'distinct subscriptions this client holds open upstream',
         ),
-      budget: {
-        take: async () => {
-          const retryAfterMs = await this.events.take(client);
-          if (retryAfterMs !== undefined) this.refusals.count(EdgeLimit.SUBSCRIPTION_EVENTS);
-          return retryAfterMs;
-        },
-      },
+      budget: this.events.limited
+        ? {
+            take: async () => {
+              const retryAfterMs = await this.events.take(client);
+              if (retryAfterMs !== undefined) this.refusals.count(EdgeLimit.SUBSCRIPTION_EVENTS);
+              return retryAfterMs;
+            },
+          }
+        : undefined,
     };
   }
 

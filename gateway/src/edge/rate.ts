@@ -22,6 +22,11 @@ export class ClientRate {
           );
   }
 
+  /** False for a rate of 0: nothing is charged. */
+  get limited(): boolean {
+    return this.limiter !== undefined;
+  }
+
   /** Charges one to `client`: undefined when within its rate, else the ms until it may try again (at least 1). */
   async take(client: string): Promise<number | undefined> {
     if (!this.limiter) return undefined;
