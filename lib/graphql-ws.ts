@@ -3,14 +3,15 @@
  * server, at the GraphQL path. graphql-ws's protocol core (`makeServer`) handles init/ack,
  * ping/pong, subscribe/next/error/complete and the close codes; this module binds it to `ws`:
  *
- * - upgrades to other paths are turned away with 404;
+ * - upgrades to other paths are turned away with 404, and those `refuseUpgrade` refuses (an origin not
+ *   allowed) with its status and JSON body, before any WebSocket exists;
  * - a message type that only a server may send (`next`, `error`, `connection_ack`) closes the socket
  *   with 4400, as the protocol document says of any message it does not allow (the core would close
  *   with 4500 and print a stack trace: an unauthenticated client could flood the log that way);
  * - failures are logged through the process's logger, never the console;
  * - WebSocket pings find dead peers; `stop` closes every socket with 1001 (going away).
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, MessageType, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -32,6 +33,8 @@ export interface WebSocketHostOptions<P extends Record<string, unknown> | undefi
   keepAliveMs?: number;
   /** Largest accepted message, in bytes. Default 1 MB. */
   maxPayloadBytes?: number;
+  /** The HTTP answer to an upgrade request that must not become a WebSocket, if any. */
+  refuseUpgrade?: (request: IncomingMessage) => { status: number; body: string } | undefined;
 }
 
 export interface WebSocketHost extends Stoppable {
@@ -114,6 +117,15 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const refused = options.refuseUpgrade?.(request);
+    if (refused) {
+      const reason = STATUS_CODES[refused.status] ?? 'Refused';
+      socket.end(
+        `HTTP/1.1 ${refused.status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(refused.body)}\r\n\r\n${refused.body}`,
+      );
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));

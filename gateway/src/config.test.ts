@@ -18,6 +18,26 @@ describe('gateway configuration', () => {
     assert.equal(config.CSRF_PREVENTION, true);
   });
 
+  test("reads the edge's settings: rates below one a second or off, comma-separated origins, and refuses negative rates and zero caps", () => {
+    const config = readGatewayConfig(
+      {
+        RATE_LIMIT_PER_SECOND: '0.5',
+        SUBSCRIPTION_EVENTS_PER_SECOND: '0',
+        ALLOWED_ORIGINS: ' https://a.example , https://b.example,',
+        CORS_ORIGINS: '',
+      },
+      [],
+    );
+    assert.equal(config.RATE_LIMIT_PER_SECOND, 0.5);
+    assert.equal(config.SUBSCRIPTION_EVENTS_PER_SECOND, 0);
+    assert.deepEqual(config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(config.CORS_ORIGINS, []);
+    assert.throws(
+      () => readGatewayConfig({ RATE_LIMIT_PER_SECOND: '-1', MAX_SSE_STREAMS: '0' }, []),
+      (err: unknown) => err instanceof ConfigError && err.problems.length === 2,
+    );
+  });
+
   test('lets --supergraph, --port and --subgraph win over the environment', () => {
     const config = readGatewayConfig({ ...SECRET, PORT: '5000', SUPERGRAPH: 'a.graphql', SUBGRAPH_URLS: 'a=http://h:1/graphql' }, [
       '--supergraph',

@@ -27,6 +27,17 @@ const subgraphUrls = z
     return urls;
   });
 
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
 export const gatewaySettings = z.object({
   /** Path of the supergraph SDL to serve. */
   SUPERGRAPH: z
@@ -128,6 +139,33 @@ export const gatewaySettings = z.object({
   TRUSTED_DOCUMENTS_REQUIRED: setting.flag(false),
   /** Memory the cache of subscription plans may take, in bytes (estimated from each document's size). */
   SUBSCRIPTION_PLAN_CACHE_BYTES: setting.count(50_000_000),
+  // The edge (gateway/src/edge/): per-client rates and caps, origins. A client is its token's
+  // subject, else its remote address. A rate of 0 turns that limit off; a rate below 1 is one per
+  // so many seconds (0.1: one every 10 s).
+  /** Operations (HTTP, WebSocket, SSE) a client may start per second, sustained. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
+  /** Operations a client may start beyond the per-second rate, refilled at that rate. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(1_000),
+  /** Subscription results a client may be delivered per second (all its subscriptions together), sustained. */
+  SUBSCRIPTION_EVENTS_PER_SECOND: z.coerce.number().min(0).default(10_000),
+  /** Subscription results a client may be delivered beyond the per-second rate, refilled at that rate. */
+  SUBSCRIPTION_EVENTS_BURST: z.coerce.number().int().min(0).default(100_000),
+  /** WebSocket connections one client may hold open. */
+  MAX_WEBSOCKETS_PER_CLIENT: setting.count(100),
+  /** Operations (subscriptions, and queries in flight) open at once on one WebSocket. */
+  MAX_SUBSCRIPTIONS_PER_SOCKET: setting.count(100),
+  /** Distinct shared (upstream) subscriptions one client may have opened that are still open (joining an open one is free). */
+  MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: setting.count(500),
+  /** Server-Sent Events responses open at once, for all clients. */
+  MAX_SSE_STREAMS: setting.count(1_000),
+  /** graphql-sse single-connection reservations (PUT) not yet streamed, for all clients. */
+  MAX_SSE_RESERVATIONS: setting.count(100),
+  /** Time a reservation has to be streamed (GET) before it expires and what was posted to it is released, in ms. */
+  SSE_RESERVATION_TTL_MS: setting.millis(10_000),
+  /** Origins (`https://app.example.com`, comma-separated) allowed to open a WebSocket besides same-origin pages and clients that send none. */
+  ALLOWED_ORIGINS: commaList,
+  /** Origins CORS allows on /graphql and /graphql/stream (comma-separated, `*` for any); empty: CORS off. */
+  CORS_ORIGINS: commaList,
 });
 
 export type GatewayConfig = z.output<typeof gatewaySettings>;

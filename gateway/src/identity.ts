@@ -22,6 +22,8 @@ export interface GatewayContext extends Record<PropertyKey, unknown> {
   principal: Principal;
   /** The `extensions` of a subscribe message (graphql-ws) or request (SSE); a subscription reads its stream options there. */
   extensions?: Record<string, unknown> | undefined;
+  /** Whom the edge counts the operation against (edge/client.ts); set over WebSocket and SSE, where subscriptions run. */
+  client?: string | undefined;
 }
 
 /** What a forwarded header value may hold: visible ASCII, space and horizontal tab. */

@@ -6,7 +6,7 @@
 import type { ApolloServer } from '@apollo/server';
 import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from './identity.ts';
-import type { SubscriptionEngine } from './subscriptions/engine.ts';
+import type { SubscriptionEdge, SubscriptionEngine } from './subscriptions/engine.ts';
 
 export type OperationArgs = Pick<ExecutionArgs, 'document' | 'variableValues' | 'operationName' | 'contextValue'>;
 
@@ -26,7 +26,12 @@ function sendable(formatted: GraphQLFormattedError): GraphQLError {
   return error;
 }
 
-export function operationHandlers(engine: SubscriptionEngine, apollo: () => ApolloServer<GatewayContext>): OperationHandlers {
+/** `edge` gives the limits a client's subscription is held to (edge/edge.ts). */
+export function operationHandlers(
+  engine: SubscriptionEngine,
+  apollo: () => ApolloServer<GatewayContext>,
+  edge?: (client: string) => SubscriptionEdge,
+): OperationHandlers {
   return {
     execute: async (args) => {
       const response = await apollo().executeOperation(
@@ -37,14 +42,17 @@ export function operationHandlers(engine: SubscriptionEngine, apollo: () => Apol
       const { data, errors, extensions } = response.body.singleResult;
       return { data: data as ExecutionResult['data'], ...(errors && { errors: errors.map(sendable) }), ...(extensions && { extensions }) };
     },
-    subscribe: (args) =>
-      engine.subscribe({
+    subscribe: (args) => {
+      const context = args.contextValue as GatewayContext;
+      return engine.subscribe({
         document: args.document,
         variables: { ...args.variableValues },
         operationName: args.operationName ?? undefined,
-        identity: (args.contextValue as GatewayContext).headers,
-        principal: (args.contextValue as GatewayContext).principal,
-        extensions: (args.contextValue as GatewayContext).extensions,
-      }),
+        identity: context.headers,
+        principal: context.principal,
+        extensions: context.extensions,
+        edge: context.client === undefined ? undefined : edge?.(context.client),
+      });
+    },
   };
 }

@@ -10,7 +10,6 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Response as SseResponse } from 'graphql-sse';
-import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
 import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
@@ -20,6 +19,8 @@ import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { authorizingGateway, authorizingOperations } from './authorization/enforce.ts';
 import { readAuthorizationPolicy } from './authorization/policy.ts';
+import { httpClient } from './edge/client.ts';
+import { Edge } from './edge/edge.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import {
   authenticateConnections,
@@ -73,10 +74,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   const admission = await admissionFor(config, engine.schema, supergraph.sdl);
   const registry = gatewayMetrics(engine);
+  const authenticate = authenticateConnections(tokens);
+  const edge = new Edge(config, registry, log);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
   const operations = authorizingOperations(
-    operationHandlers(engine, () => host.apollo),
+    operationHandlers(engine, () => host.apollo, (client) => edge.subscription(client)),
     () => engine.schema,
     policy,
   );
@@ -111,8 +114,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     registry,
     beforeGraphQL: [admissionMiddleware(admission)],
     routes: (app) => {
-      // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read.
+      // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read,
+      // and the edge's rates count the verified client.
       app.use(GRAPHQL_PATH, authenticateRequests(tokens));
+      edge.routes(app, SSE_PATH);
       // graphql-sse takes the context from `onSubscribe` when it returns the execution arguments.
       const sseContext = (
         req: { raw: express.Request; context: { res: express.Response } },
@@ -121,12 +126,13 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         headers: identityFrom(req.raw.headers, forward),
         principal: requestPrincipal(req.context.res.locals),
         extensions: params.extensions,
+        client: httpClient(req.raw, req.context.res),
       });
       app.use(
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
-        createSseHandler<GatewayContext>({
+        edge.sse<GatewayContext>({
           schema: engine.schema,
           onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
@@ -148,20 +154,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     maxPayloadBytes: config.BODY_LIMIT_BYTES,
     keepAliveMs: config.WEBSOCKET_KEEP_ALIVE_MS,
+    refuseUpgrade: (request) => edge.upgrade(request),
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
-      onConnect: authenticateConnections(tokens),
+      // The token first (a socket with a bad one closes with 4401), then the client's socket cap.
+      onConnect: async (ctx) => (await authenticate(ctx)) && edge.webSocket.admit(ctx),
       // The operation gets the error; the socket stays open (an error thrown by `context` would close it).
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
         if (identity instanceof InterchangeError) return [identity];
-        return admitOverWebSocket(admission, engine.schema, payload);
+        return (await edge.webSocket.refuse(ctx)) ?? admitOverWebSocket(admission, engine.schema, payload);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),
         principal: connectionPrincipal(ctx.extra),
         extensions: payload.extensions ?? undefined,
+        client: edge.webSocket.client(ctx),
       }),
       execute: (args) => operations.execute(args),
       subscribe: (args) => operations.subscribe(args),
@@ -178,6 +187,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     stop: async () => {
       serving = false;
       await engine.close();
+      // Each transport sends its subscriptions' complete a few promise hops after they end: let
+      // every one of them run before the sockets close.
+      await new Promise((resolve) => setImmediate(resolve));
       await ws.stop();
       await host.stop();
     },

@@ -89,6 +89,18 @@ const replayOptions = {
   embeddedPartitions: Math.floor(count('replay-partitions', values['replay-partitions'], 1, 256)),
   kafkaPartitions: Math.floor(count('replay-kafka-partitions', values['replay-kafka-partitions'], 1, 256)),
 };
+/**
+ * The bench's subscribers all connect from one address, so the gateway sees one client standing
+ * for thousands: its per-client rates and caps (gateway/src/edge/) are lifted.
+ */
+const UNLIMITED_CLIENT = {
+  RATE_LIMIT_PER_SECOND: '0',
+  SUBSCRIPTION_EVENTS_PER_SECOND: '0',
+  MAX_WEBSOCKETS_PER_CLIENT: '100000',
+  MAX_SUBSCRIPTIONS_PER_SOCKET: '100000',
+  MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: '100000',
+};
+
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
@@ -156,7 +168,8 @@ async function subscriptionsBench(): Promise<void> {
       payDelayMs: 600_000,
       shipDelayMs: 600_000,
       env: {
-        ...(profileDir && { 'orders-subgraph': profileEnv('orders-subgraph'), gateway: profileEnv('gateway') }),
+        ...(profileDir && { 'orders-subgraph': profileEnv('orders-subgraph') }),
+        gateway: { ...UNLIMITED_CLIENT, ...(profileDir && profileEnv('gateway')) },
       },
       onLine: (name, line) => {
         if (!/"level":([4-9]\d)/.test(line)) return;

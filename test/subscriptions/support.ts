@@ -217,9 +217,14 @@ export class ProtocolClient {
     socket.on('error', () => {}); // 'close' follows and says what happened
   }
 
-  /** Opens a socket; `protocols` empty sends no subprotocol at all. */
-  static async open(url: string, protocols: string[] = [GRAPHQL_TRANSPORT_WS], timeoutMs = 60_000): Promise<ProtocolClient> {
-    const client = new ProtocolClient(new WebSocket(url, protocols));
+  /** Opens a socket; `protocols` empty sends no subprotocol at all; `options` go to `ws` (localAddress, headers). */
+  static async open(
+    url: string,
+    protocols: string[] = [GRAPHQL_TRANSPORT_WS],
+    timeoutMs = 60_000,
+    options?: WebSocket.ClientOptions,
+  ): Promise<ProtocolClient> {
+    const client = new ProtocolClient(new WebSocket(url, protocols, options));
     try {
       await once(client.socket, 'open', { signal: AbortSignal.timeout(scaled(timeoutMs)) });
     } catch (err) {
@@ -230,8 +235,8 @@ export class ProtocolClient {
   }
 
   /** Opens a socket and completes connection_init / connection_ack. */
-  static async connect(url: string, payload?: Record<string, unknown>): Promise<ProtocolClient> {
-    const client = await ProtocolClient.open(url);
+  static async connect(url: string, payload?: Record<string, unknown>, options?: WebSocket.ClientOptions): Promise<ProtocolClient> {
+    const client = await ProtocolClient.open(url, undefined, undefined, options);
     await client.init(payload);
     return client;
   }

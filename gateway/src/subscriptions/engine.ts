@@ -16,6 +16,7 @@ import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
 import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
 import { SharedSubscription } from './shared.ts';
+import type { EventBudget } from './subscriber.ts';
 import { systemClock, type Clock, type OpenStream } from './stream.ts';
 import { UpstreamConnections, type UpstreamRequest } from './upstream.ts';
 
@@ -58,6 +59,19 @@ export interface SubscribeArgs {
   principal: Principal;
   /** The subscribe message's `extensions`: `{ stream: { status: true } }` asks for status-only results. */
   extensions?: Readonly<Record<string, unknown>> | undefined;
+  /** The client's limits; none: unlimited. */
+  edge?: SubscriptionEdge | undefined;
+}
+
+/** What the edge holds a client's subscription to (gateway/src/edge/). */
+export interface SubscriptionEdge {
+  /**
+   * Asked before the client's subscription opens a new shared (upstream) subscription: the release
+   * to call once that closes, or the refusal the client gets instead.
+   */
+  openUpstream(): (() => void) | GraphQLError;
+  /** The client's event budget. */
+  budget?: EventBudget | undefined;
 }
 
 export interface SubscriptionStats {
@@ -113,16 +127,23 @@ export class SubscriptionEngine {
         JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity, args.principal]),
       )
       .digest('base64url');
-    const shared = this.shared.get(key) ?? this.share(key, plan, query, args);
+    let shared = this.shared.get(key);
+    if (!shared) {
+      const release = args.edge?.openUpstream() ?? (() => {});
+      if (release instanceof GraphQLError) return { errors: [release] };
+      shared = this.share(key, plan, query, args, release);
+    }
     const stream = args.extensions?.[STREAM_EXTENSION] as { status?: unknown } | undefined;
     return shared.join({
       after: plan.resumable ? plan.resumeFrom(args.variables) : undefined,
       status: stream?.status === true,
+      budget: args.edge?.budget,
     });
   }
 
   /** A new shared subscription, sending the first client's operation and variables upstream unchanged. */
-  private share(key: string, plan: SubscriptionPlan, query: string, args: SubscribeArgs): SharedSubscription {
+  /** `release` is called once it closes (the edge's count of the client's upstream subscriptions). */
+  private share(key: string, plan: SubscriptionPlan, query: string, args: SubscribeArgs, release: () => void): SharedSubscription {
     const { primary } = plan;
     const upstreamVariables = Object.fromEntries(
       (primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]),
@@ -162,7 +183,10 @@ export class SubscriptionEngine {
       clock: this.options.clock ?? systemClock,
       log: this.options.log.child({ subgraph: primary.serviceName }),
       serviceName: primary.serviceName,
-      onClose: (closedKey) => this.shared.delete(closedKey),
+      onClose: (closedKey) => {
+        this.shared.delete(closedKey);
+        release();
+      },
     });
     this.shared.set(key, shared);
     return shared;

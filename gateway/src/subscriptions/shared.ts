@@ -17,7 +17,7 @@ import type { Logger } from '../../../lib/logger.ts';
 import type { StreamLag, StreamPosition, StreamStatus } from '../../../lib/resumable.ts';
 import { OrderedPipeline } from './pipeline.ts';
 import { ResumableStream, type Clock, type OpenStream, type RecoveryPolicy, type StreamEnd } from './stream.ts';
-import { Subscriber } from './subscriber.ts';
+import { Subscriber, type EventBudget } from './subscriber.ts';
 
 /** Events being resolved at once per stream. */
 const MAX_IN_FLIGHT = 32;
@@ -47,6 +47,8 @@ export interface JoinOptions {
   after?: string | undefined;
   /** The client asked for status-only results. */
   status?: boolean | undefined;
+  /** The client's event budget, charged as its results are delivered. */
+  budget?: EventBudget | undefined;
 }
 
 /** What the delivery loop hands out, in upstream order. */
@@ -108,6 +110,7 @@ export class SharedSubscription {
       onEnd: (s) => this.leave(s),
       start: replay ? options.after : this.position,
       status: options.status,
+      budget: options.budget,
       resumeArgument,
       clock: this.options.clock,
     });

@@ -11,11 +11,21 @@
  * While a resuming client's private replay runs, the shared results it is offered are held back and
  * follow the replay (`hold` / `release`); or, when it cannot join the shared stream, they are dropped
  * and it is served by its own stream from then on (`detach`).
+ *
+ * A client's event budget (the edge's SUBSCRIPTION_EVENTS_PER_SECOND) is charged here, as each event
+ * result is handed to its transport: a client over it gets RATE_LIMITED with the last position it
+ * was delivered, and its subscription ends, as a slow one's does; the others never notice.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import { STREAM_EXTENSION, type StreamStatus } from '../../../lib/resumable.ts';
 import { systemClock, type Clock } from './stream.ts';
+
+/** A client's budget of subscription results (shared by all its subscriptions). */
+export interface EventBudget {
+  /** Charges one result: undefined when it is within the budget, else the ms until there is room again. */
+  take(): Promise<number | undefined>;
+}
 
 /** Status-only results for a position that moved without an event: at most one per this many ms. */
 export const POSITION_STATUS_INTERVAL_MS = 1_000;
@@ -31,6 +41,8 @@ export interface SubscriberOptions {
   status?: boolean | undefined;
   /** The resume argument to name in SUBSCRIBER_TOO_SLOW (the field's `@resumable` argument). */
   resumeArgument?: string | undefined;
+  /** Charged for every event result handed to the client; none: unlimited. */
+  budget?: EventBudget | undefined;
   /** Time for the status rate limit. Default: the system's. */
   clock?: Pick<Clock, 'now' | 'setTimer'> | undefined;
 }
@@ -47,6 +59,8 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private waiting: ((next: IteratorResult<ExecutionResult>) => void) | undefined;
   private ended = false;
   private lastDelivered: string | undefined;
+  /** The delivered position before the newest result was handed out: where an over-budget client resumes. */
+  private deliveredBefore: string | undefined;
   /** Shared results held back while a private replay runs; undefined when not holding. */
   private held: (() => void)[] | undefined;
   private heldResults = 0;
@@ -191,10 +205,16 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
+    const budget = this.options.budget;
+    const next = this.take();
+    return budget ? next.then((taken) => this.charge(taken, budget)) : next;
+  }
+
+  private take(): Promise<IteratorResult<ExecutionResult>> {
     const item = this.buffer.shift();
     this.wakeRoom();
     if (item) {
-      this.lastDelivered = item.position ?? this.lastDelivered;
+      this.deliver(item.position);
       return Promise.resolve({ value: item.result, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -261,9 +281,30 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   private enqueue(item: Item): void {
     if (this.waiting) {
-      this.lastDelivered = item.position ?? this.lastDelivered;
+      this.deliver(item.position);
       this.takeWaiter()({ value: item.result, done: false });
     } else this.buffer.push(item);
+  }
+
+  private deliver(position: string | undefined): void {
+    this.deliveredBefore = this.lastDelivered;
+    this.lastDelivered = position ?? this.lastDelivered;
+  }
+
+  /**
+   * An event result (data, not a status or an error) counts against the client's budget; over it,
+   * the result is not delivered: the subscription ends with RATE_LIMITED instead, naming the
+   * position before it.
+   */
+  private async charge(taken: IteratorResult<ExecutionResult>, budget: EventBudget): Promise<IteratorResult<ExecutionResult>> {
+    if (taken.done || taken.value.data === null || taken.value.data === undefined || this.ended) return taken;
+    const retryAfterMs = await budget.take();
+    if (retryAfterMs === undefined || this.ended) return taken;
+    this.lastDelivered = this.deliveredBefore;
+    this.buffer.length = 0;
+    this.held = undefined;
+    this.finish();
+    return { value: this.overBudget(retryAfterMs), done: false };
   }
 
   private finish(): void {
@@ -288,6 +329,10 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     return waiting;
   }
 
+  private overBudget(retryAfterMs: number): ExecutionResult {
+    return { errors: [overBudgetError(retryAfterMs, this.lastDelivered, this.options.resumeArgument)] };
+  }
+
   private tooSlow(): ExecutionResult {
     const { capacity, resumeArgument } = this.options;
     const resume = this.lastDelivered !== undefined && resumeArgument ? `; resume with ${resumeArgument}: "${this.lastDelivered}"` : '';
@@ -299,6 +344,14 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
       ],
     };
   }
+}
+
+/** RATE_LIMITED for a client over its event budget, like SUBSCRIBER_TOO_SLOW: where to resume, and when. */
+function overBudgetError(retryAfterMs: number, lastDelivered: string | undefined, resumeArgument: string | undefined): GraphQLError {
+  const resume = lastDelivered !== undefined && resumeArgument ? `; resume with ${resumeArgument}: "${lastDelivered}"` : '';
+  return new GraphQLError(`subscription events over this client's rate; subscription ended${resume}`, {
+    extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs, lastDeliveredCursor: lastDelivered ?? null },
+  });
 }
 
 function withStream(result: ExecutionResult, stream: StreamStatus): ExecutionResult {

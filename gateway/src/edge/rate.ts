@@ -1,0 +1,41 @@
+/**
+ * A per-client rate with burst, in memory (rate-limiter-flexible): up to `perSecond` a second,
+ * plus a reserve of `burst` refilled at that rate (`BurstyRateLimiter`: the per-second window
+ * first, the burst window once that one is spent). A rate of 0 is no limit.
+ */
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+export class ClientRate {
+  private readonly limiter: BurstyRateLimiter | RateLimiterMemory | undefined;
+
+  constructor(name: string, perSecond: number, burst: number) {
+    if (perSecond === 0) return;
+    // Windows are whole seconds: a rate below one a second is one point per so many seconds.
+    const duration = perSecond >= 1 ? 1 : Math.round(1 / perSecond);
+    const steady = new RateLimiterMemory({ keyPrefix: name, points: Math.max(1, Math.floor(perSecond * duration)), duration });
+    this.limiter =
+      burst === 0
+        ? steady
+        : new BurstyRateLimiter(
+            steady,
+            new RateLimiterMemory({ keyPrefix: `${name}-burst`, points: burst, duration: Math.max(1, Math.ceil(burst / perSecond)) }),
+          );
+  }
+
+  /** False for a rate of 0: nothing is charged. */
+  get limited(): boolean {
+    return this.limiter !== undefined;
+  }
+
+  /** Charges one to `client`: undefined when within its rate, else the ms until it may try again (at least 1). */
+  async take(client: string): Promise<number | undefined> {
+    if (!this.limiter) return undefined;
+    try {
+      await this.limiter.consume(client);
+      return undefined;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return Math.max(1, Math.ceil(rejection.msBeforeNext));
+      throw rejection;
+    }
+  }
+}

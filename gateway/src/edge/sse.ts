@@ -1,0 +1,180 @@
+/**
+ * GraphQL over Server-Sent Events at `/graphql/stream`: graphql-sse's protocol core bound to
+ * express, with the edge's limits around it. graphql-sse keeps a single-connection reservation
+ * (PUT) until it is streamed (GET), and the operations posted to it run and queue their results
+ * meanwhile, with no bound and no expiry; so here:
+ *
+ * - a reservation not streamed within SSE_RESERVATION_TTL_MS expires: the gateway connects to it
+ *   itself and closes it at once, which is how graphql-sse disposes of a stream (every operation
+ *   posted to it is returned, so its subscriptions are released upstream);
+ * - at most MAX_SSE_RESERVATIONS wait to be streamed and MAX_SSE_STREAMS responses stream at once
+ *   (503 CAPACITY_EXCEEDED beyond);
+ * - each operation is charged to its client's rate (429 RATE_LIMITED with Retry-After).
+ *
+ * The binding itself is what graphql-sse's express adapter does (which hides the handler this
+ * needs to reach reservations): the request's parsed body, the response head, then the stream,
+ * one write at a time, until either side ends it.
+ */
+import { randomUUID } from 'node:crypto';
+import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY, createHandler, type HandlerOptions, type OperationContext } from 'graphql-sse';
+import type { ResponseInit, Request as SseRequest } from 'graphql-sse';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../../../lib/logger.ts';
+import type { InterchangeError } from '../../../lib/errors.ts';
+import { httpClient } from './client.ts';
+import type { ClientRate } from './rate.ts';
+import { EdgeLimit, errorBody, retryAfterSeconds, type Refusals } from './refusals.ts';
+
+/** What graphql-sse's hooks see of the express request: the response, for `res.locals`. */
+export interface SseRequestContext {
+  res: Response;
+}
+
+export type SseOptions<C extends OperationContext> = HandlerOptions<Request, SseRequestContext, C>;
+
+export interface SseLimits {
+  rate: ClientRate;
+  refusals: Refusals;
+  maxStreams: number;
+  maxReservations: number;
+  reservationTtlMs: number;
+  log: Logger;
+}
+
+const EVENT_STREAM = 'text/event-stream';
+
+/** The reservation token a request names (header or query), as graphql-sse reads it. */
+function tokenOf(req: SseRequest<unknown, unknown>): string | undefined {
+  const header = req.headers.get(TOKEN_HEADER_KEY);
+  if (header) return header;
+  return new URL(req.url, 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
+}
+
+/** A refusal as graphql-sse's hooks answer: the error as JSON with its status. */
+function refusal(error: InterchangeError, status: number, headers: Record<string, string> = {}): readonly [string, ResponseInit] {
+  return [
+    errorBody(error),
+    {
+      status,
+      statusText: status === 429 ? 'Too Many Requests' : 'Service Unavailable',
+      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    },
+  ];
+}
+
+export function serveGraphQLOverSse<C extends OperationContext>(options: SseOptions<C>, limits: SseLimits): RequestHandler {
+  const { rate, refusals } = limits;
+  /** Reservations not streamed yet, with the cancel of their expiry. */
+  const reservations = new Map<string, () => void>();
+  let streams = 0;
+
+  const handler = createHandler<Request, SseRequestContext, C>({
+    ...options,
+    // graphql-sse's own token rule, but a token it makes up is one this module can name.
+    authenticate: (req) => tokenOf(req) ?? randomUUID(),
+    onSubscribe: async (req, params) => {
+      const retryAfterMs = await rate.take(httpClient(req.raw, req.context.res));
+      if (retryAfterMs !== undefined)
+        return refusal(refusals.rateLimited(EdgeLimit.OPERATION_RATE, retryAfterMs), 429, {
+          'retry-after': retryAfterSeconds(retryAfterMs),
+        });
+      return options.onSubscribe?.(req, params);
+    },
+  });
+
+  /** Connects to a reservation and closes it at once: graphql-sse disposes of it and returns every operation posted to it. */
+  const expire = async (token: string) => {
+    reservations.delete(token);
+    // A GET of a reservation calls none of the hooks that read `raw` or `context`.
+    const [body] = await handler({
+      method: 'GET',
+      url: `/?${TOKEN_QUERY_KEY}=${encodeURIComponent(token)}`,
+      headers: { get: (key) => (key === 'accept' ? EVENT_STREAM : undefined) },
+      body: null,
+      raw: undefined as unknown as Request,
+      context: undefined as unknown as SseRequestContext,
+    });
+    if (body && typeof body !== 'string') await body.return(undefined);
+    limits.log.info({ ttlMs: limits.reservationTtlMs }, 'an SSE reservation was not streamed in time; released it');
+  };
+
+  const reserve = (token: string) => {
+    const timer = setTimeout(
+      () => void expire(token).catch((err: unknown) => limits.log.warn({ err }, 'could not release an SSE reservation')),
+      limits.reservationTtlMs,
+    );
+    timer.unref();
+    reservations.set(token, () => clearTimeout(timer));
+  };
+
+  /** The edge's answer before graphql-sse sees the request, if it is refused. */
+  const refuse = (req: Request): readonly [string, ResponseInit] | undefined => {
+    if (req.method === 'PUT' && reservations.size >= limits.maxReservations)
+      return refusal(
+        refusals.capacityExceeded(EdgeLimit.SSE_RESERVATIONS, limits.maxReservations, 'event stream reservations waiting to be streamed'),
+        503,
+      );
+    if (req.headers.accept === EVENT_STREAM && streams >= limits.maxStreams)
+      return refusal(refusals.capacityExceeded(EdgeLimit.SSE_STREAMS, limits.maxStreams, 'event streams'), 503);
+    return undefined;
+  };
+
+  return async (req, res) => {
+    const request: SseRequest<Request, SseRequestContext> = {
+      method: req.method,
+      url: req.originalUrl,
+      headers: {
+        get: (key) => {
+          const value = req.headers[key];
+          return Array.isArray(value) ? value.join('\n') : value;
+        },
+      },
+      body: () => (req.body === undefined ? readText(req) : (req.body as Record<string, unknown>)),
+      raw: req,
+      context: { res },
+    };
+    const refused = refuse(req);
+    if (refused) return send(res, ...refused);
+    // A response that may stream counts from now, so concurrent requests cannot overshoot the cap.
+    const streaming = req.headers.accept === EVENT_STREAM;
+    if (streaming) streams++;
+    try {
+      const [body, init] = await handler(request);
+      if (req.method === 'PUT' && init.status === 201 && typeof body === 'string') reserve(body);
+      if (!body || typeof body === 'string') return send(res, body, init);
+      // A reservation being streamed no longer expires.
+      const token = tokenOf(request);
+      if (token !== undefined) {
+        reservations.get(token)?.();
+        reservations.delete(token);
+      }
+      res.writeHead(init.status, init.statusText, init.headers);
+      const end = () => void body.return(undefined);
+      res.once('close', end);
+      for await (const chunk of body) {
+        if (!res.writable) break;
+        await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+      }
+      res.off('close', end);
+      res.end();
+    } finally {
+      if (streaming) streams--;
+    }
+  };
+}
+
+function send(res: Response, body: string | null, init: ResponseInit): void {
+  res.writeHead(init.status, init.statusText, init.headers);
+  res.end(body ?? undefined);
+}
+
+/** A body express.json left alone (not JSON): its text, for graphql-sse to parse or refuse. */
+function readText(req: Request): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.once('error', reject);
+    req.once('end', () => resolve(text));
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Which pages may open a WebSocket (the `Origin` check before the upgrade), and CORS on the GraphQL
+ * endpoints: off by default, the listed origins when CORS_ORIGINS is set.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
+
+const TEST = { timeout: 120_000 };
+const APP = 'https://app.example.com';
+const EVIL = 'https://evil.example';
+
+/** A WebSocket upgrade from `origin`: 101 when it was upgraded, else the status and body of the refusal. */
+function upgrade(gateway: EdgeGateway, origin?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', { ...(origin !== undefined && { origin }) });
+    socket.once('open', () => {
+      socket.close();
+      resolve({ status: 101, text: '' });
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** A CORS preflight of a POST from `origin`. */
+const preflight = (gateway: EdgeGateway, path: string, origin: string) =>
+  send(`${gateway.baseUrl}${path}`, {
+    from: '127.0.0.1',
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+
+describe('origins and CORS', () => {
+  let subgraph: TicksSubgraph;
+  let defaults: EdgeGateway;
+  let configured: EdgeGateway;
+
+  before(async () => {
+    subgraph = await startTicksSubgraph();
+    defaults = await startEdgeGateway(subgraph);
+    configured = await startEdgeGateway(subgraph, { ALLOWED_ORIGINS: APP, CORS_ORIGINS: `${APP}, https://other.example.com` });
+  }, TEST);
+  after(async () => {
+    await defaults?.stop();
+    await configured?.stop();
+    await subgraph?.stop();
+  });
+
+  test(
+    'by default, an upgrade without Origin or from the same origin is accepted; any other origin gets 403 ORIGIN_NOT_ALLOWED',
+    TEST,
+    async () => {
+      assert.equal((await upgrade(defaults)).status, 101);
+      const port = new URL(defaults.baseUrl).port;
+      assert.equal((await upgrade(defaults, `http://127.0.0.1:${port}`)).status, 101, 'same origin (the playground)');
+      const refused = await upgrade(defaults, EVIL);
+      assert.equal(refused.status, 403);
+      const body = JSON.parse(refused.text) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      assert.equal(body.errors[0]?.extensions['code'], 'ORIGIN_NOT_ALLOWED');
+      assert.equal((await upgrade(defaults, APP)).status, 403, 'not listed');
+      assert.equal((await upgrade(defaults, 'null')).status, 403, 'a sandboxed page');
+      assert.ok((await defaults.refusals('origin')) >= 3);
+    },
+  );
+
+  test('ALLOWED_ORIGINS adds origins; others are still refused', TEST, async () => {
+    assert.equal((await upgrade(configured, APP)).status, 101);
+    assert.equal((await upgrade(configured, EVIL)).status, 403);
+    assert.equal((await upgrade(configured)).status, 101);
+  });
+
+  test('CORS is off by default: a preflight gets no Access-Control-Allow-Origin', TEST, async () => {
+    for (const path of ['/graphql', '/graphql/stream']) {
+      const answer = await preflight(defaults, path, APP);
+      assert.equal(answer.headers['access-control-allow-origin'], undefined, path);
+    }
+  });
+
+  test('CORS_ORIGINS allows the listed origins on /graphql and /graphql/stream, and no other', TEST, async () => {
+    for (const path of ['/graphql', '/graphql/stream']) {
+      const answer = await preflight(configured, path, APP);
+      assert.equal(answer.status, 204, path);
+      assert.equal(answer.headers['access-control-allow-origin'], APP, path);
+      assert.match(String(answer.headers['access-control-allow-methods']), /POST/);
+      assert.equal((await preflight(configured, path, EVIL)).headers['access-control-allow-origin'], undefined, path);
+    }
+    const query = await send(`${configured.baseUrl}/graphql`, { from: '127.0.0.1', headers: { origin: APP }, body: { query: '{ ping }' } });
+    assert.equal(query.status, 200);
+    assert.equal(query.headers['access-control-allow-origin'], APP);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The per-client operation rate over HTTP, WebSocket and SSE, and the subscription event budget,
+ * against a gateway on a subgraph of the test's own. The rates are set to one every ten minutes with a
+ * burst of two: each client may start exactly three operations (or be delivered three events)
+ * before a refusal, however slow the machine (within ten minutes). Each test is a different client (its own
+ * loopback address).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ProtocolClient, closeAll, type NextPayload } from '../subscriptions/support.ts';
+import { waitFor } from '../support/wait.ts';
+import { TICKS, postQuery, send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
+
+const TEST = { timeout: 120_000 };
+/** Operations (and events) each client may have at once: one every ten minutes plus a burst of two. */
+const ALLOWED = 3;
+const errorOf = (payload: unknown) => (payload as NextPayload).errors?.[0];
+
+describe('per-client rates', () => {
+  let subgraph: TicksSubgraph;
+  let gateway: EdgeGateway;
+
+  before(async () => {
+    subgraph = await startTicksSubgraph();
+    gateway = await startEdgeGateway(subgraph, {
+      RATE_LIMIT_PER_SECOND: String(1 / 600),
+      RATE_LIMIT_BURST: '2',
+      SUBSCRIPTION_EVENTS_PER_SECOND: String(1 / 600),
+      SUBSCRIPTION_EVENTS_BURST: '2',
+    });
+  }, TEST);
+  after(async () => {
+    await gateway?.stop();
+    await subgraph?.stop();
+  });
+
+  test(
+    'over HTTP: the rate and burst pass, the next operation gets 429 RATE_LIMITED with Retry-After; another client is not affected',
+    TEST,
+    async () => {
+      const refusedBefore = await gateway.refusals('operationRate');
+      for (let i = 0; i < ALLOWED; i++) {
+        const answer = await postQuery(gateway, '127.0.0.2');
+        assert.equal(answer.status, 200, answer.text);
+        assert.deepEqual(answer.json().data, { ping: 'pong' });
+      }
+      const over = await postQuery(gateway, '127.0.0.2');
+      assert.equal(over.status, 429, over.text);
+      const retryAfter = Number(over.headers['retry-after']);
+      assert.ok(retryAfter >= 1 && retryAfter <= 600, `Retry-After: ${retryAfter}`);
+      const [error] = over.json().errors ?? [];
+      assert.equal(error?.extensions?.['code'], 'RATE_LIMITED');
+      assert.equal(error?.extensions?.['limit'], 'operationRate');
+      const retryAfterMs = error?.extensions?.['retryAfterMs'];
+      assert.ok(typeof retryAfterMs === 'number' && retryAfterMs > 0 && retryAfterMs <= 600_000, `retryAfterMs: ${String(retryAfterMs)}`);
+
+      const other = await postQuery(gateway, '127.0.0.3');
+      assert.equal(other.status, 200, 'another client is not affected');
+      assert.equal(await gateway.refusals('operationRate'), refusedBefore + 1);
+    },
+  );
+
+  test('over WebSocket: the operation over the rate gets RATE_LIMITED and the socket stays open', TEST, async (t) => {
+    const client = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.4' });
+    t.after(() => client.close());
+    for (let i = 0; i < ALLOWED; i++) assert.deepEqual(await client.execute(`q${i}`, '{ ping }'), [{ data: { ping: 'pong' } }]);
+    client.subscribe('over', '{ ping }');
+    const refused = await client.take((m) => m.id === 'over' && m.type === 'error', 'the error of the operation over the rate');
+    const [error] = refused.payload as { extensions?: Record<string, unknown> }[];
+    assert.equal(error?.extensions?.['code'], 'RATE_LIMITED');
+    assert.ok(Number(error?.extensions?.['retryAfterMs']) > 0);
+    await client.ping();
+    assert.ok(client.open, 'the socket stays open');
+  });
+
+  test('over SSE: the operation over the rate gets 429 RATE_LIMITED', TEST, async () => {
+    const stream = `${gateway.baseUrl}/graphql/stream`;
+    for (let i = 0; i < ALLOWED; i++) {
+      const answer = await send(stream, { from: '127.0.0.5', headers: { accept: 'text/event-stream' }, body: { query: '{ ping }' } });
+      assert.equal(answer.status, 200);
+      assert.match(answer.text, /"ping":"pong"/);
+    }
+    const over = await send(stream, { from: '127.0.0.5', headers: { accept: 'text/event-stream' }, body: { query: '{ ping }' } });
+    assert.equal(over.status, 429, over.text);
+    assert.ok(Number(over.headers['retry-after']) >= 1);
+    assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+  });
+
+  test(
+    'a client over its event budget has its subscription ended with RATE_LIMITED; the client sharing the subscription goes on, and the socket stays open',
+    TEST,
+    async (t) => {
+      const limited = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.6' });
+      const other = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.7' });
+      t.after(() => closeAll([limited, other]));
+      // The limited client spends its budget on a subscription of its own first.
+      limited.subscribe('warm', TICKS, { topic: 'warm' });
+      await waitFor(() => subgraph.listeners('warm') === 1, 30_000, 'the warm-up subscription never reached the subgraph');
+      for (let n = 1; n <= ALLOWED; n++) subgraph.tick('warm', n);
+      await waitFor(() => limited.nexts('warm').length === ALLOWED, 30_000, 'the warm-up events never arrived');
+
+      limited.subscribe('shared', TICKS, { topic: 'shared' });
+      other.subscribe('shared', TICKS, { topic: 'shared' });
+      await waitFor(
+        async () => (await gateway.subscriptions()).subscribers === 3,
+        30_000,
+        'the shared subscription never had both clients',
+      );
+      await waitFor(() => subgraph.listeners('shared') === 1, 30_000, 'the shared subscription never reached the subgraph');
+      const opened = (await gateway.subscriptions()).upstreamOpened;
+      subgraph.tick('shared', 1);
+
+      const ended = await limited.take((m) => m.id === 'shared' && m.type === 'next', 'the RATE_LIMITED result');
+      const error = errorOf(ended.payload);
+      assert.equal(error?.extensions?.['code'], 'RATE_LIMITED');
+      assert.equal(error?.extensions?.['lastDeliveredCursor'], null, 'a stream without positions has no cursor to name');
+      assert.ok(Number(error?.extensions?.['retryAfterMs']) > 0);
+      await limited.take((m) => m.id === 'shared' && m.type === 'complete', 'complete of the limited subscription');
+      await limited.ping();
+
+      subgraph.tick('shared', 2);
+      await waitFor(() => other.nexts('shared').length === 2, 30_000, 'the other client did not get both events');
+      assert.deepEqual(
+        other.nexts<{ ticks: { n: number } }>('shared').map((p) => p.data?.ticks.n),
+        [1, 2],
+      );
+      const stats = await gateway.subscriptions();
+      assert.equal(stats.upstreamOpened, opened, 'the upstream subscription was not reopened');
+      assert.ok((await gateway.refusals('subscriptionEvents')) >= 1);
+    },
+  );
+});
