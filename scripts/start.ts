@@ -93,7 +93,7 @@ try {
   });
   const base = system.gatewayUrl.replace('//0.0.0.0:', '//localhost:');
   process.stdout.write(
-    `\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
+    `\nInterchange is up.\n  playground: ${base}/\n  GraphQL:    ${base}/graphql\n  ops:        ${system.opsUrl('gateway')}/metrics, /readyz (gateway)\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
   );
 } catch (err) {
   // startExampleSystem has stopped every process it started.

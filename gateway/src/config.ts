@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
+import { edgeSettings } from '../../lib/edge.ts';
 
 /** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
 const subgraphUrls = z
@@ -91,6 +92,12 @@ export const gatewaySettings = z.object({
    * unless they carry a non-simple header (Content-Type: application/json, or apollo-require-preflight).
    */
   CSRF_PREVENTION: setting.flag(true),
+  ...edgeSettings,
+  /**
+   * Production: no introspection, no "Did you mean" suggestions, no playground, and subgraph error
+   * messages whose code is not documented are masked (the original goes to the log).
+   */
+  PRODUCTION: setting.flag(false),
 });
 
 export type GatewayConfig = z.output<typeof gatewaySettings>;

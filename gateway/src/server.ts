@@ -13,6 +13,7 @@ import type { Response as SseResponse } from 'graphql-sse';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
+import { edgeOptions } from '../../lib/edge.ts';
 import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
@@ -58,6 +59,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     host: config.HOST,
     port: config.PORT,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    edge: edgeOptions(config),
     apollo: {
       gateway,
       introspection: config.INTROSPECTION,

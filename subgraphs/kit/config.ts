@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { setting } from '../../lib/config.ts';
+import { edgeSettings } from '../../lib/edge.ts';
 import type { ResilienceOptions } from './resilience.ts';
 
 export const baseSubgraphSettings = {
@@ -23,6 +24,7 @@ export const baseSubgraphSettings = {
   /** Consecutive backend failures that open the circuit breaker, and how long it stays open. */
   UPSTREAM_BREAKER_THRESHOLD: setting.count(5),
   UPSTREAM_BREAKER_COOLDOWN_MS: setting.millis(5_000),
+  ...edgeSettings,
 };
 
 export function subgraphConfig<E extends z.ZodRawShape>(extra: E) {

@@ -5,6 +5,7 @@
 import type { BaseContext } from '@apollo/server';
 import type { z } from 'zod';
 import { listenFlags, loadConfig, withFlags } from '../../lib/config.ts';
+import { edgeOptions } from '../../lib/edge.ts';
 import { runMain } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import type { BaseSubgraphConfig } from './config.ts';
@@ -24,6 +25,7 @@ export function runSubgraphMain<S extends z.ZodType<BaseSubgraphConfig>, Ctx ext
       host: config.HOST,
       port: config.PORT,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      edge: edgeOptions(config),
       log,
     });
     return { stoppable: host, log };

@@ -163,7 +163,7 @@ async function query<T>(host: GraphQLHost, text: string, variables: Record<strin
 }
 
 async function metric(host: GraphQLHost, name: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', host.url))).text();
+  const text = await (await fetch(`${host.opsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 }
@@ -370,7 +370,7 @@ describe('the orderEvents subscription over graphql-ws', () => {
     await other.dispose(); // the socket closes
     await eventually(async () => assert.equal(await metric(host, 'orders_subscriptions_active'), 0));
     assert.equal(b.error, undefined);
-    const readiness = (await (await fetch(new URL('/readyz', host.url))).json()) as { journal: { events: number; followers: number } };
+    const readiness = (await (await fetch(`${host.opsUrl}/readyz`)).json()) as { journal: { events: number; followers: number } };
     assert.equal(readiness.journal.followers, 0);
     assert.ok(readiness.journal.events > 0);
   });

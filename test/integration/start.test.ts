@@ -53,8 +53,9 @@ async function npmStart(t: TestContext) {
 test('npm start runs the system on PORT, prints the playground URL, and stops everything on SIGINT', { timeout: 300_000 }, async (t) => {
   const { start, playground, port, ports, processes, output } = await npmStart(t);
   assert.equal(playground, `http://127.0.0.1:${port}/`);
-  // Two services (the gRPC one has a metrics port too), three subgraphs and the gateway.
-  assert.equal(ports.size, 7, output());
+  // Two services (the gRPC one has a metrics port too), three subgraphs and the gateway, each of
+  // these four with an ops listener too.
+  assert.equal(ports.size, 11, output());
   assert.ok(processes.length >= 6, `npm start runs ${processes.length} processes`);
   const page = await fetch(playground, { headers: { accept: 'text/html' } });
   assert.equal(page.status, 200);

@@ -90,7 +90,7 @@ describe('subscriptions through the gateway on Kafka', () => {
     async (t) => {
       const customer = generateCustomers()[8]!;
       const sub = collect(connect(), { customerId: customer.id });
-      await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'never subscribed', 100);
+      await waitFor(async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1, 60_000, 'never subscribed', 100);
 
       // Read-your-events: query the order as soon as each event arrives.
       const versionsSeen: [number, number][] = [];
@@ -150,7 +150,7 @@ describe('subscriptions through the gateway on Kafka', () => {
   test('resuming with after delivers every missed event once, in order, then live ones', KAFKA_TEST, async (t) => {
     // A reference subscriber stays connected throughout; a client that disconnects and resumes
     // must end up with exactly the same events, in the same order: no gap, no duplicate at the seam.
-    const subscribers = async () => (await gatewayStats(system.gatewayUrl)).subscribers;
+    const subscribers = async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers;
     const base = await subscribers();
     const reference = collect(connect(), {});
     const first = collect(connect(), {});
@@ -201,7 +201,7 @@ describe('subscriptions through the gateway on Kafka', () => {
   // Last: it stops the catalog subgraph for good.
   test('when an entity fetch fails, the event arrives with errors and the stream goes on', KAFKA_TEST, async (t) => {
     const sub = collect(connect(), { customerId: null });
-    await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'never subscribed', 100);
+    await waitFor(async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1, 60_000, 'never subscribed', 100);
     await system.processes.get('catalog-subgraph')!.stop();
     const stream = orderStream(3, 51, 'no-catalog');
     await runProducer(t, cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });

@@ -128,27 +128,27 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   /** Waits until the gateway has `subscribers` client subscriptions. */
-  const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 60_000) =>
+  const untilSubscribers = (opsUrl: string, subscribers: number, timeoutMs = 60_000) =>
     waitFor(
-      async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers,
+      async () => (await gatewayStats(opsUrl)).subscribers === subscribers,
       timeoutMs,
       `the gateway never had ${subscribers} subscribers`,
       25,
     );
 
   /** Opens an ORDER_EVENTS stream (closed when the test `t` ends) and waits until the gateway and the orders subgraph count it. */
-  async function subscribeToOrderEvents(t: TestContext, gatewayUrl: string): Promise<EventStream> {
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-    const { subscribers } = await gatewayStats(gatewayUrl);
+  async function subscribeToOrderEvents(t: TestContext, { gatewayUrl, opsUrl }: { gatewayUrl: string; opsUrl: string }): Promise<EventStream> {
+    const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
+    const { subscribers } = await gatewayStats(opsUrl);
     const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
     t.after(() => stream.close());
     assert.equal(stream.response.status, 200);
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    await untilSubscribers(gatewayUrl, subscribers + 1);
+    await untilSubscribers(opsUrl, subscribers + 1);
     // The first ORDER_EVENTS subscription of a gateway opens an upstream one; later ones share it.
     if (subscribers === 0)
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
         60_000,
         'the upstream subscription never opened',
       );
@@ -156,7 +156,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   }
 
   test('a subscription receives every published event as event: next', SYSTEM_TEST, async (t) => {
-    const stream = await subscribeToOrderEvents(t, sys.gatewayUrl);
+    const stream = await subscribeToOrderEvents(t, { gatewayUrl: sys.gatewayUrl, opsUrl: sys.gatewayOpsUrl });
     const run: ProducerRun = { orders: 5, seed: 61, prefix: 'sse' };
     const published = orderStream(run.orders, run.seed, run.prefix);
     await runProducer(t, sys.brokers, run);
@@ -186,12 +186,12 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   test('closing the event stream ends the subscription', SYSTEM_TEST, async (t) => {
     // A gateway of its own, so what this leaves behind does not count in the other tests.
     const gateway = await startExtraGateway(sys, {}, t);
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
+    const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
+    const stream = await subscribeToOrderEvents(t, gateway);
     await stream.close();
-    await untilSubscribers(gateway.gatewayUrl, 0);
+    await untilSubscribers(gateway.opsUrl, 0);
     await waitFor(
-      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+      async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active,
       60_000,
       'the upstream subscription was not released',
       100,
@@ -201,7 +201,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   test('a subscription the server ends gets its last events, then event: complete, and the response ends', SYSTEM_TEST, async (t) => {
     // A gateway of its own, stopped while the subscription is open.
     const gateway = await startExtraGateway(sys, {}, t);
-    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
+    const stream = await subscribeToOrderEvents(t, gateway);
     const run: ProducerRun = { orders: 3, seed: 62, prefix: 'sse-end' };
     const published = orderStream(run.orders, run.seed, run.prefix);
     await runProducer(t, sys.brokers, run);
