@@ -26,7 +26,15 @@ function sendable(formatted: GraphQLFormattedError): GraphQLError {
   return error;
 }
 
-export function operationHandlers(engine: SubscriptionEngine, apollo: () => ApolloServer<GatewayContext>): OperationHandlers {
+/**
+ * `results` rewrites each result of a subscription (the production switch masks undocumented
+ * errors with it); queries and mutations get Apollo Server's `formatError` instead.
+ */
+export function operationHandlers(
+  engine: SubscriptionEngine,
+  apollo: () => ApolloServer<GatewayContext>,
+  results: (result: ExecutionResult) => ExecutionResult = (result) => result,
+): OperationHandlers {
   return {
     execute: async (args) => {
       const response = await apollo().executeOperation(
@@ -38,12 +46,37 @@ export function operationHandlers(engine: SubscriptionEngine, apollo: () => Apol
       return { data: data as ExecutionResult['data'], ...(errors && { errors: errors.map(sendable) }), ...(extensions && { extensions }) };
     },
     subscribe: (args) =>
-      engine.subscribe({
-        document: args.document,
-        variables: { ...args.variableValues },
-        operationName: args.operationName ?? undefined,
-        identity: (args.contextValue as GatewayContext).headers,
-        extensions: (args.contextValue as GatewayContext).extensions,
-      }),
+      mapResults(
+        engine.subscribe({
+          document: args.document,
+          variables: { ...args.variableValues },
+          operationName: args.operationName ?? undefined,
+          identity: (args.contextValue as GatewayContext).headers,
+          extensions: (args.contextValue as GatewayContext).extensions,
+        }),
+        results,
+      ),
   };
+}
+
+function mapResults(
+  source: AsyncIterableIterator<ExecutionResult> | ExecutionResult,
+  map: (result: ExecutionResult) => ExecutionResult,
+): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
+  if (!(Symbol.asyncIterator in source)) return map(source);
+  // By hand, not an async generator: a generator's `return` waits for a pending `next`, which for
+  // a quiet subscription would hold its upstream open until the next event.
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: async () => {
+      const step = await source.next();
+      return step.done ? step : { done: false, value: map(step.value) };
+    },
+    return: async (value?: unknown) => (await source.return?.(value)) ?? { done: true, value: undefined },
+    throw: async (err?: unknown) => {
+      if (source.throw) return source.throw(err);
+      throw err;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

@@ -10,12 +10,13 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Response as SseResponse } from 'graphql-sse';
-import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
 import { edgeOptions } from '../../lib/edge.ts';
 import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import { createSseHandler } from '../../lib/graphql-sse.ts';
+import { codedValidate } from '../../lib/graphql-validation.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
@@ -25,6 +26,7 @@ import { landingPageHandler } from './landing.ts';
 import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
+import { edgePolicy, maskResult, maskUndocumented } from './production.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
 
 export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
@@ -49,7 +51,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const registry = gatewayMetrics(engine);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
-  const operations = operationHandlers(engine, () => host.apollo);
+  const policy = edgePolicy(config);
+  const operations = operationHandlers(engine, () => host.apollo, policy.maskErrors ? maskResult(log) : undefined);
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 
@@ -62,7 +65,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     edge: edgeOptions(config),
     apollo: {
       gateway,
-      introspection: config.INTROSPECTION,
+      introspection: policy.introspection,
+      hideSchemaDetailsFromClientErrors: policy.hideSuggestions,
+      ...(policy.maskErrors && { formatError: maskUndocumented(log) }),
       csrfPrevention: config.CSRF_PREVENTION,
       includeStacktraceInErrorResponses: false,
       plugins: [
@@ -87,6 +92,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         bodyErrors,
         createSseHandler<GatewayContext>({
           schema: engine.schema,
+          validate: codedValidate(policy),
           onSubscribe: (req) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
             return identity instanceof InterchangeError ? badRequest(identity) : undefined;
@@ -96,8 +102,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           subscribe: (args) => operations.subscribe(args),
         }),
       );
-      if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
-      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
+      if (policy.playground) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
+      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: policy.playground }));
     },
   });
   const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, Record<PropertyKey, never>>({
@@ -106,6 +112,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     maxPayloadBytes: config.BODY_LIMIT_BYTES,
     keepAliveMs: config.WEBSOCKET_KEEP_ALIVE_MS,
+    validation: policy,
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
@@ -124,7 +131,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   serving = true;
   log.info(
-    { playground: config.PLAYGROUND ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
+    { playground: policy.playground ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
     'gateway ready',
   );
   return {

@@ -31,7 +31,10 @@ test(
   'a retry with the same idempotency key after the gateway heard of a slow publish gets the one order placed',
   { timeout: 600_000 },
   async (t) => {
-    const { cluster, graphqlUrl, ordersOpsUrl } = await startKafkaSystem({ brokers: 1, env: { gateway: { SUBGRAPH_TIMEOUT_MS: '3000' } } }, t);
+    const { cluster, graphqlUrl, ordersOpsUrl } = await startKafkaSystem(
+      { brokers: 1, env: { gateway: { SUBGRAPH_TIMEOUT_MS: '3000' } } },
+      t,
+    );
     const before = await orderIds(graphqlUrl);
 
     await cluster.setRtt(-1, 4_000);

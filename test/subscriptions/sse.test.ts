@@ -137,7 +137,10 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     );
 
   /** Opens an ORDER_EVENTS stream (closed when the test `t` ends) and waits until the gateway and the orders subgraph count it. */
-  async function subscribeToOrderEvents(t: TestContext, { gatewayUrl, opsUrl }: { gatewayUrl: string; opsUrl: string }): Promise<EventStream> {
+  async function subscribeToOrderEvents(
+    t: TestContext,
+    { gatewayUrl, opsUrl }: { gatewayUrl: string; opsUrl: string },
+  ): Promise<EventStream> {
     const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
     const { subscribers } = await gatewayStats(opsUrl);
     const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
