@@ -261,6 +261,7 @@ describe('the orderEvents subscription over graphql-ws', () => {
   for (const [name, after, code] of [
     ['a cursor that cannot be decoded', 'not-a-cursor!', ErrorCode.INVALID_CURSOR],
     ['a cursor naming more partitions than the topic has', Buffer.from('v1:0,0,0,0,0,0,0').toString('base64url'), ErrorCode.INVALID_CURSOR],
+    ['a cursor ahead of the log', Buffer.from('v1:1000000').toString('base64url'), ErrorCode.INVALID_CURSOR],
   ] as const) {
     test(`answers ${name} with a ${code} error result, and the socket stays usable`, async () => {
       const refused = new Recording(client, { after });
