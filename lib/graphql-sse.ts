@@ -47,14 +47,21 @@ const headerGetter = (headers: IncomingHttpHeaders) => ({
   },
 });
 
-export function createSseHandler<Context extends OperationContext = undefined>(options: SseHandlerOptions<Context>): RequestHandler {
+/**
+ * `bodyLimitBytes` bounds a body express.json did not take (not JSON; without a Content-Length, so
+ * the declared-length check let it through): graphql-sse reads those as text.
+ */
+export function createSseHandler<Context extends OperationContext = undefined>(
+  options: SseHandlerOptions<Context>,
+  bodyLimitBytes: number,
+): RequestHandler {
   const handler = createCoreHandler<Request, RequestContext, Context>(options);
   return async (req: Request, res: Response) => {
     const [body, init] = await handler({
       method: req.method,
       url: req.url,
       headers: headerGetter(req.headers),
-      body: () => (req.body ? Promise.resolve(req.body as Record<string, unknown>) : text(req)),
+      body: () => (req.body ? Promise.resolve(req.body as Record<string, unknown>) : text(req, bodyLimitBytes)),
       raw: req,
       context: { res },
     });
@@ -67,12 +74,23 @@ export function createSseHandler<Context extends OperationContext = undefined>(o
   };
 }
 
-/** A body express.json left alone (not JSON), as text: graphql-sse says what it makes of it. */
-function text(req: Request): Promise<string> {
+/**
+ * A body express.json left alone (not JSON), as text: graphql-sse says what it makes of it. Past
+ * the limit the rest is not read: graphql-sse gets what came so far, which it cannot parse.
+ */
+function text(req: Request, limitBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
+    let bytes = 0;
     req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      bytes += Buffer.byteLength(chunk);
+      if (bytes <= limitBytes) return;
+      req.pause();
+      req.removeAllListeners('data');
+      resolve(body.slice(0, limitBytes));
+    });
     req.once('error', reject);
     req.once('end', () => resolve(body));
   });

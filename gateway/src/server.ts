@@ -90,17 +90,20 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
-        createSseHandler<GatewayContext>({
-          schema: engine.schema,
-          validate: codedValidate(policy),
-          onSubscribe: (req) => {
-            const identity = identityOrRefusal(req.raw.headers, forward);
-            return identity instanceof InterchangeError ? badRequest(identity) : undefined;
+        createSseHandler<GatewayContext>(
+          {
+            schema: engine.schema,
+            validate: codedValidate(policy),
+            onSubscribe: (req) => {
+              const identity = identityOrRefusal(req.raw.headers, forward);
+              return identity instanceof InterchangeError ? badRequest(identity) : undefined;
+            },
+            context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
+            execute: (args) => operations.execute(args),
+            subscribe: (args) => operations.subscribe(args),
           },
-          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
-          execute: (args) => operations.execute(args),
-          subscribe: (args) => operations.subscribe(args),
-        }),
+          config.BODY_LIMIT_BYTES,
+        ),
       );
       if (policy.playground) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: policy.playground }));
