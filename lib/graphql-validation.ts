@@ -62,6 +62,8 @@ export function codedValidate(policy: ValidationPolicy): (schema: GraphQLSchema,
  * graphql-ws options whose `subscribe` messages are parsed and validated here, so a query that does
  * not parse, does not validate or names no single operation gets an `error` message with a code
  * and the socket stays open. A hook's own `onSubscribe` answer (errors or arguments) comes first.
+ * An `error` message whose errors still have no code (graphql-ws wraps what a subscription's
+ * iterator throws in a bare GraphQLError: a bug) says only INTERNAL_SERVER_ERROR.
  */
 export function withCodedOperationErrors<P extends Record<string, unknown> | undefined, E>(
   options: ServerOptions<P, E>,
@@ -70,6 +72,14 @@ export function withCodedOperationErrors<P extends Record<string, unknown> | und
   const check = options.validate ?? codedValidate(policy);
   return {
     ...options,
+    onError: async (ctx, id, payload, errors) => {
+      const formatted = (await options.onError?.(ctx, id, payload, errors)) ?? errors.map((e) => e.toJSON());
+      return formatted.map((e) =>
+        typeof e.extensions?.['code'] === 'string'
+          ? e
+          : { message: 'internal error', ...(e.path && { path: e.path }), extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+      );
+    },
     onSubscribe: async (ctx, id, payload) => {
       const given = await options.onSubscribe?.(ctx, id, payload);
       if (given) return given;

@@ -253,7 +253,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     ]);
   });
 
-  test('a query that does not parse gets 400 with the syntax error', SYSTEM_TEST, async () => {
+  test('a query that does not parse gets 400 with the syntax error, GRAPHQL_PARSE_FAILED as over HTTP', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -261,17 +261,19 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     });
     assert.equal(response.status, 400);
     assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
-    assert.deepEqual(await response.json(), { errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.' }] });
+    assert.deepEqual(await response.json(), {
+      errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } }],
+    });
   });
 
-  test('a request without a query gets 400 with the reason', SYSTEM_TEST, async () => {
+  test('a request without a query gets 400 BAD_REQUEST with the reason', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({ variables: {} }),
     });
     assert.equal(response.status, 400);
-    assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query' }] });
+    assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query', extensions: { code: 'BAD_REQUEST' } }] });
   });
 
   test('a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql', SYSTEM_TEST, async () => {
@@ -315,7 +317,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     );
   }
 
-  test('a query that does not validate gets the validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
+  test('a query that does not validate gets the coded validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
     // graphql-sse answers validation errors inside the accepted event stream, not with 400.
     const stream = await EventStream.post(streamUrl, { query: '{ customer(id: "c3") { shoeSize } }' });
     assert.equal(stream.response.status, 200);
@@ -323,7 +325,15 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.deepEqual(stream.events, [
       {
         event: 'next',
-        data: { errors: [{ message: 'Cannot query field "shoeSize" on type "Customer".', locations: [{ line: 1, column: 24 }] }] },
+        data: {
+          errors: [
+            {
+              message: 'Cannot query field "shoeSize" on type "Customer".',
+              locations: [{ line: 1, column: 24 }],
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+            },
+          ],
+        },
       },
       { event: 'complete', data: null },
     ]);
