@@ -159,7 +159,7 @@ describe('graphql-transport-ws on the gateway', () => {
   });
 
   describe('operations over the socket', () => {
-    test('a subscription to a field that does not exist gets an error message; the socket stays open', SYSTEM_TEST, async (t) => {
+    test('a subscription to a field that does not exist gets a coded error message; the socket stays open', SYSTEM_TEST, async (t) => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       t.after(() => client.close());
       client.subscribe('bad', 'subscription { noSuchField }');
@@ -167,7 +167,13 @@ describe('graphql-transport-ws on the gateway', () => {
       assert.deepEqual(error, {
         id: 'bad',
         type: 'error',
-        payload: [{ message: 'Cannot query field "noSuchField" on type "Subscription".', locations: [{ line: 1, column: 16 }] }],
+        payload: [
+          {
+            message: 'Cannot query field "noSuchField" on type "Subscription".',
+            locations: [{ line: 1, column: 16 }],
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          },
+        ],
       });
       await client.ping();
       assert.equal(client.open, true);
