@@ -13,7 +13,13 @@ import type { RequestContext } from 'graphql-sse/lib/use/express';
 import { ErrorCode } from './errors.ts';
 import { GRAPHQL_PARSE_FAILED } from './graphql-validation.ts';
 
-export type SseHandlerOptions<Context extends OperationContext> = HandlerOptions<Request, RequestContext, Context>;
+export type SseHandlerOptions<Context extends OperationContext> = HandlerOptions<Request, RequestContext, Context> & {
+  /**
+   * Bounds a body express.json did not take (not JSON, and without a Content-Length, so the
+   * declared-length check let it through): graphql-sse reads those as text.
+   */
+  bodyLimitBytes: number;
+};
 
 interface SentError {
   message?: unknown;
@@ -47,14 +53,10 @@ const headerGetter = (headers: IncomingHttpHeaders) => ({
   },
 });
 
-/**
- * `bodyLimitBytes` bounds a body express.json did not take (not JSON; without a Content-Length, so
- * the declared-length check let it through): graphql-sse reads those as text.
- */
-export function createSseHandler<Context extends OperationContext = undefined>(
-  options: SseHandlerOptions<Context>,
-  bodyLimitBytes: number,
-): RequestHandler {
+export function createSseHandler<Context extends OperationContext = undefined>({
+  bodyLimitBytes,
+  ...options
+}: SseHandlerOptions<Context>): RequestHandler {
   const handler = createCoreHandler<Request, RequestContext, Context>(options);
   return async (req: Request, res: Response) => {
     const [body, init] = await handler({

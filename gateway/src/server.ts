@@ -90,20 +90,18 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         SSE_PATH,
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
-        createSseHandler<GatewayContext>(
-          {
-            schema: engine.schema,
-            validate: codedValidate(policy),
-            onSubscribe: (req) => {
-              const identity = identityOrRefusal(req.raw.headers, forward);
-              return identity instanceof InterchangeError ? badRequest(identity) : undefined;
-            },
-            context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
-            execute: (args) => operations.execute(args),
-            subscribe: (args) => operations.subscribe(args),
+        createSseHandler<GatewayContext>({
+          schema: engine.schema,
+          validate: codedValidate(policy),
+          bodyLimitBytes: config.BODY_LIMIT_BYTES,
+          onSubscribe: (req) => {
+            const identity = identityOrRefusal(req.raw.headers, forward);
+            return identity instanceof InterchangeError ? badRequest(identity) : undefined;
           },
-          config.BODY_LIMIT_BYTES,
-        ),
+          context: (req, params) => ({ headers: identityFrom(req.raw.headers, forward), extensions: params.extensions }),
+          execute: (args) => operations.execute(args),
+          subscribe: (args) => operations.subscribe(args),
+        }),
       );
       if (policy.playground) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH));
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: policy.playground }));
