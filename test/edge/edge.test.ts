@@ -224,6 +224,36 @@ describe('the edge of a gateway (small limits and timeouts)', () => {
   });
 });
 
+describe('protocol violations over graphql-ws', () => {
+  let fake: FakeSubgraph;
+  let gateway: Child<'http' | 'ops'>;
+  before(async () => {
+    fake = await startFakeSubgraph();
+    gateway = await startGateway(fake, {});
+  }, EDGE_TEST);
+  after(async () => {
+    await gateway?.stop();
+    await fake?.close();
+  });
+
+  for (const [what, message] of [
+    ['text that is not JSON', 'not json'],
+    ['a message without a type', '{"id":"1"}'],
+    ['a subscribe without an id', '{"type":"subscribe","payload":{"query":"{ __typename }"}}'],
+    ['a subscribe whose query is not a string', '{"id":"1","type":"subscribe","payload":{"query":{"a":1}}}'],
+    ['a message only a server sends', '{"id":"1","type":"next","payload":{}}'],
+  ] as const) {
+    test(`${what} closes the socket with 4400 and a reason without stack traces or paths`, EDGE_TEST, async (t) => {
+      const client = await ProtocolClient.connect(`ws://127.0.0.1:${gateway.ports.http}/graphql`);
+      t.after(() => client.close());
+      client.send(message);
+      const closed = await client.whenClosed(30_000);
+      assert.equal(closed.code, 4400, JSON.stringify(closed));
+      assert.doesNotMatch(closed.reason, LEAK);
+    });
+  }
+});
+
 describe('the production switch', () => {
   let fake: FakeSubgraph;
   let gateway: Child<'http' | 'ops'>;
