@@ -27,6 +27,13 @@ ENV DATA_DIR=/data
 # Every process binds HOST; in a container it must listen on all interfaces.
 ENV HOST=0.0.0.0
 
+# An image is for deploying: the gateway runs in production mode (no introspection, suggestions or
+# playground; undocumented subgraph error messages masked). Each GraphQL process keeps /metrics and
+# its detailed /readyz on an ops listener at 9100, on the container's loopback (OPS_HOST=0.0.0.0 for
+# a scraper on a private network); it is not exposed. The client port's /readyz is enough for probes.
+ENV PRODUCTION=true
+ENV OPS_PORT=9100
+
 USER node
 
 EXPOSE 4000

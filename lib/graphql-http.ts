@@ -1,20 +1,27 @@
 /**
  * The HTTP host that every GraphQL process (gateway and subgraphs) runs on: one express app with
- * `/healthz` (alive), `/readyz` (ready to serve), JSON body limits with GraphQL-shaped errors for
- * malformed bodies, and an Apollo Server mounted at `/graphql`; stopping drains in-flight requests.
+ * `/healthz` (alive), a minimal `/readyz` (ready to serve, nothing else), JSON body limits with
+ * GraphQL-shaped errors for malformed bodies, and an Apollo Server mounted at `/graphql`; and an
+ * ops listener of its own (loopback by default) with `/metrics` and the detailed `/readyz`, which
+ * name files, internal URLs and load that clients have no business seeing. Stopping drains
+ * in-flight requests.
  */
 import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import type { Registry } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { EdgeOptions } from './edge.ts';
 import { ErrorCode } from './errors.ts';
 import { announceListening, closeServer, listen, type Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
-/** What `/readyz` reports: `ready` decides the status code (200 or 503); the rest is shown as is. */
+/**
+ * What the ops listener's `/readyz` reports: `ready` decides the status code (200 or 503); the rest
+ * is shown as is. The client port's `/readyz` shows `ready` alone.
+ */
 export interface Readiness {
   ready: boolean;
   [detail: string]: unknown;
@@ -27,10 +34,12 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
   port: number;
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
+  /** The ops listener and the slow-client timeouts. */
+  edge: EdgeOptions;
   apollo: Omit<ApolloServerOptions<Ctx>, 'plugins'> & { plugins?: ApolloServerOptions<Ctx>['plugins'] };
   context: ContextFunction<[ExpressContextFunctionArgument], Ctx>;
   readiness: () => Readiness;
-  /** Prometheus metrics to serve on /metrics. */
+  /** Prometheus metrics to serve on the ops listener's /metrics. */
   registry?: Registry | undefined;
   /**
    * Middleware between the body parser and Apollo Server on the GraphQL path: it sees the parsed
@@ -44,6 +53,8 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
 export interface GraphQLHost<Ctx extends BaseContext = BaseContext> extends Stoppable {
   port: number;
   url: string;
+  /** `http://host:port` of the ops listener (`/metrics`, detailed `/readyz`). */
+  opsUrl: string;
   httpServer: Server;
   apollo: ApolloServer<Ctx>;
 }
@@ -80,6 +91,20 @@ export const bodyErrors: ErrorRequestHandler = (err: BodyError, _req, res, next)
 };
 
 /**
+ * Refuses a request whose declared `Content-Length` is over the limit before a byte of its body is
+ * read, and closes the connection after the answer, so Node does not read (and discard) the body
+ * the client may still be sending.
+ */
+function declaredLengthLimit(limitBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > limitBytes)) return next();
+    res.setHeader('connection', 'close');
+    res.status(413).json(graphQLError('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
+  };
+}
+
+/**
  * The terminal error handler: whatever went wrong, the answer is GraphQL-shaped JSON with a code,
  * never express's HTML page with a stack trace; the error itself goes to the log.
  */
@@ -92,10 +117,19 @@ function lastResortErrors(log: Logger): ErrorRequestHandler {
 }
 
 export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost<Ctx>> {
-  const { log, apollo: apolloOptions } = options;
+  const { log, apollo: apolloOptions, edge } = options;
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = createServer(
+    {
+      // Node answers a client still sending its headers (or its request) after these with 408 and
+      // closes the connection; it looks every `connectionsCheckingInterval`, 30 s unless told.
+      headersTimeout: edge.headersTimeoutMs,
+      requestTimeout: edge.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(edge.headersTimeoutMs / 4))),
+    },
+    app,
+  );
   const apollo = new ApolloServer<Ctx>({
     ...apolloOptions,
     // lib/lifecycle.ts owns signal handling for the whole process.
@@ -104,15 +138,12 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   } as ApolloServerOptions<Ctx>);
   await apollo.start();
 
+  app.use(declaredLengthLimit(options.bodyLimitBytes));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => {
-    const readiness = options.readiness();
-    res.status(readiness.ready ? 200 : 503).json(readiness);
+    const { ready } = options.readiness();
+    res.status(ready ? 200 : 503).json({ ready });
   });
-  const { registry } = options;
-  if (registry) {
-    app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
-  }
   options.routes?.(app, apollo);
   app.use(
     GRAPHQL_PATH,
@@ -123,15 +154,40 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   );
   app.use(lastResortErrors(log));
 
+  const ops = opsApp(options);
+  const opsServer = createServer(ops);
   const port = await listen(httpServer, options.port, options.host);
+  const opsPort = await listen(opsServer, edge.opsPort, edge.opsHost).catch(async (err: unknown) => {
+    await closeServer(httpServer);
+    throw err;
+  });
   announceListening(log, 'http', options.host, port);
+  announceListening(log, 'ops', edge.opsHost, opsPort);
   let stopped: Promise<void> | undefined;
   return {
     port,
     url: `http://${options.host}:${port}${GRAPHQL_PATH}`,
+    opsUrl: `http://${edge.opsHost}:${opsPort}`,
     httpServer,
     apollo,
     // Stop accepting and drain in-flight requests first, then release the server's resources.
-    stop: () => (stopped ??= closeServer(httpServer).then(() => apollo.stop())),
+    stop: () => (stopped ??= Promise.all([closeServer(httpServer), closeServer(opsServer)]).then(() => apollo.stop())),
   };
+}
+
+/** The ops listener's app: liveness, the detailed readiness, and metrics. */
+function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readiness' | 'registry'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => {
+    const readiness = options.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  const { registry } = options;
+  if (registry) {
+    app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
+  }
+  app.use(lastResortErrors(options.log));
+  return app;
 }

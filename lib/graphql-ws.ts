@@ -15,6 +15,7 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, MessageType, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { withCodedOperationErrors, type ValidationPolicy } from './graphql-validation.ts';
 import type { Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 
@@ -35,6 +36,8 @@ export interface WebSocketHostOptions<P extends Record<string, unknown> | undefi
   maxPayloadBytes?: number;
   /** The HTTP answer to an upgrade request that must not become a WebSocket, if any. */
   refuseUpgrade?: (request: IncomingMessage) => { status: number; body: string } | undefined;
+  /** Introspection and suggestions in validation errors (both on by default). */
+  validation?: ValidationPolicy;
 }
 
 export interface WebSocketHost extends Stoppable {
@@ -61,7 +64,7 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
 ): WebSocketHost {
   const { log } = options;
   const keepAliveMs = options.keepAliveMs ?? 12_000;
-  const core = makeServer<P, WebSocketExtra & Partial<E>>(options.graphql);
+  const core = makeServer<P, WebSocketExtra & Partial<E>>(withCodedOperationErrors(options.graphql, options.validation));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1_000_000, handleProtocols });
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {

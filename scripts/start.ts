@@ -101,7 +101,7 @@ try {
   });
   const base = system.gatewayUrl.replace('//0.0.0.0:', '//localhost:');
   process.stdout.write(
-    `\nInterchange is up.\n  playground: ${base}/ (as demo customer c1; other tokens: npm run token -- --customer c3 --scopes orders:write)\n  GraphQL:    ${base}/graphql\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
+    `\nInterchange is up.\n  playground: ${base}/ (as demo customer c1; other tokens: npm run token -- --customer c3 --scopes orders:write)\n  GraphQL:    ${base}/graphql\n  ops:        ${system.opsUrl('gateway')}/metrics, /readyz (gateway)\n  data:       ${config.DATA_DIR}\nPress Ctrl-C to stop.\n\n`,
   );
 } catch (err) {
   // startExampleSystem has stopped every process it started.

@@ -51,6 +51,9 @@ export interface SystemOptions {
 
 export type SubgraphName = 'customers' | 'catalog' | 'orders';
 
+/** The processes that serve GraphQL on the shared host (lib/graphql-http.ts), each with an ops listener. */
+export type GraphQLProcessName = 'customers-subgraph' | 'catalog-subgraph' | 'orders-subgraph' | 'gateway';
+
 export type ProcessName =
   | 'customers-service'
   | 'catalog-service'
@@ -84,6 +87,11 @@ export interface RestartOptions {
 export interface ExampleSystem {
   processes: Map<ProcessName, Child>;
   gatewayUrl: string;
+  /**
+   * `http://host:port` of a GraphQL process's ops listener (gateway and subgraphs: `/metrics` and
+   * the detailed `/readyz`), for the process running now (a restart picks a new port).
+   */
+  opsUrl(name: GraphQLProcessName): string;
   /**
    * Ends one process (SIGKILL by default) and starts it again with the same settings, its `http`
    * listener on the port it had, so the gateway and clients find it where it was. Resolves with the
@@ -132,6 +140,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
           HOST: options.host,
           LOG_LEVEL: options.logLevel,
           PORT: '0',
+          OPS_PORT: '0',
           ...spec.env,
           ...options.env?.[name],
           ...(port !== undefined && { PORT: String(port) }),
@@ -193,17 +202,17 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       start('customers-subgraph', {
         entry: 'subgraphs/customers/main.ts',
         env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL, ...identity },
-        listeners: ['http'],
+        listeners: ['http', 'ops'],
       }),
       start('catalog-subgraph', {
         entry: 'subgraphs/catalog/main.ts',
         env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS, ...identity },
-        listeners: ['http'],
+        listeners: ['http', 'ops'],
       }),
       start('orders-subgraph', {
         entry: 'subgraphs/orders/main.ts',
         env: { ...backends, ...kafka, DATA_DIR: dataDir, ...identity },
-        listeners: ['http'],
+        listeners: ['http', 'ops'],
       }),
       ...(kafka
         ? [
@@ -234,13 +243,19 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
             .map(([subgraph, child]) => `${subgraph}=${route(subgraph, `${url(child, 'http')}/graphql`)}`)
             .join(','),
         },
-        listeners: ['http'],
+        listeners: ['http', 'ops'],
       }),
     ]);
     starting = false;
+    const opsUrl = (name: GraphQLProcessName) => {
+      const child = processes.get(name);
+      if (!child) throw new Error(`no process named ${name} in this system`);
+      return url(child, 'ops');
+    };
     return {
       processes,
       gatewayUrl: url(gateway, 'http'),
+      opsUrl,
       dataDir,
       restart,
       stop,

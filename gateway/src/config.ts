@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
 import { authSettings, checkAuthSettings } from './auth/settings.ts';
+import { edgeSettings } from '../../lib/edge.ts';
 
 /** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
 const subgraphUrls = z
@@ -166,6 +167,12 @@ export const gatewaySettings = z.object({
   ALLOWED_ORIGINS: commaList,
   /** Origins CORS allows on /graphql and /graphql/stream (comma-separated, `*` for any); empty: CORS off. */
   CORS_ORIGINS: commaList,
+  ...edgeSettings,
+  /**
+   * Production: no introspection, no "Did you mean" suggestions, no playground, and subgraph error
+   * messages whose code is not documented are masked (the original goes to the log).
+   */
+  PRODUCTION: setting.flag(false),
 });
 
 export type GatewayConfig = z.output<typeof gatewaySettings>;

@@ -26,11 +26,16 @@ function sendable(formatted: GraphQLFormattedError): GraphQLError {
   return error;
 }
 
-/** `edge` gives the limits a client's subscription is held to (edge/edge.ts). */
+/**
+ * `edge` gives the limits a client's subscription is held to (edge/edge.ts). `results` rewrites each
+ * result of a subscription (the production switch masks undocumented errors with it); queries and
+ * mutations get Apollo Server's `formatError` instead.
+ */
 export function operationHandlers(
   engine: SubscriptionEngine,
   apollo: () => ApolloServer<GatewayContext>,
   edge?: (client: string) => SubscriptionEdge,
+  results: (result: ExecutionResult) => ExecutionResult = (result) => result,
 ): OperationHandlers {
   return {
     execute: async (args) => {
@@ -44,15 +49,40 @@ export function operationHandlers(
     },
     subscribe: (args) => {
       const context = args.contextValue as GatewayContext;
-      return engine.subscribe({
-        document: args.document,
-        variables: { ...args.variableValues },
-        operationName: args.operationName ?? undefined,
-        identity: context.headers,
-        principal: context.principal,
-        extensions: context.extensions,
-        edge: context.client === undefined ? undefined : edge?.(context.client),
-      });
+      return mapResults(
+        engine.subscribe({
+          document: args.document,
+          variables: { ...args.variableValues },
+          operationName: args.operationName ?? undefined,
+          identity: context.headers,
+          principal: context.principal,
+          extensions: context.extensions,
+          edge: context.client === undefined ? undefined : edge?.(context.client),
+        }),
+        results,
+      );
     },
   };
+}
+
+function mapResults(
+  source: AsyncIterableIterator<ExecutionResult> | ExecutionResult,
+  map: (result: ExecutionResult) => ExecutionResult,
+): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
+  if (!(Symbol.asyncIterator in source)) return map(source);
+  // By hand, not an async generator: a generator's `return` waits for a pending `next`, which for
+  // a quiet subscription would hold its upstream open until the next event.
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: async () => {
+      const step = await source.next();
+      return step.done ? step : { done: false, value: map(step.value) };
+    },
+    return: async (value?: unknown) => (await source.return?.(value)) ?? { done: true, value: undefined },
+    throw: async (err?: unknown) => {
+      if (source.throw) return source.throw(err);
+      throw err;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

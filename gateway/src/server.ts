@@ -12,8 +12,10 @@ import {
 import type { Response as SseResponse } from 'graphql-sse';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
+import { edgeOptions } from '../../lib/edge.ts';
 import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import { codedValidate } from '../../lib/graphql-validation.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
@@ -37,6 +39,7 @@ import { admissionFor } from './limits/setup.ts';
 import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
+import { edgePolicy, maskResult, maskUndocumented } from './production.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
 
 export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
@@ -56,8 +59,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     audience: config.JWT_AUDIENCE,
     log,
   });
-  const policy = readAuthorizationPolicy(supergraph.sdl);
-  const gateway = authorizingGateway(createGateway(supergraph, sources, log), policy);
+  const authorization = readAuthorizationPolicy(supergraph.sdl);
+  const gateway = authorizingGateway(createGateway(supergraph, sources, log), authorization);
   const engine = new SubscriptionEngine({
     supergraphSdl: supergraph.sdl,
     urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
@@ -78,10 +81,16 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const edge = new Edge(config, registry, log);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
+  const exposure = edgePolicy(config);
   const operations = authorizingOperations(
-    operationHandlers(engine, () => host.apollo, (client) => edge.subscription(client)),
+    operationHandlers(
+      engine,
+      () => host.apollo,
+      (client) => edge.subscription(client),
+      exposure.maskErrors ? maskResult(log) : undefined,
+    ),
     () => engine.schema,
-    policy,
+    authorization,
   );
   const forward = config.FORWARD_HEADERS;
   let serving = false;
@@ -92,9 +101,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     host: config.HOST,
     port: config.PORT,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    edge: edgeOptions(config),
     apollo: {
       gateway,
-      introspection: config.INTROSPECTION,
+      introspection: exposure.introspection,
+      hideSchemaDetailsFromClientErrors: exposure.hideSuggestions,
+      ...(exposure.maskErrors && { formatError: maskUndocumented(log) }),
       csrfPrevention: config.CSRF_PREVENTION,
       includeStacktraceInErrorResponses: false,
       plugins: [
@@ -134,6 +146,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         bodyErrors,
         edge.sse<GatewayContext>({
           schema: engine.schema,
+          validate: codedValidate(exposure),
+          bodyLimitBytes: config.BODY_LIMIT_BYTES,
           onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
             if (identity instanceof InterchangeError) return badRequest(identity);
@@ -144,8 +158,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           subscribe: (args) => operations.subscribe(args),
         }),
       );
-      if (config.PLAYGROUND) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH, config.PLAYGROUND_TOKEN));
-      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: config.PLAYGROUND }));
+      if (exposure.playground) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH, config.PLAYGROUND_TOKEN));
+      app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: exposure.playground }));
     },
   });
   const ws = serveGraphQLOverWebSocket<Record<string, unknown> | undefined, ConnectionIdentity>({
@@ -155,6 +169,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     maxPayloadBytes: config.BODY_LIMIT_BYTES,
     keepAliveMs: config.WEBSOCKET_KEEP_ALIVE_MS,
     refuseUpgrade: (request) => edge.upgrade(request),
+    validation: exposure,
     graphql: {
       schema: engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
@@ -178,7 +193,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   serving = true;
   log.info(
-    { playground: config.PLAYGROUND ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
+    { playground: exposure.playground ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
     'gateway ready',
   );
   return {

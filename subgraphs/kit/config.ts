@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { identityMaxAge, identitySecret } from '../../lib/auth/settings.ts';
 import { setting } from '../../lib/config.ts';
+import { edgeSettings } from '../../lib/edge.ts';
 import type { ResilienceOptions } from './resilience.ts';
 
 export const baseSubgraphSettings = {
@@ -28,6 +29,7 @@ export const baseSubgraphSettings = {
   IDENTITY_SECRET: identitySecret,
   /** How old a signed identity may be when it arrives, in ms. */
   IDENTITY_MAX_AGE_MS: identityMaxAge,
+  ...edgeSettings,
 };
 
 export function subgraphConfig<E extends z.ZodRawShape>(extra: E) {

@@ -5,6 +5,7 @@
 import type { BaseContext } from '@apollo/server';
 import type { z } from 'zod';
 import { listenFlags, loadConfig, withFlags } from '../../lib/config.ts';
+import { edgeOptions } from '../../lib/edge.ts';
 import { runMain } from '../../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import type { BaseSubgraphConfig } from './config.ts';
@@ -25,6 +26,7 @@ export function runSubgraphMain<S extends z.ZodType<BaseSubgraphConfig>, Ctx ext
       port: config.PORT,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       identity: { secret: config.IDENTITY_SECRET, maxAgeMs: config.IDENTITY_MAX_AGE_MS },
+      edge: edgeOptions(config),
       log,
     });
     return { stoppable: host, log };

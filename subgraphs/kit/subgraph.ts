@@ -13,6 +13,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../lib/errors.ts';
+import { DEFAULT_EDGE, type EdgeOptions } from '../../lib/edge.ts';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -66,6 +67,8 @@ export interface ServeOptions {
   bodyLimitBytes: number;
   /** How the gateway's signed identity is checked (every GraphQL request must carry one). */
   identity: IdentityOptions;
+  /** The ops listener and slow-client timeouts; default: ops on a free loopback port. */
+  edge?: EdgeOptions;
   log: Logger;
 }
 
@@ -88,6 +91,7 @@ export async function startSubgraph<Ctx extends BaseContext>(
     host: options.host,
     port: options.port,
     bodyLimitBytes: options.bodyLimitBytes,
+    edge: options.edge ?? DEFAULT_EDGE,
     apollo: {
       schema,
       includeStacktraceInErrorResponses: false,

@@ -117,6 +117,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     registry,
     liveFrom: () => projector.liveFrom(),
+    logEnd: () => events.endOffsets(ORDERS_TOPIC),
     lag: () => {
       const status = projector.status();
       return { events: status.partitions.some((p) => p.lag === null) ? null : status.totalLag, stale: status.stale };

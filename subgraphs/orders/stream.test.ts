@@ -62,7 +62,9 @@ const placed = (orderId: string, customerId = 'c1') =>
 const paid = (orderId: string) => orderEvent('OrderPaid', orderId, { amountCents: 100 }, `${orderId}:paid`);
 const shipped = (orderId: string) => orderEvent('OrderShipped', orderId, { carrier: 'x' }, `${orderId}:shipped`);
 
-function setUp(options: { maxEvents?: number; bufferEvents?: number; checkpointIntervalMs?: number } = {}) {
+function setUp(
+  options: { maxEvents?: number; bufferEvents?: number; checkpointIntervalMs?: number; logEnd?: () => Promise<number[]> } = {},
+) {
   const registry = new Registry();
   const journal = new EventJournal({ maxEvents: options.maxEvents ?? 1_000 });
   const streams = new OrderEventStreams({
@@ -71,6 +73,7 @@ function setUp(options: { maxEvents?: number; bufferEvents?: number; checkpointI
     registry,
     lag: () => LAG,
     checkpointIntervalMs: options.checkpointIntervalMs,
+    logEnd: options.logEnd,
   });
   const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
   return { journal, streams, feed: new Feed(journal), metric };
@@ -283,6 +286,31 @@ describe('the orderEvents stream', () => {
     const { streams } = setUp();
     await rejectsWith(streams.open({ after: encodeCursor([0, 0, 0, 0]) }), ErrorCode.INVALID_CURSOR, /4 partitions, the topic has 3/);
     await rejectsWith(streams.open({ after: 'garbage!' }), ErrorCode.INVALID_CURSOR);
+  });
+
+  test("refuses a cursor ahead of the log's end offsets with INVALID_CURSOR", async () => {
+    const { streams, feed } = setUp({ logEnd: async () => [1, 0, 0] });
+    feed.apply(0, placed('a'));
+    await rejectsWith(streams.open({ after: encodeCursor([1, 5, 0]) }), ErrorCode.INVALID_CURSOR, /ahead of the event log/);
+    await rejectsWith(streams.open({ after: encodeCursor([2]) }), ErrorCode.INVALID_CURSOR, /ahead of the event log/);
+  });
+
+  test('accepts a cursor ahead of this projection but within the log (a replica or restart that is behind), and resumes after it', async () => {
+    // The log has 3 records on partition 0; this projection has applied only the first so far.
+    const { streams, feed } = setUp({ logEnd: async () => [3, 0, 0] });
+    feed.apply(0, placed('a'));
+    const stream = await streams.open({ after: encodeCursor([2, 0, 0]) });
+    feed.apply(0, paid('a'));
+    feed.apply(0, shipped('a'));
+    assert.deepEqual(ids(await take(stream, 1)), ['a:OrderShipped']);
+    await stream.return?.();
+  });
+
+  test('a cursor the projection has reached is not checked against the log', async () => {
+    const { streams, feed } = setUp({ logEnd: () => Promise.reject(new Error('the log must not be asked')) });
+    feed.apply(0, placed('a'));
+    const stream = await streams.open({ after: feed.last!.cursor });
+    await stream.return?.();
   });
 
   test('treats partitions a cursor does not name as not covered (the topic grew)', async () => {

@@ -74,6 +74,11 @@ export interface OrderEventStreamsOptions {
    * being replayed; undefined once caught up. Rejects if the log cannot be reached in time.
    */
   liveFrom?: () => Promise<number[] | undefined>;
+  /**
+   * The log's end offsets now (asked of the log, not the projection), to refuse an `after` ahead of
+   * them; without it such a cursor waits for events that may never come.
+   */
+  logEnd?: () => Promise<number[]>;
   /** How far the projection is behind the log, carried by checkpoints; none when absent. */
   lag?: () => StreamLag;
   /** Least time between two checkpoints that report a moved position, in ms. Default 250. */
@@ -130,7 +135,7 @@ export class OrderEventStreams {
 
   /**
    * Opens a stream. Rejects with BAD_USER_INPUT (empty `types`), INVALID_CURSOR (a position this
-   * API did not issue, or naming more partitions than the topic has), CURSOR_EXPIRED (`after`
+   * API did not issue, naming more partitions than the topic has, or ahead of the log's end), CURSOR_EXPIRED (`after`
    * needs events no longer retained) or EVENT_LOG_UNAVAILABLE (the projector has not started
    * within `logWaitMs`: it has not reached the log yet, or is still loading its snapshot).
    */
@@ -143,6 +148,10 @@ export class OrderEventStreams {
     // Not before the projector has started: a snapshot still loading would replace the journal under this stream.
     if (!journal.ready) await withDeadline((signal) => journal.whenReady(signal), this.logWaitMs);
     if (untilVector) journal.checkPartitions(untilVector, 'until');
+    if (after !== undefined && afterVector && !reached(journal.positions, afterVector)) {
+      journal.checkPartitions(afterVector, 'after');
+      await this.checkNotAhead(afterVector);
+    }
     const wanted = types && new Set(types);
     const stream = new OrderEventStream({
       ...this.options,
@@ -174,6 +183,22 @@ export class OrderEventStreams {
     this.active?.inc();
     this.started?.inc();
     return stream;
+  }
+
+  /**
+   * An `after` this projection has not reached may still be good: issued by another replica, or
+   * by this one before a restart, while this projection is behind. Only the log's end offsets say
+   * that it is ahead of everything there is (a cursor of another topic, or of a recreated one).
+   */
+  private async checkNotAhead(after: PositionVector): Promise<void> {
+    const { logEnd } = this.options;
+    if (!logEnd) return;
+    const end = await withDeadline(() => logEnd(), this.logWaitMs);
+    if (!reached(end, after)) {
+      throw new InterchangeError(ErrorCode.INVALID_CURSOR, '`after` is ahead of the event log: it names events that do not exist', {
+        argument: 'after',
+      });
+    }
   }
 
   private async liveFrom(): Promise<number[] | undefined> {

@@ -172,7 +172,7 @@ async function query<T>(host: GraphQLHost, text: string, variables: Record<strin
 }
 
 async function metric(host: GraphQLHost, name: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', host.url))).text();
+  const text = await (await fetch(`${host.opsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 }
@@ -270,6 +270,7 @@ describe('the orderEvents subscription over graphql-ws', () => {
   for (const [name, after, code] of [
     ['a cursor that cannot be decoded', 'not-a-cursor!', ErrorCode.INVALID_CURSOR],
     ['a cursor naming more partitions than the topic has', Buffer.from('v1:0,0,0,0,0,0,0').toString('base64url'), ErrorCode.INVALID_CURSOR],
+    ['a cursor ahead of the log', Buffer.from('v1:1000000').toString('base64url'), ErrorCode.INVALID_CURSOR],
   ] as const) {
     test(`answers ${name} with a ${code} error result, and the socket stays usable`, async () => {
       const refused = new Recording(client, { after });
@@ -379,7 +380,7 @@ describe('the orderEvents subscription over graphql-ws', () => {
     await other.dispose(); // the socket closes
     await eventually(async () => assert.equal(await metric(host, 'orders_subscriptions_active'), 0));
     assert.equal(b.error, undefined);
-    const readiness = (await (await fetch(new URL('/readyz', host.url))).json()) as { journal: { events: number; followers: number } };
+    const readiness = (await (await fetch(`${host.opsUrl}/readyz`)).json()) as { journal: { events: number; followers: number } };
     assert.equal(readiness.journal.followers, 0);
     assert.ok(readiness.journal.events > 0);
   });

@@ -177,7 +177,7 @@ async function subscriptionsBench(): Promise<void> {
           log(`${name}: ${line.slice(0, 400)}${childLines === MAX_CHILD_LINES ? ' (further warnings are only counted)' : ''}`);
       },
     });
-    const { cluster, system, ordersUrl } = kafka;
+    const { cluster, system, ordersUrl, ordersOpsUrl } = kafka;
     await waitReady(`${system.gatewayUrl}/readyz`);
     log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; gateway ${system.gatewayUrl}`);
 
@@ -192,8 +192,10 @@ async function subscriptionsBench(): Promise<void> {
     ];
     const ctx: BenchContext = {
       gatewayUrl: system.gatewayUrl,
+      gatewayOpsUrl: system.opsUrl('gateway'),
       ordersUrl,
       identitySecret: system.identitySecret,
+      ordersOpsUrl,
       producer,
       processes,
       customers: new Map(),

@@ -17,9 +17,12 @@ import { SubscriberPool, matches, probeSpec, type SubscriptionSpec } from './sub
 
 export interface BenchContext {
   gatewayUrl: string;
+  /** The gateway's and the orders subgraph's ops listeners (/metrics, detailed /readyz). */
+  gatewayOpsUrl: string;
   ordersUrl: string;
   /** The system's IDENTITY_SECRET: the probe subscribes to the orders subgraph directly. */
   identitySecret: string;
+  ordersOpsUrl: string;
   producer: PacedProducer;
   processes: ProcessTarget[];
   /** The customer of every order produced so far (for the expected deliveries of filtered subscriptions). */
@@ -78,7 +81,7 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
   try {
     await until(
       async () =>
-        (await gatewaySubscribers(ctx.gatewayUrl)) >= specs.length && (await upstreamSubscriptions(ctx.ordersUrl)) >= distinct + 1,
+        (await gatewaySubscribers(ctx.gatewayOpsUrl)) >= specs.length && (await upstreamSubscriptions(ctx.ordersOpsUrl)) >= distinct + 1,
       30_000,
       `${specs.length} subscribers at the gateway and ${distinct} at the orders subgraph`,
     );
@@ -134,7 +137,7 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
     await Promise.all([pool.close(), probe.close()]);
     // The next scenario starts from nothing: the gateway released every upstream subscription.
     await until(
-      async () => (await gatewaySubscribers(ctx.gatewayUrl)) === 0 && (await upstreamSubscriptions(ctx.ordersUrl)) === 0,
+      async () => (await gatewaySubscribers(ctx.gatewayOpsUrl)) === 0 && (await upstreamSubscriptions(ctx.ordersOpsUrl)) === 0,
       15_000,
       'subscriptions to close',
     ).catch((err: unknown) => log(String(err)));
@@ -181,12 +184,12 @@ async function produce(ctx: BenchContext, specs: SubscriptionSpec[], rate: numbe
   return { ...run, expected };
 }
 
-async function gatewaySubscribers(gatewayUrl: string): Promise<number> {
-  const body = (await (await fetch(`${gatewayUrl}/readyz`)).json()) as { subscriptions?: { subscribers?: number } };
+async function gatewaySubscribers(opsUrl: string): Promise<number> {
+  const body = (await (await fetch(`${opsUrl}/readyz`)).json()) as { subscriptions?: { subscribers?: number } };
   return body.subscriptions?.subscribers ?? 0;
 }
 
-const upstreamSubscriptions = (ordersUrl: string) => readCounter(`${ordersUrl}/metrics`, 'orders_subscriptions_active', {});
+const upstreamSubscriptions = (ordersOpsUrl: string) => readCounter(`${ordersOpsUrl}/metrics`, 'orders_subscriptions_active', {});
 
 /** Waits until `done()`, or until the count stops moving for `idleMs`, or DRAIN_MAX_MS. */
 async function drained(count: () => number, done: () => boolean, idleMs: number): Promise<void> {

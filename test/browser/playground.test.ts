@@ -127,7 +127,12 @@ describe('the playground in a browser with no internet access', () => {
     await openPlayground(watcher, `${system.gatewayUrl}/`);
     await typeQuery(watcher, 'subscription Watch { orderEvents(customerId: "c9") { type order { id status customer { name');
     await execute(watcher);
-    await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'the playground never subscribed', 250);
+    await waitFor(
+      async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1,
+      60_000,
+      'the playground never subscribed',
+      250,
+    );
 
     const shopper = await browser.context.newPage();
     await openPlayground(shopper, `${system.gatewayUrl}/`);

@@ -102,10 +102,10 @@ function busiestCustomers(stream: ReturnType<typeof orderStream>, count: number)
 }
 
 /** Whether the orders projection has read the whole topic; true when /readyz has no projection section this run knows. */
-async function projectionCaughtUp(ordersUrl: string): Promise<boolean> {
-  const body = (await (await fetch(`${ordersUrl}/readyz`)).json()) as { projection?: { partitions?: unknown } };
+async function projectionCaughtUp(ordersOpsUrl: string): Promise<boolean> {
+  const body = (await (await fetch(`${ordersOpsUrl}/readyz`)).json()) as { projection?: { partitions?: unknown } };
   if (!Array.isArray(body.projection?.partitions)) return true; // rely on the quiet period alone
-  return caughtUp(ordersUrl);
+  return caughtUp(ordersOpsUrl);
 }
 
 export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promise<Summary> {
@@ -127,7 +127,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
     { brokers: BROKERS, payDelayMs: 1_500, shipDelayMs: 1_500, env: { gateway: { LOG_LEVEL: 'error' } } },
     cleanups,
   );
-  const { system, cluster, ordersUrl } = kafka;
+  const { system, cluster, ordersOpsUrl } = kafka;
   const wsUrl = `${system.gatewayUrl.replace(/^http/, 'ws')}/graphql`;
   const log = chaosLog(cluster.brokers, TOPIC, runId);
   cleanups.after(() => log.close());
@@ -145,7 +145,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
   // Subscribed means sent; give the gateway a moment to open its upstream streams before anything is produced.
   await until(
     async () => {
-      const body = (await (await fetch(`${system.gatewayUrl}/readyz`)).json()) as { subscriptions?: { subscribers?: number } };
+      const body = (await (await fetch(`${system.opsUrl('gateway')}/readyz`)).json()) as { subscriptions?: { subscribers?: number } };
       return (body.subscriptions?.subscribers ?? options.subscribers) >= options.subscribers;
     },
     20_000,
@@ -204,7 +204,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
   if (producerError) notes.push(`the producer failed: ${producerError}`);
   else if (producerRecords === null) notes.push('the producer had not finished 60 s after the fault phase');
   await commands.stop(20_000);
-  if (!(await until(() => projectionCaughtUp(ordersUrl), options.drainSeconds * 1000, signal, 500)))
+  if (!(await until(() => projectionCaughtUp(ordersOpsUrl), options.drainSeconds * 1000, signal, 500)))
     notes.push(`the orders projection had not caught up with the topic after ${options.drainSeconds} s`);
   let last = '';
   let quietSince = Date.now();

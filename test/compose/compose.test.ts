@@ -293,6 +293,13 @@ describe('docker-compose.yml', () => {
       for (const name of interchangeNames) assert.equal(env(name)['HOST'] ?? '0.0.0.0', '0.0.0.0', name);
     });
 
+    test('each runs in production mode, its ops listener on the container loopback only', () => {
+      for (const name of interchangeNames) {
+        assert.equal(env(name)['PRODUCTION'], 'true', name);
+        assert.equal(env(name)['OPS_HOST'] ?? '127.0.0.1', '127.0.0.1', name);
+      }
+    });
+
     test('every address in their environment names a service of this file', () => {
       const found = interchangeNames.flatMap((name) => addresses(name).map(({ variable, host }) => ({ name, variable, host })));
       assert.ok(found.length > 0, 'no addresses found');
@@ -519,6 +526,11 @@ describe('Dockerfile', () => {
     assert.ok(instructions('ENV').includes('DATA_DIR=/data'), instructions('ENV').join('\n'));
     const prepares = instructions('RUN').find((args) => /\bmkdir -p \/data\b/.test(args)) ?? '';
     assert.match(prepares, /\bchown node:node \/data\b/);
+  });
+
+  test('runs the gateway in production mode (PRODUCTION=true), with each ops listener on a fixed port', () => {
+    assert.ok(instructions('ENV').includes('PRODUCTION=true'), instructions('ENV').join('\n'));
+    assert.ok(instructions('ENV').includes('OPS_PORT=9100'), instructions('ENV').join('\n'));
   });
 
   test('runs as the non-root node user', () => {

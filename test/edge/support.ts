@@ -15,6 +15,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import { DEFAULT_EDGE } from '../../lib/edge.ts';
 import { serveGraphQLOverWebSocket, type WebSocketHost } from '../../lib/graphql-ws.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
@@ -75,6 +76,7 @@ export async function startTicksSubgraph(): Promise<TicksSubgraph> {
     host: '127.0.0.1',
     port: 0,
     bodyLimitBytes: 100_000,
+    edge: DEFAULT_EDGE,
     apollo: { schema, plugins: [ApolloServerPluginInlineTraceDisabled()] },
     context: async () => ({}),
     readiness: () => ({ ready: true }),

@@ -24,6 +24,7 @@ import { readGatewayConfig } from '../../gateway/src/config.ts';
 import type { GatewayContext } from '../../gateway/src/identity.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
+import { DEFAULT_EDGE } from '../../lib/edge.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Principal } from '../../lib/auth/principal.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -90,6 +91,7 @@ async function startSubgraph(module: { typeDefs: string; resolvers: unknown }): 
     host: '127.0.0.1',
     port: 0,
     bodyLimitBytes: 1_000_000,
+    edge: DEFAULT_EDGE,
     apollo: { schema, includeStacktraceInErrorResponses: false, plugins: [ApolloServerPluginInlineTraceDisabled()] },
     context: async () => ({}),
     readiness: () => ({ ready: true }),

@@ -171,13 +171,18 @@ describe('federated queries over the REST and gRPC subgraphs', () => {
     assert.equal(body.errors[0]?.extensions.code, 'PAYLOAD_TOO_LARGE');
   });
 
-  test('reports alive on /healthz and ready with its subgraphs on /readyz', async () => {
+  test('reports alive on /healthz and only ready on /readyz; its subgraphs and metrics on the ops listener', async () => {
     assert.equal((await fetch(`${system.gatewayUrl}/healthz`)).status, 200);
     const ready = await fetch(`${system.gatewayUrl}/readyz`);
     assert.equal(ready.status, 200);
-    const body = (await ready.json()) as { ready: boolean; subgraphs: { name: string }[] };
+    assert.deepEqual(await ready.json(), { ready: true });
+    assert.equal((await fetch(`${system.gatewayUrl}/metrics`)).status, 404);
+    const ops = system.opsUrl('gateway');
+    assert.notEqual(new URL(ops).port, new URL(system.gatewayUrl).port);
+    const body = (await (await fetch(`${ops}/readyz`)).json()) as { ready: boolean; subgraphs: { name: string }[] };
     assert.equal(body.ready, true);
     assert.deepEqual(body.subgraphs.map((s) => s.name).sort(), ['catalog', 'customers', 'orders']);
+    assert.match(await (await fetch(`${ops}/metrics`)).text(), /^gateway_subscriptions_active \d+$/m);
   });
 
   // Last: it stops the gRPC service for good.

@@ -34,7 +34,7 @@ async function startOn(dataDir: string, lines: LogLine[]): Promise<ExampleSystem
       }
     },
   });
-  const orders = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+  const orders = system.opsUrl('orders-subgraph');
   await waitFor(async () => (await fetch(`${orders}/readyz`).catch(() => undefined))?.status === 200, 60_000, 'orders never ready', 250);
   return system;
 }

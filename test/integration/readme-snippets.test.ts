@@ -71,7 +71,7 @@ describe("the README's graphql-ws client snippet", () => {
     died.catch(() => {});
     const unlessDied = <T>(wait: Promise<T>) => Promise.race([wait, died]);
 
-    await unlessDied(untilGatewayStats(gatewayUrl, { shared: 1, subscribers: 1 }, 20_000));
+    await unlessDied(untilGatewayStats(system!.opsUrl('gateway'), { shared: 1, subscribers: 1 }, 20_000));
     const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
       `${gatewayUrl}/graphql`,
       'mutation { placeOrder(input: { customerId: "c3", lines: [{ productId: "p1", quantity: 1 }] }) { id } }',

@@ -62,7 +62,7 @@ test('subscribers lose nothing and see nothing twice when the orders subgraph di
     },
   );
   const readyz = async () =>
-    ((await (await fetch(`${kafka.system.gatewayUrl}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions;
+    ((await (await fetch(`${kafka.system.opsUrl('gateway')}/readyz`)).json()) as { subscriptions: { subscribers: number } }).subscriptions;
   await waitFor(async () => (await readyz()).subscribers === 1, 60_000, 'never subscribed', 100);
 
   const first = orderStream(8, 61, 'failover-a');

@@ -31,7 +31,10 @@ test(
   'a retry with the same idempotency key after the gateway heard of a slow publish gets the one order placed',
   { timeout: 600_000 },
   async (t) => {
-    const { cluster, graphqlUrl, ordersUrl } = await startKafkaSystem({ brokers: 1, env: { gateway: { SUBGRAPH_TIMEOUT_MS: '3000' } } }, t);
+    const { cluster, graphqlUrl, ordersOpsUrl } = await startKafkaSystem(
+      { brokers: 1, env: { gateway: { SUBGRAPH_TIMEOUT_MS: '3000' } } },
+      t,
+    );
     const before = await orderIds(graphqlUrl);
 
     await cluster.setRtt(-1, 4_000);
@@ -52,7 +55,7 @@ test(
     assert.equal(retried.body.data?.placeOrder?.id, orderId);
     assert.equal(retried.body.data?.placeOrder?.customer.id, 'c4');
 
-    await waitFor(() => caughtUp(ordersUrl), 120_000, 'the projection caught up', 250);
+    await waitFor(() => caughtUp(ordersOpsUrl), 120_000, 'the projection caught up', 250);
     const again = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' });
     assert.equal(again.body.data?.placeOrder?.id, orderId);
     const added = (await orderIds(graphqlUrl)).filter((id) => !before.includes(id));

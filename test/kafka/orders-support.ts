@@ -155,8 +155,9 @@ export interface ProjectionStatus {
   partitions: { partition: number; position: number; highWatermark: number | null; lag: number | null }[];
 }
 
-export async function projectionStatus(baseUrl: string): Promise<{ status: number; projection: ProjectionStatus }> {
-  const response = await fetch(`${baseUrl}/readyz`);
+/** The projection section of the orders subgraph's detailed /readyz, on its ops listener at `opsUrl`. */
+export async function projectionStatus(opsUrl: string): Promise<{ status: number; projection: ProjectionStatus }> {
+  const response = await fetch(`${opsUrl}/readyz`);
   const body = (await response.json()) as { projection: ProjectionStatus };
   return { status: response.status, projection: body.projection };
 }
@@ -170,7 +171,7 @@ export function startOrdersSubgraph(
   cluster: Pick<MockCluster, 'bootstrap'>,
   dataDir: string,
   env: Record<string, string> = {},
-): Promise<Child<'http'>> {
+): Promise<Child<'http' | 'ops'>> {
   return startChild({
     name: 'orders-subgraph',
     entry: 'subgraphs/orders/main.ts',
@@ -179,11 +180,12 @@ export function startOrdersSubgraph(
       KAFKA_BROKERS: cluster.bootstrap,
       LOG_LEVEL: 'warn',
       PORT: '0',
+      OPS_PORT: '0',
       DATA_DIR: dataDir,
       IDENTITY_SECRET: TEST_IDENTITY_SECRET,
       ...env,
     },
-    listeners: ['http'],
+    listeners: ['http', 'ops'],
   });
 }
 
@@ -191,8 +193,10 @@ export interface KafkaSystem {
   cluster: MockCluster;
   system: ExampleSystem;
   graphqlUrl: string;
-  /** The orders subgraph's base URL (for /readyz and /metrics). */
+  /** The orders subgraph's base URL (its GraphQL endpoint is `/graphql`). */
   ordersUrl: string;
+  /** The orders subgraph's ops listener (its /readyz and /metrics). */
+  ordersOpsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -211,8 +215,8 @@ export interface KafkaSystemOptions {
  * Whether the orders projection has everything the topic has: ready, no lag, every partition's
  * position at its end offset. Cheap (one /readyz request); wait on it before comparing orders.
  */
-export async function caughtUp(baseUrl: string): Promise<boolean> {
-  const { status, projection } = await projectionStatus(baseUrl);
+export async function caughtUp(opsUrl: string): Promise<boolean> {
+  const { status, projection } = await projectionStatus(opsUrl);
   return (
     status === 200 &&
     projection.totalLag === 0 &&
@@ -221,12 +225,12 @@ export async function caughtUp(baseUrl: string): Promise<boolean> {
 }
 
 /**
- * Waits until the orders subgraph at `baseUrl` has applied everything in the topic, then until the
+ * Waits until the orders subgraph whose ops listener is `opsUrl` has applied everything in the topic, then until the
  * orders read back through `graphqlUrl` are `expected` (polling gently: reads compete for the CPU
  * with the projection they wait for).
  */
 export async function untilOrdersMatch(
-  baseUrl: string,
+  opsUrl: string,
   graphqlUrl: string,
   expected: unknown[],
   message: string,
@@ -234,7 +238,7 @@ export async function untilOrdersMatch(
 ): Promise<void> {
   const ids = (expected as { id: string }[]).map((o) => o.id);
   const want = JSON.stringify(expected);
-  await waitFor(() => caughtUp(baseUrl), 120_000, `${message} (the projection never caught up with the topic)`, 250);
+  await waitFor(() => caughtUp(opsUrl), 120_000, `${message} (the projection never caught up with the topic)`, 250);
   await waitFor(async () => JSON.stringify(await readOrders(graphqlUrl, ids, secret)) === want, 120_000, message, 500);
 }
 
@@ -270,13 +274,14 @@ export async function startKafkaSystem(options: KafkaSystemOptions = {}, scope?:
       ...(options.gatewayRoute && { gatewayRoute: options.gatewayRoute }),
     });
     const ordersUrl = `http://127.0.0.1:${system.processes.get('orders-subgraph')!.ports['http']}`;
+    const ordersOpsUrl = system.opsUrl('orders-subgraph');
     await waitFor(
-      async () => (await fetch(`${ordersUrl}/readyz`).catch(() => undefined))?.status === 200,
+      async () => (await fetch(`${ordersOpsUrl}/readyz`).catch(() => undefined))?.status === 200,
       120_000,
       'the orders projection never became ready',
       250,
     );
-    return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, stop };
+    return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, ordersOpsUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -46,6 +46,7 @@ describe('the example system on Kafka', () => {
   let ordersUrl: string;
   /** The system's: its orders subgraph is read directly. */
   let identitySecret: string;
+  let ordersOpsUrl: string;
 
   const cleanups = new Cleanups();
   after(() => cleanups.run());
@@ -59,7 +60,7 @@ describe('the example system on Kafka', () => {
   };
   before(async () => {
     kafka = await startKafkaSystem({}, cleanups);
-    ({ cluster, graphqlUrl, ordersUrl } = kafka);
+    ({ cluster, graphqlUrl, ordersUrl, ordersOpsUrl } = kafka);
     identitySecret = kafka.system.identitySecret;
   }, KAFKA_TEST);
 
@@ -99,7 +100,7 @@ describe('the example system on Kafka', () => {
   });
 
   test('an invalid order gets a clear error and publishes nothing', KAFKA_TEST, async () => {
-    const before = (await projectionStatus(ordersUrl)).projection.partitions.reduce((n, p) => n + (p.highWatermark ?? 0), 0);
+    const before = (await projectionStatus(ordersOpsUrl)).projection.partitions.reduce((n, p) => n + (p.highWatermark ?? 0), 0);
     const { body } = await postGraphQL(
       graphqlUrl,
       'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "p1", quantity: 0 }] }) { id } }',
@@ -129,8 +130,8 @@ describe('the example system on Kafka', () => {
     const run: ProducerRun = { orders: 60, seed: 11, prefix: 'external' };
     const expected = expectedFor(run);
     await runProducer(t, cluster.bootstrap, run);
-    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'projection never matched the stream', identitySecret);
-    const { projection } = await projectionStatus(ordersUrl);
+    await untilOrdersMatch(ordersOpsUrl, `${ordersUrl}/graphql`, expected, 'projection never matched the stream', identitySecret);
+    const { projection } = await projectionStatus(ordersOpsUrl);
     assert.ok(projection.partitions.filter((p) => p.position > 0).length >= 3, JSON.stringify(projection.partitions));
     assert.equal(projection.deadLettered, 0);
   });
@@ -140,8 +141,8 @@ describe('the example system on Kafka', () => {
     const run: ProducerRun = { orders: 20, seed: 12, prefix: 'mixed', malformed: 3 };
     const expected = expectedFor(run);
     await runProducer(t, cluster.bootstrap, run);
-    await untilOrdersMatch(ordersUrl, `${ordersUrl}/graphql`, expected, 'valid events were not applied', identitySecret);
-    assert.equal((await projectionStatus(ordersUrl)).projection.deadLettered, 3);
+    await untilOrdersMatch(ordersOpsUrl, `${ordersUrl}/graphql`, expected, 'valid events were not applied', identitySecret);
+    assert.equal((await projectionStatus(ordersOpsUrl)).projection.deadLettered, 3);
 
     const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({
@@ -168,7 +169,7 @@ describe('the example system on Kafka', () => {
 
 describe('the orders projection across a restart', () => {
   let cluster: MockCluster | undefined;
-  let orders: Child<'http'> | undefined;
+  let orders: Child<'http' | 'ops'> | undefined;
   /** Run once the subgraph has stopped (its DATA_DIR). */
   const cleanups = new Cleanups();
   before(async () => {
@@ -185,7 +186,7 @@ describe('the orders projection across a restart', () => {
     const kafka = cluster!;
     const dataDir = await temporaryDataDir(cleanups);
     orders = await startOrdersSubgraph(kafka, dataDir);
-    await untilReady(`http://127.0.0.1:${orders.ports.http}`);
+    await untilReady(`http://127.0.0.1:${orders.ports.ops}`);
     const run: ProducerRun = { orders: 800, seed: 21, prefix: 'restart', rate: 2000 };
     const expected = expectedFor(run);
     const producing = startProducer(kafka.bootstrap, run);
@@ -193,7 +194,7 @@ describe('the orders projection across a restart', () => {
     // Let part of the stream in, then kill the subgraph hard and start a new one.
     const first = orders;
     await waitFor(
-      async () => (await projectionStatus(`http://127.0.0.1:${first.ports.http}`)).projection.applied > 300,
+      async () => (await projectionStatus(`http://127.0.0.1:${first.ports.ops}`)).projection.applied > 300,
       120_000,
       'nothing applied',
       100,
@@ -202,10 +203,11 @@ describe('the orders projection across a restart', () => {
     await withTimeout(first.exited, 60_000, 'the killed orders subgraph did not exit');
     orders = await startOrdersSubgraph(kafka, dataDir);
     const url = `http://127.0.0.1:${orders.ports.http}`;
+    const ops = `http://127.0.0.1:${orders.ports.ops}`;
     const sent = await withTimeout(producing.done, 120_000, 'the producer did not finish');
     assert.ok(sent >= 2_000, `only ${sent} events`);
     await waitFor(
-      async () => (await projectionStatus(url)).projection.applied === sent,
+      async () => (await projectionStatus(ops)).projection.applied === sent,
       120_000,
       'the restarted projection never applied the whole stream',
       250,
@@ -217,7 +219,7 @@ describe('the orders projection across a restart', () => {
       ),
       expected,
     );
-    const { projection } = await projectionStatus(url);
+    const { projection } = await projectionStatus(ops);
     assert.equal(projection.totalLag, 0);
     assert.equal(projection.deadLettered, 0);
   });
@@ -225,7 +227,7 @@ describe('the orders projection across a restart', () => {
 
 describe('the orders projection while the broker is down', () => {
   let cluster: MockCluster;
-  let orders: Child<'http'> | undefined;
+  let orders: Child<'http' | 'ops'> | undefined;
   const cleanups = new Cleanups();
   before(async () => {
     await buildMockBroker();
@@ -240,12 +242,13 @@ describe('the orders projection while the broker is down', () => {
 
   test('keeps answering from the projection, reports itself stale, and catches up with nothing lost', KAFKA_TEST, async (t) => {
     const url = `http://127.0.0.1:${orders!.ports.http}`;
-    await untilReady(url);
+    const ops = `http://127.0.0.1:${orders!.ports.ops}`;
+    await untilReady(ops);
     const first: ProducerRun = { orders: 30, seed: 31, prefix: 'outage-a' };
     const second: ProducerRun = { orders: 30, seed: 32, prefix: 'outage-b' };
     await runProducer(t, cluster.bootstrap, first);
     const before = expectedFor(first);
-    await untilOrdersMatch(url, `${url}/graphql`, before, 'first batch not applied');
+    await untilOrdersMatch(ops, `${url}/graphql`, before, 'first batch not applied');
 
     await cluster.brokerDown(1);
     // The broker comes back however this test ends (the cluster is shared by nothing else, but the
@@ -255,12 +258,12 @@ describe('the orders projection while the broker is down', () => {
     const producing = startProducer(cluster.bootstrap, second);
     t.after(() => producing.stop());
     await waitFor(
-      async () => (await projectionStatus(url)).projection.stale,
+      async () => (await projectionStatus(ops)).projection.stale,
       120_000,
       'the projection never reported the log unreachable',
       250,
     );
-    const during = await projectionStatus(url);
+    const during = await projectionStatus(ops);
     assert.equal(during.status, 200, 'still ready: it answers from what it has');
     assert.ok((during.projection.sinceLastFetchMs ?? 0) > 5_000);
     assert.deepEqual(
@@ -274,10 +277,10 @@ describe('the orders projection while the broker is down', () => {
     await cluster.brokerUp(1);
     await withTimeout(producing.done, 120_000, 'the producer did not finish after the broker came back');
     const after = [...before, ...expectedFor(second)];
-    await untilOrdersMatch(url, `${url}/graphql`, after, 'did not catch up after the broker came back');
+    await untilOrdersMatch(ops, `${url}/graphql`, after, 'did not catch up after the broker came back');
     await waitFor(
       async () => {
-        const { projection } = await projectionStatus(url);
+        const { projection } = await projectionStatus(ops);
         return !projection.stale && projection.totalLag === 0;
       },
       60_000,

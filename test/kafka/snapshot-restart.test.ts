@@ -48,11 +48,11 @@ test('killed after a snapshot and restarted, the orders subgraph replays only wh
 
   const first = await startOrdersSubgraph(cluster, dataDir, settings);
   cleanups.after(() => first.stop());
-  const firstUrl = `http://127.0.0.1:${first.ports.http}`;
+  const firstOps = `http://127.0.0.1:${first.ports.ops}`;
   const before: ProducerRun = { orders: 120, seed: 71, prefix: 'snap-before' };
   const sentBefore = await runProducer(t, cluster.bootstrap, before);
   await waitFor(
-    async () => (await projectionStatus(firstUrl)).projection.applied === sentBefore,
+    async () => (await projectionStatus(firstOps)).projection.applied === sentBefore,
     120_000,
     'the first run applied everything',
     250,
@@ -66,16 +66,17 @@ test('killed after a snapshot and restarted, the orders subgraph replays only wh
   const second = await startOrdersSubgraph(cluster, dataDir, settings);
   cleanups.after(() => second.stop());
   const url = `http://127.0.0.1:${second.ports.http}`;
+  const ops = `http://127.0.0.1:${second.ports.ops}`;
   await untilOrdersMatch(
-    url,
+    ops,
     `${url}/graphql`,
     [...expectedFor(before), ...expectedFor(afterwards)],
     'the restarted projection matches both runs',
   );
 
-  const consumed = await readCounter(`${url}/metrics`, 'orders_projection_events_total', {});
+  const consumed = await readCounter(`${ops}/metrics`, 'orders_projection_events_total', {});
   assert.equal(consumed, sentAfter, `consumed ${consumed} records after the restart; only the ${sentAfter} after the snapshot were due`);
-  const { projection } = await projectionStatus(url);
+  const { projection } = await projectionStatus(ops);
   assert.equal(projection.applied, sentBefore + sentAfter, 'the counters continue from the snapshot');
   assert.equal(projection.deadLettered, 0);
 });

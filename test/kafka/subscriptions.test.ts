@@ -90,7 +90,7 @@ describe('subscriptions through the gateway on Kafka', () => {
     async (t) => {
       const customer = generateCustomers()[8]!;
       const sub = collect(connect(), { customerId: customer.id });
-      await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'never subscribed', 100);
+      await waitFor(async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1, 60_000, 'never subscribed', 100);
 
       // Read-your-events: query the order as soon as each event arrives.
       const versionsSeen: [number, number][] = [];
@@ -150,7 +150,7 @@ describe('subscriptions through the gateway on Kafka', () => {
   test('resuming with after delivers every missed event once, in order, then live ones', KAFKA_TEST, async (t) => {
     // A reference subscriber stays connected throughout; a client that disconnects and resumes
     // must end up with exactly the same events, in the same order: no gap, no duplicate at the seam.
-    const subscribers = async () => (await gatewayStats(system.gatewayUrl)).subscribers;
+    const subscribers = async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers;
     const base = await subscribers();
     const reference = collect(connect(), {});
     const first = collect(connect(), {});
@@ -198,10 +198,40 @@ describe('subscriptions through the gateway on Kafka', () => {
     assert.equal(error?.extensions?.code, 'INVALID_CURSOR');
   });
 
+  test(
+    "a cursor ahead of the topic's end offsets gets INVALID_CURSOR; one within the topic is good even before a restarted projection reaches it",
+    KAFKA_TEST,
+    async (t) => {
+      const ahead = collect(connect(), { after: Buffer.from('v1:1000000000').toString('base64url') });
+      await waitFor(() => ahead.errors.length > 0, 60_000, 'no error for a cursor ahead of the log');
+      const [error] = ahead.errors as { message: string; extensions?: { code?: string } }[];
+      assert.equal(error?.extensions?.code, 'INVALID_CURSOR', JSON.stringify(error));
+
+      // The newest position there is, then the orders subgraph restarts: its projection replays the
+      // topic, and a client resuming from that position meanwhile is ahead of it, not of the log.
+      const live = collect(connect(), {});
+      await waitFor(async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1, 60_000, 'never subscribed', 100);
+      await runProducer(t, cluster.bootstrap, { orders: 3, seed: 45, prefix: 'ahead' });
+      await waitFor(() => live.received.length >= 3, 120_000, 'no events before the restart');
+      live.stop();
+      const newest = live.received.at(-1)!.cursor;
+      await system.restart('orders-subgraph');
+      const resumed = collect(connect(), { after: newest });
+      await runProducer(t, cluster.bootstrap, { orders: 1, seed: 46, prefix: 'after-restart' });
+      await waitFor(
+        () => resumed.received.some((e) => e.order.id.includes('after-restart')) || resumed.errors.length > 0,
+        120_000,
+        'nothing after the restart',
+      );
+      resumed.stop();
+      assert.deepEqual(resumed.errors, []);
+    },
+  );
+
   // Last: it stops the catalog subgraph for good.
   test('when an entity fetch fails, the event arrives with errors and the stream goes on', KAFKA_TEST, async (t) => {
     const sub = collect(connect(), { customerId: null });
-    await waitFor(async () => (await gatewayStats(system.gatewayUrl)).subscribers >= 1, 60_000, 'never subscribed', 100);
+    await waitFor(async () => (await gatewayStats(system.opsUrl('gateway'))).subscribers >= 1, 60_000, 'never subscribed', 100);
     await system.processes.get('catalog-subgraph')!.stop();
     const stream = orderStream(3, 51, 'no-catalog');
     await runProducer(t, cluster.bootstrap, { orders: 3, seed: 51, prefix: 'no-catalog' });

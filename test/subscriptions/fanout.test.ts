@@ -61,24 +61,24 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
   });
 
   test('1000 subscribers of the same subscription share one upstream subscription', SYSTEM_TEST, async (t) => {
-    const startedBefore = await metric(sys.ordersUrl, 'orders_subscriptions_started_total');
-    const activeBefore = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+    const startedBefore = await metric(sys.ordersOpsUrl, 'orders_subscriptions_started_total');
+    const activeBefore = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
     const t0 = performance.now();
     for (const client of clients) for (const id of ids('all', PER_SOCKET)) client.subscribe(id, ORDER_EVENTS);
-    await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: SUBSCRIBERS }, 120_000);
+    await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: SUBSCRIBERS }, 120_000);
     // The upstream subscription is open on the orders subgraph before anything is published.
     await waitFor(
-      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === activeBefore + 1,
+      async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === activeBefore + 1,
       60_000,
       'the upstream subscription never opened',
       100,
     );
     t.diagnostic(`${SUBSCRIBERS} subscriptions on ${SOCKETS} sockets registered in ${Math.round(performance.now() - t0)} ms`);
 
-    assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
-    assert.equal(await metric(sys.gatewayUrl, 'gateway_subscriptions_shared'), 1);
-    assert.equal(await metric(sys.gatewayUrl, 'gateway_subscriptions_active'), SUBSCRIBERS);
-    assert.equal(await metric(sys.gatewayUrl, 'gateway_upstream_subscriptions_opened'), 1);
+    assert.equal(await metric(sys.ordersOpsUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
+    assert.equal(await metric(sys.gatewayOpsUrl, 'gateway_subscriptions_shared'), 1);
+    assert.equal(await metric(sys.gatewayOpsUrl, 'gateway_subscriptions_active'), SUBSCRIBERS);
+    assert.equal(await metric(sys.gatewayOpsUrl, 'gateway_upstream_subscriptions_opened'), 1);
   });
 
   test('every subscriber receives every event of a producer process, in the same order', SYSTEM_TEST, async (t) => {
@@ -117,20 +117,20 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
   });
 
   test('a group with another filter opens exactly one more upstream subscription', SYSTEM_TEST, async () => {
-    const startedBefore = await metric(sys.ordersUrl, 'orders_subscriptions_started_total');
-    const openedBefore = await metric(sys.gatewayUrl, 'gateway_upstream_subscriptions_opened');
+    const startedBefore = await metric(sys.ordersOpsUrl, 'orders_subscriptions_started_total');
+    const openedBefore = await metric(sys.gatewayOpsUrl, 'gateway_upstream_subscriptions_opened');
     for (const client of clients) for (const id of ids('placed', PLACED_PER_SOCKET)) client.subscribe(id, PLACED_EVENTS);
-    await untilGatewayStats(sys.gatewayUrl, { shared: 2, subscribers: SUBSCRIBERS + SOCKETS * PLACED_PER_SOCKET }, 120_000);
+    await untilGatewayStats(sys.gatewayOpsUrl, { shared: 2, subscribers: SUBSCRIBERS + SOCKETS * PLACED_PER_SOCKET }, 120_000);
     await waitFor(
-      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === 2,
+      async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === 2,
       60_000,
       'the second upstream subscription never opened',
       100,
     );
 
-    assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
-    assert.equal(await metric(sys.gatewayUrl, 'gateway_upstream_subscriptions_opened'), openedBefore + 1);
-    assert.equal(await metric(sys.gatewayUrl, 'gateway_subscriptions_shared'), 2);
+    assert.equal(await metric(sys.ordersOpsUrl, 'orders_subscriptions_started_total'), startedBefore + 1);
+    assert.equal(await metric(sys.gatewayOpsUrl, 'gateway_upstream_subscriptions_opened'), openedBefore + 1);
+    assert.equal(await metric(sys.gatewayOpsUrl, 'gateway_subscriptions_shared'), 2);
   });
 
   test('the filtered group receives only the PLACED events, the unfiltered one every event', SYSTEM_TEST, async (t) => {

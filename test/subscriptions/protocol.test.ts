@@ -120,11 +120,11 @@ describe('graphql-transport-ws on the gateway', () => {
     test('a subscribe with an id already in use: 4409, and the first subscription is released', SYSTEM_TEST, async () => {
       const close = await misuse(async (c) => {
         c.subscribe('dup', ORDER_EVENTS);
-        await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 });
+        await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: 1 });
         c.subscribe('dup', ORDER_EVENTS);
       });
       assert.deepEqual(close, { code: 4409, reason: 'Subscriber for dup already exists' });
-      await untilGatewayStats(sys.gatewayUrl, { shared: 0, subscribers: 0 });
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 0, subscribers: 0 });
       await assertStillServing();
     });
 
@@ -159,7 +159,7 @@ describe('graphql-transport-ws on the gateway', () => {
   });
 
   describe('operations over the socket', () => {
-    test('a subscription to a field that does not exist gets an error message; the socket stays open', SYSTEM_TEST, async (t) => {
+    test('a subscription to a field that does not exist gets a coded error message; the socket stays open', SYSTEM_TEST, async (t) => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       t.after(() => client.close());
       client.subscribe('bad', 'subscription { noSuchField }');
@@ -222,19 +222,19 @@ describe('graphql-transport-ws on the gateway', () => {
       const client = await ProtocolClient.connect(sys.wsUrl);
       t.after(() => client.close());
       client.subscribe('s', ORDER_EVENTS);
-      await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 });
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: 1 });
       client.send({ id: 's', type: 'complete' });
-      await untilGatewayStats(sys.gatewayUrl, { shared: 0, subscribers: 0 });
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 0, subscribers: 0 });
       assert.equal(client.open, true);
     });
 
     test('closing the socket releases the upstream subscription on the orders subgraph', SYSTEM_TEST, async () => {
-      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+      const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
       const client = await ProtocolClient.connect(sys.wsUrl);
       try {
         client.subscribe('s', ORDER_EVENTS);
         await waitFor(
-          async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+          async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
           60_000,
           'no upstream subscription opened',
         );
@@ -242,26 +242,26 @@ describe('graphql-transport-ws on the gateway', () => {
         await client.close();
       }
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active,
         60_000,
         'the upstream subscription was not released',
       );
-      assert.equal(await metric(sys.ordersUrl, 'orders_subscriptions_active'), active);
-      await untilGatewayStats(sys.gatewayUrl, { shared: 0, subscribers: 0 });
+      assert.equal(await metric(sys.ordersOpsUrl, 'orders_subscriptions_active'), active);
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 0, subscribers: 0 });
     });
   });
 
   describe('gateway shutdown', () => {
     test('completes open subscriptions, then closes client sockets with 1001', SYSTEM_TEST, async (t) => {
       // A gateway of its own on the same subgraphs, so stopping it leaves the other tests' gateway alone.
-      const { child: gateway, gatewayUrl, wsUrl } = await startExtraGateway(sys, {}, t);
-      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+      const { child: gateway, opsUrl, wsUrl } = await startExtraGateway(sys, {}, t);
+      const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
       const client = await ProtocolClient.connect(wsUrl);
       t.after(() => client.close());
       client.subscribe('s', ORDER_EVENTS);
-      await untilGatewayStats(gatewayUrl, { shared: 1, subscribers: 1 });
+      await untilGatewayStats(opsUrl, { shared: 1, subscribers: 1 });
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
         60_000,
         'no upstream subscription opened',
       );
@@ -270,7 +270,7 @@ describe('graphql-transport-ws on the gateway', () => {
       assert.deepEqual(await client.whenClosed(), { code: 1001, reason: 'Going away' });
       assert.deepEqual(client.messages, [{ id: 's', type: 'complete' }]);
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active,
         60_000,
         'the upstream subscription was not released',
       );

@@ -49,7 +49,7 @@ describe('resumable streams through the gateway', () => {
   after(() => cleanups.run());
   before(async () => {
     sys = await startSubscriptionSystem({}, cleanups);
-    const { subgraphs } = (await (await fetch(`${sys.gatewayUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
+    const { subgraphs } = (await (await fetch(`${sys.gatewayOpsUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
     const orders = new URL(subgraphs.find((s) => s.name === 'orders')!.url);
     relay = await startRelay(Number(orders.port));
     cleanups.after(() => relay.close());
@@ -57,7 +57,7 @@ describe('resumable streams through the gateway', () => {
     gateway = await startExtraGateway(sys, { SUBGRAPH_URLS: urls.join(','), UPSTREAM_RECOVERY_MS: '120000' }, cleanups);
     reference = await connect(sys.wsUrl);
     reference.subscribe('ref', RESUMABLE, {});
-    await waitFor(async () => (await gatewayStats(sys.gatewayUrl)).subscribers === 1, 60_000, 'the reference never subscribed');
+    await waitFor(async () => (await gatewayStats(sys.gatewayOpsUrl)).subscribers === 1, 60_000, 'the reference never subscribed');
   }, SYSTEM_START);
   after(() => closeAll(clients));
 
@@ -74,14 +74,14 @@ describe('resumable streams through the gateway', () => {
           .filter((p) => !p.data)
           .map((p) => (p as { extensions?: { stream?: Record<string, unknown> } }).extensions?.stream);
       await waitFor(() => status().some((s) => typeof s?.['position'] === 'string'), 60_000, 'no position before the first event');
-      const opened = (await gatewayStats(gateway.gatewayUrl)).upstreamOpened;
+      const opened = (await gatewayStats(gateway.opsUrl)).upstreamOpened;
 
       // Cut while events flow, then publish more once the gateway has reopened its stream.
       const producing = runProducer(t, sys.brokers, { orders: 40, seed: 71, prefix: 'cut', rate: 100 });
       await waitFor(() => events(client, 'events').length >= 10, 120_000, 'no events before the cut');
       relay.cut();
       await producing;
-      await waitFor(async () => (await gatewayStats(gateway.gatewayUrl)).upstreamOpened > opened, 60_000, 'the stream was never reopened');
+      await waitFor(async () => (await gatewayStats(gateway.opsUrl)).upstreamOpened > opened, 60_000, 'the stream was never reopened');
       await runProducer(t, sys.brokers, { orders: 5, seed: 73, prefix: 'after-cut' });
       await waitFor(
         () => ids(events(client, 'events')).length === ids(events(reference, 'ref')).length,
@@ -114,8 +114,8 @@ describe('resumable streams through the gateway', () => {
         `subscription Events { orderEvents(after: "${seen[at]}") { cursor type order { id status customer { name } } } }`,
       ),
     );
-    await waitFor(async () => (await gatewayStats(gateway.gatewayUrl)).subscribers >= 2 + 2 * starts.length, 60_000, 'never subscribed');
-    assert.equal((await gatewayStats(gateway.gatewayUrl)).shared, 1, 'every client of the operation shares one stream');
+    await waitFor(async () => (await gatewayStats(gateway.opsUrl)).subscribers >= 2 + 2 * starts.length, 60_000, 'never subscribed');
+    assert.equal((await gatewayStats(gateway.opsUrl)).shared, 1, 'every client of the operation shares one stream');
 
     await runProducer(t, sys.brokers, { orders: 10, seed: 72, prefix: 'storm' });
     const all = () => ids(events(reference, 'ref'));

@@ -79,12 +79,12 @@ describe('a slow consumer of a shared subscription', () => {
       connected.push(fast);
       const slow = await ProtocolClient.connect(sys.wsUrl);
       connected.push(slow);
-      const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+      const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
       fast.subscribe('fast', ORDER_EVENTS);
       for (const id of slowIds) slow.subscribe(id, ORDER_EVENTS);
-      await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 + SLOW_SUBSCRIPTIONS });
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: 1 + SLOW_SUBSCRIPTIONS });
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
         60_000,
         'the upstream subscription never opened',
         100,
@@ -96,7 +96,7 @@ describe('a slow consumer of a shared subscription', () => {
       t.after(() => void slowSocket.resume());
       const paused = performance.now();
       assert.equal(await runProducer(t, sys.brokers, RUN), events);
-      await untilGatewayStats(sys.gatewayUrl, { shared: 1, subscribers: 1 }, 120_000);
+      await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: 1 }, 120_000);
       const cutAfter = fast.nexts('fast').length;
       const cutMs = performance.now() - paused;
       slowSocket.resume();
@@ -176,11 +176,11 @@ describe('a slow consumer of a shared subscription', () => {
     const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' }, t);
     const client = await ProtocolClient.connect(gateway.wsUrl);
     t.after(() => client.close());
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
+    const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
     client.subscribe('reader', ORDER_EVENTS);
-    await untilGatewayStats(gateway.gatewayUrl, { shared: 1, subscribers: 1 });
+    await untilGatewayStats(gateway.opsUrl, { shared: 1, subscribers: 1 });
     await waitFor(
-      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+      async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
       60_000,
       'the upstream subscription never opened',
       100,

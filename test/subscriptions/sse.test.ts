@@ -46,27 +46,30 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   /** Waits until the gateway has `subscribers` client subscriptions. */
-  const untilSubscribers = (gatewayUrl: string, subscribers: number, timeoutMs = 60_000) =>
+  const untilSubscribers = (opsUrl: string, subscribers: number, timeoutMs = 60_000) =>
     waitFor(
-      async () => (await gatewayStats(gatewayUrl)).subscribers === subscribers,
+      async () => (await gatewayStats(opsUrl)).subscribers === subscribers,
       timeoutMs,
       `the gateway never had ${subscribers} subscribers`,
       25,
     );
 
   /** Opens an ORDER_EVENTS stream (closed when the test `t` ends) and waits until the gateway and the orders subgraph count it. */
-  async function subscribeToOrderEvents(t: TestContext, gatewayUrl: string): Promise<EventStream> {
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-    const { subscribers } = await gatewayStats(gatewayUrl);
+  async function subscribeToOrderEvents(
+    t: TestContext,
+    { gatewayUrl, opsUrl }: { gatewayUrl: string; opsUrl: string },
+  ): Promise<EventStream> {
+    const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
+    const { subscribers } = await gatewayStats(opsUrl);
     const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
     t.after(() => stream.close());
     assert.equal(stream.response.status, 200);
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    await untilSubscribers(gatewayUrl, subscribers + 1);
+    await untilSubscribers(opsUrl, subscribers + 1);
     // The first ORDER_EVENTS subscription of a gateway opens an upstream one; later ones share it.
     if (subscribers === 0)
       await waitFor(
-        async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active + 1,
+        async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active + 1,
         60_000,
         'the upstream subscription never opened',
       );
@@ -74,7 +77,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   }
 
   test('a subscription receives every published event as event: next', SYSTEM_TEST, async (t) => {
-    const stream = await subscribeToOrderEvents(t, sys.gatewayUrl);
+    const stream = await subscribeToOrderEvents(t, { gatewayUrl: sys.gatewayUrl, opsUrl: sys.gatewayOpsUrl });
     const run: ProducerRun = { orders: 5, seed: 61, prefix: 'sse' };
     const published = orderStream(run.orders, run.seed, run.prefix);
     await runProducer(t, sys.brokers, run);
@@ -104,12 +107,12 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   test('closing the event stream ends the subscription', SYSTEM_TEST, async (t) => {
     // A gateway of its own, so what this leaves behind does not count in the other tests.
     const gateway = await startExtraGateway(sys, {}, t);
-    const active = await metric(sys.ordersUrl, 'orders_subscriptions_active');
-    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
+    const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
+    const stream = await subscribeToOrderEvents(t, gateway);
     await stream.close();
-    await untilSubscribers(gateway.gatewayUrl, 0);
+    await untilSubscribers(gateway.opsUrl, 0);
     await waitFor(
-      async () => (await metric(sys.ordersUrl, 'orders_subscriptions_active')) === active,
+      async () => (await metric(sys.ordersOpsUrl, 'orders_subscriptions_active')) === active,
       60_000,
       'the upstream subscription was not released',
       100,
@@ -119,7 +122,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   test('a subscription the server ends gets its last events, then event: complete, and the response ends', SYSTEM_TEST, async (t) => {
     // A gateway of its own, stopped while the subscription is open.
     const gateway = await startExtraGateway(sys, {}, t);
-    const stream = await subscribeToOrderEvents(t, gateway.gatewayUrl);
+    const stream = await subscribeToOrderEvents(t, gateway);
     const run: ProducerRun = { orders: 3, seed: 62, prefix: 'sse-end' };
     const published = orderStream(run.orders, run.seed, run.prefix);
     await runProducer(t, sys.brokers, run);
@@ -168,7 +171,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     ]);
   });
 
-  test('a query that does not parse gets 400 with the syntax error', SYSTEM_TEST, async () => {
+  test('a query that does not parse gets 400 with the syntax error, GRAPHQL_PARSE_FAILED as over HTTP', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -187,14 +190,14 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     });
   });
 
-  test('a request without a query gets 400 with the reason', SYSTEM_TEST, async () => {
+  test('a request without a query gets 400 BAD_REQUEST with the reason', SYSTEM_TEST, async () => {
     const response = await fetch(streamUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({ variables: {} }),
     });
     assert.equal(response.status, 400);
-    assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query' }] });
+    assert.deepEqual(await response.json(), { errors: [{ message: 'Missing query', extensions: { code: 'BAD_REQUEST' } }] });
   });
 
   test('a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql', SYSTEM_TEST, async () => {
@@ -238,7 +241,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     );
   }
 
-  test('a query that does not validate gets the validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
+  test('a query that does not validate gets the coded validation error as event: next, then event: complete', SYSTEM_TEST, async () => {
     // graphql-sse answers validation errors inside the accepted event stream, not with 400.
     const stream = await EventStream.post(streamUrl, { query: '{ customer(id: "c3") { shoeSize } }' });
     assert.equal(stream.response.status, 200);
@@ -246,7 +249,15 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
     assert.deepEqual(stream.events, [
       {
         event: 'next',
-        data: { errors: [{ message: 'Cannot query field "shoeSize" on type "Customer".', locations: [{ line: 1, column: 24 }] }] },
+        data: {
+          errors: [
+            {
+              message: 'Cannot query field "shoeSize" on type "Customer".',
+              locations: [{ line: 1, column: 24 }],
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+            },
+          ],
+        },
       },
       { event: 'complete', data: null },
     ]);

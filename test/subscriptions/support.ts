@@ -67,8 +67,12 @@ export interface SubscriptionSystem {
   gatewayUrl: string;
   /** `ws://127.0.0.1:<port>/graphql`. */
   wsUrl: string;
-  /** `http://127.0.0.1:<port>` of the orders subgraph (its /metrics and /readyz). */
+  /** `http://127.0.0.1:<port>` of the gateway's ops listener (its /metrics and detailed /readyz). */
+  gatewayOpsUrl: string;
+  /** `http://127.0.0.1:<port>` of the orders subgraph (GraphQL at /graphql). */
   ordersUrl: string;
+  /** `http://127.0.0.1:<port>` of the orders subgraph's ops listener (its /metrics and /readyz). */
+  ordersOpsUrl: string;
   /** Bootstrap brokers of the mock cluster, for the producer process. */
   brokers: string;
   system: ExampleSystem;
@@ -98,7 +102,9 @@ export async function startSubscriptionSystem(gatewayEnv: Record<string, string>
   return {
     gatewayUrl,
     wsUrl: `${gatewayUrl.replace(/^http/, 'ws')}/graphql`,
+    gatewayOpsUrl: kafka.system.opsUrl('gateway'),
     ordersUrl: kafka.ordersUrl,
+    ordersOpsUrl: kafka.ordersOpsUrl,
     brokers: kafka.cluster.bootstrap,
     system: kafka.system,
     stop: kafka.stop,
@@ -106,8 +112,10 @@ export async function startSubscriptionSystem(gatewayEnv: Record<string, string>
 }
 
 export interface ExtraGateway {
-  child: Child<'http'>;
+  child: Child<'http' | 'ops'>;
   gatewayUrl: string;
+  /** Its ops listener (/metrics, detailed /readyz). */
+  opsUrl: string;
   wsUrl: string;
 }
 
@@ -121,46 +129,47 @@ export async function startExtraGateway(
   env: Record<string, string> = {},
   scope?: CleanupScope,
 ): Promise<ExtraGateway> {
-  const { subgraphs } = (await (await fetch(`${sys.gatewayUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
+  const { subgraphs } = (await (await fetch(`${sys.gatewayOpsUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
   const child = await startChild({
     name: 'extra-gateway',
     entry: 'gateway/src/main.ts',
     env: {
       LOG_LEVEL: 'error',
       PORT: '0',
+      OPS_PORT: '0',
       SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.url}`).join(','),
       IDENTITY_SECRET: sys.system.identitySecret,
       ...env,
     },
-    listeners: ['http'],
+    listeners: ['http', 'ops'],
   });
   scope?.after(() => child.stop());
   const gatewayUrl = `http://127.0.0.1:${child.ports.http}`;
-  return { child, gatewayUrl, wsUrl: `ws://127.0.0.1:${child.ports.http}/graphql` };
+  return { child, gatewayUrl, opsUrl: `http://127.0.0.1:${child.ports.ops}`, wsUrl: `ws://127.0.0.1:${child.ports.http}/graphql` };
 }
 
-/** The gateway's `subscriptions` section of /readyz. */
+/** The gateway's `subscriptions` section of its detailed /readyz (on the ops listener). */
 export interface GatewaySubscriptionStats {
   shared: number;
   subscribers: number;
   upstreamOpened: number;
 }
 
-export async function gatewayStats(gatewayUrl: string): Promise<GatewaySubscriptionStats> {
-  const body = (await (await fetch(`${gatewayUrl}/readyz`)).json()) as { subscriptions: GatewaySubscriptionStats };
+export async function gatewayStats(opsUrl: string): Promise<GatewaySubscriptionStats> {
+  const body = (await (await fetch(`${opsUrl}/readyz`)).json()) as { subscriptions: GatewaySubscriptionStats };
   return body.subscriptions;
 }
 
 /** Waits until the gateway's /readyz reports these numbers of shared subscriptions and subscribers. */
 export async function untilGatewayStats(
-  gatewayUrl: string,
+  opsUrl: string,
   expected: Omit<GatewaySubscriptionStats, 'upstreamOpened'>,
   timeoutMs = 60_000,
 ): Promise<void> {
   let last: GatewaySubscriptionStats | undefined;
   await waitFor(
     async () => {
-      last = await gatewayStats(gatewayUrl);
+      last = await gatewayStats(opsUrl);
       return last.shared === expected.shared && last.subscribers === expected.subscribers;
     },
     timeoutMs,
@@ -171,8 +180,8 @@ export async function untilGatewayStats(
   });
 }
 
-/** A metric (summed over its series) from a process's /metrics. */
-export const metric = (baseUrl: string, name: string): Promise<number> => readCounter(`${baseUrl}/metrics`, name, {});
+/** A metric (summed over its series) from a process's /metrics, on its ops listener at `opsUrl`. */
+export const metric = (opsUrl: string, name: string): Promise<number> => readCounter(`${opsUrl}/metrics`, name, {});
 
 /** A message of the graphql-transport-ws protocol, as received. */
 export interface ProtocolMessage {

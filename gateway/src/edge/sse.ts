@@ -11,14 +11,15 @@
  *   (503 CAPACITY_EXCEEDED beyond);
  * - each operation is charged to its client's rate (429 RATE_LIMITED with Retry-After).
  *
- * The binding itself is what graphql-sse's express adapter does (which hides the handler this
- * needs to reach reservations): the request's parsed body, the response head, then the stream,
- * one write at a time, until either side ends it.
+ * The binding to express (lib/graphql-sse.ts) is graphql-sse's express adapter with coded errors;
+ * the adapter itself hides the handler this needs to reach reservations.
  */
 import { randomUUID } from 'node:crypto';
-import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY, createHandler, type HandlerOptions, type OperationContext } from 'graphql-sse';
+import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY, createHandler, type OperationContext } from 'graphql-sse';
 import type { ResponseInit, Request as SseRequest } from 'graphql-sse';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { RequestContext } from 'graphql-sse/lib/use/express';
+import { sendSse, sseRequest, type SseHandlerOptions } from '../../../lib/graphql-sse.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import type { InterchangeError } from '../../../lib/errors.ts';
 import { httpClient } from './client.ts';
@@ -26,11 +27,7 @@ import type { ClientRate } from './rate.ts';
 import { EdgeLimit, errorBody, retryAfterSeconds, type Refusals } from './refusals.ts';
 
 /** What graphql-sse's hooks see of the express request: the response, for `res.locals`. */
-export interface SseRequestContext {
-  res: Response;
-}
-
-export type SseOptions<C extends OperationContext> = HandlerOptions<Request, SseRequestContext, C>;
+export type SseOptions<C extends OperationContext> = SseHandlerOptions<C>;
 
 export interface SseLimits {
   rate: ClientRate;
@@ -68,8 +65,9 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
   const reservations = new Map<string, () => void>();
   let streams = 0;
 
-  const handler = createHandler<Request, SseRequestContext, C>({
-    ...options,
+  const { bodyLimitBytes: bodyLimitBytes, ...handlerOptions } = options;
+  const handler = createHandler<Request, RequestContext, C>({
+    ...handlerOptions,
     // graphql-sse's own token rule, but a token it makes up is one this module can name.
     authenticate: (req) => tokenOf(req) ?? randomUUID(),
     onSubscribe: async (req, params) => {
@@ -92,7 +90,7 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
       headers: { get: (key) => (key === 'accept' ? EVENT_STREAM : undefined) },
       body: null,
       raw: undefined as unknown as Request,
-      context: undefined as unknown as SseRequestContext,
+      context: undefined as unknown as RequestContext,
     });
     if (body && typeof body !== 'string') await body.return(undefined);
     limits.log.info({ ttlMs: limits.reservationTtlMs }, 'an SSE reservation was not streamed in time; released it');
@@ -120,61 +118,26 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
   };
 
   return async (req, res) => {
-    const request: SseRequest<Request, SseRequestContext> = {
-      method: req.method,
-      url: req.originalUrl,
-      headers: {
-        get: (key) => {
-          const value = req.headers[key];
-          return Array.isArray(value) ? value.join('\n') : value;
-        },
-      },
-      body: () => (req.body === undefined ? readText(req) : (req.body as Record<string, unknown>)),
-      raw: req,
-      context: { res },
-    };
+    const request = sseRequest(req, res, bodyLimitBytes);
     const refused = refuse(req);
-    if (refused) return send(res, ...refused);
+    if (refused) return sendSse(res, ...refused);
     // A response that may stream counts from now, so concurrent requests cannot overshoot the cap.
     const streaming = req.headers.accept === EVENT_STREAM;
     if (streaming) streams++;
     try {
       const [body, init] = await handler(request);
       if (req.method === 'PUT' && init.status === 201 && typeof body === 'string') reserve(body);
-      if (!body || typeof body === 'string') return send(res, body, init);
-      // A reservation being streamed no longer expires.
-      const token = tokenOf(request);
-      if (token !== undefined) {
-        reservations.get(token)?.();
-        reservations.delete(token);
+      if (body && typeof body !== 'string') {
+        // A reservation being streamed no longer expires.
+        const token = tokenOf(request);
+        if (token !== undefined) {
+          reservations.get(token)?.();
+          reservations.delete(token);
+        }
       }
-      res.writeHead(init.status, init.statusText, init.headers);
-      const end = () => void body.return(undefined);
-      res.once('close', end);
-      for await (const chunk of body) {
-        if (!res.writable) break;
-        await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
-      }
-      res.off('close', end);
-      res.end();
+      await sendSse(res, body, init);
     } finally {
       if (streaming) streams--;
     }
   };
-}
-
-function send(res: Response, body: string | null, init: ResponseInit): void {
-  res.writeHead(init.status, init.statusText, init.headers);
-  res.end(body ?? undefined);
-}
-
-/** A body express.json left alone (not JSON): its text, for graphql-sse to parse or refuse. */
-function readText(req: Request): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (text += chunk));
-    req.once('error', reject);
-    req.once('end', () => resolve(text));
-  });
 }
