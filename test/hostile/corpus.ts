@@ -116,7 +116,7 @@ const SIZE_LIMITS = ['aliases', 'tokens', 'cost', 'rootFields', 'documentBytes',
 function limits(): Entry[] {
   const ops: Operation[] = [];
   const fields = { heavy: HEAVY_FIELD, products: 'products(first: 100) { id name }', typename: '__typename' };
-  for (const n of [100, 300, 1_000, 3_000, 10_000])
+  for (const n of [250, 1_000, 3_000, 10_000, 30_000])
     for (const [label, field] of Object.entries(fields))
       ops.push({ variant: `aliases/${label}/${n}`, query: aliasBomb(n, field), ...overLimit(aliasBomb(n, field), SIZE_LIMITS) });
   for (const n of [100, 1_000, 10_000]) {
@@ -159,7 +159,7 @@ function limits(): Entry[] {
       const codes = [LIMIT, VALIDATION];
       ops.push({ variant: `directives/${kind}/${n}`, query, http: refused(400, codes), ws: wsError(codes), sse: sseRefused(codes) });
     }
-  for (const n of [5_000, 20_000, 100_000])
+  for (const n of [20_000, 60_000, 150_000])
     ops.push({ variant: `tokens/${n}`, query: tokenFlood(n), ...overLimit(tokenFlood(n), ['tokens', 'documentBytes']) });
   for (const bytes of [200_000, 900_000])
     ops.push({ variant: `document-bytes/${bytes}`, query: paddedDocument(bytes), ...limitOrRun(paddedDocument(bytes)) });
