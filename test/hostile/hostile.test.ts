@@ -15,9 +15,10 @@ import { describe as describeAnswer, judge } from './check.ts';
 import { buildCorpus } from './corpus.ts';
 import { Credentials, type Mint } from './credentials.ts';
 import { HOSTILE_GATEWAY_ENV } from './expect.ts';
+import { SCENARIOS } from './scenarios.ts';
 import { sendHttp, sendTcp, sendWs, type Target } from './send.ts';
 import type { Expectation, HostileInput, Observation } from './types.ts';
-import { scaled } from '../support/wait.ts';
+import { scaled, withTimeout } from '../support/wait.ts';
 
 /** Inputs in flight at once: enough to load the gateway, few enough for a loaded 2-core machine. */
 const CONCURRENCY = 6;
@@ -54,7 +55,7 @@ function table(outcomes: Outcome[]): string {
   const rows = outcomes.map((o) => [
     o.input.name.slice(0, 70),
     expected(o.input.expect).slice(0, 60),
-    o.seen ? describeAnswer(o.seen).slice(0, 90) : 'not sent',
+    o.seen ? describeAnswer(o.seen).slice(0, 90) : '-',
     o.problems.join(' / ').slice(0, 160),
   ]);
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), 8));
@@ -131,6 +132,23 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
       const started = performance.now();
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const runSeconds = (performance.now() - started) / 1000;
+
+      // The sequences, one at a time, each bounded; reported in the same table.
+      let addresses = corpus.length;
+      const scenarioContext = { target, credentials, address: () => sourceAddress(addresses++) };
+      for (const scenario of SCENARIOS.filter((s) => !filter || filter.test(`scenario/${s.name}`))) {
+        const input: HostileInput = {
+          name: `scenario/${scenario.name}`,
+          group: 'scenario',
+          request: { transport: 'http' },
+          expect: {},
+          deadlineMs: scenario.deadlineMs,
+        };
+        const problems = await withTimeout(scenario.run(scenarioContext), scenario.deadlineMs, 'the scenario did not finish').catch(
+          (err: unknown) => [String(err)],
+        );
+        outcomes.push({ input, seen: undefined, problems });
+      }
       const reports: CanaryReport[] = await canaries.stop();
       canaries = undefined;
 
@@ -151,7 +169,7 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
         ...(r.name !== 'order producer' && r.longestGapMs > MAX_CANARY_GAP_MS ? [`canary ${r.name} stalled for ${r.longestGapMs} ms`] : []),
       ]);
       assert.deepEqual(crashes, [], 'a process of the system died during the run');
-      assert.equal(wrong.length, 0, `${wrong.length} of ${corpus.length} inputs got a wrong answer:\n${table(wrong)}`);
+      assert.equal(wrong.length, 0, `${wrong.length} of ${outcomes.length} inputs and scenarios got a wrong answer:\n${table(wrong)}`);
       assert.deepEqual(canaryProblems, []);
     },
   );
