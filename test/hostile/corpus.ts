@@ -142,9 +142,9 @@ function limits(): Entry[] {
       sse: sseRefused([VALIDATION, LIMIT]),
     });
   }
-  for (const depth of [16, 32, 64, 256, 1_024])
+  for (const depth of [20, 32, 64, 256, 1_024])
     ops.push({ variant: `depth/${depth}`, query: deepNesting(depth), auth: SUPPORT, ...overLimit(deepNesting(depth), SIZE_LIMITS) });
-  for (const depth of [16, 64, 512]) {
+  for (const depth of [20, 64, 512]) {
     const query = `subscription { orderEvents { order { customer { ${deepNesting(depth).slice('query { customer(id: "c1") { '.length)} } } }`;
     ops.push({ variant: `depth/subscription/${depth}`, query, auth: ALL_ORDERS, ...overLimit(query, SIZE_LIMITS, true) });
   }
@@ -161,8 +161,8 @@ function limits(): Entry[] {
     }
   for (const n of [20_000, 60_000, 150_000])
     ops.push({ variant: `tokens/${n}`, query: tokenFlood(n), ...overLimit(tokenFlood(n), ['tokens', 'documentBytes']) });
-  for (const bytes of [200_000, 900_000])
-    ops.push({ variant: `document-bytes/${bytes}`, query: paddedDocument(bytes), ...limitOrRun(paddedDocument(bytes)) });
+  for (const bytes of [70_000, 200_000, 900_000])
+    ops.push({ variant: `document-bytes/${bytes}`, query: paddedDocument(bytes), ...overLimit(paddedDocument(bytes), ['documentBytes']) });
   for (const bytes of [1_200_000, 4_000_000, 16_000_000])
     ops.push({ variant: `body-bytes/${bytes}`, query: paddedDocument(bytes), ...overLimit(paddedDocument(bytes)) });
   return operations(ops);

@@ -16,7 +16,15 @@ export const DEADLINE = {
 
 /** The gateway settings the corpus is written for (everything else at its default). */
 export const HOSTILE_GATEWAY_ENV: Record<string, string> = {
+  // The operation limits at their documented defaults, pinned: the corpus's sizes are chosen above them.
   OPERATION_LIMITS: 'true',
+  MAX_DEPTH: '15',
+  MAX_ALIASES: '30',
+  MAX_ROOT_FIELDS: '20',
+  MAX_DIRECTIVES: '50',
+  MAX_TOKENS: '2000',
+  MAX_DOCUMENT_BYTES: '65536',
+  MAX_COST: '10000',
   // Per client; every input is a client of its own (its own source address and token subject).
   RATE_LIMIT_PER_SECOND: '50',
   RATE_LIMIT_BURST: '20',
@@ -29,6 +37,7 @@ export const HOSTILE_GATEWAY_ENV: Record<string, string> = {
   MAX_SSE_RESERVATIONS: '40',
   SSE_RESERVATION_TTL_MS: '1000',
   ALLOWED_ORIGINS: 'https://shop.example',
+  CONNECTION_INIT_TIMEOUT_MS: '1000',
   HEADERS_TIMEOUT_MS: '1000',
   REQUEST_TIMEOUT_MS: '2000',
 };

@@ -149,7 +149,8 @@ export const SCENARIOS: readonly Scenario[] = [
     deadlineMs: 15_000,
     async run(ctx) {
       const address = ctx.address();
-      const burst = setting('RATE_LIMIT_BURST') + 10;
+      // The per-second window and the burst reserve together, and some more.
+      const burst = setting('RATE_LIMIT_PER_SECOND') + setting('RATE_LIMIT_BURST') + 10;
       const answers = await Promise.all(Array.from({ length: burst }, () => post(ctx, address, undefined, '{ __typename }')));
       const limited = answers.filter((a) => a.status === 429);
       if (limited.length === 0)
@@ -173,7 +174,7 @@ export const SCENARIOS: readonly Scenario[] = [
       if (!ctx.credentials.canMint) return ['no tokens can be minted on this system (ExampleSystem.token)'];
       const authorization = await ctx.credentials.authorization({ kind: 'valid' }, 'hostile-rate-subject');
       const [a, b] = [ctx.address(), ctx.address()];
-      const burst = setting('RATE_LIMIT_BURST') + 10;
+      const burst = setting('RATE_LIMIT_PER_SECOND') + setting('RATE_LIMIT_BURST') + 10;
       const answers = await Promise.all(Array.from({ length: burst }, (_, i) => post(ctx, i % 2 ? a : b, authorization, '{ __typename }')));
       return answers.some((r) => r.status === 429)
         ? []
