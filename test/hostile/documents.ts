@@ -42,11 +42,21 @@ export function fragmentCycle(length: number): string {
   return `query { ...F0 } ${fragments.join(' ')}`;
 }
 
-/** customer -> orders -> customer -> ... `depth` fields deep. */
-export function deepNesting(depth: number, keyword = 'query'): string {
+/** `levels` fields of customer -> orders -> customer -> ... ending in `id`. */
+function customerOrders(levels: number): string {
   let inner = 'id';
-  for (let level = depth - 1; level > 0; level--) inner = level % 2 === 1 ? `orders(first: 1) { ${inner} }` : `customer { ${inner} }`;
-  return `${keyword} { customer(id: "c1") { ${inner} } }`;
+  for (let level = levels; level > 0; level--) inner = level % 2 === 1 ? `orders(first: 1) { ${inner} }` : `customer { ${inner} }`;
+  return inner;
+}
+
+/** A query `depth` fields deep: customer -> orders -> customer -> ... */
+export function deepNesting(depth: number): string {
+  return `query { customer(id: "c1") { ${customerOrders(depth - 1)} } }`;
+}
+
+/** A subscription `depth` fields deep: orderEvents -> order -> customer -> orders -> ... */
+export function deepSubscription(depth: number): string {
+  return `subscription { orderEvents { order { customer { ${customerOrders(depth - 3)} } } } }`;
 }
 
 /** Inline fragments on Query nested `depth` times around one field. */
