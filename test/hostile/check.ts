@@ -13,7 +13,7 @@ export const LEAKS: readonly { name: string; pattern: RegExp }[] = [
   { name: 'file URL', pattern: /file:\/\/\/?[\w.-]/ },
   { name: 'source line', pattern: /\.(ts|js|mjs|cjs):\d+/ },
   { name: 'absolute path', pattern: /(^|["'\s(=])\/(?:[\w.-]+\/){2,}[\w.-]+\.(ts|js|mjs|graphql|json|yaml)\b/ },
-  { name: 'express error page', pattern: /<pre>|<!DOCTYPE html>/i },
+  { name: 'HTML error page', pattern: /<pre>|<!DOCTYPE html>/i },
 ];
 
 /** The names of the leak patterns found in any text of the answer. */

@@ -239,8 +239,11 @@ function contentTypes(): Entry[] {
     headers: Record<string, string | null>;
     body?: string | Uint8Array;
     expect: Expectation | Expectation[];
+    sseExpect?: Expectation[];
   }[] = [];
   const bad = refused([400, 415], BAD_REQUEST);
+  // Not JSON, and not a type a cross-site form or no-cors fetch can send either: refused over HTTP, read or refused over SSE.
+  cases.push({ label: 'type/application/jsonx', headers: { 'content-type': 'application/jsonx' }, expect: bad, sseExpect: [bad, ok()] });
   for (const type of [
     null,
     'text/plain',
@@ -248,7 +251,6 @@ function contentTypes(): Entry[] {
     'application/x-www-form-urlencoded',
     'multipart/form-data; boundary=x',
     'application/graphql',
-    'application/jsonx',
     'application/xml',
     '*/*',
     'json',
@@ -276,7 +278,7 @@ function contentTypes(): Entry[] {
       variant: `sse/${c.label}`,
       request: { transport: 'sse', method: 'POST', headers: { accept: 'text/event-stream', ...c.headers }, body: c.body ?? body },
       // Over SSE a body that is not JSON is refused the same way; a charset it reads is fine.
-      expect: c.expect,
+      expect: c.sseExpect ?? c.expect,
       deadlineMs: DEADLINE.refusal,
     },
   ]);
@@ -419,11 +421,12 @@ function operationChoice(): Entry[] {
     const named = severalOperations(n, true);
     ops.push(
       {
+        // Invalid (LoneAnonymousOperation), or refused before validation: no single operation to run.
         variant: `several-unnamed/${n}`,
         query: unnamed,
-        http: refused(400, VALIDATION),
-        ws: wsError(VALIDATION),
-        sse: sseRefused(VALIDATION),
+        http: refused(400, [VALIDATION, BAD_REQUEST]),
+        ws: wsError([VALIDATION, BAD_REQUEST]),
+        sse: sseRefused([VALIDATION, BAD_REQUEST]),
       },
       {
         variant: `several-named/${n}`,
@@ -801,7 +804,7 @@ function serverSentEvents(): Entry[] {
     'POST',
     '/graphql/stream',
     { 'content-type': 'application/json', accept: 'text/html' },
-    refused([400, 406], SSE_PROTOCOL),
+    refused([400, 404, 406], SSE_PROTOCOL),
     gqlBody('{ __typename }'),
   );
   sse('patch', 'PATCH', '/graphql/stream', json, refused([400, 404, 405], SSE_PROTOCOL), gqlBody('{ __typename }'));
