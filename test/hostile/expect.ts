@@ -28,7 +28,8 @@ export const HOSTILE_GATEWAY_ENV: Record<string, string> = {
   // Per client; every input is a client of its own (its own source address and token subject).
   RATE_LIMIT_PER_SECOND: '50',
   RATE_LIMIT_BURST: '20',
-  SUBSCRIPTION_EVENTS_PER_SECOND: '20',
+  // The canary subscriber gets a few events a second; the event-budget scenario, a dozen times as many.
+  SUBSCRIPTION_EVENTS_PER_SECOND: '10',
   SUBSCRIPTION_EVENTS_BURST: '20',
   MAX_WEBSOCKETS_PER_CLIENT: '3',
   MAX_SUBSCRIPTIONS_PER_SOCKET: '4',

@@ -288,29 +288,31 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'rate-limit/subscription-events',
     deadlineMs: 30_000,
     async run(ctx) {
-      // Four identical subscriptions on one socket: every event of the canaries' orders counts four times against this client's budget.
+      // As many identical subscriptions as the caps let one client open: every event of the canaries' orders counts that many times against its budget.
       const authorization = await ctx.credentials.authorization({ kind: 'valid', scopes: ['orders:all'] }, 'hostile-event-budget');
-      const { socket, refusal } = await openSocket(ctx, ctx.address(), authorization);
-      if (!socket) return [`the subscriber was refused: ${JSON.stringify(refusal)}`.slice(0, 300)];
+      const address = ctx.address();
+      const sockets: WebSocket[] = [];
+      const errors: unknown[] = [];
       try {
-        const errors: { type: string; payload: unknown }[] = [];
-        socket.on('message', (raw) => {
-          const message = JSON.parse(String(raw)) as { type: string; payload?: { errors?: unknown[] } | unknown[] };
-          if (message.type === 'error' || (message.type === 'next' && !Array.isArray(message.payload) && message.payload?.errors))
-            errors.push({ type: message.type, payload: message.payload });
-        });
-        for (let i = 0; i < setting('MAX_SUBSCRIPTIONS_PER_SOCKET'); i++)
-          socket.send(JSON.stringify({ id: `e${i}`, type: 'subscribe', payload: { query: ORDER_EVENTS } }));
-        const limited = () => errors.find((e) => JSON.stringify(e.payload).includes('RATE_LIMITED'));
+        for (let s = 0; s < setting('MAX_WEBSOCKETS_PER_CLIENT'); s++) {
+          const { socket, refusal } = await openSocket(ctx, address, authorization);
+          if (!socket) return [`subscriber socket ${s + 1} was refused: ${JSON.stringify(refusal)}`.slice(0, 300)];
+          sockets.push(socket);
+          socket.on('message', (raw) => {
+            const message = JSON.parse(String(raw)) as { type: string; payload?: { errors?: unknown[] } | unknown[] };
+            if (message.type === 'error' || (message.type === 'next' && !Array.isArray(message.payload) && message.payload?.errors))
+              errors.push(message.payload);
+          });
+          for (let i = 0; i < setting('MAX_SUBSCRIPTIONS_PER_SOCKET'); i++)
+            socket.send(JSON.stringify({ id: `e${i}`, type: 'subscribe', payload: { query: ORDER_EVENTS } }));
+        }
+        const limited = () => errors.find((e) => JSON.stringify(e).includes('RATE_LIMITED'));
         return await waitFor(() => limited() !== undefined, 20_000, 'no RATE_LIMITED in the stream of a client over its event budget').then(
-          () =>
-            JSON.stringify(limited()!.payload).includes('lastDeliveredCursor')
-              ? []
-              : ['RATE_LIMITED without extensions.lastDeliveredCursor'],
+          () => (JSON.stringify(limited()).includes('lastDeliveredCursor') ? [] : ['RATE_LIMITED without extensions.lastDeliveredCursor']),
           (err: Error) => [`${err.message}; errors seen: ${JSON.stringify(errors).slice(0, 200)}`],
         );
       } finally {
-        socket.terminate();
+        for (const socket of sockets) socket.terminate();
       }
     },
   },
