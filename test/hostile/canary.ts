@@ -16,6 +16,8 @@ export interface CanaryReport {
   failures: string[];
   /** Longest time without an answer / event, in ms. */
   longestGapMs: number;
+  /** When that longest gap ended (epoch ms), to name the inputs in flight then. */
+  longestGapEndedAt: number;
 }
 
 /** Authorization values for the canaries' own subjects; undefined where tokens cannot be minted yet. */
@@ -37,6 +39,7 @@ const STOCKED = generateProducts()
 class GapMeter {
   private last = 0;
   longest = 0;
+  longestEndedAt = 0;
   count = 0;
 
   start(): void {
@@ -45,7 +48,10 @@ class GapMeter {
 
   mark(): void {
     const now = performance.now();
-    this.longest = Math.max(this.longest, now - this.last);
+    if (now - this.last > this.longest) {
+      this.longest = now - this.last;
+      this.longestEndedAt = Date.now();
+    }
     this.last = now;
     this.count++;
   }
@@ -98,15 +104,14 @@ export class Canaries {
 
   /** Stops the canaries and reports what each saw. */
   async stop(): Promise<CanaryReport[]> {
+    const report = (name: string, { gaps, failures }: { gaps: GapMeter; failures: string[] }): CanaryReport => {
+      const longestGapMs = gaps.stop();
+      return { name, count: gaps.count, failures, longestGapMs, longestGapEndedAt: gaps.longestEndedAt };
+    };
     const reports: CanaryReport[] = [
-      { name: 'query client', count: this.query.gaps.count, failures: this.query.failures, longestGapMs: this.query.gaps.stop() },
-      {
-        name: 'subscriber',
-        count: this.subscriber.gaps.count,
-        failures: this.subscriber.failures,
-        longestGapMs: this.subscriber.gaps.stop(),
-      },
-      { name: 'order producer', count: 0, failures: this.producer.failures, longestGapMs: 0 },
+      report('query client', this.query),
+      report('subscriber', this.subscriber),
+      { name: 'order producer', count: 0, failures: this.producer.failures, longestGapMs: 0, longestGapEndedAt: 0 },
     ];
     this.running = false;
     this.socket?.close(1000);

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
-import { Canaries, type CanaryReport } from './canary.ts';
+import { Worker } from 'node:worker_threads';
+import type { CanaryReport, CanaryTokens } from './canary.ts';
 import { describe as describeAnswer, judge } from './check.ts';
 import { buildCorpus } from './corpus.ts';
 import { Credentials, type Mint } from './credentials.ts';
@@ -34,6 +35,52 @@ interface Outcome {
   input: HostileInput;
   seen: Observation | undefined;
   problems: string[];
+  /** When it was sent and answered (epoch ms): to name what was in flight during a canary's longest stall. */
+  sentAt?: number;
+  answeredAt?: number;
+}
+
+/** The canaries in a worker thread (canary-worker.ts): stop() ends them and returns their reports. */
+class CanaryThread {
+  private readonly worker: Worker;
+  private reports: Promise<CanaryReport[]> | undefined;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+  }
+
+  static async start(gatewayUrl: string, tokens: CanaryTokens): Promise<CanaryThread> {
+    const thread = new CanaryThread(new Worker(new URL('./canary-worker.ts', import.meta.url), { workerData: { gatewayUrl, tokens } }));
+    await thread.next('live');
+    return thread;
+  }
+
+  /** The next message of `type`, or the worker's error. */
+  private next<T>(type: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string; reports?: unknown }) => {
+        if (message.type !== type) return;
+        this.worker.off('error', reject);
+        this.worker.off('message', onMessage);
+        resolve(message.reports as T);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+    });
+  }
+
+  stop(): Promise<CanaryReport[]> {
+    this.reports ??= (async () => {
+      const reports = this.next<CanaryReport[]>('reports');
+      this.worker.postMessage('stop');
+      try {
+        return await withTimeout(reports, 30_000, 'the canaries did not stop');
+      } finally {
+        await this.worker.terminate();
+      }
+    })();
+    return this.reports;
+  }
 }
 
 function expected(expect: HostileInput['expect']): string {
@@ -64,7 +111,7 @@ function table(outcomes: Outcome[]): string {
 
 describe('hostile inputs against the example system', { timeout: scaled(600_000) }, () => {
   let system: ExampleSystem | undefined;
-  let canaries: Canaries | undefined;
+  let canaries: CanaryThread | undefined;
   const crashes: string[] = [];
 
   before(
@@ -96,12 +143,11 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
       if (!credentials.canMint) t.diagnostic('this system mints no tokens (ExampleSystem.token): "valid" credentials send none');
       const canaryToken = async (subject: string, customer: string | undefined, scopes: string[]) =>
         mint && `Bearer ${await mint({ subject, scopes, ...(customer && { customer }) })}`;
-      canaries = new Canaries(sys.gatewayUrl, {
+      canaries = await CanaryThread.start(sys.gatewayUrl, {
         query: await canaryToken('canary-query', undefined, []),
         subscriber: await canaryToken('canary-subscriber', undefined, ['orders:all']),
         producer: await canaryToken('canary-producer', 'c1', ['orders:write']),
       });
-      await canaries.start();
 
       const target: Target = { host: '127.0.0.1', port: Number(new URL(sys.gatewayUrl).port) };
       const outcomes: Outcome[] = new Array(corpus.length);
@@ -121,12 +167,13 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
             deadlineMs: scaled(input.deadlineMs),
           };
           const { request } = input;
+          const sentAt = Date.now();
           const seen = await (request.transport === 'ws'
             ? sendWs(target, request, options)
             : request.transport === 'tcp'
               ? sendTcp(target, request, options)
               : sendHttp(target, request, options));
-          outcomes[i] = { input, seen, problems: judge(input, seen) };
+          outcomes[i] = { input, seen, problems: judge(input, seen), sentAt, answeredAt: Date.now() };
         }
       };
       const started = performance.now();
@@ -157,8 +204,15 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
       t.diagnostic(`${corpus.length} inputs (${byTransport.join(', ')}) in ${runSeconds.toFixed(1)} s; ${wrong.length} wrong`);
       const slowest = outcomes.filter((o) => o.seen).sort((a, b) => b.seen!.elapsedMs - a.seen!.elapsedMs)[0];
       if (slowest) t.diagnostic(`slowest answer: ${slowest.input.name} in ${slowest.seen!.elapsedMs} ms`);
-      for (const r of reports)
+      for (const r of reports) {
         t.diagnostic(`canary ${r.name}: ${r.count} seen, longest gap ${r.longestGapMs} ms, ${r.failures.length} failures`);
+        if (r.longestGapMs < 500) continue;
+        const from = r.longestGapEndedAt - r.longestGapMs;
+        const inFlight = outcomes.filter((o) => o.sentAt! < r.longestGapEndedAt && o.answeredAt! > from).map((o) => o.input.name);
+        t.diagnostic(
+          `  in flight during that gap: ${inFlight.slice(0, 8).join(', ') || 'no input (between the corpus and the scenarios, or in a scenario)'}`,
+        );
+      }
       if (wrong.length > 0) {
         const groups = Object.entries(Object.groupBy(wrong, (o) => o.input.group)).map(([g, v]) => `${g} ${v!.length}`);
         t.diagnostic(`wrong by group: ${groups.join(', ')}`);
