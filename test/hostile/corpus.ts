@@ -7,6 +7,7 @@
  * issue allows more than one answer (a long fragment chain may run, or be refused by a limit, but
  * never give a 500), an input lists each.
  */
+import { createHash } from 'node:crypto';
 import { encodeCursor } from '../../subgraphs/orders/cursor.ts';
 import {
   HEAVY_FIELD,
@@ -944,6 +945,30 @@ function clientPort(): Entry[] {
   ];
 }
 
+/** Automatic persisted queries as Apollo clients send them: unknown hashes, wrong hashes, other versions. */
+function persistedQueries(): Entry[] {
+  const query = '{ products(first: 1) { id } }';
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const pq = (sha256Hash: unknown, version: unknown = 1) => ({ extensions: { persistedQuery: { version, sha256Hash } } });
+  const send = (variant: string, body: Record<string, unknown>, expect: Expectation | Expectation[]): Entry => ({
+    variant,
+    request: { transport: 'http', headers: json, body: JSON.stringify(body) },
+    expect,
+    deadlineMs: DEADLINE.run,
+  });
+  const notFound = { code: 'PERSISTED_QUERY_NOT_FOUND' };
+  return [
+    // Apollo's answer that makes the client send the query with its hash.
+    send('unknown-hash', { ...pq(sha(`${query} # never registered`)) }, notFound),
+    send('unknown-hash-random', { ...pq('0'.repeat(64)) }, notFound),
+    send('hash-mismatch', { query, ...pq(sha('{ other }')) }, refused(400, BAD_REQUEST)),
+    send('hash-not-hex', { query, ...pq('not a hash') }, refused(400, BAD_REQUEST)),
+    send('hash-not-a-string', { query, ...pq(5) }, refused(400, BAD_REQUEST)),
+    send('version-2', { query, ...pq(sha(query), 2) }, refused(400, BAD_REQUEST)),
+    send('register', { query, ...pq(sha(query)) }, ok()),
+  ];
+}
+
 /** Inputs that must run: the limits' defaults let ordinary operations through. */
 function controls(): Entry[] {
   return operations([
@@ -1013,6 +1038,7 @@ const GROUPS = {
   cursors,
   tcp: rawConnections,
   'client-port': clientPort,
+  persisted: persistedQueries,
   controls,
 } as const;
 
