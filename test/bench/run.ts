@@ -4,6 +4,8 @@
  *   subscriptions   federated subscriptions under load (below)
  *   replay          how fast the orders projection comes back after a restart: a cold rebuild and
  *                   a restart from a snapshot, on the embedded log and on the Kafka mock (replay.ts)
+ *   edge            the gateway CPU per request that identity and the operation limits add: a
+ *                   simple query with a token and the limits on, next to one without (edge.ts)
  *
  * Subscriptions: federated subscriptions under load. Starts the whole example system as processes
  * on the librdkafka mock cluster, publishes order events to Kafka at a steady rate, and measures
@@ -22,6 +24,8 @@
  *                    [--rate 50] [--distinct-rate 2] [--seconds 10] [--warmup 2] [--sockets 10]
  *                    [--profile DIR]
  *
+ *   npm run bench -- edge [--edge-requests 1000] [--edge-rounds 6] [--edge-concurrency 4]
+ *
  *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
  *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
  *
@@ -38,6 +42,7 @@ import type { ProcessName } from '../../scripts/system.ts';
 import { startKafkaSystem, type KafkaSystem } from '../kafka/orders-support.ts';
 import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
+import { cleanupEdgeBench, edgeBench } from './edge.ts';
 import { cleanupReplayBench, replayBench } from './replay.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
 import { round, table } from './stats.ts';
@@ -59,10 +64,13 @@ const { values, positionals } = parseArgs({
     'replay-kafka-events': { type: 'string', default: '100000' },
     'replay-partitions': { type: 'string', default: '6' },
     'replay-kafka-partitions': { type: 'string', default: '24' },
+    'edge-requests': { type: 'string', default: '1000' },
+    'edge-rounds': { type: 'string', default: '6' },
+    'edge-concurrency': { type: 'string', default: '4' },
   },
 });
 
-const SCENARIOS = ['subscriptions', 'replay'] as const;
+const SCENARIOS = ['subscriptions', 'replay', 'edge'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const unknown = positionals.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
 if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${SCENARIOS.join(', ')}`);
@@ -101,6 +109,11 @@ const UNLIMITED_CLIENT = {
   MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: '100000',
 };
 
+const edgeBenchOptions = {
+  requests: Math.floor(count('edge-requests', values['edge-requests'], 10, 1_000_000)),
+  rounds: Math.floor(count('edge-rounds', values['edge-rounds'], 1, 1_000)),
+  concurrency: Math.floor(count('edge-concurrency', values['edge-concurrency'], 1, 256)),
+};
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
@@ -128,7 +141,8 @@ const MAX_CHILD_LINES = 30;
 // Whatever happens, the bench ends: a hard limit well beyond what the runs need.
 const hardLimitMs =
   (scenarios.has('subscriptions') ? (2 * (options.warmup + options.seconds) + 150) * 1000 : 0) +
-  (scenarios.has('replay') ? 20 * 60_000 : 0);
+  (scenarios.has('replay') ? 20 * 60_000 : 0) +
+  (scenarios.has('edge') ? 10 * 60_000 : 0);
 setTimeout(() => {
   log(`hard time limit of ${hardLimitMs / 1000} s reached; exiting`);
   void cleanup().finally(() => process.exit(2));
@@ -142,12 +156,14 @@ function cleanup(): Promise<void> {
     await producer?.disconnect().catch(() => {});
     await kafka?.stop().catch(() => {});
     await cleanupReplayBench();
+    await cleanupEdgeBench();
   })();
   return cleaning;
 }
 process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
 if (scenarios.has('subscriptions')) await subscriptionsBench();
+if (scenarios.has('edge')) await edgeBench(edgeBenchOptions);
 if (scenarios.has('replay')) {
   try {
     await replayBench(replayOptions);
