@@ -9,12 +9,7 @@
  * handler between the two.
  */
 import type { Request, Response } from 'express';
-import {
-  type HandlerOptions,
-  type OperationContext,
-  type Request as SseRequest,
-  type ResponseInit,
-} from 'graphql-sse';
+import { type HandlerOptions, type OperationContext, type Request as SseRequest, type ResponseInit } from 'graphql-sse';
 import type { RequestContext } from 'graphql-sse/lib/use/express';
 import { ErrorCode } from './errors.ts';
 import { GRAPHQL_PARSE_FAILED } from './graphql-validation.ts';
@@ -77,7 +72,6 @@ export async function sendSse(res: Response, body: string | null | AsyncGenerato
   }
   await send(res, body, init);
 }
-
 
 /**
  * A body express.json left alone (not JSON), as text: graphql-sse says what it makes of it. Past
