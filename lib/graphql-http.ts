@@ -12,6 +12,7 @@ import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-inte
 import type { Registry } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { EdgeOptions } from './edge.ts';
+import { answerClientErrors, errorBody } from './client-errors.ts';
 import { ErrorCode } from './errors.ts';
 import { announceListening, closeServer, listen, type Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
@@ -67,8 +68,6 @@ interface BodyError {
   expose?: boolean;
 }
 
-const graphQLError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
-
 /**
  * Answers every error of reading a request body (express.json's) as a GraphQL error with its 4xx
  * status: malformed or oversized JSON, an unsupported charset or content encoding, a body cut
@@ -77,14 +76,14 @@ const graphQLError = (message: string, code: string) => ({ errors: [{ message, e
 export const bodyErrors: ErrorRequestHandler = (err: BodyError, _req, res, next) => {
   const status = err.status ?? 0;
   if (err.type === 'entity.parse.failed') {
-    res.status(400).json(graphQLError(`malformed JSON body: ${err.message}`, ErrorCode.BAD_REQUEST));
+    res.status(400).json(errorBody(`malformed JSON body: ${err.message}`, ErrorCode.BAD_REQUEST));
   } else if (err.type === 'entity.too.large') {
-    res.status(413).json(graphQLError('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
+    res.status(413).json(errorBody('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
   } else if (status >= 400 && status < 500) {
     // body-parser's 4xx messages name what was refused (`unsupported charset "LATIN1"`) and nothing internal.
     res
       .status(status)
-      .json(graphQLError(err.expose && err.message ? err.message : 'the request body could not be read', ErrorCode.BAD_REQUEST));
+      .json(errorBody(err.expose && err.message ? err.message : 'the request body could not be read', ErrorCode.BAD_REQUEST));
   } else {
     next(err);
   }
@@ -100,9 +99,14 @@ function declaredLengthLimit(limitBytes: number): RequestHandler {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (!(declared > limitBytes)) return next();
     res.setHeader('connection', 'close');
-    res.status(413).json(graphQLError('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
+    res.status(413).json(errorBody('request body is too large', ErrorCode.PAYLOAD_TOO_LARGE));
   };
 }
+
+/** Anything no route answered: a coded 404, not express's HTML page. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody(`nothing here answers ${req.method} requests at this path`, ErrorCode.NOT_FOUND));
+};
 
 /**
  * The terminal error handler: whatever went wrong, the answer is GraphQL-shaped JSON with a code,
@@ -112,7 +116,7 @@ function lastResortErrors(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     log.error({ err, method: req.method, path: req.path }, 'unhandled error while serving a request');
     if (res.headersSent) return next(err); // express ends the response
-    res.status(500).json(graphQLError('internal error', ErrorCode.INTERNAL_SERVER_ERROR));
+    res.status(500).json(errorBody('internal error', ErrorCode.INTERNAL_SERVER_ERROR));
   };
 }
 
@@ -152,10 +156,13 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     ...(options.beforeGraphQL ?? []),
     expressMiddleware(apollo, { context: options.context }),
   );
+  app.use(notFound);
   app.use(lastResortErrors(log));
+  answerClientErrors(httpServer);
 
   const ops = opsApp(options);
   const opsServer = createServer(ops);
+  answerClientErrors(opsServer);
   const port = await listen(httpServer, options.port, options.host);
   const opsPort = await listen(opsServer, edge.opsPort, edge.opsHost).catch(async (err: unknown) => {
     await closeServer(httpServer);
@@ -188,6 +195,7 @@ function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readines
   if (registry) {
     app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
   }
+  app.use(notFound);
   app.use(lastResortErrors(options.log));
   return app;
 }

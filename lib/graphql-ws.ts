@@ -11,10 +11,12 @@
  * - failures are logged through the process's logger, never the console;
  * - WebSocket pings find dead peers; `stop` closes every socket with 1001 (going away).
  */
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, MessageType, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { errorJson, rawJsonResponse } from './client-errors.ts';
+import { ErrorCode } from './errors.ts';
 import { withCodedOperationErrors, type ValidationPolicy } from './graphql-validation.ts';
 import type { Stoppable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
@@ -119,16 +121,12 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end(rawJsonResponse(404, errorJson(`no WebSocket endpoint at this path; it is ${options.path}`, ErrorCode.NOT_FOUND)));
       return;
     }
     const refused = options.refuseUpgrade?.(request);
     if (refused) {
-      const reason = STATUS_CODES[refused.status] ?? 'Refused';
-      socket.end(
-        `HTTP/1.1 ${refused.status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(refused.body)}\r\n\r\n${refused.body}`,
-      );
+      socket.end(rawJsonResponse(refused.status, refused.body));
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));

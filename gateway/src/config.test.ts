@@ -21,6 +21,7 @@ describe('gateway configuration', () => {
   test("reads the edge's settings: rates below one a second or off, comma-separated origins, and refuses negative rates and zero caps", () => {
     const config = readGatewayConfig(
       {
+        ...SECRET,
         RATE_LIMIT_PER_SECOND: '0.5',
         SUBSCRIPTION_EVENTS_PER_SECOND: '0',
         ALLOWED_ORIGINS: ' https://a.example , https://b.example,',
@@ -33,7 +34,7 @@ describe('gateway configuration', () => {
     assert.deepEqual(config.ALLOWED_ORIGINS, ['https://a.example', 'https://b.example']);
     assert.deepEqual(config.CORS_ORIGINS, []);
     assert.throws(
-      () => readGatewayConfig({ RATE_LIMIT_PER_SECOND: '-1', MAX_SSE_STREAMS: '0' }, []),
+      () => readGatewayConfig({ ...SECRET, RATE_LIMIT_PER_SECOND: '-1', MAX_SSE_STREAMS: '0' }, []),
       (err: unknown) => err instanceof ConfigError && err.problems.length === 2,
     );
   });

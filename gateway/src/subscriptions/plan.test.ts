@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'graphql';
 import { repoRoot } from '../../../lib/supervisor.ts';
+import { withEnforcedSecurityFeatures } from '../authorization/policy.ts';
 import { SubscriptionPlanner } from './plan.ts';
 
-const supergraphSdl = readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
+// As the gateway reads it (gateway.ts): the security features it enforces itself are loaded as plain ones.
+const supergraphSdl = withEnforcedSecurityFeatures(readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8'));
 const plan = (planner: SubscriptionPlanner, query: string) => planner.plan(parse(query), undefined, query);
 
 test('keeps plans while they fit in the bytes allowed, and lets the least recently used go first', { timeout: 30_000 }, () => {
