@@ -8,7 +8,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Registry } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { EdgeOptions } from './edge.ts';
@@ -103,6 +105,19 @@ function declaredLengthLimit(limitBytes: number): RequestHandler {
   };
 }
 
+/**
+ * Apollo Server refuses some requests with a 400 whose error has no code (an automatic persisted
+ * query whose hash does not match its query, or of another version), which it would then send as
+ * INTERNAL_SERVER_ERROR: a client error is BAD_REQUEST.
+ */
+function codedClientError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const status = original instanceof GraphQLError ? (original.extensions['http'] as { status?: unknown } | undefined)?.status : undefined;
+  const clientError = typeof status === 'number' && status >= 400 && status < 500;
+  if (!clientError || formatted.extensions?.['code'] !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_REQUEST } };
+}
+
 /** Anything no route answered: a coded 404, not express's HTML page. */
 const notFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody(`nothing here answers ${req.method} requests at this path`, ErrorCode.NOT_FOUND));
@@ -139,6 +154,8 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     // lib/lifecycle.ts owns signal handling for the whole process.
     stopOnTerminationSignals: false,
     plugins: apolloOptions.plugins ?? [],
+    formatError: (formatted: GraphQLFormattedError, error: unknown) =>
+      (apolloOptions.formatError ?? ((f) => f))(codedClientError(formatted, error), error),
   } as ApolloServerOptions<Ctx>);
   await apollo.start();
 

@@ -68,7 +68,8 @@ export function sseRequest(req: Request, res: Response, bodyLimitBytes: number):
 export async function sendSse(res: Response, body: string | null | AsyncGenerator<string>, init: ResponseInit): Promise<void> {
   if (init.status >= 400 && (body === null || typeof body === 'string')) {
     res.writeHead(init.status, init.statusText, { ...init.headers, 'content-type': 'application/json; charset=utf-8' });
-    return new Promise((resolve) => res.end(codedErrorBody(init.status, init.statusText, body), () => resolve()));
+    res.end(codedErrorBody(init.status, init.statusText, body));
+    return;
   }
   await send(res, body, init);
 }
@@ -97,7 +98,10 @@ function text(req: Request, limitBytes: number): Promise<string> {
 
 async function send(res: Response, body: string | null | AsyncGenerator<string>, init: ResponseInit): Promise<void> {
   res.writeHead(init.status, init.statusText, init.headers);
-  if (!body || typeof body === 'string') return new Promise((resolve) => res.end(body, () => resolve()));
+  if (!body || typeof body === 'string') {
+    res.end(body);
+    return;
+  }
   const stop = () => void body.return(undefined);
   res.once('close', stop);
   for await (const value of body) {
@@ -106,5 +110,6 @@ async function send(res: Response, body: string | null | AsyncGenerator<string>,
     if (!written) break;
   }
   res.off('close', stop);
-  return new Promise((resolve) => res.end(resolve));
+  // Not waiting for 'finish': a response whose client went away never emits it.
+  res.end();
 }

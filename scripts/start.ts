@@ -9,7 +9,6 @@
 import { z } from 'zod';
 import { ConfigError, DEFAULT_DATA_DIR, loadConfig, setting } from '../lib/config.ts';
 import { Scope } from '../lib/auth/principal.ts';
-import { devAuth } from './dev-auth.ts';
 import { listenProblem, nextFreePort } from './port-check.ts';
 import { SystemStartError, startExampleSystem, type ExampleSystem } from './system.ts';
 
@@ -85,14 +84,13 @@ if (process.send) process.once('disconnect', () => void stopAll(0));
 const DEMO_TOKEN = { customer: 'c1', scopes: [Scope.ORDERS_WRITE], expiresInSeconds: 7 * 86_400 };
 
 try {
-  // The development key set (created on first start): the playground opens with a demo customer's token.
-  const playgroundToken = await (await devAuth(config.DATA_DIR)).token(DEMO_TOKEN);
   system = await startExampleSystem({
     host: config.HOST,
     gatewayPort: config.PORT,
     logLevel: config.LOG_LEVEL,
     dataDir: config.DATA_DIR,
-    env: { gateway: { PLAYGROUND_TOKEN: playgroundToken } },
+    // The development key set (created on first start) signs it: the playground opens with it.
+    playgroundToken: DEMO_TOKEN,
     onLine: print,
     onExit: (name, code) => {
       if (stopping) return;

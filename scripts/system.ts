@@ -35,6 +35,8 @@ export interface SystemOptions {
   dataDir?: string;
   /** Extra environment per process name (e.g. a shorter timeout for one subgraph). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
+  /** Who the playground's first query runs as: a token for these claims opens in its Headers tab. */
+  playgroundToken?: TokenClaims;
   onLine?: (name: ProcessName, line: string) => void;
   /**
    * Called when a process of the started system exits by itself (a crash), not when `stop` or a
@@ -106,6 +108,8 @@ export interface ExampleSystem {
   token(claims?: TokenClaims): Promise<string>;
   /** The IDENTITY_SECRET of the gateway and the subgraphs, for tests that call a subgraph directly. */
   identitySecret: string;
+  /** The gateway's identity settings (IDENTITY_SECRET, JWKS_FILE, JWT_ISSUER, JWT_AUDIENCE), for another gateway on this system. */
+  gatewayIdentityEnv: Record<string, string>;
   /** Stops every process, the gateway first. */
   stop(): Promise<void>;
 }
@@ -124,6 +128,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const dataDir = options.dataDir ?? temporaryDir!;
   const auth = await devAuth(dataDir);
   const identity = { IDENTITY_SECRET: auth.identitySecret };
+  const gatewayIdentityEnv = { ...identity, JWKS_FILE: auth.jwksFile, JWT_ISSUER: auth.issuer, JWT_AUDIENCE: auth.audience };
   const stop = async () => {
     stopping = true;
     for (const child of [...processes.values()].reverse()) await child.stop();
@@ -229,10 +234,8 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         entry: 'gateway/src/main.ts',
         env: {
           PORT: String(options.gatewayPort),
-          ...identity,
-          JWKS_FILE: auth.jwksFile,
-          JWT_ISSUER: auth.issuer,
-          JWT_AUDIENCE: auth.audience,
+          ...gatewayIdentityEnv,
+          ...(options.playgroundToken && { PLAYGROUND_TOKEN: await auth.token(options.playgroundToken) }),
           SUBGRAPH_URLS: (
             [
               ['customers', customers],
@@ -261,6 +264,7 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       stop,
       token: (claims) => auth.token(claims),
       identitySecret: auth.identitySecret,
+      gatewayIdentityEnv,
     };
   } catch (err) {
     await stop();

@@ -82,6 +82,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
   const exposure = edgePolicy(config);
+  // Without introspection and suggestions in production, on graphql-ws and graphql-sse as over HTTP.
+  const validate = codedValidate(exposure);
   const operations = authorizingOperations(
     operationHandlers(
       engine,
@@ -146,7 +148,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         bodyErrors,
         edge.sse<GatewayContext>({
           schema: engine.schema,
-          validate: codedValidate(exposure),
+          validate,
           bodyLimitBytes: config.BODY_LIMIT_BYTES,
           onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
@@ -179,7 +181,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       onSubscribe: async (ctx, _id, payload) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
         if (identity instanceof InterchangeError) return [identity];
-        return (await edge.webSocket.refuse(ctx)) ?? admitOverWebSocket(admission, engine.schema, payload);
+        return (await edge.webSocket.refuse(ctx)) ?? admitOverWebSocket(admission, engine.schema, payload, validate);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),

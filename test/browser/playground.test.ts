@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Scope } from '../../lib/auth/principal.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateProducts } from '../../services/catalog/data.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
@@ -76,6 +77,8 @@ describe('the playground in a browser with no internet access', () => {
         gatewayPort: 0,
         logLevel: 'warn',
         env: { 'orders-subgraph': { FULFILLMENT_PAY_DELAY_MS: '1000', FULFILLMENT_SHIP_DELAY_MS: '1000' } },
+        // As npm start does: the playground opens with a customer's token (the customer the tabs below act for).
+        playgroundToken: { customer: 'c9', scopes: [Scope.ORDERS_WRITE] },
       }),
       launchOfflineBrowser(),
     ];

@@ -11,6 +11,8 @@ import type { CommandOutcome } from './expect.ts';
 export interface CommandsOptions {
   /** http://host:port/graphql of the gateway. */
   url: string;
+  /** Who the commands are sent as: an `Authorization` header that may place orders for every customer. */
+  headers: Record<string, string>;
   /** Commands started per second. */
   rate: number;
   /** Makes the keys unique to this run. */
@@ -115,7 +117,11 @@ export class CommandRunner {
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        headers: {
+          ...this.options.headers,
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+        },
         body: JSON.stringify({ query, variables }),
         signal: AbortSignal.any([timeout, this.abort.signal]),
       });

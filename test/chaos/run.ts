@@ -127,7 +127,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
     { brokers: BROKERS, payDelayMs: 1_500, shipDelayMs: 1_500, env: { gateway: { LOG_LEVEL: 'error' } } },
     cleanups,
   );
-  const { system, cluster, ordersOpsUrl } = kafka;
+  const { system, cluster, ordersOpsUrl, auth: operator } = kafka;
   const wsUrl = `${system.gatewayUrl.replace(/^http/, 'ws')}/graphql`;
   const log = chaosLog(cluster.brokers, TOPIC, runId);
   cleanups.after(() => log.close());
@@ -136,7 +136,7 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
 
   progress(`subscribing ${options.subscribers} clients`);
   const subscribers = subscriberSpecs(options.subscribers, customers, options.resolveCustomer).map(
-    (spec) => new ChaosSubscriber(spec, { url: wsUrl, endOffsets: log.endOffsets }),
+    (spec) => new ChaosSubscriber(spec, { url: wsUrl, connectionParams: operator, endOffsets: log.endOffsets }),
   );
   cleanups.after(() => Promise.all(subscribers.map((s) => s.stop())));
   for (const s of subscribers) s.start();
@@ -159,7 +159,14 @@ export async function runChaos(options: ChaosOptions, cleanups: Cleanups): Promi
   const products = generateProducts()
     .filter((p) => p.stock >= 50)
     .map((p) => p.id);
-  const commands = new CommandRunner({ url: `${system.gatewayUrl}/graphql`, rate: options.commandRate, runId, customers, products });
+  const commands = new CommandRunner({
+    url: `${system.gatewayUrl}/graphql`,
+    headers: operator,
+    rate: options.commandRate,
+    runId,
+    customers,
+    products,
+  });
   cleanups.after(() => commands.stop(0));
   const idempotency = await commands.detect();
   progress(`placeOrder idempotency keys: ${idempotency}`);

@@ -29,6 +29,8 @@ export interface SubscriberSpec {
 export interface SubscriberOptions {
   /** ws://host:port/graphql of the gateway. */
   url: string;
+  /** The `connection_init` payload: an `Authorization` that may subscribe to every customer's events. */
+  connectionParams: Record<string, string>;
   /** The topic's end offsets now (for the live restart of a subscriber that has no position). */
   endOffsets(): Promise<number[]>;
   /** How long after a live restart the end offsets are read, in ms: time for the gateway to open the stream. @default 2000 */
@@ -158,7 +160,7 @@ export class ChaosSubscriber {
     let acknowledged = false;
     // A gateway that accepts the socket but never acknowledges it must not stall this client.
     const ackTimer = setTimeout(() => acknowledged || socket.terminate(), ACK_TIMEOUT_MS);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: this.options.connectionParams })));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', (code) => {
       clearTimeout(ackTimer);

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { ProtocolClient } from '../subscriptions/support.ts';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const EDGE_TEST = { timeout: 120_000 };
 /** Anything that looks like a stack frame or a file path. */
@@ -49,6 +50,7 @@ function startGateway(fake: FakeSubgraph, env: Record<string, string>): Promise<
       LOG_LEVEL: 'silent',
       PORT: '0',
       OPS_PORT: '0',
+      IDENTITY_SECRET: TEST_IDENTITY_SECRET,
       SUBGRAPH_URLS: ['customers', 'catalog', 'orders'].map((name) => `${name}=${fake.url}`).join(','),
       ...env,
     },

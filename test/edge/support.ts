@@ -21,6 +21,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { readCounter } from '../support/metrics.ts';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const log = createLogger('edge-test', 'silent');
 
@@ -99,7 +100,7 @@ export interface EdgeGateway {
   wsUrl: string;
   /** `gateway_edge_refusals_total` for one limit. */
   refusals(limit: string): Promise<number>;
-  /** The gateway's subscription counts (/readyz). */
+  /** The gateway's subscription counts (the ops listener's /readyz). */
   subscriptions(): Promise<{ shared: number; subscribers: number; upstreamOpened: number }>;
   stop(): Promise<void>;
 }
@@ -111,16 +112,19 @@ export async function startEdgeGateway(subgraph: TicksSubgraph, env: Record<stri
   const dir = await mkdtemp(join(tmpdir(), 'interchange-edge-'));
   const supergraph = join(dir, 'supergraph.graphql');
   await writeFile(supergraph, composed.supergraphSdl);
-  const config = readGatewayConfig({ SUPERGRAPH: supergraph, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }, []);
+  const config = readGatewayConfig(
+    { SUPERGRAPH: supergraph, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...env },
+    [],
+  );
   const host = await startGateway(config, log);
   const baseUrl = `http://127.0.0.1:${host.port}`;
   return {
     baseUrl,
     wsUrl: `ws://127.0.0.1:${host.port}/graphql`,
-    refusals: (limit) => readCounter(`${baseUrl}/metrics`, 'gateway_edge_refusals_total', { limit }),
+    refusals: (limit) => readCounter(`${host.opsUrl}/metrics`, 'gateway_edge_refusals_total', { limit }),
     subscriptions: async () =>
       (
-        (await (await fetch(`${baseUrl}/readyz`)).json()) as {
+        (await (await fetch(`${host.opsUrl}/readyz`)).json()) as {
           subscriptions: { shared: number; subscribers: number; upstreamOpened: number };
         }
       ).subscriptions,

@@ -29,6 +29,7 @@ import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Principal } from '../../lib/auth/principal.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { postGraphQL } from '../support/graphql.ts';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const log = createLogger('test', 'silent');
 const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@authenticated", "@requiresScopes"])`;
@@ -149,7 +150,10 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     const file = join(dir, 'supergraph.graphql');
     supergraphSdl = composed.supergraphSdl;
     await writeFile(file, supergraphSdl);
-    gateway = await startGateway(readGatewayConfig({ LOG_LEVEL: 'silent' }, ['--supergraph', file, '--port', '0']), log);
+    gateway = await startGateway(
+      readGatewayConfig({ LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET }, ['--supergraph', file, '--port', '0']),
+      log,
+    );
     client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
   });
   after(async () => {

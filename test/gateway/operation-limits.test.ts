@@ -21,6 +21,7 @@ import WebSocket from 'ws';
 import { sha256 } from '../../gateway/src/limits/trusted-documents.ts';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import { BOMBS, tokensOf } from '../support/operation-limits.ts';
+import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
@@ -84,6 +85,7 @@ describe('operation limits on a real gateway', () => {
         args: ['--supergraph', join(dir, 'supergraph.graphql'), '--port', '0'],
         env: {
           LOG_LEVEL: 'warn',
+          IDENTITY_SECRET: TEST_IDENTITY_SECRET,
           TRUSTED_DOCUMENTS: join(dir, 'manifest.json'),
           UPSTREAM_SUBSCRIPTION_RETRIES: '0',
           UPSTREAM_CONNECT_TIMEOUT_MS: '2000',

@@ -172,8 +172,7 @@ describe('identity at the gateway and the subgraphs', () => {
       assert.match(body.errors[0]!.message, new RegExp(reason));
     }
     assert.equal((await call(identityHeaders(system!.identitySecret))).status, 200);
-    const orders = `http://127.0.0.1:${system!.processes.get('orders-subgraph')!.ports['http']}`;
-    for (const url of [`${customers}/healthz`, `${customers}/readyz`, `${orders}/metrics`])
+    for (const url of [`${customers}/healthz`, `${customers}/readyz`, `${system!.opsUrl('orders-subgraph')}/metrics`])
       assert.equal((await fetch(url)).status, 200, url);
   });
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { Cleanups } from '../kafka/orders-support.ts';
 import { temporaryDataDir } from '../support/data-dir.ts';
-import { postGraphQL } from '../support/graphql.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
 
 interface LogLine {
@@ -42,7 +42,12 @@ async function startOn(dataDir: string, lines: LogLine[]): Promise<ExampleSystem
 const ordersQuery = '{ orders(first: 100) { id status version totalCents customer { id } lines { product { id } quantity } } }';
 
 async function orders(system: ExampleSystem): Promise<unknown[]> {
-  const { body } = await postGraphQL<{ orders: unknown[] }>(`${system.gatewayUrl}/graphql`, ordersQuery);
+  const { body } = await postGraphQL<{ orders: unknown[] }>(
+    `${system.gatewayUrl}/graphql`,
+    ordersQuery,
+    undefined,
+    await operatorHeaders(system),
+  );
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   return body.data!.orders;
 }
@@ -51,6 +56,8 @@ async function placeOrder(system: ExampleSystem, customerId: string, productId: 
   const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
     `${system.gatewayUrl}/graphql`,
     `mutation { placeOrder(input: { customerId: "${customerId}", lines: [{ productId: "${productId}", quantity: 1 }] }) { id } }`,
+    undefined,
+    await operatorHeaders(system),
   );
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   return body.data!.placeOrder.id;

@@ -15,7 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { generateCustomers } from '../../services/customers/data.ts';
-import { postGraphQL } from '../support/graphql.ts';
+import { bearer, postGraphQL } from '../support/graphql.ts';
+import { Scope } from '../../lib/auth/principal.ts';
 import { untilGatewayStats } from '../subscriptions/support.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -75,6 +76,8 @@ describe("the README's graphql-ws client snippet", () => {
     const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
       `${gatewayUrl}/graphql`,
       'mutation { placeOrder(input: { customerId: "c3", lines: [{ productId: "p1", quantity: 1 }] }) { id } }',
+      undefined,
+      bearer(await system!.token({ customer: 'c3', scopes: [Scope.ORDERS_WRITE] })),
     );
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const orderId = body.data!.placeOrder.id;

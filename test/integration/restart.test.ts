@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startExampleSystem, type ExampleSystem, type ProcessName } from '../../scripts/system.ts';
-import { postGraphQL } from '../support/graphql.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
 
 describe('restarting one process of the example system', () => {
@@ -22,7 +22,12 @@ describe('restarting one process of the example system', () => {
   after(() => system?.stop(), { timeout: 60_000 });
 
   const ordersAnswer = async () => {
-    const { body } = await postGraphQL<{ orders: unknown[] }>(`${system!.gatewayUrl}/graphql`, '{ orders(first: 1) { id } }');
+    const { body } = await postGraphQL<{ orders: unknown[] }>(
+      `${system!.gatewayUrl}/graphql`,
+      '{ orders(first: 1) { id } }',
+      undefined,
+      await operatorHeaders(system!),
+    );
     return body.errors === undefined && Array.isArray(body.data?.orders);
   };
 

@@ -39,7 +39,12 @@ before(
         return route.href;
       },
     });
-    client = createClient({ url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    client = createClient({
+      url: `${kafka.system.gatewayUrl.replace('http', 'ws')}/graphql`,
+      connectionParams: kafka.auth,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
   },
   { timeout: 600_000 },
 );

@@ -21,8 +21,8 @@ interface Placed {
   placeOrder: { id: string; customer: { id: string } } | null;
 }
 
-async function orderIds(graphqlUrl: string): Promise<string[]> {
-  const { body } = await postGraphQL<{ orders: { id: string }[] }>(graphqlUrl, '{ orders(first: 100) { id } }');
+async function orderIds(graphqlUrl: string, auth: Record<string, string>): Promise<string[]> {
+  const { body } = await postGraphQL<{ orders: { id: string }[] }>(graphqlUrl, '{ orders(first: 100) { id } }', undefined, auth);
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   return body.data!.orders.map((o) => o.id).sort();
 }
@@ -31,11 +31,11 @@ test(
   'a retry with the same idempotency key after the gateway heard of a slow publish gets the one order placed',
   { timeout: 600_000 },
   async (t) => {
-    const { cluster, graphqlUrl, ordersOpsUrl } = await startKafkaSystem(
+    const { cluster, graphqlUrl, ordersOpsUrl, auth } = await startKafkaSystem(
       { brokers: 1, env: { gateway: { SUBGRAPH_TIMEOUT_MS: '3000' } } },
       t,
     );
-    const before = await orderIds(graphqlUrl);
+    const before = await orderIds(graphqlUrl, auth);
 
     await cluster.setRtt(-1, 4_000);
     let late: Awaited<ReturnType<typeof postGraphQL<Placed>>>;
@@ -50,18 +50,18 @@ test(
     const orderId = error?.extensions?.['orderId'];
     assert.equal(typeof orderId, 'string');
 
-    const retried = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' });
+    const retried = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' }, auth);
     assert.equal(retried.body.errors, undefined, JSON.stringify(retried.body.errors));
     assert.equal(retried.body.data?.placeOrder?.id, orderId);
     assert.equal(retried.body.data?.placeOrder?.customer.id, 'c4');
 
     await waitFor(() => caughtUp(ordersOpsUrl), 120_000, 'the projection caught up', 250);
-    const again = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' });
+    const again = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' }, auth);
     assert.equal(again.body.data?.placeOrder?.id, orderId);
-    const added = (await orderIds(graphqlUrl)).filter((id) => !before.includes(id));
+    const added = (await orderIds(graphqlUrl, auth)).filter((id) => !before.includes(id));
     assert.deepEqual(added, [orderId], 'exactly one order was placed');
 
-    const reused = await postGraphQL<Placed>(graphqlUrl, PLACE.replace('quantity: 1', 'quantity: 2'), { key: 'retry-me' });
+    const reused = await postGraphQL<Placed>(graphqlUrl, PLACE.replace('quantity: 1', 'quantity: 2'), { key: 'retry-me' }, auth);
     assert.deepEqual(
       [reused.body.errors?.[0]?.extensions?.['code'], reused.body.errors?.[0]?.extensions?.['orderId']],
       ['IDEMPOTENCY_KEY_REUSED', orderId],

@@ -7,7 +7,7 @@ import { childEnv, repoRoot, startChild, type Child } from '../../lib/supervisor
 import { TEST_IDENTITY_SECRET, identityHeaders } from '../support/identity.ts';
 import type { OrderEvent } from '../../services/events/orders.ts';
 import { OrderProjection } from '../../subgraphs/orders/projection.ts';
-import { postGraphQL } from '../support/graphql.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { startExampleSystem, type ExampleSystem, type SystemOptions } from '../../scripts/system.ts';
 import { buildMockBroker, startMockCluster, type MockCluster } from './mock-cluster.ts';
 import { orderStream } from './order-stream.ts';
@@ -197,6 +197,8 @@ export interface KafkaSystem {
   ordersUrl: string;
   /** The orders subgraph's ops listener (its /readyz and /metrics). */
   ordersOpsUrl: string;
+  /** An operator's `Authorization` header (every scope): also a graphql-ws `connection_init` payload as it is. */
+  auth: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -281,7 +283,15 @@ export async function startKafkaSystem(options: KafkaSystemOptions = {}, scope?:
       'the orders projection never became ready',
       250,
     );
-    return { cluster, system, graphqlUrl: `${system.gatewayUrl}/graphql`, ordersUrl, ordersOpsUrl, stop };
+    return {
+      cluster,
+      system,
+      graphqlUrl: `${system.gatewayUrl}/graphql`,
+      ordersUrl,
+      ordersOpsUrl,
+      auth: await operatorHeaders(system),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

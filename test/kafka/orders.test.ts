@@ -47,6 +47,7 @@ describe('the example system on Kafka', () => {
   /** The system's: its orders subgraph is read directly. */
   let identitySecret: string;
   let ordersOpsUrl: string;
+  let auth: Record<string, string>;
 
   const cleanups = new Cleanups();
   after(() => cleanups.run());
@@ -60,7 +61,7 @@ describe('the example system on Kafka', () => {
   };
   before(async () => {
     kafka = await startKafkaSystem({}, cleanups);
-    ({ cluster, graphqlUrl, ordersUrl, ordersOpsUrl } = kafka);
+    ({ cluster, graphqlUrl, ordersUrl, ordersOpsUrl, auth } = kafka);
     identitySecret = kafka.system.identitySecret;
   }, KAFKA_TEST);
 
@@ -71,6 +72,8 @@ describe('the example system on Kafka', () => {
       graphqlUrl,
       `mutation { placeOrder(input: { customerId: "c3", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) {
          id status version customer { name } lines { quantity product { name } } } }`,
+      undefined,
+      auth,
     );
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const order = body.data!.placeOrder;
@@ -82,7 +85,12 @@ describe('the example system on Kafka', () => {
       ['string', 'string'],
     );
 
-    const mine = await postGraphQL<{ customer: { orders: { id: string }[] } }>(graphqlUrl, '{ customer(id: "c3") { orders { id } } }');
+    const mine = await postGraphQL<{ customer: { orders: { id: string }[] } }>(
+      graphqlUrl,
+      '{ customer(id: "c3") { orders { id } } }',
+      undefined,
+      auth,
+    );
     assert.ok(mine.body.data?.customer.orders.some((o) => o.id === order.id));
 
     await waitFor(
@@ -90,6 +98,8 @@ describe('the example system on Kafka', () => {
         const { body: now } = await postGraphQL<{ order: { status: string; version: number } }>(
           graphqlUrl,
           `{ order(id: "${order.id}") { status version } }`,
+          undefined,
+          auth,
         );
         return now.data?.order.status === 'SHIPPED' && now.data.order.version === 3;
       },
@@ -104,11 +114,15 @@ describe('the example system on Kafka', () => {
     const { body } = await postGraphQL(
       graphqlUrl,
       'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "p1", quantity: 0 }] }) { id } }',
+      undefined,
+      auth,
     );
     assert.equal(body.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
     const unknown = await postGraphQL(
       graphqlUrl,
       'mutation { placeOrder(input: { customerId: "c1", lines: [{ productId: "nope", quantity: 1 }] }) { id } }',
+      undefined,
+      auth,
     );
     assert.match(unknown.body.errors?.[0]?.message ?? '', /unknown product "nope"/);
     const ends = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();

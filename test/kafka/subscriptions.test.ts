@@ -68,16 +68,22 @@ describe('subscriptions through the gateway on Kafka', () => {
   let cluster: MockCluster;
   let system: ExampleSystem;
   let graphqlUrl: string;
+  let auth: Record<string, string>;
   const clients: Client[] = [];
   const connect = () => {
-    const client = createClient({ url: `${system.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `${system.gatewayUrl.replace('http', 'ws')}/graphql`,
+      connectionParams: auth,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     clients.push(client);
     return client;
   };
 
   before(async () => {
     kafka = await startKafkaSystem({ payDelayMs: 300, shipDelayMs: 300 });
-    ({ cluster, system, graphqlUrl } = kafka);
+    ({ cluster, system, graphqlUrl, auth } = kafka);
   }, KAFKA_TEST);
   after(async () => {
     await Promise.all(clients.map(async (c) => c.dispose()));
@@ -106,6 +112,8 @@ describe('subscriptions through the gateway on Kafka', () => {
             const { body } = await postGraphQL<{ order: { version: number } }>(
               graphqlUrl,
               `{ order(id: "${event.order.id}") { version } }`,
+              undefined,
+              auth,
             );
             versionsSeen.push([event.order.version, body.data!.order.version]);
           }
@@ -120,6 +128,8 @@ describe('subscriptions through the gateway on Kafka', () => {
       const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
         graphqlUrl,
         `mutation { placeOrder(input: { customerId: "${customer.id}", lines: [{ productId: "p1", quantity: 1 }, { productId: "p3", quantity: 2 }] }) { id } }`,
+        undefined,
+        auth,
       );
       assert.equal(body.errors, undefined, JSON.stringify(body.errors));
       const orderId = body.data!.placeOrder.id;

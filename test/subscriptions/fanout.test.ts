@@ -53,7 +53,7 @@ describe('one subscription fanned out to 1000 graphql-ws subscribers', () => {
   before(async () => {
     sys = await startSubscriptionSystem({}, cleanups);
     // Each client is in `clients` (closed by `after`) as soon as it is connected, even if another fails.
-    await Promise.all(Array.from({ length: SOCKETS }, async () => clients.push(await ProtocolClient.connect(sys.wsUrl))));
+    await Promise.all(Array.from({ length: SOCKETS }, async () => clients.push(await ProtocolClient.connect(sys.wsUrl, sys.auth))));
   }, SYSTEM_START);
   after(async () => {
     await closeAll(clients);

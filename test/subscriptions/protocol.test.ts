@@ -43,7 +43,7 @@ describe('graphql-transport-ws on the gateway', () => {
   after(() => cleanups.run());
   before(async () => {
     sys = await startSubscriptionSystem({}, cleanups);
-    bystander = await ProtocolClient.connect(sys.wsUrl);
+    bystander = await ProtocolClient.connect(sys.wsUrl, sys.auth);
   }, SYSTEM_START);
   after(async () => {
     await bystander?.close();
@@ -52,7 +52,7 @@ describe('graphql-transport-ws on the gateway', () => {
 
   /** The client connected all along and a fresh one both still get pong and query results. */
   async function assertStillServing(): Promise<void> {
-    const fresh = await ProtocolClient.connect(sys.wsUrl);
+    const fresh = await ProtocolClient.connect(sys.wsUrl, sys.auth);
     try {
       for (const client of [bystander!, fresh]) {
         await client.ping();
@@ -71,7 +71,7 @@ describe('graphql-transport-ws on the gateway', () => {
     options: { init?: boolean; wsUrl?: string } = {},
   ): Promise<CloseEvent> {
     const url = options.wsUrl ?? sys.wsUrl;
-    const client = options.init === false ? await ProtocolClient.open(url) : await ProtocolClient.connect(url);
+    const client = options.init === false ? await ProtocolClient.open(url) : await ProtocolClient.connect(url, sys.auth);
     try {
       await run(client);
       return await client.whenClosed();
@@ -160,7 +160,7 @@ describe('graphql-transport-ws on the gateway', () => {
 
   describe('operations over the socket', () => {
     test('a subscription to a field that does not exist gets a coded error message; the socket stays open', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       t.after(() => client.close());
       client.subscribe('bad', 'subscription { noSuchField }');
       const error = await client.take((m) => m.id === 'bad', 'an answer to the bad subscription');
@@ -181,7 +181,7 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('a query gets one next, then complete', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       t.after(() => client.close());
       const results = await client.execute('q', 'query Two($id: ID!) { customer(id: $id) { name } product(id: "p1") { id } }', {
         id: 'c3',
@@ -190,7 +190,7 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('a query whose result has errors gets them as a result; the socket stays open', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       t.after(() => client.close());
       const results = await client.execute('q', '{ customers(first: 1000) { id } }');
       assert.equal(results.length, 1);
@@ -202,7 +202,7 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('a mutation gets one next, then complete', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       t.after(() => client.close());
       const results = await client.execute<{ placeOrder: { status: string; version: number; customer: { name: string } } }>(
         'm',
@@ -219,7 +219,7 @@ describe('graphql-transport-ws on the gateway', () => {
     });
 
     test('complete from the client ends the subscription: the gateway has no subscriber left', SYSTEM_TEST, async (t) => {
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       t.after(() => client.close());
       client.subscribe('s', ORDER_EVENTS);
       await untilGatewayStats(sys.gatewayOpsUrl, { shared: 1, subscribers: 1 });
@@ -230,7 +230,7 @@ describe('graphql-transport-ws on the gateway', () => {
 
     test('closing the socket releases the upstream subscription on the orders subgraph', SYSTEM_TEST, async () => {
       const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
-      const client = await ProtocolClient.connect(sys.wsUrl);
+      const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       try {
         client.subscribe('s', ORDER_EVENTS);
         await waitFor(
@@ -256,7 +256,7 @@ describe('graphql-transport-ws on the gateway', () => {
       // A gateway of its own on the same subgraphs, so stopping it leaves the other tests' gateway alone.
       const { child: gateway, opsUrl, wsUrl } = await startExtraGateway(sys, {}, t);
       const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
-      const client = await ProtocolClient.connect(wsUrl);
+      const client = await ProtocolClient.connect(wsUrl, sys.auth);
       t.after(() => client.close());
       client.subscribe('s', ORDER_EVENTS);
       await untilGatewayStats(opsUrl, { shared: 1, subscribers: 1 });

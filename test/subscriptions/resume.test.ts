@@ -40,7 +40,7 @@ describe('resumable streams through the gateway', () => {
   let reference: ProtocolClient;
   const clients: ProtocolClient[] = [];
   const connect = async (url: string) => {
-    const client = await ProtocolClient.connect(url);
+    const client = await ProtocolClient.connect(url, sys.auth);
     clients.push(client);
     return client;
   };

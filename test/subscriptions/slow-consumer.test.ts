@@ -75,9 +75,9 @@ describe('a slow consumer of a shared subscription', () => {
       const events = orderStream(RUN.orders, RUN.seed, RUN.prefix).length;
       const connected: ProtocolClient[] = [];
       t.after(() => Promise.all(connected.map((c) => c.close())));
-      const fast = await ProtocolClient.connect(sys.wsUrl);
+      const fast = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       connected.push(fast);
-      const slow = await ProtocolClient.connect(sys.wsUrl);
+      const slow = await ProtocolClient.connect(sys.wsUrl, sys.auth);
       connected.push(slow);
       const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
       fast.subscribe('fast', ORDER_EVENTS);
@@ -152,7 +152,7 @@ describe('a slow consumer of a shared subscription', () => {
 
   test('resuming with after: lastDeliveredCursor delivers exactly the events it missed', SYSTEM_TEST, async (t) => {
     assert.ok(resumeFrom, 'needs the previous test');
-    const client = await ProtocolClient.connect(sys.wsUrl);
+    const client = await ProtocolClient.connect(sys.wsUrl, sys.auth);
     t.after(() => client.close());
     client.subscribe(
       'resume',
@@ -174,7 +174,7 @@ describe('a slow consumer of a shared subscription', () => {
 
   test('a subscriber that keeps reading is not cut off when events arrive in bursts larger than a buffer of 20', SYSTEM_TEST, async (t) => {
     const gateway = await startExtraGateway(sys, { SUBSCRIPTION_BUFFER_EVENTS: '20' }, t);
-    const client = await ProtocolClient.connect(gateway.wsUrl);
+    const client = await ProtocolClient.connect(gateway.wsUrl, sys.auth);
     t.after(() => client.close());
     const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
     client.subscribe('reader', ORDER_EVENTS);

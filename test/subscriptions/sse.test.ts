@@ -61,7 +61,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   ): Promise<EventStream> {
     const active = await metric(sys.ordersOpsUrl, 'orders_subscriptions_active');
     const { subscribers } = await gatewayStats(opsUrl);
-    const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS });
+    const stream = await EventStream.post(`${gatewayUrl}/graphql/stream`, { query: ORDER_EVENTS }, sys.auth);
     t.after(() => stream.close());
     assert.equal(stream.response.status, 200);
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
@@ -94,7 +94,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   test('a subscription that asks for stream status gets its position before its first event', SYSTEM_TEST, async (t) => {
-    const stream = await EventStream.post(streamUrl, { query: ORDER_EVENTS, extensions: { stream: { status: true } } });
+    const stream = await EventStream.post(streamUrl, { query: ORDER_EVENTS, extensions: { stream: { status: true } } }, sys.auth);
     t.after(() => stream.close());
     assert.equal(stream.response.status, 200);
     await waitFor(() => stream.nexts().length > 0, 60_000, 'no status-only result came');
@@ -138,7 +138,7 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   });
 
   test('a subscription whose subgraph refuses its arguments gets the error as event: next, then event: complete', SYSTEM_TEST, async () => {
-    const stream = await EventStream.post(streamUrl, { query: 'subscription { orderEvents(after: "not-a-cursor") { cursor } }' });
+    const stream = await EventStream.post(streamUrl, { query: 'subscription { orderEvents(after: "not-a-cursor") { cursor } }' }, sys.auth);
     assert.equal(stream.response.status, 200);
     await stream.untilEnded();
     assert.deepEqual(stream.events, [

@@ -76,6 +76,8 @@ export interface SubscriptionSystem {
   /** Bootstrap brokers of the mock cluster, for the producer process. */
   brokers: string;
   system: ExampleSystem;
+  /** An operator's `Authorization` header (every scope): also a `connection_init` payload as it is. */
+  auth: Record<string, string>;
   /** Stops the system, then the cluster. */
   stop(): Promise<void>;
 }
@@ -107,6 +109,7 @@ export async function startSubscriptionSystem(gatewayEnv: Record<string, string>
     ordersOpsUrl: kafka.ordersOpsUrl,
     brokers: kafka.cluster.bootstrap,
     system: kafka.system,
+    auth: kafka.auth,
     stop: kafka.stop,
   };
 }
@@ -138,7 +141,7 @@ export async function startExtraGateway(
       PORT: '0',
       OPS_PORT: '0',
       SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.url}`).join(','),
-      IDENTITY_SECRET: sys.system.identitySecret,
+      ...sys.system.gatewayIdentityEnv,
       ...env,
     },
     listeners: ['http', 'ops'],

@@ -1,3 +1,6 @@
+import { ALL_SCOPES } from '../../lib/auth/principal.ts';
+import type { TokenClaims } from '../../scripts/dev-auth.ts';
+
 /** A minimal GraphQL-over-HTTP client for tests: returns the status and the parsed body. */
 export interface GraphQLResponse<D = Record<string, unknown>> {
   status: number;
@@ -19,4 +22,16 @@ export async function postGraphQL<D = Record<string, unknown>>(
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as GraphQLResponse<D>['body'] };
+}
+
+/** The `Authorization` header for a bearer token. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Headers of an operator with every scope, from a system's development key set: for tests of
+ * delivery and serving rather than of the policy (test/integration/policy.test.ts tests that).
+ * Also a graphql-ws `connection_init` payload as it is.
+ */
+export async function operatorHeaders(system: { token(claims?: TokenClaims): Promise<string> }): Promise<Record<string, string>> {
+  return bearer(await system.token({ subject: 'test-operator', scopes: ALL_SCOPES, expiresInSeconds: 6 * 3_600 }));
 }

@@ -6,7 +6,7 @@
  * the event stream). Either way, only bounded documents reach validation.
  */
 import type { RequestHandler } from 'express';
-import { GraphQLError, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Response as SseResponse } from 'graphql-sse';
 import { type Admission, type RequestParams } from './admission.ts';
 
@@ -66,14 +66,17 @@ export interface AdmittedOperation {
   variableValues: Record<string, unknown> | undefined;
 }
 
+/** A validation whose errors carry codes (lib/graphql-validation.ts `codedValidate`). */
+export type CodedValidate = (schema: GraphQLSchema, document: DocumentNode) => GraphQLError[];
+
 /**
- * Admission, and standard validation when the transport does not validate, for transports that run
- * the document themselves; the errors carry codes.
+ * Admission, and `validation` (with its schema) when the transport does not validate, for
+ * transports that run the document themselves.
  */
 export function admitOperation(
   admission: Admission,
   params: RequestParams,
-  validateAgainst?: GraphQLSchema,
+  validation?: { schema: GraphQLSchema; validate: CodedValidate },
 ): AdmittedOperation | readonly GraphQLError[] {
   let document: DocumentNode;
   try {
@@ -82,12 +85,8 @@ export function admitOperation(
     if (err instanceof GraphQLError) return [err];
     throw err;
   }
-  const invalid = validateAgainst ? validate(validateAgainst, document) : [];
-  if (invalid.length > 0) {
-    return invalid.map(
-      (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
-    );
-  }
+  const invalid = validation ? validation.validate(validation.schema, document) : [];
+  if (invalid.length > 0) return invalid;
   return {
     document,
     operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
@@ -95,9 +94,12 @@ export function admitOperation(
   };
 }
 
-/** Over WebSocket: the execution arguments (graphql-ws adds the context), or the errors the operation gets. */
-export function admitOverWebSocket(admission: Admission, schema: GraphQLSchema, params: RequestParams) {
-  const admitted = admitOperation(admission, params, schema);
+/**
+ * Over WebSocket: the execution arguments (graphql-ws adds the context), or the errors the
+ * operation gets. graphql-ws does not validate arguments it is handed, so `validate` does.
+ */
+export function admitOverWebSocket(admission: Admission, schema: GraphQLSchema, params: RequestParams, validate: CodedValidate) {
+  const admitted = admitOperation(admission, params, { schema, validate });
   return Array.isArray(admitted) ? (admitted as GraphQLError[]) : { schema, ...(admitted as AdmittedOperation) };
 }
 
