@@ -118,6 +118,13 @@ function codedClientError(formatted: GraphQLFormattedError, error: unknown): Gra
   return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_REQUEST } };
 }
 
+/** An HTTP/1.1 request must name its Host (RFC 9112, 3.2): 400 BAD_REQUEST without one. */
+const hostRequired: RequestHandler = (req, res, next) => {
+  if (req.headers.host !== undefined || req.httpVersion === '1.0') return next();
+  res.setHeader('connection', 'close');
+  res.status(400).json(errorBody('the request has no Host header', ErrorCode.BAD_REQUEST));
+};
+
 /** Anything no route answered: a coded 404, not express's HTML page. */
 const notFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody(`nothing here answers ${req.method} requests at this path`, ErrorCode.NOT_FOUND));
@@ -143,6 +150,8 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     {
       // Node answers a client still sending its headers (or its request) after these with 408 and
       // closes the connection; it looks every `connectionsCheckingInterval`, 30 s unless told.
+      // Node would answer a missing Host itself, with a bare 400: `hostRequired` answers it coded.
+      requireHostHeader: false,
       headersTimeout: edge.headersTimeoutMs,
       requestTimeout: edge.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(edge.headersTimeoutMs / 4))),
@@ -159,7 +168,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   } as ApolloServerOptions<Ctx>);
   await apollo.start();
 
-  app.use(declaredLengthLimit(options.bodyLimitBytes));
+  app.use(hostRequired, declaredLengthLimit(options.bodyLimitBytes));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => {
     const { ready } = options.readiness();

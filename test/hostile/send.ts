@@ -120,9 +120,21 @@ export function sendHttp(target: Target, input: HttpInput | SseInput, options: S
     if (String(res.headers['content-type']).startsWith('text/event-stream')) readEvents(res, recorder, () => req?.destroy());
     else readBody(res, recorder);
   });
-  req.end(body);
+  if (body && body.length > EARLY_ANSWER_BYTES) {
+    // A body over the limit is refused on its declared length, and the connection closed, before
+    // it is read: a client still writing it would only see EPIPE. Send the head first, as a
+    // careful client does, and the body only if no answer came.
+    req.flushHeaders();
+    const later = setTimeout(() => req?.end(body), EARLY_ANSWER_WAIT_MS);
+    req.once('response', () => clearTimeout(later));
+    req.once('close', () => clearTimeout(later));
+  } else req.end(body);
   return recorder.done;
 }
+
+/** Bodies above this many bytes wait EARLY_ANSWER_WAIT_MS after the head for an early refusal. */
+const EARLY_ANSWER_BYTES = 1_000_000;
+const EARLY_ANSWER_WAIT_MS = 500;
 
 function readBody(res: IncomingMessage, recorder: Recorder): void {
   const chunks: Buffer[] = [];

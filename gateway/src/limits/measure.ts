@@ -171,7 +171,8 @@ export function measureOperation(document: DocumentNode, options: MeasureOptions
         argument && (argument.value.kind === Kind.VARIABLE ? variables[argument.value.name.value] : valueFromASTUntyped(argument.value));
       // An argument left out, or a variable without a value, takes the argument's default.
       const value = given ?? definition.args.find((a) => a.name === slicing)?.defaultValue;
-      if (typeof value === 'number' && Number.isFinite(value)) sizes.push(Math.max(0, value));
+      // Only a value GraphQL's Int accepts: anything else is the variables' coercion to refuse (BAD_USER_INPUT).
+      if (isGraphQLInt(value)) sizes.push(Math.max(0, value));
     }
     if (sizes.length > 0) return Math.max(...sizes);
     return listSize?.assumedSize ?? options.defaultListSize;
@@ -196,6 +197,9 @@ export function measureOperation(document: DocumentNode, options: MeasureOptions
     cost: totals.cost,
   };
 }
+
+const isGraphQLInt = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
 
 /** The request's variables, with the operation's defaults for those it leaves out (for slicing arguments). */
 function withDefaults(operation: OperationDefinitionNode, given: Record<string, unknown>): Record<string, unknown> {

@@ -8,6 +8,7 @@
 import type { RequestHandler } from 'express';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Response as SseResponse } from 'graphql-sse';
+import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import { type Admission, type RequestParams } from './admission.ts';
 
 /** A refusal answered as JSON: the error as it is (an InterchangeError's code in its extensions). */
@@ -78,6 +79,9 @@ export function admitOperation(
   params: RequestParams,
   validation?: { schema: GraphQLSchema; validate: CodedValidate },
 ): AdmittedOperation | readonly GraphQLError[] {
+  // graphql-sse would run a document whose operationName is not a string as if it had none.
+  if (params.operationName != null && typeof params.operationName !== 'string')
+    return [new InterchangeError(ErrorCode.BAD_REQUEST, '"operationName" must be a string')];
   let document: DocumentNode;
   try {
     ({ document } = admission.document(params));
