@@ -80,7 +80,7 @@ export function admitOperation(
   validation?: { schema: GraphQLSchema; validate: CodedValidate },
 ): AdmittedOperation | readonly GraphQLError[] {
   // graphql-sse would run a document whose operationName is not a string as if it had none.
-  if (params.operationName != null && typeof params.operationName !== 'string')
+  if (params.operationName !== undefined && params.operationName !== null && typeof params.operationName !== 'string')
     return [new InterchangeError(ErrorCode.BAD_REQUEST, '"operationName" must be a string')];
   let document: DocumentNode;
   try {
