@@ -13,6 +13,7 @@ import { getIntrospectionQuery, parse } from 'graphql';
 import { withEnforcedSecurityFeatures } from '../../gateway/src/authorization/policy.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
 import { Admission, type OperationLimits } from '../../gateway/src/limits/admission.ts';
+import { operationLimits } from '../../gateway/src/limits/setup.ts';
 import { sha256, trustedDocuments } from '../../gateway/src/limits/trusted-documents.ts';
 import { repoRoot } from '../../lib/supervisor.ts';
 import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
@@ -163,25 +164,20 @@ const readmeOperations = [
   ...[...readme.matchAll(/^```graphql\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((b) => /^\s*(query|mutation|subscription|\{)/.test(b)),
 ];
 
-test("the default settings admit every operation in the README and the playground's introspection", { timeout: 20_000 }, () => {
-  const config = readGatewayConfig({ IDENTITY_SECRET: TEST_IDENTITY_SECRET }, []);
+/** An admission of the committed supergraph under the default settings, as the gateway makes it. */
+function defaultAdmission(): Admission {
   const supergraphSdl = readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
-  const admission = new Admission({
+  return new Admission({
     enabled: true,
     apiSchema: apiSchemaOf(supergraphSdl),
     supergraphSdl,
     trustedRequired: false,
-    limits: {
-      depth: config.MAX_DEPTH,
-      aliases: config.MAX_ALIASES,
-      rootFields: config.MAX_ROOT_FIELDS,
-      directives: config.MAX_DIRECTIVES,
-      tokens: config.MAX_TOKENS,
-      documentBytes: config.MAX_DOCUMENT_BYTES,
-      cost: config.MAX_COST,
-      defaultListSize: config.DEFAULT_LIST_SIZE,
-    },
+    limits: operationLimits(readGatewayConfig({ IDENTITY_SECRET: TEST_IDENTITY_SECRET }, [])),
   });
+}
+
+test("the default settings admit every operation in the README and the playground's introspection", { timeout: 20_000 }, () => {
+  const admission = defaultAdmission();
   assert.ok(readmeOperations.length >= 5, `found ${readmeOperations.length} operations in the README`);
   for (const query of [...readmeOperations, getIntrospectionQuery()]) {
     assert.equal(refusal(admission, query), undefined, query);
@@ -212,24 +208,7 @@ test('trusted documents: found by id or by hash; when required, only bodies in t
 });
 
 test("the issue's bombs are refused under the default settings (time printed, not asserted)", { timeout: 30_000 }, (t) => {
-  const config = readGatewayConfig({ IDENTITY_SECRET: TEST_IDENTITY_SECRET }, []);
-  const supergraphSdl = readFileSync(join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
-  const admission = new Admission({
-    enabled: true,
-    apiSchema: apiSchemaOf(supergraphSdl),
-    supergraphSdl,
-    trustedRequired: false,
-    limits: {
-      ...LIMITS,
-      tokens: config.MAX_TOKENS,
-      documentBytes: config.MAX_DOCUMENT_BYTES,
-      depth: config.MAX_DEPTH,
-      aliases: config.MAX_ALIASES,
-      rootFields: config.MAX_ROOT_FIELDS,
-      directives: config.MAX_DIRECTIVES,
-      cost: config.MAX_COST,
-    },
-  });
+  const admission = defaultAdmission();
   for (const [name, query] of Object.entries(BOMBS)) {
     const started = performance.now();
     const refused = refusal(admission, query);

@@ -1,7 +1,7 @@
 /** The gateway's admission, from its settings: limits, the cost directives of its supergraph, trusted documents. */
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from '../config.ts';
-import { Admission } from './admission.ts';
+import { Admission, type OperationLimits } from './admission.ts';
 import { readTrustedDocuments } from './trusted-documents.ts';
 
 export async function admissionFor(config: GatewayConfig, apiSchema: GraphQLSchema, supergraphSdl: string): Promise<Admission> {
@@ -14,15 +14,20 @@ export async function admissionFor(config: GatewayConfig, apiSchema: GraphQLSche
     supergraphSdl,
     trusted: config.TRUSTED_DOCUMENTS ? await readTrustedDocuments(config.TRUSTED_DOCUMENTS) : undefined,
     trustedRequired: config.TRUSTED_DOCUMENTS_REQUIRED,
-    limits: {
-      depth: config.MAX_DEPTH,
-      aliases: config.MAX_ALIASES,
-      rootFields: config.MAX_ROOT_FIELDS,
-      directives: config.MAX_DIRECTIVES,
-      tokens: config.MAX_TOKENS,
-      documentBytes: config.MAX_DOCUMENT_BYTES,
-      cost: config.MAX_COST,
-      defaultListSize: config.DEFAULT_LIST_SIZE,
-    },
+    limits: operationLimits(config),
   });
+}
+
+/** The operation limits the settings name. */
+export function operationLimits(config: GatewayConfig): OperationLimits {
+  return {
+    depth: config.MAX_DEPTH,
+    aliases: config.MAX_ALIASES,
+    rootFields: config.MAX_ROOT_FIELDS,
+    directives: config.MAX_DIRECTIVES,
+    tokens: config.MAX_TOKENS,
+    documentBytes: config.MAX_DOCUMENT_BYTES,
+    cost: config.MAX_COST,
+    defaultListSize: config.DEFAULT_LIST_SIZE,
+  };
 }
