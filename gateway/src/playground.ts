@@ -36,7 +36,11 @@ async function renderPage(endpoint: string, token: string | undefined): Promise<
     title: 'Interchange playground',
     endpoint,
     defaultQuery: exampleQuery,
-    subscriptionsProtocol: 'WS',
+    // Subscriptions over Server-Sent Events (graphql-sse's distinct connections mode, which the
+    // gateway serves at the GraphQL path too): they carry the Headers tab as HTTP headers, a token
+    // included, as queries do. Over WebSocket GraphiQL would send them nowhere the gateway reads a
+    // token (it reads it from connection_init).
+    subscriptionsProtocol: 'GRAPHQL_SSE',
     // A newcomer's first query runs as a demo customer (`npm start` mints the token): the Headers
     // tab shows it, in the first tab and in every new one, to edit or remove.
     ...(token && { headers: authorizationHeader(token), defaultHeaders: authorizationHeader(token) }),

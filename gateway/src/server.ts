@@ -23,6 +23,7 @@ import { authorizingGateway, authorizingOperations } from './authorization/enfor
 import { readAuthorizationPolicy } from './authorization/policy.ts';
 import { httpClient } from './edge/client.ts';
 import { Edge } from './edge/edge.ts';
+import { wantsEventStream } from './edge/sse.ts';
 import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
 import {
   authenticateConnections,
@@ -142,8 +143,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         extensions: params.extensions,
         client: httpClient(req.raw, req.context.res),
       });
-      app.use(
-        SSE_PATH,
+      const sse = [
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
         edge.sse<GatewayContext>({
@@ -159,7 +159,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           execute: (args) => operations.execute(args),
           subscribe: (args) => operations.subscribe(args),
         }),
-      );
+      ];
+      app.use(SSE_PATH, ...sse);
+      // GraphQL over SSE's distinct connections mode at the GraphQL path too (where the playground,
+      // GraphiQL on Yoga's executor, subscribes with its Headers tab): the same binding and limits.
+      const eventStreams: express.RequestHandler = (req, _res, next) => next(wantsEventStream(req) ? undefined : 'route');
+      app.all(GRAPHQL_PATH, eventStreams, ...sse);
       if (exposure.playground) app.get(['/', GRAPHQL_PATH], playgroundHandler(GRAPHQL_PATH, config.PLAYGROUND_TOKEN));
       app.get('/', landingPageHandler({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH, playground: exposure.playground }));
     },

@@ -40,7 +40,7 @@ test(
     await cluster.setRtt(-1, 4_000);
     let late: Awaited<ReturnType<typeof postGraphQL<Placed>>>;
     try {
-      late = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' });
+      late = await postGraphQL<Placed>(graphqlUrl, PLACE, { key: 'retry-me' }, auth);
     } finally {
       await cluster.setRtt(-1, 0);
     }

@@ -9,6 +9,7 @@ import { generateCustomers } from '../../services/customers/data.ts';
 import { orderStream } from '../kafka/order-stream.ts';
 import { runProducer, type ProducerRun } from '../kafka/orders-support.ts';
 import { EventStream } from '../support/sse.ts';
+import { postHeadFirst } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
 import {
   ORDER_EVENTS,
@@ -203,15 +204,11 @@ describe('GraphQL over SSE on the gateway, distinct connections mode', () => {
   test('a body over BODY_LIMIT_BYTES gets 413 PAYLOAD_TOO_LARGE, as on /graphql', SYSTEM_TEST, async () => {
     // The gateway's default limit is 1 000 000 bytes.
     const body = JSON.stringify({ query: '{ __typename }', extensions: { padding: 'x'.repeat(1_100_000) } });
-    const onGraphQL = await fetch(`${sys.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const onGraphQL = await postHeadFirst(`${sys.gatewayUrl}/graphql`, { 'content-type': 'application/json' }, body);
     assert.equal(onGraphQL.status, 413);
-    const response = await fetch(streamUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body,
-    });
+    const response = await postHeadFirst(streamUrl, { 'content-type': 'application/json', accept: 'text/event-stream' }, body);
     assert.equal(response.status, 413);
-    assert.deepEqual(await response.json(), {
+    assert.deepEqual(JSON.parse(response.text), {
       errors: [{ message: 'request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
     });
   });

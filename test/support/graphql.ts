@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { ALL_SCOPES } from '../../lib/auth/principal.ts';
 import type { TokenClaims } from '../../scripts/dev-auth.ts';
 
@@ -34,4 +35,33 @@ export const bearer = (token: string): Record<string, string> => ({ authorizatio
  */
 export async function operatorHeaders(system: { token(claims?: TokenClaims): Promise<string> }): Promise<Record<string, string>> {
   return bearer(await system.token({ subject: 'test-operator', scopes: ALL_SCOPES, expiresInSeconds: 6 * 3_600 }));
+}
+
+/**
+ * POSTs a body a server may refuse on its declared length, closing the connection before reading
+ * it (fetch, still writing, would only see EPIPE): the head goes first, and the body only if no
+ * answer came within `waitMs`.
+ */
+export function postHeadFirst(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  waitMs = 500,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+    const later = setTimeout(() => req.end(body), waitMs);
+    req.once('response', (res) => {
+      clearTimeout(later);
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.once('error', reject);
+    });
+    req.once('error', (err) => {
+      clearTimeout(later);
+      reject(err);
+    });
+    req.flushHeaders();
+  });
 }

@@ -40,6 +40,9 @@ export interface SseLimits {
 
 const EVENT_STREAM = 'text/event-stream';
 
+/** A request for an event stream, as graphql-sse tells one (its `accept` is exactly that type). */
+export const wantsEventStream = (req: { headers: { accept?: string | undefined } }): boolean => req.headers.accept === EVENT_STREAM;
+
 /** The reservation token a request names (header or query), as graphql-sse reads it. */
 function tokenOf(req: SseRequest<unknown, unknown>): string | undefined {
   const header = req.headers.get(TOKEN_HEADER_KEY);
@@ -112,7 +115,7 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
         refusals.capacityExceeded(EdgeLimit.SSE_RESERVATIONS, limits.maxReservations, 'event stream reservations waiting to be streamed'),
         503,
       );
-    if (req.headers.accept === EVENT_STREAM && streams >= limits.maxStreams)
+    if (wantsEventStream(req) && streams >= limits.maxStreams)
       return refusal(refusals.capacityExceeded(EdgeLimit.SSE_STREAMS, limits.maxStreams, 'event streams'), 503);
     return undefined;
   };
@@ -122,7 +125,7 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
     const refused = refuse(req);
     if (refused) return sendSse(res, ...refused);
     // A response that may stream counts from now, so concurrent requests cannot overshoot the cap.
-    const streaming = req.headers.accept === EVENT_STREAM;
+    const streaming = wantsEventStream(req);
     if (streaming) streams++;
     try {
       const [body, init] = await handler(request);
