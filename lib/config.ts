@@ -54,6 +54,26 @@ export const setting = {
       .min(1)
       .default(fallback)
       .transform((path) => resolve(path)),
+  /** `name=url,name=url`: where to reach subgraphs, overriding the URLs of the supergraph (or registry). */
+  subgraphUrls: () =>
+    z
+      .string()
+      .default('')
+      .transform((text, ctx) => {
+        const urls: Record<string, string> = {};
+        for (const pair of text
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)) {
+          const [name, url] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+          if (!pair.includes('=') || !name || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+            ctx.addIssue({ code: 'custom', message: `expected name=http(s)://url pairs separated by commas, got "${pair}"` });
+            return z.NEVER;
+          }
+          urls[name] = url;
+        }
+        return urls;
+      }),
   /** A pino log level. */
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** true/false, 1/0, yes/no. */

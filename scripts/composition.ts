@@ -1,58 +1,65 @@
 /**
- * Composes the subgraph SDLs listed in schema/subgraphs.yaml into a Federation v2 supergraph.
+ * Composes the subgraph SDLs the registry (schema/subgraphs.yaml) lists into a Federation v2
+ * supergraph. Every error names where it is: `file:line:column` for an SDL's syntax errors and, where
+ * composition can point at the definitions to blame, for its errors too.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
-import { parse, type DocumentNode } from 'graphql';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { GraphQLError, Source, getLocation, parse, type DocumentNode } from 'graphql';
+import { readRegistry, registryPath, schemaDir } from './registry.ts';
 
-export const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../schema');
+export { schemaDir };
 export const supergraphPath = resolve(schemaDir, 'supergraph.graphql');
-export const subgraphListPath = resolve(schemaDir, 'subgraphs.yaml');
-
-const subgraphList = z.object({
-  subgraphs: z.array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), schema: z.string().min(1), url: z.url() })).min(1),
-});
-
-export type SubgraphEntry = z.infer<typeof subgraphList>['subgraphs'][number];
 
 export type CompositionResult = { ok: true; supergraphSdl: string; hints: string[] } | { ok: false; errors: string[] };
 
-/** Reads a subgraph list; `schema` paths in it are relative to the list's folder. */
-export async function readSubgraphList(listPath = subgraphListPath): Promise<SubgraphEntry[]> {
-  const parsed = subgraphList.safeParse(parseYaml(await readFile(listPath, 'utf8')));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`${listPath} is invalid:\n  ${problems.join('\n  ')}`);
-  }
-  const seen = new Set<string>();
-  for (const { name } of parsed.data.subgraphs) {
-    if (seen.has(name)) throw new Error(`${listPath}: subgraph name "${name}" is used twice`);
-    seen.add(name);
-  }
-  return parsed.data.subgraphs;
+/** A path as a person reads it: relative to the working directory when that is shorter. */
+export const shown = (path: string) => {
+  const rel = relative(process.cwd(), path);
+  return rel.length < path.length && !rel.startsWith('..') ? rel : path;
+};
+
+/** `file:line:column: message` for each place a GraphQL error points at, or the bare message. */
+function located(error: GraphQLError, message = error.message): string {
+  const at = (source: Source, position: number) => {
+    const { line, column } = getLocation(source, position);
+    return `${shown(source.name)}:${line}:${column}`;
+  };
+  const places = error.nodes
+    ? error.nodes.flatMap((node) => (node.loc ? [at(node.loc.source, node.loc.start)] : []))
+    : error.source
+      ? (error.positions ?? []).map((position) => at(error.source!, position))
+      : [];
+  return places.length > 0 ? `${[...new Set(places)].join(', ')}: ${message}` : message;
 }
 
-export async function composeSupergraph(listPath = subgraphListPath): Promise<CompositionResult> {
-  const entries = await readSubgraphList(listPath);
+export async function composeSupergraph(path = registryPath): Promise<CompositionResult> {
+  const registry = await readRegistry(path);
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   const errors: string[] = [];
-  for (const entry of entries) {
-    const file = resolve(dirname(listPath), entry.schema);
+  for (const entry of registry.subgraphs) {
+    let text: string;
     try {
-      services.push({ name: entry.name, url: entry.url, typeDefs: parse(await readFile(file, 'utf8')) });
+      text = await readFile(entry.schemaPath, 'utf8');
     } catch (err) {
-      errors.push(`[${entry.name}] ${entry.schema}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`[${entry.name}] cannot read ${shown(entry.schemaPath)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      continue;
+    }
+    try {
+      services.push({ name: entry.name, url: entry.url, typeDefs: parse(new Source(text, entry.schemaPath)) });
+    } catch (err) {
+      errors.push(`[${entry.name}] ${err instanceof GraphQLError ? located(err) : String(err)}`);
     }
   }
   if (errors.length > 0) return { ok: false, errors };
   const result = composeServices(services);
   if (result.errors) {
     // Federation's messages already start with the subgraph name in brackets where one is to blame.
-    return { ok: false, errors: result.errors.map((e) => `${String(e.extensions['code'] ?? 'COMPOSITION_ERROR')}: ${e.message}`) };
+    return {
+      ok: false,
+      errors: result.errors.map((e) => located(e, `${String(e.extensions['code'] ?? 'COMPOSITION_ERROR')}: ${e.message}`)),
+    };
   }
   return { ok: true, supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()) };
 }

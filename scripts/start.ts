@@ -21,6 +21,11 @@ const settings = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
   /** Where the orders subgraph keeps its data (the embedded event log, snapshots); kept across runs. */
   DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
+  /**
+   * Subgraphs that run elsewhere (`name=url,...`): npm start does not start them, and the gateway
+   * routes to these URLs; every other subgraph of the registry is started here.
+   */
+  SUBGRAPH_URLS: setting.subgraphUrls(),
 });
 
 let config: z.output<typeof settings>;
@@ -89,6 +94,7 @@ try {
     gatewayPort: config.PORT,
     logLevel: config.LOG_LEVEL,
     dataDir: config.DATA_DIR,
+    subgraphUrls: config.SUBGRAPH_URLS,
     // The development key set (created on first start) signs it: the playground opens with it.
     playgroundToken: DEMO_TOKEN,
     onLine: print,

@@ -1,9 +1,10 @@
 /**
- * The example system as processes: the REST and gRPC services, the customers, catalog and orders
- * subgraphs wired to them, and the gateway wired to the subgraphs, every one on a free port except
- * the gateway's. Without Kafka brokers the orders subgraph uses the embedded event log and runs the
- * fulfillment service in its own process; with them, fulfillment is a process of its own.
- * `npm start` and the integration tests both start it from here.
+ * The example system as processes, as the registry (schema/subgraphs.yaml, scripts/registry.ts)
+ * lists them: its services first, then its subgraphs wired to them, then the gateway wired to the
+ * subgraphs, every one on a free port except the gateway's. Without Kafka brokers the orders
+ * subgraph uses the embedded event log and runs the fulfillment service in its own process; with
+ * them, fulfillment is a process of its own. `npm start` and the integration tests both start it
+ * from here.
  *
  * The orders subgraph keeps its data (snapshots; with the embedded log, the log itself) in
  * `dataDir`; without one (tests), in a temporary directory of the system's own, removed by `stop`.
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 import { devAuth, type TokenClaims } from './dev-auth.ts';
+import { readRegistry, resolveSettings, runsWith, type ProcessEntry, type SystemLocations } from './registry.ts';
 
 export interface SystemOptions {
   host: string;
@@ -49,21 +51,25 @@ export interface SystemOptions {
    * one listening elsewhere, as a load balancer would.
    */
   gatewayRoute?: (subgraph: SubgraphName, url: string) => string;
+  /** The registry of subgraphs to start. @default schema/subgraphs.yaml */
+  registry?: string;
+  /** The gateway's supergraph file. @default the gateway's own default, schema/supergraph.graphql */
+  supergraph?: string;
+  /**
+   * Subgraphs that run elsewhere (name -> GraphQL URL): they are not started, and the gateway
+   * routes to these URLs (npm start's SUBGRAPH_URLS).
+   */
+  subgraphUrls?: Record<string, string>;
 }
 
-export type SubgraphName = 'customers' | 'catalog' | 'orders';
+/** A subgraph of the registry (schema/subgraphs.yaml). */
+export type SubgraphName = string;
 
 /** The processes that serve GraphQL on the shared host (lib/graphql-http.ts), each with an ops listener. */
-export type GraphQLProcessName = 'customers-subgraph' | 'catalog-subgraph' | 'orders-subgraph' | 'gateway';
+export type GraphQLProcessName = `${string}-subgraph` | 'gateway';
 
-export type ProcessName =
-  | 'customers-service'
-  | 'catalog-service'
-  | 'fulfillment-service'
-  | 'customers-subgraph'
-  | 'catalog-subgraph'
-  | 'orders-subgraph'
-  | 'gateway';
+/** A process of the registry (a service, `<subgraph>-subgraph`) or `gateway`. */
+export type ProcessName = string;
 
 /** A process failed while the system was starting; every process has been stopped. */
 export class SystemStartError extends Error {
@@ -194,40 +200,41 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const route = options.gatewayRoute ?? ((_subgraph: SubgraphName, subgraphUrl: string) => subgraphUrl);
 
   try {
-    const [customersService, catalogService] = await together([
-      start('customers-service', { entry: 'services/customers/main.ts', listeners: ['http'] }),
-      start('catalog-service', { entry: 'services/catalog/main.ts', env: { METRICS_PORT: '0' }, listeners: ['grpc', 'metrics'] }),
-    ]);
-    const kafka = options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : undefined;
-    const backends = {
-      CUSTOMERS_SERVICE_URL: url(customersService, 'http'),
-      CATALOG_SERVICE_ADDRESS: `${options.host}:${catalogService.ports['grpc']}`,
+    const registry = await readRegistry(options.registry);
+    const kafka = options.kafkaBrokers !== undefined;
+    const locations: SystemLocations = {
+      address: (name, listener) => `${options.host}:${processes.get(name)!.ports[listener]}`,
+      KAFKA_BROKERS: options.kafkaBrokers,
+      DATA_DIR: dataDir,
     };
-    const [customers, catalog, orders] = await together([
-      start('customers-subgraph', {
-        entry: 'subgraphs/customers/main.ts',
-        env: { CUSTOMERS_SERVICE_URL: backends.CUSTOMERS_SERVICE_URL, ...identity },
-        listeners: ['http', 'ops'],
-      }),
-      start('catalog-subgraph', {
-        entry: 'subgraphs/catalog/main.ts',
-        env: { CATALOG_SERVICE_ADDRESS: backends.CATALOG_SERVICE_ADDRESS, ...identity },
-        listeners: ['http', 'ops'],
-      }),
-      start('orders-subgraph', {
-        entry: 'subgraphs/orders/main.ts',
-        env: { ...backends, ...kafka, DATA_DIR: dataDir, ...identity },
-        listeners: ['http', 'ops'],
-      }),
-      ...(kafka
-        ? [
-            start('fulfillment-service', {
-              entry: 'services/fulfillment/main.ts',
-              env: { ...kafka, METRICS_PORT: '0' },
-              listeners: ['metrics'],
-            }),
-          ]
-        : []),
+    /** A registry process with its listeners on free ports and its settings resolved. */
+    const startEntry = (entry: ProcessEntry, extra: Record<string, string> = {}) =>
+      start(entry.name, {
+        entry: entry.entry,
+        env: {
+          ...Object.fromEntries(Object.values(entry.listeners).map((setting) => [setting, '0'])),
+          ...resolveSettings(entry, locations),
+          ...extra,
+        },
+        listeners: Object.keys(entry.listeners),
+      });
+    await together(registry.services.filter((s) => runsWith(s, kafka)).map((s) => startEntry(s)));
+    const external = options.subgraphUrls ?? {};
+    const unknown = Object.keys(external).filter((name) => !registry.subgraphs.some((s) => s.name === name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `SUBGRAPH_URLS names ${unknown.join(', ')}, not in ${registry.path} (it has ${registry.subgraphs.map((s) => s.name).join(', ')})`,
+      );
+    }
+    // A subgraph the registry gives no entry point runs elsewhere, at its URL.
+    const started = registry.subgraphs.flatMap((s) =>
+      s.process && external[s.name] === undefined ? [{ name: s.name, process: s.process }] : [],
+    );
+    const subgraphs = await together(started.map((s) => startEntry(s.process, identity)));
+    const subgraphUrls = Object.fromEntries([
+      ...registry.subgraphs.map((s) => [s.name, s.url] as const),
+      ...started.map((s, i) => [s.name, route(s.name, `${url(subgraphs[i]!, 'http')}/graphql`)] as const),
+      ...Object.entries(external),
     ]);
     const [gateway] = await together([
       start('gateway', {
@@ -236,14 +243,9 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
           PORT: String(options.gatewayPort),
           ...gatewayIdentityEnv,
           ...(options.playgroundToken && { PLAYGROUND_TOKEN: await auth.token(options.playgroundToken) }),
-          SUBGRAPH_URLS: (
-            [
-              ['customers', customers],
-              ['catalog', catalog],
-              ['orders', orders!],
-            ] as const
-          )
-            .map(([subgraph, child]) => `${subgraph}=${route(subgraph, `${url(child, 'http')}/graphql`)}`)
+          ...(options.supergraph !== undefined && { SUPERGRAPH: options.supergraph }),
+          SUBGRAPH_URLS: Object.entries(subgraphUrls)
+            .map(([name, subgraphUrl]) => `${name}=${subgraphUrl}`)
             .join(','),
         },
         listeners: ['http', 'ops'],

@@ -8,26 +8,6 @@ import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../.
 import { authSettings, checkAuthSettings } from './auth/settings.ts';
 import { edgeSettings } from '../../lib/edge.ts';
 
-/** `name=url,name=url`: where to reach subgraphs, overriding the URLs in the supergraph. */
-const subgraphUrls = z
-  .string()
-  .default('')
-  .transform((text, ctx) => {
-    const urls: Record<string, string> = {};
-    for (const pair of text
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)) {
-      const [name, url] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-      if (!pair.includes('=') || !name || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-        ctx.addIssue({ code: 'custom', message: `expected name=http(s)://url pairs separated by commas, got "${pair}"` });
-        return z.NEVER;
-      }
-      urls[name] = url;
-    }
-    return urls;
-  });
-
 /** A comma-separated list, trimmed, empty items dropped. */
 const commaList = z
   .string()
@@ -50,7 +30,7 @@ export const gatewaySettings = z.object({
   PORT: setting.port(4000),
   HOST: setting.host('127.0.0.1'),
   LOG_LEVEL: setting.logLevel(),
-  SUBGRAPH_URLS: subgraphUrls,
+  SUBGRAPH_URLS: setting.subgraphUrls(),
   /** How long one subgraph request may take, in ms. */
   SUBGRAPH_TIMEOUT_MS: setting.millis(10_000),
   /** Largest accepted request body, in bytes. */

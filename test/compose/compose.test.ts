@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
-import { readSubgraphList } from '../../scripts/composition.ts';
+import { readRegistry, resolveSettings, type ProcessEntry, type SystemLocations } from '../../scripts/registry.ts';
 import { refusingPort } from '../support/ports.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '../../services/events/orders.ts';
 
@@ -56,17 +56,20 @@ const service = (name: string): Service => {
   return found;
 };
 
-/** The Interchange processes: what each runs and the container ports it listens on. */
-const interchange: Record<string, { entry: string; ports: Record<string, string> }> = {
-  'customers-service': { entry: 'services/customers/main.ts', ports: { PORT: '4201' } },
-  'catalog-service': { entry: 'services/catalog/main.ts', ports: { PORT: '4202', METRICS_PORT: '4203' } },
-  'fulfillment-service': { entry: 'services/fulfillment/main.ts', ports: { METRICS_PORT: '4204' } },
-  'customers-subgraph': { entry: 'subgraphs/customers/main.ts', ports: { PORT: '4101' } },
-  'catalog-subgraph': { entry: 'subgraphs/catalog/main.ts', ports: { PORT: '4102' } },
-  'orders-subgraph': { entry: 'subgraphs/orders/main.ts', ports: { PORT: '4103' } },
-  gateway: { entry: 'gateway/src/main.ts', ports: { PORT: '4000' } },
+/** The Interchange processes: the registry's services and subgraphs (schema/subgraphs.yaml), and the gateway. */
+const registry = await readRegistry();
+const GATEWAY: ProcessEntry = { name: 'gateway', entry: 'gateway/src/main.ts', listeners: { http: 'PORT' }, env: {} };
+const interchange: ProcessEntry[] = [...registry.processes, GATEWAY];
+const interchangeNames = interchange.map((p) => p.name);
+const entryOf = (name: string): ProcessEntry => interchange.find((p) => p.name === name)!;
+
+/** Where a registry process's listener is inside the Compose network: its service name and the port its setting has there. */
+const composeLocations: SystemLocations = {
+  address: (name, listener) => `${name}:${env(name)[entryOf(name).listeners[listener]!]}`,
+  KAFKA_BROKERS: 'kafka:9092',
+  DATA_DIR: '/data',
 };
-const interchangeNames = Object.keys(interchange);
+const usesKafka = (p: ProcessEntry) => Object.values(p.env).some((value) => value.includes('${KAFKA_BROKERS}'));
 
 const KAFKA_IMAGE = /^apache\/kafka:[34]\.\d+\.\d+$/;
 const kafkaImageServices = () => serviceNames.filter((name) => KAFKA_IMAGE.test(service(name).image ?? ''));
@@ -270,23 +273,17 @@ describe('docker-compose.yml', () => {
       }
     });
 
-    test('each runs the entry scripts/system.ts starts for the process of the same name', () => {
-      const started = Object.fromEntries(
-        [...read('scripts/system.ts').matchAll(/start\(\s*'([a-z-]+)',\s*\{\s*entry:\s*'([^']+)'/g)].map((m) => [m[1], m[2]]),
-      );
+    test('each runs the entry the registry gives its process', () => {
       const inCompose = Object.fromEntries(interchangeNames.map((name) => [name, service(name).command?.[1]]));
-      assert.deepEqual(inCompose, started);
-      assert.deepEqual(inCompose, Object.fromEntries(interchangeNames.map((name) => [name, interchange[name]!.entry])));
+      assert.deepEqual(inCompose, Object.fromEntries(interchange.map((p) => [p.name, p.entry])));
     });
 
-    test('each listens on its fixed container ports', () => {
-      const ports = Object.fromEntries(
-        interchangeNames.map((name) => [
-          name,
-          Object.fromEntries(Object.entries(env(name)).filter(([key]) => key === 'PORT' || key === 'METRICS_PORT')),
-        ]),
-      );
-      assert.deepEqual(ports, Object.fromEntries(interchangeNames.map((name) => [name, interchange[name]!.ports])));
+    test('each sets every listener port of its process to a fixed port; a subgraph its PORT to its URL in the registry', () => {
+      for (const process of interchange) {
+        for (const setting of Object.values(process.listeners))
+          assert.match(env(process.name)[setting] ?? '', /^[1-9]\d{0,4}$/, `${process.name} ${setting}`);
+      }
+      for (const { name, url } of registry.subgraphs) assert.equal(env(`${name}-subgraph`)['PORT'], new URL(url).port, name);
     });
 
     test("none overrides the image's HOST=0.0.0.0", () => {
@@ -320,30 +317,12 @@ describe('docker-compose.yml', () => {
       }
     });
 
-    test('the backends are wired by service name', () => {
-      const wiring = Object.fromEntries(
-        interchangeNames.map((name) => [
-          name,
-          Object.fromEntries(
-            Object.entries(env(name)).filter(([key]) =>
-              ['KAFKA_BROKERS', 'CUSTOMERS_SERVICE_URL', 'CATALOG_SERVICE_ADDRESS'].includes(key),
-            ),
-          ),
-        ]),
-      );
-      assert.deepEqual(wiring, {
-        'customers-service': {},
-        'catalog-service': {},
-        'fulfillment-service': { KAFKA_BROKERS: 'kafka:9092' },
-        'customers-subgraph': { CUSTOMERS_SERVICE_URL: 'http://customers-service:4201' },
-        'catalog-subgraph': { CATALOG_SERVICE_ADDRESS: 'catalog-service:4202' },
-        'orders-subgraph': {
-          KAFKA_BROKERS: 'kafka:9092',
-          CUSTOMERS_SERVICE_URL: 'http://customers-service:4201',
-          CATALOG_SERVICE_ADDRESS: 'catalog-service:4202',
-        },
-        gateway: {},
-      });
+    test('each has the settings the registry gives its process, wired by service name', () => {
+      for (const process of registry.processes) {
+        const settings = resolveSettings(process, composeLocations);
+        const given = Object.fromEntries(Object.keys(settings).map((key) => [key, env(process.name)[key]]));
+        assert.deepEqual(given, settings, process.name);
+      }
     });
   });
 
@@ -355,20 +334,13 @@ describe('docker-compose.yml', () => {
           .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
       );
 
-    test('SUBGRAPH_URLS names exactly the subgraphs in schema/subgraphs.yaml', async () => {
-      const listed = (await readSubgraphList()).map((s) => s.name);
-      assert.deepEqual(Object.keys(subgraphUrls()).sort(), listed.sort());
+    test('SUBGRAPH_URLS names exactly the subgraphs in schema/subgraphs.yaml', () => {
+      assert.deepEqual(Object.keys(subgraphUrls()).sort(), registry.subgraphs.map((s) => s.name).sort());
     });
 
     test('SUBGRAPH_URLS points each subgraph at /graphql on its service and PORT', () => {
       for (const [name, url] of Object.entries(subgraphUrls())) {
         assert.equal(url, `http://${name}-subgraph:${env(`${name}-subgraph`)['PORT']}/graphql`, name);
-      }
-    });
-
-    test('each subgraph listens on the port schema/subgraphs.yaml gives it', async () => {
-      for (const { name, url } of await readSubgraphList()) {
-        assert.equal(env(`${name}-subgraph`)['PORT'], new URL(url).port, name);
       }
     });
 
@@ -432,7 +404,13 @@ describe('docker-compose.yml', () => {
 
     test('every service that uses Kafka waits for kafka-init to create the topics', () => {
       const usingKafka = serviceNames.filter((name) => env(name)['KAFKA_BROKERS'] !== undefined);
-      assert.deepEqual(usingKafka.sort(), ['fulfillment-service', 'orders-subgraph']);
+      assert.deepEqual(
+        usingKafka.sort(),
+        registry.processes
+          .filter(usesKafka)
+          .map((p) => p.name)
+          .sort(),
+      );
       for (const name of usingKafka)
         assert.equal(service(name).depends_on?.['kafka-init']?.condition, 'service_completed_successfully', name);
     });
@@ -463,17 +441,10 @@ describe('docker-compose.yml', () => {
       for (const name of interchangeNames) assert.equal(probeUrl(name).port, httpPort(name), name);
     });
 
-    test('orders-subgraph and the gateway are healthy when ready (/readyz), the others when alive (/healthz)', () => {
+    test('the gateway and every subgraph projecting a topic are healthy when ready (/readyz), the others when alive (/healthz)', () => {
       const paths = Object.fromEntries(interchangeNames.map((name) => [name, probeUrl(name).pathname]));
-      assert.deepEqual(paths, {
-        'customers-service': '/healthz',
-        'catalog-service': '/healthz',
-        'fulfillment-service': '/healthz',
-        'customers-subgraph': '/healthz',
-        'catalog-subgraph': '/healthz',
-        'orders-subgraph': '/readyz',
-        gateway: '/readyz',
-      });
+      const ready = (p: ProcessEntry) => p === GATEWAY || (p.name.endsWith('-subgraph') && usesKafka(p));
+      assert.deepEqual(paths, Object.fromEntries(interchange.map((p) => [p.name, ready(p) ? '/readyz' : '/healthz'])));
     });
 
     describe('the node probe', () => {

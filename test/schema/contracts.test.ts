@@ -87,12 +87,16 @@ describe('contracts', () => {
       assert.match(text, /alpha/);
       assert.match(text, /beta/);
       assert.match(text, /Thing\.id/);
+      // Where: each subgraph's definition of the field, by file, line and column.
+      assert.match(text, new RegExp(`${join(dir, 'a.graphql')}:1:\\d+`));
+      assert.match(text, new RegExp(`${join(dir, 'b.graphql')}:1:\\d+`));
     });
 
     test('names the subgraph and file of an SDL syntax error', async () => {
       const result = await composeSupergraph(join(dir, 'syntax.yaml'));
       assert.equal(result.ok, false);
-      assert.match(result.ok ? '' : result.errors.join('\n'), /^\[gamma\] broken\.graphql: Syntax Error/);
+      const text = result.ok ? '' : result.errors.join('\n');
+      assert.ok(text.startsWith(`[gamma] ${join(dir, 'broken.graphql')}:1:20: Syntax Error: Expected Name, found "}".`), text);
     });
   });
 });

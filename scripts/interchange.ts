@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * `npx interchange <command>`: the project's command-line tool. `--help` lists the commands, and
+ * every command has its own `--help`. Arguments are parsed by commander.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DATA_DIR } from '../lib/config.ts';
+import { compose } from './cli/compose.ts';
+import { lifetime, token } from './cli/token.ts';
+import { supergraphPath } from './composition.ts';
+import { registryPath } from './registry.ts';
+
+const program = new Command('interchange')
+  .description('Interchange: a GraphQL federation gateway over REST, gRPC and Kafka-backed subgraphs.')
+  .showHelpAfterError('(add --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('compose')
+  .summary("compose the registry's subgraphs into the supergraph")
+  .description(
+    'Composes the subgraph SDLs listed in the registry into a Federation v2 supergraph and writes it. ' +
+      'Errors name the file, line and column; exits 1 when composition fails.',
+  )
+  .addOption(new Option('--registry <file>', 'the registry of subgraphs').default(registryPath, 'schema/subgraphs.yaml'))
+  .addOption(new Option('--out <file>', 'where the supergraph is written').default(supergraphPath, 'schema/supergraph.graphql'))
+  .option('--check', 'only report whether the supergraph file is current (exit 1 when it is not)')
+  .action(async (options: { registry: string; out: string; check?: boolean }) => {
+    process.exitCode = await compose(options);
+  });
+
+program
+  .command('token')
+  .summary('print a token the example system accepts (development key set)')
+  .description(
+    'Prints a JWT signed with the development key set in <data dir>/auth/ (created by npm start, or here, ' +
+      'whichever runs first), which the example system on the same data directory accepts. ' +
+      'Use it as "Authorization: Bearer <token>", or in the playground\'s Headers tab.',
+  )
+  .option('--customer <id>', 'the customer the token acts for (claim customer_id)')
+  .option('--scopes <scopes>', 'granted scopes, space- or comma-separated (claim scope)', '')
+  .option('--admin', 'every scope there is')
+  .option('--subject <name>', 'claim sub (default: the customer, else "developer")')
+  .option(
+    '--expires <time>',
+    'lifetime: seconds, or with a unit (30m, 1h, 7d)',
+    (value) => {
+      if (lifetime(value) instanceof Error) throw new InvalidArgumentError('expected seconds or a time like 30m, 1h, 7d.');
+      return value;
+    },
+    '1h',
+  )
+  .addOption(new Option('--data-dir <dir>', "the example system's data directory").env('DATA_DIR').default(DEFAULT_DATA_DIR, '.data'))
+  .action(async (options: { customer?: string; scopes: string; admin?: boolean; subject?: string; expires: string; dataDir: string }) => {
+    process.stdout.write(`${await token(options)}\n`);
+  });
+
+await program.parseAsync();

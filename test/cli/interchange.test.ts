@@ -1,0 +1,151 @@
+/**
+ * The `interchange` command-line tool as users run it (`npx interchange`, a child process): its help,
+ * `compose` (errors with file, line and column; `--check`), and `token`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { repoRoot } from '../../lib/supervisor.ts';
+import { supergraphPath } from '../../scripts/composition.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node scripts/interchange.ts ARGS` (what `npx interchange` runs) with a deadline. */
+const interchange = (args: string[], cwd = repoRoot): Promise<Run> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'scripts/interchange.ts'), ...args],
+      { cwd, timeout: 60_000, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+
+/** The commands `--help` lists, with their one-line summaries. */
+const commands = (help: string): Map<string, string> =>
+  new Map(
+    [...help.slice(help.indexOf('Commands:')).matchAll(/^ {2}([a-z-]+)(?: \[options\])?(?: <[^>]+>)* +(\S.*)$/gm)]
+      .filter((m) => m[1] !== 'help')
+      .map((m) => [m[1]!, m[2]!]),
+  );
+
+describe('npx interchange', () => {
+  test('is the package bin, and `npx interchange --help` lists every command with one line', async () => {
+    const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    assert.equal(pkg.bin['interchange'], 'scripts/interchange.ts');
+    const npx = await new Promise<Run>((resolve) => {
+      execFile(
+        'npx',
+        ['--no-install', 'interchange', '--help'],
+        { cwd: repoRoot, timeout: 60_000, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    assert.equal(npx.code, 0, npx.stderr);
+    assert.deepEqual([...commands(npx.stdout).keys()].sort(), ['compose', 'token']);
+  });
+
+  test('every command has its own --help, with its options', async () => {
+    const listed = commands((await interchange(['--help'])).stdout);
+    for (const [command, summary] of listed) {
+      const help = await interchange([command, '--help']);
+      assert.equal(help.code, 0, command);
+      assert.match(help.stdout, new RegExp(`^Usage: interchange ${command} `), command);
+      assert.match(help.stdout, /Options:/, command);
+      assert.ok(summary.length > 10, `${command} has no summary`);
+    }
+  });
+
+  test('an unknown command or option exits non-zero and says what is wrong', async () => {
+    const unknown = await interchange(['frobnicate']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    const option = await interchange(['compose', '--nope']);
+    assert.notEqual(option.code, 0);
+    assert.match(option.stderr, /unknown option '--nope'/);
+  });
+
+  describe('compose', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'interchange-cli-'));
+      await writeFile(
+        join(dir, 'ok.graphql'),
+        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype Query { thing(id: ID!): Thing }\ntype Thing @key(fields: "id") { id: ID! name: String }\n',
+      );
+      await writeFile(join(dir, 'broken.graphql'), 'type Query {\n  thing(id: ID!): Thing\n  oops:\n}\n');
+      const registry = (schema: string) => `subgraphs:\n  - name: things\n    schema: ${schema}\n    url: http://localhost:4999/graphql\n`;
+      await writeFile(join(dir, 'ok.yaml'), registry('ok.graphql'));
+      await writeFile(join(dir, 'broken.yaml'), registry('broken.graphql'));
+    });
+    after(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    test('writes the supergraph of a registry, and --check then finds it current', async () => {
+      const out = join(dir, 'supergraph.graphql');
+      const wrote = await interchange(['compose', '--registry', join(dir, 'ok.yaml'), '--out', out]);
+      assert.equal(wrote.code, 0, wrote.stderr);
+      assert.match(await readFile(out, 'utf8'), /join__graph\(name: "things", url: "http:\/\/localhost:4999\/graphql"\)/);
+      const check = await interchange(['compose', '--registry', join(dir, 'ok.yaml'), '--out', out, '--check']);
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(check.stdout, /is current/);
+    });
+
+    test('--check exits 1 when the supergraph file is out of date', async () => {
+      const out = join(dir, 'stale.graphql');
+      await writeFile(out, 'type Query { stale: Int }\n');
+      const check = await interchange(['compose', '--registry', join(dir, 'ok.yaml'), '--out', out, '--check']);
+      assert.equal(check.code, 1);
+      assert.match(check.stderr, /stale\.graphql is out of date: run `npx interchange compose`/);
+    });
+
+    test('an SDL syntax error exits 1 naming the subgraph, the file, the line and the column', async () => {
+      const out = join(dir, 'never.graphql');
+      const failed = await interchange(['compose', '--registry', join(dir, 'broken.yaml'), '--out', out]);
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, new RegExp(`\\[things\\] ${join(dir, 'broken.graphql')}:4:1: Syntax Error: Expected Name, found "}"`));
+      await assert.rejects(readFile(out), { code: 'ENOENT' });
+    });
+
+    test('the committed supergraph is what the project registry composes to', async () => {
+      const check = await interchange(['compose', '--check']);
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(check.stdout, new RegExp(`${supergraphPath.slice(repoRoot.length + 1)} is current`));
+    });
+  });
+
+  describe('token', () => {
+    let dataDir: string;
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'interchange-cli-token-'));
+    });
+    after(async () => {
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
+
+    test("prints a token for the customer and scopes asked for, from the data directory's key set", async () => {
+      const run = await interchange(['token', '--customer', 'c3', '--scopes', 'orders:write', '--expires', '30m', '--data-dir', dataDir]);
+      assert.equal(run.code, 0, run.stderr);
+      const claims = decodeJwt(run.stdout.trim());
+      assert.equal(claims['customer_id'], 'c3');
+      assert.equal(claims['scope'], 'orders:write');
+      assert.equal(claims.exp! - claims.iat!, 1800);
+    });
+
+    test('refuses a lifetime it cannot read', async () => {
+      const run = await interchange(['token', '--expires', 'soon', '--data-dir', dataDir]);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /--expires <time>' argument 'soon' is invalid/);
+      assert.equal(run.stdout, '');
+    });
+  });
+});
