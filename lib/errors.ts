@@ -66,6 +66,12 @@ export const ErrorCode = {
    */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
   /**
+   * The gateway loaded a new supergraph in which this open subscription no longer validates (a
+   * field it selects is gone, an argument changed type): it ended, and the message names why.
+   * Subscriptions that still validate go on across a reload without this error.
+   */
+  SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
+  /**
    * The request carries a token that is not valid (bad signature, expired, wrong issuer or
    * audience, unknown key), or a subgraph got a request without the gateway's valid identity
    * signature. HTTP 401; WebSocket close 4401. Get a new token.

@@ -51,6 +51,8 @@ export interface GraphQLHostOptions<Ctx extends BaseContext> {
   beforeGraphQL?: RequestHandler[] | undefined;
   /** Routes to add before the GraphQL endpoint (for example a playground at `/`). */
   routes?: (app: Express, apollo: ApolloServer<Ctx>) => void;
+  /** Routes to add to the ops listener (for example the gateway's `POST /reload`). */
+  opsRoutes?: ((app: Express) => void) | undefined;
 }
 
 export interface GraphQLHost<Ctx extends BaseContext = BaseContext> extends Stoppable {
@@ -209,7 +211,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
 }
 
 /** The ops listener's app: liveness, the detailed readiness, and metrics. */
-function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readiness' | 'registry'>): Express {
+function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readiness' | 'registry' | 'opsRoutes'>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
@@ -221,6 +223,7 @@ function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readines
   if (registry) {
     app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
   }
+  options.opsRoutes?.(app);
   app.use(notFound);
   app.use(lastResortErrors(options.log));
   return app;

@@ -26,6 +26,14 @@ export const gatewaySettings = z.object({
     .min(1)
     .default('schema/supergraph.graphql')
     .transform((p) => resolve(p)),
+  /** Poll this URL for the supergraph (with If-None-Match) instead of reading SUPERGRAPH. */
+  SUPERGRAPH_URL: setting.url().optional(),
+  /** How often SUPERGRAPH_URL is polled, in ms. */
+  SUPERGRAPH_POLL_MS: setting.millis(10_000),
+  /** Reload the supergraph when its file changes (POST /reload on the ops listener reloads it either way). */
+  SUPERGRAPH_WATCH: setting.flag(true),
+  /** How often /readyz checks that each subgraph answers, in ms. */
+  SUBGRAPH_PROBE_MS: setting.millis(10_000),
   /** Port of the HTTP endpoint (GraphQL at /graphql, playground at /); 0 picks a free one. */
   PORT: setting.port(4000),
   HOST: setting.host('127.0.0.1'),

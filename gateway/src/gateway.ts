@@ -1,10 +1,12 @@
 /**
- * The federation engine: `@apollo/gateway` on a supergraph file, reaching each subgraph through a
+ * The federation engine: `@apollo/gateway` on a supergraph, reaching each subgraph through a
  * `SubgraphSource`. It serves any valid supergraph, not only ours, and makes no network call other
  * than to the subgraphs it names (vendor telemetry is switched off in `main.ts` before this runs).
+ * A new supergraph is swapped in with `update` (reload.ts): requests in flight finish on the one
+ * they started on.
  */
-import { readFile } from 'node:fs/promises';
-import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
+import { createHash } from 'node:crypto';
+import { ApolloGateway, type ServiceEndpointDefinition, type ServiceMap } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import type { Logger } from '../../lib/logger.ts';
 import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
@@ -18,26 +20,25 @@ export interface GatewayOptions {
 }
 
 export interface LoadedSupergraph {
+  /** The supergraph as served (with the security features the gateway enforces). */
   sdl: string;
+  /** SHA-256 of the supergraph as read (hex): what `sha256sum` of the file gives. */
+  hash: string;
   subgraphs: { name: string; url: string }[];
 }
 
-/** Reads and checks a supergraph file; the error says which file and what is wrong with it. */
-export async function readSupergraph(path: string, overrides: Record<string, string>): Promise<LoadedSupergraph> {
+/**
+ * Checks a supergraph's text; the error says where it came from and what is wrong with it.
+ * `overrides` (SUBGRAPH_URLS) replace the URLs the supergraph gives; a name it lacks is an error.
+ */
+export function parseSupergraph(text: string, origin: string, overrides: Record<string, string>): LoadedSupergraph {
   let sdl: string;
-  try {
-    sdl = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read the supergraph file ${path} (SUPERGRAPH): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      cause: err,
-    });
-  }
   let names: { name: string; url: string }[];
   try {
-    sdl = withEnforcedSecurityFeatures(sdl);
+    sdl = withEnforcedSecurityFeatures(text);
     names = [...Supergraph.build(sdl).subgraphs()].map((s) => ({ name: s.name, url: s.url }));
   } catch (err) {
-    throw new Error(`${path} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`${origin} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const unknown = Object.keys(overrides).filter((name) => !names.some((s) => s.name === name));
   if (unknown.length > 0) {
@@ -45,32 +46,72 @@ export async function readSupergraph(path: string, overrides: Record<string, str
       `SUBGRAPH_URLS names ${unknown.map((n) => `"${n}"`).join(', ')}, not in the supergraph (it has ${names.map((s) => s.name).join(', ')})`,
     );
   }
-  return { sdl, subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })) };
+  return {
+    sdl,
+    hash: createHash('sha256').update(text).digest('hex'),
+    subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })),
+  };
 }
 
-export function createSubgraphSource(subgraph: { name: string; url: string }, options: GatewayOptions): SubgraphSource {
-  return new SubgraphSource({
-    name: subgraph.name,
-    url: subgraph.url,
-    timeoutMs: options.subgraphTimeoutMs,
-    identitySecret: options.identitySecret,
-    log: options.log,
-  });
+/**
+ * One data source per subgraph and URL, shared by queries and by the entity fetches of
+ * subscriptions. A reload that moves a subgraph gets a new one; the old one finishes what it has.
+ */
+export class SubgraphSources {
+  private readonly sources = new Map<string, SubgraphSource>();
+  private readonly options: GatewayOptions;
+
+  constructor(options: GatewayOptions) {
+    this.options = options;
+  }
+
+  get(name: string, url: string): SubgraphSource {
+    const key = `${name}\u0000${url}`;
+    let source = this.sources.get(key);
+    if (!source) {
+      source = new SubgraphSource({
+        name,
+        url,
+        timeoutMs: this.options.subgraphTimeoutMs,
+        identitySecret: this.options.identitySecret,
+        log: this.options.log,
+      });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+
+  /** The data sources of a supergraph's subgraphs, by name. */
+  serviceMap(supergraph: LoadedSupergraph): ServiceMap {
+    return Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, this.get(s.name, s.url)]));
+  }
 }
 
-/** One data source per subgraph, shared by queries and by the entity fetches of subscriptions. */
-export function createSubgraphSources(supergraph: LoadedSupergraph, options: GatewayOptions): Map<string, SubgraphSource> {
-  return new Map(supergraph.subgraphs.map((s) => [s.name, createSubgraphSource(s, options)]));
-}
-
-export function createGateway(supergraph: LoadedSupergraph, sources: Map<string, SubgraphSource>, log: Logger): ApolloGateway {
-  return new ApolloGateway({
-    supergraphSdl: supergraph.sdl,
+/** `@apollo/gateway` on the initial supergraph, and the function that swaps in another (it throws when that is not valid). */
+export function createGateway(
+  initial: LoadedSupergraph,
+  sources: SubgraphSources,
+  overrides: Record<string, string>,
+  log: Logger,
+): { gateway: ApolloGateway; update: (sdl: string) => void } {
+  let update: ((sdl: string) => void) | undefined;
+  const gateway = new ApolloGateway({
+    supergraphSdl: ({ update: swap }) => {
+      update = swap;
+      return Promise.resolve({ supergraphSdl: initial.sdl });
+    },
     logger: log,
-    buildService: ({ name }: ServiceEndpointDefinition) => {
-      const source = sources.get(name);
-      if (!source) throw new Error(`the supergraph names subgraph "${name}", which has no data source`);
-      return source;
+    buildService: ({ name, url }: ServiceEndpointDefinition) => {
+      const target = overrides[name] ?? url;
+      if (!target) throw new Error(`the supergraph gives subgraph "${name}" no URL`);
+      return sources.get(name, target);
     },
   });
+  return {
+    gateway,
+    update: (sdl) => {
+      if (!update) throw new Error('the gateway has not loaded its first supergraph yet');
+      update(sdl);
+    },
+  };
 }

@@ -9,6 +9,7 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
+import { Supergraph } from '@apollo/federation-internals';
 import type { Response as SseResponse } from 'graphql-sse';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
@@ -20,11 +21,14 @@ import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { disableVendorTelemetry, type GatewayConfig } from './config.ts';
 import { authorizingGateway, authorizingOperations } from './authorization/enforce.ts';
-import { readAuthorizationPolicy } from './authorization/policy.ts';
+import { readAuthorizationPolicy, type AuthorizationPolicy } from './authorization/policy.ts';
 import { httpClient } from './edge/client.ts';
 import { Edge } from './edge/edge.ts';
 import { wantsEventStream } from './edge/sse.ts';
-import { createGateway, createSubgraphSources, readSupergraph } from './gateway.ts';
+import { createGateway, parseSupergraph, SubgraphSources, type LoadedSupergraph } from './gateway.ts';
+import { fileOrigin, urlOrigin } from './reload/origin.ts';
+import { SubgraphProbe } from './reload/probe.ts';
+import { SupergraphReloader } from './reload/reloader.ts';
 import {
   authenticateConnections,
   authenticateRequests,
@@ -36,7 +40,9 @@ import { createTokenVerifier } from './auth/tokens.ts';
 import { identityFrom, identityOrRefusal, type GatewayContext } from './identity.ts';
 import { landingPageHandler } from './landing.ts';
 import { admissionMiddleware, admitOverSse, admitOverWebSocket } from './limits/transports.ts';
-import { admissionFor } from './limits/setup.ts';
+import { admissionOn, trustedDocumentsFor } from './limits/setup.ts';
+import type { Admission } from './limits/admission.ts';
+import type { TrustedDocuments } from './limits/trusted-documents.ts';
 import { operationGuard } from './operation-guard.ts';
 import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
@@ -47,12 +53,14 @@ export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
 
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<GraphQLHost<GatewayContext>> {
   disableVendorTelemetry();
-  const supergraph = await readSupergraph(config.SUPERGRAPH, config.SUBGRAPH_URLS);
-  const sources = createSubgraphSources(supergraph, {
-    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-    identitySecret: config.IDENTITY_SECRET,
-    log,
-  });
+  const overrides = config.SUBGRAPH_URLS;
+  const origin = config.SUPERGRAPH_URL
+    ? urlOrigin(config.SUPERGRAPH_URL, config.SUPERGRAPH_POLL_MS, config.SUBGRAPH_TIMEOUT_MS)
+    : fileOrigin(config.SUPERGRAPH, log);
+  const initialText = await origin.read();
+  if (initialText === undefined) throw new Error(`${origin.name} gave no supergraph`);
+  const initial = parseSupergraph(initialText, origin.name, overrides);
+  const sources = new SubgraphSources({ subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, identitySecret: config.IDENTITY_SECRET, log });
   const tokens = createTokenVerifier({
     jwksUrl: config.JWKS_URL,
     jwksFile: config.JWKS_FILE,
@@ -60,12 +68,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     audience: config.JWT_AUDIENCE,
     log,
   });
-  const authorization = readAuthorizationPolicy(supergraph.sdl);
-  const gateway = authorizingGateway(createGateway(supergraph, sources, log), authorization);
   const engine = new SubscriptionEngine({
-    supergraphSdl: supergraph.sdl,
-    urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
-    serviceMap: Object.fromEntries(sources),
+    supergraphSdl: initial.sdl,
+    urls: new Map(initial.subgraphs.map((s) => [s.name, s.url])),
+    serviceMap: sources.serviceMap(initial),
     log,
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
@@ -76,8 +82,43 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     identitySecret: config.IDENTITY_SECRET,
     planCacheBytes: config.SUBSCRIPTION_PLAN_CACHE_BYTES,
   });
-  const admission = await admissionFor(config, engine.schema, supergraph.sdl);
+  /** What serves the supergraph of now: swapped as one by a reload. */
+  const trusted = await trustedDocumentsFor(config);
+  let generation: Generation = { supergraph: initial, ...generationParts(config, initial, trusted) };
+  const federation = createGateway(initial, sources, overrides, log);
+  const gateway = authorizingGateway(federation.gateway, () => generation.authorization);
   const registry = gatewayMetrics(engine);
+  const probe = new SubgraphProbe({ timeoutMs: Math.min(config.SUBGRAPH_TIMEOUT_MS, 5_000) });
+  const reloader = new SupergraphReloader({
+    origin,
+    initialHash: initial.hash,
+    registry,
+    log,
+    // Everything that can refuse the new supergraph runs here, before anything changes.
+    prepare: (text) => {
+      const supergraph = parseSupergraph(text, origin.name, overrides);
+      const { authorization, admission } = generationParts(config, supergraph, trusted);
+      const subscriptions = engine.prepare({
+        supergraphSdl: supergraph.sdl,
+        urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
+        serviceMap: sources.serviceMap(supergraph),
+      });
+      return { hash: supergraph.hash, next: { supergraph, authorization, admission }, subscriptions };
+    },
+    commit: ({ next, subscriptions }) => {
+      const previous = generation;
+      generation = next;
+      try {
+        federation.update(next.supergraph.sdl);
+      } catch (err) {
+        generation = previous;
+        throw err;
+      }
+      const outcome = subscriptions();
+      probe.watch(next.supergraph.subgraphs, config.SUBGRAPH_PROBE_MS);
+      return { subscriptions: outcome };
+    },
+  });
   const authenticate = authenticateConnections(tokens);
   const edge = new Edge(config, registry, log);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
@@ -93,7 +134,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       exposure.maskErrors ? maskResult(log) : undefined,
     ),
     () => engine.schema,
-    authorization,
+    () => generation.authorization,
   );
   const forward = config.FORWARD_HEADERS;
   let serving = false;
@@ -125,9 +166,26 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       if (identity instanceof InterchangeError) throw withHttpStatus(identity, 400);
       return { headers: identity, principal: requestPrincipal(res.locals) };
     },
-    readiness: () => ({ ready: serving, supergraph: config.SUPERGRAPH, subgraphs: supergraph.subgraphs, subscriptions: engine.stats() }),
+    readiness: () => ({
+      ready: serving,
+      supergraph: {
+        source: origin.name,
+        hash: reloader.current.hash,
+        generation: reloader.current.generation,
+        loadedAt: reloader.current.loadedAt.toISOString(),
+      },
+      subgraphs: probe.report(),
+      subscriptions: engine.stats(),
+    }),
     registry,
-    beforeGraphQL: [admissionMiddleware(admission)],
+    opsRoutes: (app) => {
+      // 200 with what happened (reloaded or unchanged); 422 when the supergraph was refused.
+      app.post('/reload', async (_req, res) => {
+        const result = await reloader.reload('request');
+        res.status(result.status === 'refused' ? 422 : 200).json(result);
+      });
+    },
+    beforeGraphQL: [admissionMiddleware(() => generation.admission)],
     routes: (app) => {
       // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read,
       // and the edge's rates count the verified client.
@@ -147,13 +205,13 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         express.json({ limit: config.BODY_LIMIT_BYTES }),
         bodyErrors,
         edge.sse<GatewayContext>({
-          schema: engine.schema,
+          schema: () => engine.schema,
           validate,
           bodyLimitBytes: config.BODY_LIMIT_BYTES,
           onSubscribe: (req, params) => {
             const identity = identityOrRefusal(req.raw.headers, forward);
             if (identity instanceof InterchangeError) return badRequest(identity);
-            return admitOverSse(admission, engine.schema, params, sseContext(req, params));
+            return admitOverSse(generation.admission, engine.schema, params, sseContext(req, params));
           },
           context: sseContext,
           execute: (args) => operations.execute(args),
@@ -178,7 +236,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     refuseUpgrade: (request) => edge.upgrade(request),
     validation: exposure,
     graphql: {
-      schema: engine.schema,
+      schema: () => engine.schema,
       connectionInitWaitTimeout: config.CONNECTION_INIT_TIMEOUT_MS,
       // The token first (a socket with a bad one closes with 4401), then the client's socket cap.
       onConnect: async (ctx) => (await authenticate(ctx)) && edge.webSocket.admit(ctx),
@@ -186,7 +244,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       onSubscribe: async (ctx, _id, payload) => {
         const identity = identityOrRefusal(ctx.connectionParams, forward);
         if (identity instanceof InterchangeError) return [identity];
-        return (await edge.webSocket.refuse(ctx)) ?? admitOverWebSocket(admission, engine.schema, payload, validate);
+        return (await edge.webSocket.refuse(ctx)) ?? admitOverWebSocket(generation.admission, engine.schema, payload, validate);
       },
       context: (ctx, _id, payload) => ({
         headers: identityFrom(ctx.connectionParams, forward),
@@ -199,8 +257,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
   });
   serving = true;
+  probe.watch(initial.subgraphs, config.SUBGRAPH_PROBE_MS);
+  if (config.SUPERGRAPH_URL || config.SUPERGRAPH_WATCH) reloader.watch();
   log.info(
-    { playground: exposure.playground ? `http://${config.HOST}:${host.port}/` : undefined, subgraphs: supergraph.subgraphs },
+    {
+      playground: exposure.playground ? `http://${config.HOST}:${host.port}/` : undefined,
+      subgraphs: initial.subgraphs,
+      supergraph: { source: origin.name, hash: initial.hash },
+    },
     'gateway ready',
   );
   return {
@@ -208,6 +272,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     // Subscriptions end first (complete sent, upstream released), then sockets close with 1001.
     stop: async () => {
       serving = false;
+      reloader.stop();
+      probe.stop();
       await engine.close();
       // Each transport sends its subscriptions' complete a few promise hops after they end: let
       // every one of them run before the sockets close.
@@ -216,6 +282,19 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await host.stop();
     },
   };
+}
+
+/** What serves one supergraph: its authorization policy and its admission (cost directives). */
+interface Generation {
+  supergraph: LoadedSupergraph;
+  authorization: AuthorizationPolicy;
+  admission: Admission;
+}
+
+/** A supergraph's policy and admission; throws when the supergraph declares them wrongly. */
+function generationParts(config: GatewayConfig, supergraph: LoadedSupergraph, trusted: TrustedDocuments | undefined) {
+  const apiSchema = Supergraph.build(supergraph.sdl).apiSchema().toGraphQLJSSchema();
+  return { authorization: readAuthorizationPolicy(supergraph.sdl), admission: admissionOn(config, apiSchema, supergraph.sdl, trusted) };
 }
 
 /** A refused Server-Sent Events request: 400 with the error, as graphql-sse answers a query it cannot parse. */

@@ -96,9 +96,10 @@ describe('the edge of a gateway (small limits and timeouts)', () => {
     assert.deepEqual(await ready.json(), { ready: true });
     assert.equal((await fetch(`${base}/metrics`)).status, 404);
     const ops = `http://127.0.0.1:${gateway.ports.ops}`;
-    const details = (await (await fetch(`${ops}/readyz`)).json()) as { ready: boolean; supergraph: string };
+    const details = (await (await fetch(`${ops}/readyz`)).json()) as { ready: boolean; supergraph: { source: string; hash: string } };
     assert.equal(details.ready, true);
-    assert.match(details.supergraph, /supergraph\.graphql$/);
+    assert.match(details.supergraph.source, /supergraph\.graphql$/);
+    assert.match(details.supergraph.hash, /^[0-9a-f]{64}$/);
     assert.match(await (await fetch(`${ops}/metrics`)).text(), /^gateway_subscriptions_active 0$/m);
   });
 

@@ -300,8 +300,7 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
   test('a caller with a token and the scopes gets those fields, fetched from the subgraphs serving them', async (t) => {
     // The principal is set in the context directly, as the authentication middleware does.
     const apollo = new ApolloServer<{ principal: Principal }>({
-      gateway: authorizingGateway(
-        new ApolloGateway({ supergraphSdl: withEnforcedSecurityFeatures(supergraphSdl), logger: log }),
+      gateway: authorizingGateway(new ApolloGateway({ supergraphSdl: withEnforcedSecurityFeatures(supergraphSdl), logger: log }), () =>
         readAuthorizationPolicy(supergraphSdl),
       ),
       logger: log,

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApolloGateway } from '@apollo/gateway';
-import { Kind, print, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { Kind, print, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
 import type { OperationHandlers } from '../operations.ts';
 import { filterOperation } from './filter.ts';
@@ -29,21 +29,29 @@ export function principalOf(context: unknown): Principal {
     : ANONYMOUS;
 }
 
-/** The gateway with an executor that runs only what the caller may see. */
-export function authorizingGateway(gateway: Gateway, policy: AuthorizationPolicy): Gateway {
-  if (policy.empty) return gateway;
+/**
+ * The gateway with an executor that runs only what the caller may see. `policy` is the policy of the
+ * supergraph being served; each request is held to the policy of the supergraph it was validated
+ * against (a request in flight across a reload keeps its own).
+ */
+export function authorizingGateway(gateway: Gateway, policy: () => AuthorizationPolicy): Gateway {
+  const policies = new WeakMap<GraphQLSchema, AuthorizationPolicy>();
+  // Called as each supergraph is swapped in, while `policy()` already gives its policy.
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => policies.set(apiSchema, policy()));
   return {
     load: async (options) => {
       const loaded = await gateway.load(options);
-      return { ...loaded, executor: authorizingExecutor(loaded.executor, policy) };
+      return { ...loaded, executor: authorizingExecutor(loaded.executor, (schema) => policies.get(schema) ?? policy()) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
   };
 }
 
-function authorizingExecutor(executor: Executor, policy: AuthorizationPolicy): Executor {
+function authorizingExecutor(executor: Executor, policyOf: (schema: GraphQLSchema) => AuthorizationPolicy): Executor {
   return async (requestContext) => {
+    const policy = policyOf(requestContext.schema);
+    if (policy.empty) return executor(requestContext);
     const { document, removals } = filterOperation(
       requestContext.schema,
       policy,
@@ -65,15 +73,15 @@ function authorizingExecutor(executor: Executor, policy: AuthorizationPolicy): E
 export function authorizingOperations(
   handlers: OperationHandlers,
   schema: () => Parameters<typeof filterOperation>[0],
-  policy: AuthorizationPolicy,
+  policy: () => AuthorizationPolicy,
 ): OperationHandlers {
-  if (policy.empty) return handlers;
   return {
     execute: (args) => handlers.execute(args),
     subscribe: (args) => {
+      if (policy().empty) return handlers.subscribe(args);
       const { document, removals } = filterOperation(
         schema(),
-        policy,
+        policy(),
         args.document,
         args.operationName,
         principalOf(args.contextValue),

@@ -2,17 +2,28 @@
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from '../config.ts';
 import { Admission, type OperationLimits } from './admission.ts';
-import { readTrustedDocuments } from './trusted-documents.ts';
+import { readTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
 
-export async function admissionFor(config: GatewayConfig, apiSchema: GraphQLSchema, supergraphSdl: string): Promise<Admission> {
+/** The trusted documents manifest the settings name, read once at start (a reload keeps it). */
+export async function trustedDocumentsFor(config: GatewayConfig): Promise<TrustedDocuments | undefined> {
   if (config.TRUSTED_DOCUMENTS_REQUIRED && !config.TRUSTED_DOCUMENTS) {
     throw new Error('TRUSTED_DOCUMENTS_REQUIRED is true but TRUSTED_DOCUMENTS names no manifest');
   }
+  return config.TRUSTED_DOCUMENTS ? readTrustedDocuments(config.TRUSTED_DOCUMENTS) : undefined;
+}
+
+/** The admission of one supergraph (its cost directives) under the gateway's settings. */
+export function admissionOn(
+  config: GatewayConfig,
+  apiSchema: GraphQLSchema,
+  supergraphSdl: string,
+  trusted: TrustedDocuments | undefined,
+): Admission {
   return new Admission({
     enabled: config.OPERATION_LIMITS,
     apiSchema,
     supergraphSdl,
-    trusted: config.TRUSTED_DOCUMENTS ? await readTrustedDocuments(config.TRUSTED_DOCUMENTS) : undefined,
+    trusted,
     trustedRequired: config.TRUSTED_DOCUMENTS_REQUIRED,
     limits: operationLimits(config),
   });

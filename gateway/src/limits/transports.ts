@@ -33,9 +33,9 @@ function paramsOfGet(query: Record<string, unknown>): RequestParams | undefined 
  * Express middleware between the body parser and Apollo Server: refuses with 400 what admission
  * refuses, and hands Apollo Server the body of a trusted document named only by its id. A request
  * with only a hash not in the manifest goes on to Apollo Server's automatic persisted queries: the
- * query it registered was admitted when it was registered.
+ * query it registered was admitted when it was registered. `admission` is the served supergraph's.
  */
-export function admissionMiddleware(admission: Admission): RequestHandler {
+export function admissionMiddleware(admission: () => Admission): RequestHandler {
   return (req, res, next) => {
     const get = req.method === 'GET';
     const body: unknown = req.body;
@@ -44,7 +44,7 @@ export function admissionMiddleware(admission: Admission): RequestHandler {
     if (!params || typeof params !== 'object' || Array.isArray(params)) return next();
     let admitted;
     try {
-      admitted = admission.admit(params);
+      admitted = admission().admit(params);
     } catch (err) {
       if (!(err instanceof GraphQLError)) return next(err);
       res.status(400).type('application/json').send(errorBody(err));

@@ -7,17 +7,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
 import type { ServiceMap } from '@apollo/gateway';
-import { GraphQLError, parse, type ExecutionResult } from 'graphql';
+import { GraphQLError, isObjectType, parse, type ExecutionResult } from 'graphql';
 import { ANONYMOUS } from '../../../lib/auth/principal.ts';
 import { createLogger } from '../../../lib/logger.ts';
-import { FakeClock, FakeUpstream, take } from '../../../test/support/fake-upstream.ts';
+import { FakeClock, FakeUpstream, ended, take } from '../../../test/support/fake-upstream.ts';
 import { SubscriptionEngine } from './engine.ts';
 import { InvalidResumableDirective } from './resumable-field.ts';
 
 const log = createLogger('test', 'silent');
 
 /** A supergraph of one subgraph whose `events` field is resumable (`@resumable` as given) and `plain` is not. */
-function supergraph(directive = '@resumable(position: "cursor", argument: "after")'): string {
+function supergraph(
+  directive = '@resumable(position: "cursor", argument: "after")',
+  eventFields = 'cursor: String! seq: String! id: ID! count: Int!',
+): string {
   const sdl = `
     extend schema
       @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@composeDirective"])
@@ -25,7 +28,7 @@ function supergraph(directive = '@resumable(position: "cursor", argument: "after
       @composeDirective(name: "@resumable")
     directive @resumable(position: String!, argument: String!) on FIELD_DEFINITION
     type Query { ping: Int }
-    type Event { cursor: String! seq: String! id: ID! count: Int! }
+    type Event { ${eventFields} }
     type Subscription {
       events(kind: String, after: String, limit: Int): Event! ${directive}
       plain(after: String): Event!
@@ -231,4 +234,88 @@ describe('loading @resumable from the supergraph', () => {
       );
     });
   }
+});
+
+describe('a reload of the supergraph', () => {
+  const next = (sdl: string, url = 'http://127.0.0.1:9/graphql') => ({
+    supergraphSdl: sdl,
+    urls: new Map([['events', url]]),
+    serviceMap: {},
+  });
+
+  test('a subscription that still validates goes on with no new upstream when the upstream subscription is the same', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe('subscription { events(kind: "a") { id cursor } }');
+    const live = await upstream.opened(1);
+    live.event({ events: { id: '1', cursor: 'c1' } }, 'c1');
+    assert.deepEqual(
+      (await take(client, 1)).map((r) => JSON.parse(JSON.stringify(r.data)) as unknown),
+      [{ events: { id: '1', cursor: 'c1' } }],
+    );
+    const outcome = engine.prepare(next(supergraph(undefined, 'cursor: String! seq: String! id: ID! count: Int! extra: String')))();
+    assert.deepEqual(outcome, { kept: 1, reopened: 0, ended: 0 });
+    live.event({ events: { id: '2', cursor: 'c2' } }, 'c2');
+    assert.deepEqual(
+      (await take(client, 1)).map((r) => JSON.parse(JSON.stringify(r.data)) as unknown),
+      [{ events: { id: '2', cursor: 'c2' } }],
+    );
+    assert.equal(upstream.streams.length, 1);
+    const event = engine.schema.getType('Event');
+    assert.ok(isObjectType(event) && 'extra' in event.getFields(), 'new subscriptions validate against the new supergraph');
+  });
+
+  test('a subscription whose subgraph moved is reopened there from its position: nothing missed, nothing twice', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const client = subscribe('subscription { events(kind: "a") { id cursor } }');
+    const live = await upstream.opened(1);
+    live.event({ events: { id: '1', cursor: 'c1' } }, 'c1').event({ events: { id: '2', cursor: 'c2' } }, 'c2');
+    assert.equal((await take(client, 2)).length, 2);
+    assert.deepEqual(engine.prepare(next(supergraph(), 'http://127.0.0.1:10/graphql'))(), { kept: 1, reopened: 1, ended: 0 });
+    const moved = await upstream.opened(2);
+    assert.ok(live.released, 'the old upstream subscription is released');
+    assert.equal(moved.resume?.after, 'c2', 'reopened from the last position taken');
+    assert.equal(moved.resume.until, undefined, 'live, not a bounded replay');
+    moved.event({ events: { id: '3', cursor: 'c3' } }, 'c3');
+    assert.deepEqual(
+      (await take(client, 1)).map((r) => JSON.parse(JSON.stringify(r.data)) as unknown),
+      [{ events: { id: '3', cursor: 'c3' } }],
+    );
+    assert.equal(upstream.streams.length, 2);
+  });
+
+  test('a subscription selecting a field that is gone ends with SUBSCRIPTION_SCHEMA_RELOAD naming it; the others go on', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const counting = subscribe('subscription { events(kind: "a") { id count } }');
+    const other = subscribe('subscription { events(kind: "b") { id } }');
+    await upstream.opened(2);
+    assert.deepEqual(engine.prepare(next(supergraph(undefined, 'cursor: String! seq: String! id: ID!')))(), {
+      kept: 1,
+      reopened: 0,
+      ended: 1,
+    });
+    const [last] = await take(counting, 1);
+    assert.equal(last!.errors?.[0]?.extensions['code'], 'SUBSCRIPTION_SCHEMA_RELOAD');
+    assert.match(last!.errors[0]!.message, /Cannot query field "count" on type "Event"/);
+    assert.ok(await ended(counting));
+    assert.deepEqual(engine.stats(), { shared: 1, subscribers: 1, upstreamOpened: 2 });
+    upstream.streams[1]!.event({ events: { id: '9', cursor: 'c9' } }, 'c9');
+    assert.deepEqual(
+      (await take(other, 1)).map((r) => JSON.parse(JSON.stringify(r.data)) as unknown),
+      [{ events: { id: '9' } }],
+    );
+  });
+
+  test('a supergraph the engine cannot serve is refused by prepare, and nothing changes', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    subscribe('subscription { events(kind: "a") { id } }');
+    await upstream.opened(1);
+    const schema = engine.schema;
+    assert.throws(() => engine.prepare(next(supergraph('@resumable(position: "nope", argument: "after")'))), InvalidResumableDirective);
+    assert.equal(engine.schema, schema);
+    assert.deepEqual(engine.stats(), { shared: 1, subscribers: 1, upstreamOpened: 1 });
+  });
 });

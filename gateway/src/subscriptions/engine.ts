@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { ServiceMap } from '@apollo/gateway';
 import type { Schema } from '@apollo/federation-internals';
-import { GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, print, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Principal } from '../../../lib/auth/principal.ts';
 import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity.ts';
-import { ErrorCode } from '../../../lib/errors.ts';
+import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
@@ -83,15 +83,40 @@ export interface SubscriptionStats {
   upstreamOpened: number;
 }
 
+/** A new supergraph for the subscription engine (`reload`). */
+export interface EngineSupergraph {
+  supergraphSdl: string;
+  urls: Map<string, string>;
+  serviceMap: ServiceMap;
+}
+
+/** What a reload did to the open subscriptions. */
+export interface ReloadOutcome {
+  /** Shared subscriptions that go on, resolved with the new plan. */
+  kept: number;
+  /** Of those, the ones whose upstream subscription was reopened from its position (it changed). */
+  reopened: number;
+  /** Shared subscriptions ended with SUBSCRIPTION_SCHEMA_RELOAD: what they select is gone. */
+  ended: number;
+}
+
+/** A shared subscription and what it was planned from, to plan it again on a new supergraph. */
+interface Planned {
+  shared: SharedSubscription;
+  args: SubscribeArgs;
+  query: string;
+  plan: SubscriptionPlan;
+}
+
 export class SubscriptionEngine {
-  private readonly planner: SubscriptionPlanner;
+  private planner: SubscriptionPlanner;
   private readonly upstream: UpstreamConnections;
-  private readonly shared = new Map<string, SharedSubscription>();
-  private readonly fedApiSchema: Schema;
+  private readonly shared = new Map<string, Planned>();
+  private fedApiSchema: Schema;
   private closed = false;
   private opened = 0;
 
-  private readonly options: SubscriptionEngineOptions;
+  private options: SubscriptionEngineOptions;
 
   /** Throws when the supergraph cannot be loaded, or declares `@resumable` wrongly. */
   constructor(options: SubscriptionEngineOptions) {
@@ -127,7 +152,7 @@ export class SubscriptionEngine {
         JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity, args.principal]),
       )
       .digest('base64url');
-    let shared = this.shared.get(key);
+    let shared = this.shared.get(key)?.shared;
     if (!shared) {
       const release = args.edge?.openUpstream() ?? (() => {});
       if (release instanceof GraphQLError) return { errors: [release] };
@@ -144,11 +169,39 @@ export class SubscriptionEngine {
   /** A new shared subscription, sending the first client's operation and variables upstream unchanged. */
   /** `release` is called once it closes (the edge's count of the client's upstream subscriptions). */
   private share(key: string, plan: SubscriptionPlan, query: string, args: SubscribeArgs, release: () => void): SharedSubscription {
+    const shared = new SharedSubscription({
+      key,
+      open: this.opener(plan, args),
+      resumeArgument: plan.resumable?.argument,
+      resolve: this.resolver(plan, query, args),
+      subscriberCapacity: this.options.subscriberBufferEvents,
+      lagThresholdEvents: this.options.lagThresholdEvents,
+      policy: { attempts: this.options.upstreamRetryAttempts, budgetMs: this.options.upstreamRecoveryMs },
+      clock: this.options.clock ?? systemClock,
+      log: this.options.log.child({ subgraph: plan.primary.serviceName }),
+      serviceName: plan.primary.serviceName,
+      onClose: (closedKey) => {
+        this.shared.delete(closedKey);
+        release();
+      },
+    });
+    this.shared.set(key, { shared, args, query, plan });
+    return shared;
+  }
+
+  /** Opens the plan's primary fetch as an upstream subscription, from where `resume` says. */
+  private opener(plan: SubscriptionPlan, args: SubscribeArgs): OpenStream {
     const { primary } = plan;
     const upstreamVariables = Object.fromEntries(
       (primary.variableUsages ?? []).filter((v) => v in args.variables).map((v) => [v, args.variables[v]]),
     );
-    const open: OpenStream = (resume) => {
+    const { identity, principal } = args;
+    // Signed at each connect: a socket opened again after a loss must not carry a stale signature.
+    const caller = {
+      key: JSON.stringify([identity, principal]),
+      connectionParams: () => ({ headers: { ...identity, [IDENTITY_HEADER]: signIdentity(principal, this.options.identitySecret) } }),
+    };
+    return (resume) => {
       this.opened++;
       const request = {
         query: primary.operation,
@@ -156,52 +209,98 @@ export class SubscriptionEngine {
         operationName: primary.operationName,
         ...(resume && { extensions: { [RESUMABLE_EXTENSION]: resume } }),
       };
-      if (this.options.openUpstream) return this.options.openUpstream(primary.serviceName, request, args.identity);
+      if (this.options.openUpstream) return this.options.openUpstream(primary.serviceName, request, identity);
       return this.upstream.subscribe(primary.serviceName, request, caller, this.options.upstreamBacklogEvents);
     };
-    const { identity, principal } = args;
-    // Signed at each connect: a socket opened again after a loss must not carry a stale signature.
-    const caller = {
-      key: JSON.stringify([identity, principal]),
-      connectionParams: () => ({ headers: { ...identity, [IDENTITY_HEADER]: signIdentity(principal, this.options.identitySecret) } }),
+  }
+
+  /** Resolves an event with the plan's entity fetches, on the supergraph the plan was made on. */
+  private resolver(plan: SubscriptionPlan, query: string, args: SubscribeArgs): (event: ExecutionResult) => Promise<ExecutionResult> {
+    const request = {
+      query,
+      variables: args.variables,
+      operationName: args.operationName,
+      context: { headers: args.identity, principal: args.principal },
     };
-    const request = { query, variables: args.variables, operationName: args.operationName, context: { headers: identity, principal } };
     const deps = {
       serviceMap: this.options.serviceMap,
       supergraphSchema: this.planner.supergraphSchema,
       apiSchema: this.fedApiSchema,
       log: this.options.log,
     };
-    const shared = new SharedSubscription({
-      key,
-      open,
-      resumeArgument: plan.resumable?.argument,
-      resolve: (event) => resolveEvent(plan, event, request, deps),
-      subscriberCapacity: this.options.subscriberBufferEvents,
-      lagThresholdEvents: this.options.lagThresholdEvents,
-      policy: { attempts: this.options.upstreamRetryAttempts, budgetMs: this.options.upstreamRecoveryMs },
-      clock: this.options.clock ?? systemClock,
-      log: this.options.log.child({ subgraph: primary.serviceName }),
-      serviceName: primary.serviceName,
-      onClose: (closedKey) => {
-        this.shared.delete(closedKey);
-        release();
-      },
-    });
-    this.shared.set(key, shared);
-    return shared;
+    return (event) => resolveEvent(plan, event, request, deps);
+  }
+
+  /**
+   * Serves a new supergraph: new subscriptions are planned on it, and every open one is validated
+   * and planned again. One that still validates goes on with no gap and no duplicate (its next
+   * events are resolved with the new plan; when its upstream subscription changed, that is reopened
+   * from its position); one that selects what is gone ends with SUBSCRIPTION_SCHEMA_RELOAD naming
+   * why. `prepare` throws, changing nothing, when the supergraph cannot be planned on; the function
+   * it returns makes the change and does not throw.
+   */
+  prepare(next: EngineSupergraph): () => ReloadOutcome {
+    const planner = new SubscriptionPlanner(next.supergraphSdl, this.options.planCacheBytes);
+    return () => this.reload(planner, next);
+  }
+
+  private reload(planner: SubscriptionPlanner, next: EngineSupergraph): ReloadOutcome {
+    const previousUrls = new Map(this.options.urls);
+    this.planner = planner;
+    this.fedApiSchema = planner.supergraph.apiSchema();
+    this.options = { ...this.options, serviceMap: next.serviceMap };
+    this.options.urls.clear();
+    for (const [name, url] of next.urls) this.options.urls.set(name, url);
+    const outcome: ReloadOutcome = { kept: 0, reopened: 0, ended: 0 };
+    for (const [key, planned] of [...this.shared]) {
+      const { args, query } = planned;
+      const invalid = [
+        ...validate(planner.apiSchema, args.document),
+        ...variableErrors(planner.apiSchema, args.document, args.operationName, args.variables),
+      ];
+      let plan: SubscriptionPlan | undefined;
+      let why = invalid.map((e) => e.message).join('; ');
+      if (invalid.length === 0) {
+        try {
+          plan = planner.plan(args.document, args.operationName, `${args.operationName ?? ''}\u0000${query}`);
+        } catch (err) {
+          why = `it cannot be planned: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
+      if (!plan) {
+        outcome.ended++;
+        planned.shared.fail(
+          new InterchangeError(
+            ErrorCode.SUBSCRIPTION_SCHEMA_RELOAD,
+            `the supergraph was reloaded and this subscription no longer applies to it: ${why}`,
+          ),
+        );
+        continue;
+      }
+      const { primary } = plan;
+      const before = planned.plan.primary;
+      const moved =
+        primary.serviceName !== before.serviceName ||
+        primary.operation !== before.operation ||
+        next.urls.get(primary.serviceName) !== previousUrls.get(before.serviceName);
+      planned.shared.replan(this.resolver(plan, query, args), moved ? this.opener(plan, args) : undefined);
+      this.shared.set(key, { ...planned, plan });
+      outcome.kept++;
+      if (moved) outcome.reopened++;
+    }
+    return outcome;
   }
 
   stats(): SubscriptionStats {
     let subscribers = 0;
-    for (const shared of this.shared.values()) subscribers += shared.size;
+    for (const { shared } of this.shared.values()) subscribers += shared.size;
     return { shared: this.shared.size, subscribers, upstreamOpened: this.opened };
   }
 
   /** Ends every subscription and closes the upstream sockets. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const shared of [...this.shared.values()]) shared.close();
+    for (const { shared } of [...this.shared.values()]) shared.close();
     await this.upstream.close();
   }
 }

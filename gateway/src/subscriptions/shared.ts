@@ -67,7 +67,7 @@ export class SharedSubscription {
   private readonly live: ResumableStream;
   private readonly replays = new Set<ResumableStream>();
 
-  private readonly options: SharedOptions;
+  private options: SharedOptions;
 
   constructor(options: SharedOptions) {
     this.options = options;
@@ -124,6 +124,24 @@ export class SharedSubscription {
     return subscriber;
   }
 
+  /**
+   * A new supergraph was loaded: events from now on are resolved with `resolve`. With `open`, the
+   * upstream subscription itself changed (another subgraph owns the field, or it moved): every
+   * stream of this subscription is reopened with it from its position, so nothing is missed or
+   * repeated. Events already being resolved finish as they started.
+   */
+  replan(resolve: SharedOptions['resolve'], open?: OpenStream): void {
+    this.options = { ...this.options, resolve, ...(open && { open }) };
+    if (!open) return;
+    this.live.reopen();
+    for (const replay of this.replays) replay.reopen();
+  }
+
+  /** Ends every subscriber with this error and releases the upstream. */
+  fail(error: GraphQLError): void {
+    this.end({ kind: 'failed', error });
+  }
+
   /** Ends every subscriber (gateway shutdown) and releases the upstream. */
   close(): void {
     for (const subscriber of [...this.subscribers]) subscriber.close();
@@ -131,10 +149,11 @@ export class SharedSubscription {
   }
 
   private stream(replay: { after: string; until: string } | undefined): ResumableStream {
-    const { open, resumeArgument, policy, clock, log, serviceName } = this.options;
+    const { resumeArgument, policy, clock, log, serviceName } = this.options;
     const resumable = resumeArgument !== undefined;
     return new ResumableStream({
-      open,
+      // The current plan's, each time it (re)opens (`replan`).
+      open: (resume) => this.options.open(resume),
       resumable,
       start: replay ?? (resumable ? { after: null } : undefined),
       policy,

@@ -96,6 +96,8 @@ export class ResumableStream {
   /** The newest position taken from the stream (undefined before its first). */
   position: string | undefined;
   private stopped = false;
+  /** `reopen()` was called: the upstream ending now is no interruption, it is opened again from the position. */
+  private reopening = false;
   private readonly abort = new AbortController();
   private iterator: AsyncIterableIterator<ExecutionResult> | undefined;
 
@@ -134,6 +136,11 @@ export class ResumableStream {
         failure = err;
       }
       if (this.stopped) return { kind: 'stopped' };
+      if (this.reopening) {
+        this.reopening = false;
+        request = resumable ? { after: this.position ?? request?.after ?? null, until: request?.until } : undefined;
+        continue;
+      }
       if (completed) {
         const until = request?.until;
         if (until === undefined || this.position === until) return { kind: 'complete' };
@@ -161,6 +168,18 @@ export class ResumableStream {
       if (this.stopped) return { kind: 'stopped' };
       request = resumable && request ? { after: this.position ?? request.after, until: request.until } : undefined;
     }
+  }
+
+  /**
+   * Closes the upstream subscription and opens it again (with `open`, which may now open it
+   * elsewhere) from the newest position taken, without counting it as an interruption: nothing
+   * is missed and nothing comes twice for a resumable stream. A stream without positions is
+   * reopened live.
+   */
+  reopen(): void {
+    if (this.stopped || !this.iterator) return;
+    this.reopening = true;
+    this.iterator.return?.().catch(() => undefined);
   }
 
   /** Ends the stream: the upstream subscription is released and `run` resolves with `stopped`. */

@@ -55,7 +55,8 @@ export interface UpstreamCaller {
   connectionParams: () => Record<string, unknown>;
 }
 
-const clientKey = (serviceName: string, caller: UpstreamCaller) => `${serviceName}\u0000${caller.key}`;
+/** One socket per subgraph URL and caller: after a reload that moves a subgraph, new subscriptions go to its new URL. */
+const clientKey = (serviceName: string, url: string | undefined, caller: UpstreamCaller) => `${serviceName}\u0000${url}\u0000${caller.key}`;
 
 const KEEP_ALIVE_MS = 10_000;
 const PONG_TIMEOUT_MS = 5_000;
@@ -88,7 +89,7 @@ export class UpstreamConnections {
       wake?.();
       wake = undefined;
     };
-    const key = clientKey(serviceName, caller);
+    const key = clientKey(serviceName, this.options.urls.get(serviceName), caller);
     const entry = this.client(key, serviceName, caller);
     entry.users++;
     let released = false;
