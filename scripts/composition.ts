@@ -34,7 +34,12 @@ function located(error: GraphQLError, message = error.message): string {
   return places.length > 0 ? `${[...new Set(places)].join(', ')}: ${message}` : message;
 }
 
-export async function composeSupergraph(path = registryPath): Promise<CompositionResult> {
+export interface ComposeOptions {
+  /** Where the supergraph routes to subgraphs (name -> URL) instead of the registry's URLs. */
+  urls?: Readonly<Record<string, string>> | undefined;
+}
+
+export async function composeSupergraph(path = registryPath, options: ComposeOptions = {}): Promise<CompositionResult> {
   const registry = await readRegistry(path);
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   const errors: string[] = [];
@@ -47,7 +52,8 @@ export async function composeSupergraph(path = registryPath): Promise<Compositio
       continue;
     }
     try {
-      services.push({ name: entry.name, url: entry.url, typeDefs: parse(new Source(text, entry.schemaPath)) });
+      const url = options.urls?.[entry.name] ?? entry.url;
+      services.push({ name: entry.name, url, typeDefs: parse(new Source(text, entry.schemaPath)) });
     } catch (err) {
       errors.push(`[${entry.name}] ${err instanceof GraphQLError ? located(err) : String(err)}`);
     }

@@ -1,6 +1,8 @@
 /**
- * `npm start`: the whole example system on this machine (scripts/system.ts). Only the gateway's port
- * is fixed (PORT, 4000 by default); everything else picks free ports. The playground URL is printed
+ * `npm start`: the whole example system on this machine (scripts/system.ts), as the registry
+ * (schema/subgraphs.yaml) lists it. Only the gateway's port is fixed (PORT, 4000 by default);
+ * everything else picks free ports. While it runs, it watches the registry and the SDLs: a new
+ * subgraph is started, and the gateway reloads the composed supergraph without a restart. The playground URL is printed
  * when everything is up. Ctrl-C (SIGINT) or SIGTERM stops every process, gateway first.
  *
  * What went wrong is always the last line: a taken PORT is found before anything starts (exit 2);
@@ -95,6 +97,8 @@ try {
     logLevel: config.LOG_LEVEL,
     dataDir: config.DATA_DIR,
     subgraphUrls: config.SUBGRAPH_URLS,
+    // A subgraph added to schema/subgraphs.yaml (or an SDL changed) is started and served while it runs.
+    watchRegistry: true,
     // The development key set (created on first start) signs it: the playground opens with it.
     playgroundToken: DEMO_TOKEN,
     onLine: print,

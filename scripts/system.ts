@@ -16,12 +16,22 @@
  * and the start rejects with a `SystemStartError` naming the process that failed, the first one
  * when several did.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 import { devAuth, type TokenClaims } from './dev-auth.ts';
-import { readRegistry, resolveSettings, runsWith, type ProcessEntry, type SystemLocations } from './registry.ts';
+import { composeSupergraph } from './composition.ts';
+import { watchFiles } from './live-registry.ts';
+import {
+  readRegistry,
+  registryPath,
+  resolveSettings,
+  runsWith,
+  type ProcessEntry,
+  type SubgraphRegistry,
+  type SystemLocations,
+} from './registry.ts';
 
 export interface SystemOptions {
   host: string;
@@ -53,8 +63,16 @@ export interface SystemOptions {
   gatewayRoute?: (subgraph: SubgraphName, url: string) => string;
   /** The registry of subgraphs to start. @default schema/subgraphs.yaml */
   registry?: string;
-  /** The gateway's supergraph file. @default the gateway's own default, schema/supergraph.graphql */
+  /**
+   * The gateway's supergraph file, served with SUBGRAPH_URLS pointing at the processes started.
+   * Unset: the registry is composed with where its subgraphs run into `<dataDir>/gateway/supergraph.graphql`.
+   */
   supergraph?: string;
+  /**
+   * Watch the registry and its SDLs (npm start): a new entry is started, a removed one stopped, and
+   * the registry composed again into the gateway's supergraph file, which the gateway reloads.
+   */
+  watchRegistry?: boolean;
   /**
    * Subgraphs that run elsewhere (name -> GraphQL URL): they are not started, and the gateway
    * routes to these URLs (npm start's SUBGRAPH_URLS).
@@ -135,8 +153,10 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const auth = await devAuth(dataDir);
   const identity = { IDENTITY_SECRET: auth.identitySecret };
   const gatewayIdentityEnv = { ...identity, JWKS_FILE: auth.jwksFile, JWT_ISSUER: auth.issuer, JWT_AUDIENCE: auth.audience };
+  let unwatch = () => {};
   const stop = async () => {
     stopping = true;
+    unwatch();
     for (const child of [...processes.values()].reverse()) await child.stop();
     if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
   };
@@ -200,7 +220,8 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const route = options.gatewayRoute ?? ((_subgraph: SubgraphName, subgraphUrl: string) => subgraphUrl);
 
   try {
-    const registry = await readRegistry(options.registry);
+    const registryFile = options.registry ?? registryPath;
+    let registry = await readRegistry(registryFile);
     const kafka = options.kafkaBrokers !== undefined;
     const locations: SystemLocations = {
       address: (name, listener) => `${options.host}:${processes.get(name)!.ports[listener]}`,
@@ -218,7 +239,6 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         },
         listeners: Object.keys(entry.listeners),
       });
-    await together(registry.services.filter((s) => runsWith(s, kafka)).map((s) => startEntry(s)));
     const external = options.subgraphUrls ?? {};
     const unknown = Object.keys(external).filter((name) => !registry.subgraphs.some((s) => s.name === name));
     if (unknown.length > 0) {
@@ -226,16 +246,35 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         `SUBGRAPH_URLS names ${unknown.join(', ')}, not in ${registry.path} (it has ${registry.subgraphs.map((s) => s.name).join(', ')})`,
       );
     }
-    // A subgraph the registry gives no entry point runs elsewhere, at its URL.
-    const started = registry.subgraphs.flatMap((s) =>
-      s.process && external[s.name] === undefined ? [{ name: s.name, process: s.process }] : [],
-    );
-    const subgraphs = await together(started.map((s) => startEntry(s.process, identity)));
-    const subgraphUrls = Object.fromEntries([
-      ...registry.subgraphs.map((s) => [s.name, s.url] as const),
-      ...started.map((s, i) => [s.name, route(s.name, `${url(subgraphs[i]!, 'http')}/graphql`)] as const),
-      ...Object.entries(external),
-    ]);
+    /** Where the gateway reaches each subgraph this system started. */
+    const routes = new Map<string, string>();
+    /** Starts the services and subgraphs of the registry that are not running yet (a subgraph without an entry point runs elsewhere, at its URL). */
+    const startMissing = (of: SubgraphRegistry, run: <T extends readonly unknown[]>(starts: T) => Promise<unknown>) => ({
+      services: () => run(of.services.filter((s) => runsWith(s, kafka) && !processes.has(s.name)).map((s) => startEntry(s))),
+      subgraphs: () =>
+        run(
+          of.subgraphs
+            .filter((s) => s.process && external[s.name] === undefined && !processes.has(s.process.name))
+            .map(async (s) => routes.set(s.name, route(s.name, `${url(await startEntry(s.process!, identity), 'http')}/graphql`))),
+        ),
+    });
+    const urlsOf = (of: SubgraphRegistry) =>
+      Object.fromEntries(of.subgraphs.map((s) => [s.name, external[s.name] ?? routes.get(s.name) ?? s.url]));
+    const missing = startMissing(registry, together);
+    await missing.services();
+    await missing.subgraphs();
+    // The gateway serves the registry composed with where its subgraphs run now (unless given a supergraph file).
+    const supergraphFile = options.supergraph ?? join(dataDir, 'gateway', 'supergraph.graphql');
+    const compose = async (of: SubgraphRegistry): Promise<string[]> => {
+      const result = await composeSupergraph(registryFile, { urls: urlsOf(of) });
+      if (!result.ok) return result.errors;
+      await writeAtomically(supergraphFile, result.supergraphSdl);
+      return [];
+    };
+    if (options.supergraph === undefined) {
+      const errors = await compose(registry);
+      if (errors.length > 0) throw new Error(`composition failed:\n  - ${errors.join('\n  - ')}`);
+    }
     const [gateway] = await together([
       start('gateway', {
         entry: 'gateway/src/main.ts',
@@ -243,14 +282,58 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
           PORT: String(options.gatewayPort),
           ...gatewayIdentityEnv,
           ...(options.playgroundToken && { PLAYGROUND_TOKEN: await auth.token(options.playgroundToken) }),
-          ...(options.supergraph !== undefined && { SUPERGRAPH: options.supergraph }),
-          SUBGRAPH_URLS: Object.entries(subgraphUrls)
-            .map(([name, subgraphUrl]) => `${name}=${subgraphUrl}`)
-            .join(','),
+          SUPERGRAPH: supergraphFile,
+          ...(options.supergraph !== undefined && {
+            SUBGRAPH_URLS: Object.entries(urlsOf(registry))
+              .map(([name, subgraphUrl]) => `${name}=${subgraphUrl}`)
+              .join(','),
+          }),
         },
         listeners: ['http', 'ops'],
       }),
     ]);
+    if (options.watchRegistry && options.supergraph === undefined) {
+      const say = (line: string) => options.onLine?.('registry', line);
+      let refreshing = Promise.resolve();
+      /** The registry or an SDL changed: start what is new, stop what is gone, compose again (the gateway reloads). */
+      const refresh = async () => {
+        if (stopping) return;
+        let next: SubgraphRegistry;
+        try {
+          next = await readRegistry(registryFile);
+        } catch (err) {
+          return say(err instanceof Error ? err.message : String(err));
+        }
+        live.follow(watched(next));
+        const settle = async <T extends readonly unknown[]>(starts: T) => {
+          for (const outcome of await Promise.allSettled(starts))
+            if (outcome.status === 'rejected') say(String((outcome.reason as Error).message));
+          failures.length = 0;
+        };
+        await startMissing(next, settle).services();
+        await startMissing(next, settle).subgraphs();
+        for (const gone of registry.subgraphs.filter((s) => !next.subgraphs.some((n) => n.name === s.name))) {
+          const child = gone.process && processes.get(gone.process.name);
+          if (!child) continue;
+          retired.add(child);
+          processes.delete(gone.process!.name);
+          routes.delete(gone.name);
+          await child.stop();
+        }
+        registry = next;
+        const errors = await compose(next);
+        say(
+          errors.length > 0
+            ? `composition failed (the gateway goes on with what it had):\n  - ${errors.join('\n  - ')}`
+            : `composed ${next.subgraphs.map((s) => s.name).join(', ')}`,
+        );
+      };
+      const live = watchFiles(() => {
+        refreshing = refreshing.then(refresh, refresh);
+      });
+      live.follow(watched(registry));
+      unwatch = () => live.stop();
+    }
     starting = false;
     const opsUrl = (name: GraphQLProcessName) => {
       const child = processes.get(name);
@@ -275,6 +358,17 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
 }
 
 type StartSpec = Omit<ChildSpec<string>, 'name' | 'onLine'>;
+
+/** The files whose change the development loop acts on: the registry and the SDLs it names. */
+const watched = (registry: SubgraphRegistry) => [registry.path, ...registry.subgraphs.map((s) => s.schemaPath)];
+
+/** Writes a file whole (a reader, such as the gateway's watch, never sees it half written). */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
+}
 
 /** One line on why a process did not come up. */
 function reasonOf(name: ProcessName, err: unknown): string {

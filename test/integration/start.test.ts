@@ -66,6 +66,8 @@ async function npmStart(t: TestContext) {
 test('npm start runs the system on PORT, prints the playground URL, and stops everything on SIGINT', { timeout: 300_000 }, async (t) => {
   const { start, playground, port, ports, dataDir, processes, output } = await npmStart(t);
   assert.equal(playground, `http://127.0.0.1:${port}/`);
+  // Each process announces its ports over IPC and in a log line; the lines may still be in flight.
+  await waitFor(() => ports.size >= LISTENERS, 10_000, `npm start did not print all ${LISTENERS} listeners`, 20).catch(() => {});
   assert.equal(ports.size, LISTENERS, output());
   assert.ok(processes.length >= PROCESSES, `npm start runs ${processes.length} processes`);
   const page = await fetch(playground, { headers: { accept: 'text/html' } });
@@ -103,6 +105,8 @@ test('npm start runs the system on PORT, prints the playground URL, and stops ev
 
 test('killing npm start outright (SIGKILL) still leaves no process behind', { timeout: 300_000 }, async (t) => {
   const { start, ports, processes, output } = await npmStart(t);
+  // Each process announces its ports over IPC and in a log line; the lines may still be in flight.
+  await waitFor(() => ports.size >= LISTENERS, 10_000, `npm start did not print all ${LISTENERS} listeners`, 20).catch(() => {});
   assert.equal(ports.size, LISTENERS, output());
   assert.ok(processes.length >= PROCESSES, `npm start runs ${processes.length} processes`);
   const exited = once(start, 'exit');

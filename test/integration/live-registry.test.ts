@@ -1,0 +1,134 @@
+/**
+ * npm start's development loop (scripts/system.ts `watchRegistry`): while the system runs, adding a
+ * subgraph to the registry is enough for it to be started and for the gateway to route to it; a
+ * removed one is stopped; an SDL that does not compose is reported with where it is, and the gateway
+ * goes on with what it had. A subscriber gets every event exactly once across all of it.
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { repoRoot } from '../../lib/supervisor.ts';
+import { registryPath, schemaDir } from '../../scripts/registry.ts';
+import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
+import { waitFor } from '../support/wait.ts';
+import { ProtocolClient } from '../subscriptions/support.ts';
+
+const GREETINGS = `
+  - name: greetings
+    schema: subgraphs/greetings.graphql
+    url: http://localhost:4999/graphql
+    entry: test/fixtures/greetings/main.ts
+`;
+
+describe("npm start's development loop", { timeout: 300_000 }, () => {
+  let system: ExampleSystem | undefined;
+  let dir: string;
+  let registry: string;
+  let original: string;
+  let auth: Record<string, string>;
+  const said: string[] = [];
+
+  before(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'interchange-live-'));
+      await mkdir(join(dir, 'subgraphs'));
+      for (const file of await readdir(join(schemaDir, 'subgraphs')))
+        await copyFile(join(schemaDir, 'subgraphs', file), join(dir, 'subgraphs', file));
+      await copyFile(join(repoRoot, 'test/fixtures/greetings/greetings.graphql'), join(dir, 'subgraphs/greetings.graphql'));
+      original = await readFile(registryPath, 'utf8');
+      registry = join(dir, 'subgraphs.yaml');
+      await writeFile(registry, original);
+      system = await startExampleSystem({
+        host: '127.0.0.1',
+        gatewayPort: 0,
+        logLevel: 'warn',
+        registry,
+        watchRegistry: true,
+        onLine: (name, line) => {
+          if (name === 'registry') said.push(line);
+        },
+      });
+      auth = await operatorHeaders(system);
+    },
+    { timeout: 120_000 },
+  );
+  after(
+    async () => {
+      await system?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+    { timeout: 60_000 },
+  );
+
+  const greeting = async () => {
+    const { body } = await postGraphQL<{ customer: { name: string; greeting: string } }>(
+      `${system!.gatewayUrl}/graphql`,
+      '{ customer(id: "c3") { name greeting } }',
+      {},
+      auth,
+    );
+    return body;
+  };
+  const placeOrder = async (i: number) => {
+    const { body } = await postGraphQL<{ placeOrder: { id: string } }>(
+      `${system!.gatewayUrl}/graphql`,
+      `mutation { placeOrder(input: { customerId: "c${(i % 5) + 1}", lines: [{ productId: "p1", quantity: 1 }] }) { id } }`,
+      {},
+      auth,
+    );
+    assert.ok(body.data?.placeOrder, JSON.stringify(body));
+    return body.data.placeOrder.id;
+  };
+
+  test('a subgraph added to the registry is started and served, a removed one stopped; a subscriber misses and repeats nothing', async (t) => {
+    const client = await ProtocolClient.connect(`${system!.gatewayUrl.replace(/^http/, 'ws')}/graphql`, auth);
+    t.after(() => client.close());
+    client.subscribe('placed', 'subscription { orderEvents(types: [PLACED]) { order { id customer { name } } } }');
+    const placed = [await placeOrder(0)];
+    await waitFor(() => client.nexts('placed').length === 1, 30_000, 'the subscription never opened', 20);
+    assert.match(JSON.stringify((await greeting()).errors), /Cannot query field \\"greeting\\" on type \\"Customer\\"/);
+
+    await writeFile(registry, `${original.trimEnd()}\n${GREETINGS}`);
+    placed.push(await placeOrder(1));
+    await waitFor(
+      async () => (await greeting()).data?.customer?.greeting === 'Hello, c3',
+      90_000,
+      'the added subgraph was never served',
+      200,
+    );
+    // Joined to the customers subgraph's Customer in one query.
+    const joined = (await greeting()).data!.customer;
+    assert.ok(joined.name.length > 0);
+    assert.ok(system!.processes.has('greetings-subgraph'));
+    placed.push(await placeOrder(2));
+
+    // An SDL that does not compose: reported with its file, line and column; the gateway goes on.
+    const sdl = join(dir, 'subgraphs/greetings.graphql');
+    const good = await readFile(sdl, 'utf8');
+    await writeFile(sdl, good.replace('greeting: String!', 'greeting: String!\n  broken('));
+    await waitFor(() => said.some((line) => /composition failed/.test(line)), 30_000, 'the broken SDL was not reported', 50);
+    assert.match(
+      said.find((line) => /composition failed/.test(line))!,
+      new RegExp(`\\[greetings\\] ${sdl}:\\d+:\\d+: Syntax Error`),
+    );
+    assert.equal((await greeting()).data?.customer.greeting, 'Hello, c3');
+    await writeFile(sdl, good);
+
+    await writeFile(registry, original);
+    placed.push(await placeOrder(3));
+    await waitFor(async () => (await greeting()).errors !== undefined, 90_000, 'the removed subgraph was still served', 200);
+    await waitFor(() => !system!.processes.has('greetings-subgraph'), 30_000, 'the removed subgraph was not stopped', 50);
+    placed.push(await placeOrder(4));
+
+    await waitFor(() => client.nexts('placed').length >= placed.length, 60_000, 'events missing', 20);
+    const received = client.nexts<{ orderEvents: { order: { id: string } } }>('placed');
+    assert.deepEqual(
+      received.flatMap((r) => r.errors ?? []),
+      [],
+    );
+    assert.deepEqual(received.map((r) => r.data!.orderEvents.order.id).sort(), [...placed].sort());
+  });
+});
