@@ -20,21 +20,24 @@
  * produce to client (p50/p99/max), and CPU and RSS of the gateway, the orders subgraph and the
  * other processes over the measured window; then one line of JSON.
  *
+ *   (c) the M distinct subscriptions of (b) again while the gateway reloads its supergraph every
+ *       --reload-every seconds: the reload's effect on delivery latency, next to (b)
+ *
  *   npm run bench -- [subscriptions] [--subscribers 500] [--distinct 50] [--distinct-by name|types|customer]
  *                    [--rate 50] [--distinct-rate 2] [--seconds 10] [--warmup 2] [--sockets 10]
- *                    [--profile DIR]
+ *                    [--reload-every 2] [--profile DIR]
  *
  *   npm run bench -- edge [--edge-requests 1000] [--edge-rounds 6] [--edge-concurrency 4]
  *
  *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
  *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
  *
- * --subscribers 0 or --distinct 0 skips that scenario; --replay-events 0 or --replay-kafka-events 0 that log. --profile writes V8 CPU profiles of the
+ * --subscribers 0 or --distinct 0 skips that scenario (--reload-every 0 skips (c)); --replay-events 0 or --replay-kafka-events 0 that log. --profile writes V8 CPU profiles of the
  * gateway and the orders subgraph over each measured window to DIR and prints where time went.
  * The fulfillment service's delays are set out of reach so that the bench is the only producer
  * (it publishes the whole life cycle itself: placed, paid, shipped or cancelled).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -67,6 +70,7 @@ const { values, positionals } = parseArgs({
     'edge-requests': { type: 'string', default: '1000' },
     'edge-rounds': { type: 'string', default: '6' },
     'edge-concurrency': { type: 'string', default: '4' },
+    'reload-every': { type: 'string', default: '2' },
   },
 });
 
@@ -90,6 +94,7 @@ const options = {
   seconds: count('seconds', values.seconds, 0.5, 300),
   warmup: count('warmup', values.warmup, 0, 60),
   sockets: Math.floor(count('sockets', values.sockets, 1, 1_000)),
+  reloadEvery: count('reload-every', values['reload-every'], 0, 300),
 };
 const replayOptions = {
   embeddedEvents: Math.floor(count('replay-events', values['replay-events'], 0, 10_000_000)),
@@ -140,7 +145,7 @@ const MAX_CHILD_LINES = 30;
 
 // Whatever happens, the bench ends: a hard limit well beyond what the runs need.
 const hardLimitMs =
-  (scenarios.has('subscriptions') ? (2 * (options.warmup + options.seconds) + 150) * 1000 : 0) +
+  (scenarios.has('subscriptions') ? (3 * (options.warmup + options.seconds) + 180) * 1000 : 0) +
   (scenarios.has('replay') ? 20 * 60_000 : 0) +
   (scenarios.has('edge') ? 10 * 60_000 : 0);
 setTimeout(() => {
@@ -208,6 +213,7 @@ async function subscriptionsBench(): Promise<void> {
     ];
     const ctx: BenchContext = {
       gatewayUrl: system.gatewayUrl,
+      gatewayAuth: kafka.auth,
       gatewayOpsUrl: system.opsUrl('gateway'),
       ordersUrl,
       identitySecret: system.identitySecret,
@@ -240,6 +246,29 @@ async function subscriptionsBench(): Promise<void> {
           rate: options.distinctRate,
           label: `(b) ${options.distinct} distinct by ${options.distinctBy}`,
           specs,
+        }),
+      );
+    }
+    if (options.distinct > 0 && options.reloadEvery > 0) {
+      // The same distinct subscriptions while the supergraph is reloaded again and again: each reload
+      // plans every open subscription anew (a changed comment gives the file a new hash).
+      const file = join(system.dataDir, 'gateway', 'supergraph.graphql');
+      const served = await readFile(file, 'utf8');
+      let reloads = 0;
+      results.push(
+        await runScenario(ctx, {
+          ...common,
+          rate: options.distinctRate,
+          label: `(c) as (b), reloaded every ${options.reloadEvery} s`,
+          specs: distinctSpecs(options.distinct, options.distinctBy),
+          reload: {
+            everyMs: options.reloadEvery * 1000,
+            run: async () => {
+              await writeFile(file, `${served}\n# bench reload ${++reloads}\n`);
+              const answer = (await (await fetch(`${ctx.gatewayOpsUrl}/reload`, { method: 'POST' })).json()) as { status: string };
+              if (answer.status === 'refused') log(`reload refused: ${JSON.stringify(answer)}`);
+            },
+          },
         }),
       );
     }
@@ -320,6 +349,11 @@ function report(results: ScenarioResult[]): void {
       `machine: ${r.machine.cpus} CPUs, ${round(r.machine.busyCores, 2)} cores busy on average; other processes (not this bench's) took ${round(r.machine.otherCpuSeconds, 2)} CPU s`,
     );
     out.push(`latency p50 by second of the window (ms): ${r.latencyTrendMs.join(' ')}`);
+    if (r.reloadsMs.length > 0) {
+      out.push(
+        `supergraph reloads in the window: ${r.reloadsMs.length}, each taking ${r.reloadsMs.join(' ')} ms (every open subscription planned again); compare p50/p99 with (b)`,
+      );
+    }
     // Every distinct subscription has subscribers/distinct clients, each of which gets what it resolves.
     const resolutions = Math.round((r.expectedDeliveries * r.distinct) / r.subscribers);
     if (gateway && r.delivered > 0) {
@@ -360,6 +394,7 @@ function report(results: ScenarioResult[]): void {
       deliveredPerSecond: round(r.deliveredPerSecond),
       latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, mean: round(r.latencyMs.mean) },
       latencyP50BySecondMs: r.latencyTrendMs,
+      ...(r.reloadsMs.length > 0 && { reloadsMs: r.reloadsMs }),
       subgraphLatencyMs: { p50: r.subgraphLatencyMs.p50, p99: r.subgraphLatencyMs.p99, max: r.subgraphLatencyMs.max },
       errors: r.errors,
       windowSeconds: round(r.windowSeconds, 2),

@@ -17,6 +17,8 @@ import { SubscriberPool, matches, probeSpec, type SubscriptionSpec } from './sub
 
 export interface BenchContext {
   gatewayUrl: string;
+  /** The subscribers' connection_init payload: an operator's token (every scope), as orderEvents needs a token. */
+  gatewayAuth: Record<string, string>;
   /** The gateway's and the orders subgraph's ops listeners (/metrics, detailed /readyz). */
   gatewayOpsUrl: string;
   ordersUrl: string;
@@ -38,6 +40,8 @@ export interface ScenarioOptions {
   rate: number;
   seconds: number;
   warmupSeconds: number;
+  /** Reloads the gateway's supergraph this often during the measured window (the reload's effect on delivery). */
+  reload?: { everyMs: number; run: () => Promise<void> } | undefined;
 }
 
 export interface ScenarioResult {
@@ -58,6 +62,8 @@ export interface ScenarioResult {
   /** p50 latency (ms) of the events produced in each second of the window: growing means a backlog. */
   latencyTrendMs: number[];
   errors: Record<string, number>;
+  /** How long each reload during the window took, in ms (POST /reload until it answered). */
+  reloadsMs: number[];
   processes: ProcessUsage[];
   machine: MachineUsage;
   profiles: { name: string; file: string; summary: ProfileSummary }[];
@@ -70,7 +76,7 @@ const DRAIN_MAX_MS = 20_000;
 export async function runScenario(ctx: BenchContext, options: ScenarioOptions): Promise<ScenarioResult> {
   const { specs, rate } = options;
   const distinct = new Set(specs.map((s) => JSON.stringify(s))).size;
-  const pool = await SubscriberPool.open(ctx.gatewayUrl.replace(/^http/, 'ws') + '/graphql', options.sockets, specs);
+  const pool = await SubscriberPool.open(ctx.gatewayUrl.replace(/^http/, 'ws') + '/graphql', options.sockets, specs, () => ctx.gatewayAuth);
   // One subscription straight to the orders subgraph: the latency of the path up to the gateway.
   const probe = await SubscriberPool.open(
     ctx.ordersUrl.replace(/^http/, 'ws') + '/graphql',
@@ -102,7 +108,9 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
     const from = Date.now();
     pool.startWindow(from);
     probe.startWindow(from);
+    const reloading = reloadWhile(options.reload);
     const { produced, seconds, expected } = await produce(ctx, specs, rate, options.seconds);
+    const reloadsMs = await reloading.stop();
     pool.endWindow(Date.now());
     probe.endWindow(Date.now());
     await drained(
@@ -129,6 +137,7 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
       subgraphLatencyMs: distribution(probe.latencies),
       latencyTrendMs: perSecondP50(pool.occurred, pool.latencies),
       errors: Object.fromEntries(pool.errors),
+      reloadsMs,
       processes: usage,
       machine,
       profiles,
@@ -142,6 +151,29 @@ export async function runScenario(ctx: BenchContext, options: ScenarioOptions): 
       'subscriptions to close',
     ).catch((err: unknown) => log(String(err)));
   }
+}
+
+/** Runs `reload.run` every `reload.everyMs` until stopped; `stop` resolves with how long each took. */
+function reloadWhile(reload: ScenarioOptions['reload']): { stop: () => Promise<number[]> } {
+  if (!reload) return { stop: () => Promise.resolve([]) };
+  const took: number[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await sleep(reload.everyMs);
+      if (stopped) break;
+      const started = performance.now();
+      await reload.run();
+      took.push(Math.round(performance.now() - started));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return took;
+    },
+  };
 }
 
 const signalProfiled = (ctx: BenchContext) => ctx.profile?.targets.forEach((t) => process.kill(t.pid, 'SIGUSR2'));

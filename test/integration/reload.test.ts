@@ -56,7 +56,12 @@ describe('hot reload of the supergraph', { timeout: 600_000 }, () => {
     file = join(dir, 'supergraph.graphql');
     await writeFile(file, original);
     sys = await startSubscriptionSystem({}, cleanups);
-    gateway = await startExtraGateway(sys, { SUPERGRAPH: file, SUBGRAPH_PROBE_MS: '500' }, cleanups);
+    gateway = await startExtraGateway(
+      sys,
+      // Room for the thousand subscriptions of one client below.
+      { SUPERGRAPH: file, SUBGRAPH_PROBE_MS: '500', RATE_LIMIT_PER_SECOND: '0', SUBSCRIPTION_EVENTS_PER_SECOND: '0' },
+      cleanups,
+    );
   }, SYSTEM_START);
 
   const served = async (): Promise<Served> => (await (await fetch(`${gateway.opsUrl}/readyz`)).json()) as Served;
@@ -153,6 +158,53 @@ describe('hot reload of the supergraph', { timeout: 600_000 }, () => {
     assert.ok(received.every((r) => r.data!.orderEvents.type === 'PLACED' && r.data!.orderEvents.order.customer.name.length > 0));
     assert.ok(client.open, 'the socket stays open');
     assert.equal(await reloads('reloaded'), 2);
+  });
+
+  test('a reload with 1,000 open subscriptions and events flowing loses and duplicates nothing', async () => {
+    const SOCKETS = 10;
+    const PER_SOCKET = 100;
+    const ORDERS = 30;
+    // 100 distinct operations (each its own upstream subscription and resolution), each held by 10
+    // clients; half of them join every event to the customers subgraph.
+    const operation = (k: number) =>
+      k % 2
+        ? `subscription { e${k}: orderEvents(types: [PLACED]) { order { id customer { name } } } }`
+        : `subscription { e${k}: orderEvents(types: [PLACED]) { type order { id } } }`;
+    const clients = await Promise.all(Array.from({ length: SOCKETS }, () => ProtocolClient.connect(gateway.wsUrl, sys.auth)));
+    cleanups.after(() => Promise.all(clients.map((c) => c.close())));
+    clients.forEach((client, c) => {
+      for (let i = 0; i < PER_SOCKET; i++) client.subscribe(`s${i}`, operation((c * PER_SOCKET + i) % 100));
+    });
+    const nexts = () => clients.reduce((sum, c) => sum + c.messages.filter((m) => m.type === 'next').length, 0);
+    // Every subscription is open once the first order's event reached it.
+    const placed = [await placeOrder(100)];
+    await waitFor(() => nexts() === SOCKETS * PER_SOCKET, 120_000, 'not every subscription opened', 50);
+    const generation = (await served()).supergraph.generation;
+    const flowing = (async () => {
+      for (let i = 1; i < ORDERS; i++) {
+        placed.push(await placeOrder(100 + i));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+    })();
+    await waitFor(() => placed.length >= 10, 60_000, 'orders not placed', 10);
+    // A reload that keeps every subscription, and one more back (no field of theirs is dropped).
+    await serve(reduced, generation + 1);
+    await waitFor(() => placed.length >= 20, 60_000, 'orders not placed', 10);
+    await serve(original, generation + 2);
+    await flowing;
+    await waitFor(() => nexts() >= SOCKETS * PER_SOCKET * ORDERS, 180_000, 'events missing', 100);
+    for (const client of clients) {
+      assert.ok(client.open, 'every socket stays open');
+      for (let i = 0; i < PER_SOCKET; i++) {
+        const results = client.nexts<Record<string, { order: { id: string } }>>(`s${i}`);
+        assert.deepEqual(
+          results.flatMap((r) => r.errors ?? []),
+          [],
+        );
+        const ids = results.map((r) => Object.values(r.data!)[0]!.order.id);
+        assert.deepEqual(ids.sort(), [...placed].sort(), `subscription s${i}: every order exactly once`);
+      }
+    }
   });
 
   test('refuses a supergraph that is not valid and goes on serving the one it had', async () => {
