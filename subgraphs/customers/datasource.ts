@@ -46,6 +46,6 @@ export class CustomersSource {
   /** The first `limit` customers in id order: one list call. */
   async list(limit: number): Promise<RestCustomer[]> {
     const page = await this.client.getJson<CustomerPage>('/customers', { limit });
-    return page?.items ?? [];
+    return page.items;
   }
 }

@@ -87,10 +87,20 @@ describe('RestClient.getJson', () => {
     assert.equal(seen, '/customers?limit=2&tier=GOLD');
   });
 
-  test('resolves null on 404', async () => {
+  test('resolves null on 404 where the contract declares it (no such resource)', async () => {
     backend.route('/missing', json(404, '{"title":"Not Found"}'));
-    assert.equal(await client({ retries: 2 }).getJson('/missing'), null);
+    assert.equal(await client({ retries: 2 }).getJson('/missing', {}, { absentOn404: true }), null);
     assert.equal(backend.hits('/missing'), 1);
+  });
+
+  test('fails with UPSTREAM_BAD_RESPONSE naming the path on any other 404 (a wrong route), without retrying', async () => {
+    backend.route('/no-such-route', json(404, '{"title":"no route for GET /no-such-route"}'));
+    await rejectsWith(client({ retries: 2 }).getJson('/no-such-route'), {
+      code: ErrorCode.UPSTREAM_BAD_RESPONSE,
+      message: /answered 404 for \/no-such-route/,
+      retryable: false,
+    });
+    assert.equal(backend.hits('/no-such-route'), 1);
   });
 
   test('fails with UPSTREAM_TIMEOUT once timeoutMs has passed', async () => {
@@ -145,7 +155,7 @@ describe('RestClient.getJson', () => {
     backend.route('/400', json(400, '{"title":"limit must be at most 100"}'));
     await rejectsWith(client({ retries: 2 }).getJson('/400'), {
       code: ErrorCode.UPSTREAM_BAD_RESPONSE,
-      message: 'customers answered 400: {"title":"limit must be at most 100"}',
+      message: 'customers answered 400 for /400: {"title":"limit must be at most 100"}',
       retryable: false,
     });
     assert.equal(backend.hits('/400'), 1);
@@ -262,10 +272,10 @@ describe('RestClient circuit breaker', () => {
     backend.route('/broken', json(503, '{}'));
     const rest = client({ breakerThreshold: 2 });
     await assert.rejects(rest.getJson('/broken'));
-    assert.equal(await rest.getJson('/gone'), null);
+    assert.equal(await rest.getJson('/gone', {}, { absentOn404: true }), null);
     await assert.rejects(rest.getJson('/broken'));
     assert.equal(rest.policy.breakerState, 'Closed', 'two failures, but not consecutive');
-    for (let i = 0; i < 5; i++) assert.equal(await rest.getJson('/gone'), null);
+    for (let i = 0; i < 5; i++) assert.equal(await rest.getJson('/gone', {}, { absentOn404: true }), null);
     assert.equal(rest.policy.breakerState, 'Closed');
     await assert.rejects(rest.getJson('/broken'));
     await assert.rejects(rest.getJson('/broken'));

@@ -1,7 +1,8 @@
 /**
  * A JSON-over-HTTP client for backend REST services, every call under a `CallPolicy`.
- * GET requests are idempotent and so may be retried; a 404 answers `null` so callers can map
- * "no such resource" to a null field.
+ * GET requests are idempotent and so may be retried. A 404 answers `null` ("no such resource", a
+ * null field) only for a call whose contract declares it (`absentOn404`); anywhere else it is an
+ * UPSTREAM_BAD_RESPONSE naming the path, so a wrong route is never silently null or `[]`.
  */
 import { ErrorCode, causeOf } from '../../lib/errors.ts';
 import { createCallPolicy, UpstreamFailure, type CallPolicy, type ResilienceOptions } from './resilience.ts';
@@ -23,14 +24,19 @@ export class RestClient {
     this.baseUrl = new URL(options.baseUrl);
   }
 
-  /** GETs `path` with query parameters; resolves the parsed JSON body, or null on 404. */
-  getJson<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T | null> {
+  /**
+   * GETs `path` with query parameters; resolves the parsed JSON body. With `absentOn404` (the
+   * operation's contract answers 404 for a resource that does not exist) a 404 resolves null.
+   */
+  getJson<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
+  getJson<T>(path: string, query: Record<string, string | number | undefined>, options: { absentOn404: true }): Promise<T | null>;
+  getJson<T>(path: string, query: Record<string, string | number | undefined> = {}, options: { absentOn404?: boolean } = {}): Promise<T | null> {
     const url = new URL(path, this.baseUrl);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
-    return this.policy.run((signal) => this.fetchJson<T>(url, signal), true);
+    return this.policy.run((signal) => this.fetchJson<T>(url, signal, options.absentOn404 === true), true);
   }
 
-  private async fetchJson<T>(url: URL, signal: AbortSignal): Promise<T | null> {
+  private async fetchJson<T>(url: URL, signal: AbortSignal, absentOn404: boolean): Promise<T | null> {
     const upstream = this.options.upstream;
     let response: Response;
     try {
@@ -39,7 +45,7 @@ export class RestClient {
       if (signal.aborted) throw err; // the policy's timeout: it reports it
       throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} is unreachable: ${causeOf(err)}`, true, upstream, err);
     }
-    if (response.status === 404) {
+    if (response.status === 404 && absentOn404) {
       await response.body?.cancel();
       return null;
     }
@@ -64,10 +70,11 @@ export class RestClient {
       throw new UpstreamFailure(ErrorCode.UPSTREAM_UNAVAILABLE, `${upstream} answered ${response.status}`, retryable, upstream);
     }
     if (!response.ok) {
-      // A 4xx means this client broke the contract: not the caller's fault, and not retryable.
+      // A 4xx (a 404 the contract does not declare: no such route) means this client broke the
+      // contract: not the caller's fault, and not retryable.
       throw new UpstreamFailure(
         ErrorCode.UPSTREAM_BAD_RESPONSE,
-        `${upstream} answered ${response.status}: ${text.slice(0, 200)}`,
+        `${upstream} answered ${response.status} for ${url.pathname}: ${text.slice(0, 200)}`,
         false,
         upstream,
       );
