@@ -8,7 +8,11 @@ import { DEFAULT_DATA_DIR } from '../lib/config.ts';
 import { compose } from './cli/compose.ts';
 import { lifetime, token } from './cli/token.ts';
 import { supergraphPath } from './composition.ts';
+import { resolve } from 'node:path';
+import { repoRoot } from '../lib/supervisor.ts';
 import { registryPath } from './registry.ts';
+
+const composeFilePath = resolve(repoRoot, 'docker-compose.yml');
 
 const program = new Command('interchange')
   .description('Interchange: a GraphQL federation gateway over REST, gRPC and Kafka-backed subgraphs.')
@@ -19,14 +23,22 @@ program
   .command('compose')
   .summary("compose the registry's subgraphs into the supergraph")
   .description(
-    'Composes the subgraph SDLs listed in the registry into a Federation v2 supergraph and writes it. ' +
-      'Errors name the file, line and column; exits 1 when composition fails.',
+    'Composes the subgraph SDLs listed in the registry into a Federation v2 supergraph and writes it, and keeps ' +
+      'docker-compose.yml in step with the registry. Errors name the file, line and column; exits 1 when composition fails.',
   )
   .addOption(new Option('--registry <file>', 'the registry of subgraphs').default(registryPath, 'schema/subgraphs.yaml'))
   .addOption(new Option('--out <file>', 'where the supergraph is written').default(supergraphPath, 'schema/supergraph.graphql'))
-  .option('--check', 'only report whether the supergraph file is current (exit 1 when it is not)')
-  .action(async (options: { registry: string; out: string; check?: boolean }) => {
-    process.exitCode = await compose(options);
+  .addOption(
+    new Option('--compose-file <file>', 'the Compose file to keep in step with the registry (containers added, removed, routed)').default(
+      undefined,
+      'docker-compose.yml, with the project registry',
+    ),
+  )
+  .option('--check', 'only report whether the supergraph (and the Compose file) are current (exit 1 when not)')
+  .action(async (options: { registry: string; out: string; composeFile?: string; check?: boolean }) => {
+    // The project's Compose file follows the project's registry; another registry's only when named.
+    const composeFile = options.composeFile ?? (resolve(options.registry) === registryPath ? composeFilePath : undefined);
+    process.exitCode = await compose({ ...options, composeFile });
   });
 
 program

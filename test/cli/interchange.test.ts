@@ -116,6 +116,35 @@ describe('npx interchange', () => {
       await assert.rejects(readFile(out), { code: 'ENOENT' });
     });
 
+    test('keeps a Compose file in step with the registry: a container per subgraph it runs, and --check then finds it current', async () => {
+      const registry = join(dir, 'with-entry.yaml');
+      await writeFile(
+        registry,
+        `subgraphs:\n  - name: things\n    schema: ok.graphql\n    url: http://localhost:4999/graphql\n    entry: subgraphs/things/main.ts\n`,
+      );
+      const composeFile = join(dir, 'docker-compose.yml');
+      await writeFile(composeFile, await readFile(join(repoRoot, 'docker-compose.yml'), 'utf8'));
+      const out = join(dir, 'things.graphql');
+      const run = await interchange(['compose', '--registry', registry, '--out', out, '--compose-file', composeFile]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        /updated .*docker-compose\.yml \(added things-subgraph; removed customers-subgraph, catalog-subgraph, orders-subgraph\)/,
+      );
+      const text = await readFile(composeFile, 'utf8');
+      assert.match(text, /\n {2}things-subgraph:\n {4}<<: \*interchange\n {4}command: \["node", "subgraphs\/things\/main\.ts"\]/);
+      assert.match(text, /SUBGRAPH_URLS: things=http:\/\/things-subgraph:4999\/graphql\n/);
+      const check = await interchange(['compose', '--registry', registry, '--out', out, '--compose-file', composeFile, '--check']);
+      assert.equal(check.code, 0, check.stderr);
+      await writeFile(composeFile, await readFile(join(repoRoot, 'docker-compose.yml'), 'utf8'));
+      const stale = await interchange(['compose', '--registry', registry, '--out', out, '--compose-file', composeFile, '--check']);
+      assert.equal(stale.code, 1);
+      assert.match(
+        stale.stderr,
+        /docker-compose\.yml does not match the registry \(added things-subgraph; removed customers-subgraph, catalog-subgraph, orders-subgraph\)/,
+      );
+    });
+
     test('the committed supergraph is what the project registry composes to', async () => {
       const check = await interchange(['compose', '--check']);
       assert.equal(check.code, 0, check.stderr);
