@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot } from '../../lib/supervisor.ts';
-import { registryPath, schemaDir } from '../../scripts/registry.ts';
+import { readRegistry, registryPath, schemaDir } from '../../scripts/registry.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
@@ -130,5 +130,24 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
       [],
     );
     assert.deepEqual(received.map((r) => r.data!.orderEvents.order.id).sort(), [...placed].sort());
+  });
+});
+
+describe('subgraphs that run elsewhere (npm start with SUBGRAPH_URLS)', () => {
+  test('a name the registry does not have is refused before anything starts', { timeout: 60_000 }, async () => {
+    const lines: string[] = [];
+    await assert.rejects(
+      startExampleSystem({
+        host: '127.0.0.1',
+        gatewayPort: 0,
+        logLevel: 'warn',
+        subgraphUrls: { reviews: 'http://127.0.0.1:1/graphql' },
+        onLine: (name) => lines.push(name),
+      }),
+      new RegExp(
+        `SUBGRAPH_URLS names reviews, not in .*subgraphs\\.yaml \\(it has ${(await readRegistry()).subgraphs.map((s) => s.name).join(', ')}\\)`,
+      ),
+    );
+    assert.deepEqual(lines, [], 'no process was started');
   });
 });
