@@ -113,7 +113,15 @@ export async function startEdgeGateway(subgraph: TicksSubgraph, env: Record<stri
   const supergraph = join(dir, 'supergraph.graphql');
   await writeFile(supergraph, composed.supergraphSdl);
   const config = readGatewayConfig(
-    { SUPERGRAPH: supergraph, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...env },
+    {
+      SUPERGRAPH: supergraph,
+      DATA_DIR: dir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+      ...env,
+    },
     [],
   );
   const host = await startGateway(config, log);
