@@ -25,12 +25,14 @@ import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const log = createLogger('edge-test', 'silent');
 
-const typeDefs = parse(`
+/** The ticks subgraph's SDL. */
+export const TICKS_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { ping: String! }
   type Subscription { ticks(topic: String!): Tick! }
   type Tick { n: Int! topic: String! }
-`);
+`;
+const typeDefs = parse(TICKS_SDL);
 
 export const TICKS = 'subscription Ticks($topic: String!) { ticks(topic: $topic) { n topic } }';
 

@@ -61,10 +61,14 @@ export async function startUsage(config: GatewayConfig, log: Logger): Promise<Ga
       },
     }),
     routes: (app, supergraph) => {
-      app.get('/supergraph', (_req, res) => {
+      app.get('/supergraph', (req, res) => {
         const { text, hash } = supergraph();
-        // express answers 304 to an If-None-Match with this ETag.
-        res.set('etag', `"${hash}"`).type('text/plain; charset=utf-8').send(text);
+        const etag = `"${hash}"`;
+        res.set('etag', etag);
+        // By hand: express would answer 200 to fetch's If-None-Match, which comes with Cache-Control: no-cache.
+        const known = (req.headers['if-none-match'] ?? '').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+        if (known.includes(etag)) return void res.status(304).end();
+        res.type('text/plain; charset=utf-8').send(text);
       });
       app.get('/usage', (_req, res) => void res.json(record.snapshot()));
     },
