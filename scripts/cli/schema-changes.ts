@@ -64,126 +64,107 @@ export const SAFE_CHANGES = {
 
 const B = BreakingChangeType;
 const D = DangerousChangeType;
-const NAME = String.raw`([_A-Za-z][_0-9A-Za-z]*)`;
-const re = (pattern: string) => new RegExp(`^${pattern.replaceAll('N', NAME)}`);
+type Part = keyof ChangeTarget | '';
 
-/**
- * How each graphql-js change type is read: its description's pattern, the target it names, the
- * severity here (graphql-js's own unless said) and why.
- */
-const READERS: Record<string, { pattern: RegExp; target: (m: string[]) => ChangeTarget; why: string; severity?: Severity }> = {
-  [B.TYPE_REMOVED]: {
-    pattern: re('(?:Standard scalar )?N was removed'),
-    target: ([, type]) => ({ type: type! }),
-    why: 'operations that select its fields, spread fragments on it or declare variables of it fail validation',
-  },
-  [B.TYPE_CHANGED_KIND]: {
-    pattern: re('N changed from'),
-    target: ([, type]) => ({ type: type! }),
-    why: 'selections and values written for the old kind fail validation',
-  },
-  [B.TYPE_REMOVED_FROM_UNION]: {
-    pattern: re('N was removed from union type N\\.'),
-    target: ([, member, type]) => ({ type: type!, member: member! }),
-    why: 'fragments on the member inside the union fail validation, and results no longer include it',
-  },
-  [B.VALUE_REMOVED_FROM_ENUM]: {
-    pattern: re('N was removed from enum type N\\.'),
-    target: ([, value, type]) => ({ type: type!, value: value! }),
-    why: 'operations that pass the value fail validation, and clients may still expect it',
-  },
-  [B.REQUIRED_INPUT_FIELD_ADDED]: {
-    pattern: re('A required field N on input type N was added\\.'),
-    target: ([, field, type]) => ({ type: type!, field: field! }),
-    why: 'values of the input type written without the new field fail validation',
-  },
-  [B.IMPLEMENTED_INTERFACE_REMOVED]: {
-    pattern: re('N no longer implements interface N\\.'),
-    target: ([, type, member]) => ({ type: type!, member: member! }),
-    why: 'fragments on the type inside the interface fail validation, and results through the interface no longer include it',
-  },
-  [B.FIELD_REMOVED]: {
-    pattern: re('N\\.N was removed\\.'),
-    target: ([, type, field]) => ({ type: type!, field: field! }),
-    why: 'operations that use it fail validation',
-  },
-  [B.FIELD_CHANGED_KIND]: {
-    pattern: re('N\\.N changed type from'),
-    target: ([, type, field]) => ({ type: type!, field: field! }),
-    why: 'the new type does not fit the old: operations written for it fail validation or get values they do not expect',
-  },
-  [B.REQUIRED_ARG_ADDED]: {
-    pattern: re('A required arg N on N\\.N was added\\.'),
-    target: ([, argument, type, field]) => ({ type: type!, field: field!, argument: argument! }),
-    why: 'operations that select the field without the new argument fail validation',
-  },
-  [B.ARG_REMOVED]: {
-    pattern: re('N\\.N arg N was removed\\.'),
-    target: ([, type, field, argument]) => ({ type: type!, field: field!, argument: argument! }),
-    why: 'operations that pass it fail validation',
-  },
-  [B.ARG_CHANGED_KIND]: {
-    pattern: re('N\\.N arg N has changed type from'),
-    target: ([, type, field, argument]) => ({ type: type!, field: field!, argument: argument! }),
-    why: 'values passed for the old type may fail validation',
-  },
-  [B.DIRECTIVE_REMOVED]: {
-    pattern: re('N was removed\\.'),
-    target: ([, directive]) => ({ type: '', directive: directive! }),
-    why: 'operations that use it fail validation',
-  },
-  [B.DIRECTIVE_ARG_REMOVED]: {
-    pattern: re('N was removed from N\\.'),
-    target: ([, argument, directive]) => ({ type: '', directive: directive!, argument: argument! }),
-    why: 'operations that pass it fail validation',
-  },
-  [B.REQUIRED_DIRECTIVE_ARG_ADDED]: {
-    pattern: re('A required arg N on directive N was added\\.'),
-    target: ([, argument, directive]) => ({ type: '', directive: directive!, argument: argument! }),
-    why: 'operations that use the directive without the new argument fail validation',
-  },
-  [B.DIRECTIVE_REPEATABLE_REMOVED]: {
-    pattern: re('Repeatable flag was removed from N\\.'),
-    target: ([, directive]) => ({ type: '', directive: directive! }),
-    why: 'operations that repeat it fail validation',
-  },
-  [B.DIRECTIVE_LOCATION_REMOVED]: {
-    pattern: re('N was removed from N\\.'),
-    target: ([, , directive]) => ({ type: '', directive: directive! }),
-    why: 'operations that use it there fail validation',
-  },
-  [D.VALUE_ADDED_TO_ENUM]: {
-    pattern: re('N was added to enum type N\\.'),
-    target: ([, value, type]) => ({ type: type!, value: value! }),
-    why: 'clients may receive a value they do not know',
-  },
-  [D.TYPE_ADDED_TO_UNION]: {
-    pattern: re('N was added to union type N\\.'),
-    target: ([, member, type]) => ({ type: type!, member: member! }),
-    why: 'clients may receive a member they do not handle',
-  },
-  [D.IMPLEMENTED_INTERFACE_ADDED]: {
-    pattern: re('N added to interfaces implemented by N\\.'),
-    target: ([, member, type]) => ({ type: type!, member: member! }),
-    why: 'clients that select the interface may receive a type they do not handle',
-  },
-  [D.ARG_DEFAULT_VALUE_CHANGE]: {
-    pattern: re('N\\.N arg N (?:has changed defaultValue|defaultValue was removed)'),
-    target: ([, type, field, argument]) => ({ type: type!, field: field!, argument: argument! }),
-    why: 'operations that leave the argument out now run with another value',
-  },
-  [D.OPTIONAL_INPUT_FIELD_ADDED]: {
-    pattern: re('An optional field N on input type N was added\\.'),
-    target: ([, field, type]) => ({ type: type!, field: field! }),
-    why: 'optional: values written without it validate and mean what they meant',
-    severity: 'safe',
-  },
-  [D.OPTIONAL_ARG_ADDED]: {
-    pattern: re('An optional arg N on N\\.N was added\\.'),
-    target: ([, argument, type, field]) => ({ type: type!, field: field!, argument: argument! }),
-    why: 'optional: operations that leave it out validate and run as before',
-    severity: 'safe',
-  },
+interface Reader {
+  pattern: RegExp;
+  /** What each of the pattern's groups is ('' for one that is not kept). */
+  parts: Part[];
+  why: string;
+  /** When it differs from graphql-js's. */
+  severity?: Severity;
+}
+
+/** A reader of descriptions worded as `pattern`, where each `N` is a name. */
+const reader = (pattern: string, parts: Part[], why: string, severity?: Severity): Reader => ({
+  pattern: new RegExp(`^${pattern.replaceAll('N', '([_A-Za-z][_0-9A-Za-z]*)')}`),
+  parts,
+  why,
+  ...(severity && { severity }),
+});
+
+/** How each graphql-js change type is read: the pattern of its description, what the names in it are, and why it matters. */
+const READERS: Record<string, Reader> = {
+  [B.TYPE_REMOVED]: reader(
+    '(?:Standard scalar )?N was removed',
+    ['type'],
+    'operations that select its fields, spread fragments on it or declare variables of it fail validation',
+  ),
+  [B.TYPE_CHANGED_KIND]: reader('N changed from', ['type'], 'selections and values written for the old kind fail validation'),
+  [B.TYPE_REMOVED_FROM_UNION]: reader(
+    'N was removed from union type N\\.',
+    ['member', 'type'],
+    'fragments on the member inside the union fail validation, and results no longer include it',
+  ),
+  [B.VALUE_REMOVED_FROM_ENUM]: reader(
+    'N was removed from enum type N\\.',
+    ['value', 'type'],
+    'operations that pass the value fail validation, and clients may still expect it',
+  ),
+  [B.REQUIRED_INPUT_FIELD_ADDED]: reader(
+    'A required field N on input type N was added\\.',
+    ['field', 'type'],
+    'values of the input type written without the new field fail validation',
+  ),
+  [B.IMPLEMENTED_INTERFACE_REMOVED]: reader(
+    'N no longer implements interface N\\.',
+    ['type', 'member'],
+    'fragments on the type inside the interface fail validation, and results through the interface no longer include it',
+  ),
+  [B.FIELD_REMOVED]: reader('N\\.N was removed\\.', ['type', 'field'], 'operations that use it fail validation'),
+  [B.FIELD_CHANGED_KIND]: reader(
+    'N\\.N changed type from',
+    ['type', 'field'],
+    'the new type does not fit the old: operations written for it fail validation or get values they do not expect',
+  ),
+  [B.REQUIRED_ARG_ADDED]: reader(
+    'A required arg N on N\\.N was added\\.',
+    ['argument', 'type', 'field'],
+    'operations that select the field without the new argument fail validation',
+  ),
+  [B.ARG_REMOVED]: reader('N\\.N arg N was removed\\.', ['type', 'field', 'argument'], 'operations that pass it fail validation'),
+  [B.ARG_CHANGED_KIND]: reader(
+    'N\\.N arg N has changed type from',
+    ['type', 'field', 'argument'],
+    'values passed for the old type may fail validation',
+  ),
+  [B.DIRECTIVE_REMOVED]: reader('N was removed\\.', ['directive'], 'operations that use it fail validation'),
+  [B.DIRECTIVE_ARG_REMOVED]: reader('N was removed from N\\.', ['argument', 'directive'], 'operations that pass it fail validation'),
+  [B.REQUIRED_DIRECTIVE_ARG_ADDED]: reader(
+    'A required arg N on directive N was added\\.',
+    ['argument', 'directive'],
+    'operations that use the directive without the new argument fail validation',
+  ),
+  [B.DIRECTIVE_REPEATABLE_REMOVED]: reader(
+    'Repeatable flag was removed from N\\.',
+    ['directive'],
+    'operations that repeat it fail validation',
+  ),
+  [B.DIRECTIVE_LOCATION_REMOVED]: reader('N was removed from N\\.', ['', 'directive'], 'operations that use it there fail validation'),
+  [D.VALUE_ADDED_TO_ENUM]: reader('N was added to enum type N\\.', ['value', 'type'], 'clients may receive a value they do not know'),
+  [D.TYPE_ADDED_TO_UNION]: reader('N was added to union type N\\.', ['member', 'type'], 'clients may receive a member they do not handle'),
+  [D.IMPLEMENTED_INTERFACE_ADDED]: reader(
+    'N added to interfaces implemented by N\\.',
+    ['member', 'type'],
+    'clients that select the interface may receive a type they do not handle',
+  ),
+  [D.ARG_DEFAULT_VALUE_CHANGE]: reader(
+    'N\\.N arg N (?:has changed defaultValue|defaultValue was removed)',
+    ['type', 'field', 'argument'],
+    'operations that leave the argument out now run with another value',
+  ),
+  [D.OPTIONAL_INPUT_FIELD_ADDED]: reader(
+    'An optional field N on input type N was added\\.',
+    ['field', 'type'],
+    'optional: values written without it validate and mean what they meant',
+    'safe',
+  ),
+  [D.OPTIONAL_ARG_ADDED]: reader(
+    'An optional arg N on N\\.N was added\\.',
+    ['argument', 'type', 'field'],
+    'optional: operations that leave it out validate and run as before',
+    'safe',
+  ),
 };
 
 /** The coordinate of a target. */
@@ -210,11 +191,15 @@ function graphqlJsChanges(before: GraphQLSchema, after: GraphQLSchema): SchemaCh
     ...findDangerousChanges(before, after).map((c) => ({ ...c, severity: 'dangerous' as const })),
   ];
   return found.map(({ type, description, severity }) => {
-    const reader = READERS[type];
-    const match = reader?.pattern.exec(description);
+    const read = READERS[type];
+    const match = read?.pattern.exec(description);
     // A description this graphql-js words otherwise still shows, with the whole description as its coordinate.
-    if (!reader || !match) return change(severity, type, { type: description }, description, 'as graphql-js classifies it');
-    return change(reader.severity ?? severity, type, reader.target([...match]), description, reader.why);
+    if (!read || !match) return change(severity, type, { type: description }, description, 'as graphql-js classifies it');
+    const target: ChangeTarget = { type: '' };
+    read.parts.forEach((part, i) => {
+      if (part) target[part] = match[i + 1]!;
+    });
+    return change(read.severity ?? severity, type, target, description, read.why);
   });
 }
 
