@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR } from '../lib/config.ts';
+import { check } from './cli/check.ts';
 import { compose } from './cli/compose.ts';
 import { lifetime, token } from './cli/token.ts';
 import { supergraphPath } from './composition.ts';
@@ -40,6 +41,30 @@ program
     const composeFile = options.composeFile ?? (resolve(options.registry) === registryPath ? composeFilePath : undefined);
     process.exitCode = await compose({ ...options, composeFile });
   });
+
+program
+  .command('check')
+  .summary('compare the composed supergraph with the one served')
+  .description(
+    "Composes the registry's subgraphs and compares the new supergraph's API schema with the one the gateway serves " +
+      '(--gateway <ops url>: its /supergraph and its usage record, /usage) or with a supergraph file (--against). ' +
+      'Every change is listed as breaking, dangerous or safe, with its schema coordinate and why; breaking and dangerous ' +
+      'changes name the served operations that use what changed. Exits 1 on a breaking change (unless --allow-breaking), ' +
+      '2 when the check cannot be made.',
+  )
+  .addOption(new Option('--registry <file>', 'the registry of subgraphs').default(registryPath, 'schema/subgraphs.yaml'))
+  .addOption(
+    new Option('--gateway <url>', "the gateway's ops listener (http://host:port), to compare with what it serves").conflicts('against'),
+  )
+  .addOption(new Option('--against <file>', 'a supergraph file to compare with (without --gateway: schema/supergraph.graphql)'))
+  .option('--usage <file>', "a usage record file (the gateway's USAGE_FILE), instead of the gateway's /usage")
+  .option('--allow-breaking', 'exit 0 even when a change is breaking')
+  .option('--json', 'print the report as JSON')
+  .action(
+    async (options: { registry: string; gateway?: string; against?: string; usage?: string; allowBreaking?: boolean; json?: boolean }) => {
+      process.exitCode = await check(options);
+    },
+  );
 
 program
   .command('token')

@@ -280,6 +280,8 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         entry: 'gateway/src/main.ts',
         env: {
           PORT: String(options.gatewayPort),
+          // Its usage record (gateway-usage.json), beside the orders subgraph's data.
+          DATA_DIR: dataDir,
           ...gatewayIdentityEnv,
           ...(options.playgroundToken && { PLAYGROUND_TOKEN: await auth.token(options.playgroundToken) }),
           SUPERGRAPH: supergraphFile,

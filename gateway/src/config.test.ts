@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../../lib/config.ts';
+import { ConfigError, DEFAULT_DATA_DIR } from '../../lib/config.ts';
 import { readGatewayConfig } from './config.ts';
 
 /** The one setting without a default. */
@@ -64,6 +64,15 @@ describe('gateway configuration', () => {
         return true;
       },
     );
+  });
+
+  test('keeps the usage record in DATA_DIR unless USAGE_FILE names another file', () => {
+    const defaults = readGatewayConfig(SECRET, []);
+    assert.equal(defaults.USAGE_FILE, join(DEFAULT_DATA_DIR, 'gateway-usage.json'));
+    assert.deepEqual([defaults.USAGE_MAX_OPERATIONS, defaults.USAGE_FLUSH_MS], [10_000, 30_000]);
+    assert.equal(readGatewayConfig({ ...SECRET, DATA_DIR: '/srv/gw' }, []).USAGE_FILE, '/srv/gw/gateway-usage.json');
+    assert.equal(readGatewayConfig({ ...SECRET, DATA_DIR: '/srv/gw', USAGE_FILE: 'u.json' }, []).USAGE_FILE, resolve('u.json'));
+    assert.throws(() => readGatewayConfig({ ...SECRET, USAGE_MAX_OPERATIONS: '0' }, []), /USAGE_MAX_OPERATIONS/);
   });
 
   test('refuses a subgraph URL that is not http(s)', () => {

@@ -2,9 +2,9 @@
  * The gateway's configuration: environment variables, overridden by command-line flags. This is the
  * only module of the gateway that reads `process.env` or `process.argv`.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
+import { DEFAULT_DATA_DIR, listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
 import { authSettings, checkAuthSettings } from './auth/settings.ts';
 import { edgeSettings } from '../../lib/edge.ts';
 
@@ -128,6 +128,21 @@ export const gatewaySettings = z.object({
   TRUSTED_DOCUMENTS_REQUIRED: setting.flag(false),
   /** Memory the cache of subscription plans may take, in bytes (estimated from each document's size). */
   SUBSCRIPTION_PLAN_CACHE_BYTES: setting.count(50_000_000),
+  /** Where the gateway keeps its data (the usage record, unless USAGE_FILE says otherwise); one directory per gateway. */
+  DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
+  /**
+   * The usage record (the operations served, what they use of the schema, how often, when last):
+   * what `interchange check` checks a schema change against. Default: `gateway-usage.json` in DATA_DIR.
+   */
+  USAGE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((p) => (p === undefined ? undefined : resolve(p))),
+  /** Operations the usage record keeps; beyond it the one seen least recently goes. */
+  USAGE_MAX_OPERATIONS: setting.count(10_000),
+  /** Time between writes of the usage record while it changes, in ms (and one more on a graceful stop). */
+  USAGE_FLUSH_MS: setting.millis(30_000),
   // The edge (gateway/src/edge/): per-client rates and caps, origins. A client is its token's
   // subject, else its remote address. A rate of 0 turns that limit off; a rate below 1 is one per
   // so many seconds (0.1: one every 10 s).
@@ -163,12 +178,18 @@ export const gatewaySettings = z.object({
   PRODUCTION: setting.flag(false),
 });
 
-export type GatewayConfig = z.output<typeof gatewaySettings>;
+/** The settings, with those whose default depends on another filled in. */
+const gatewayConfig = gatewaySettings.transform((config) => ({
+  ...config,
+  USAGE_FILE: config.USAGE_FILE ?? join(config.DATA_DIR, 'gateway-usage.json'),
+}));
+
+export type GatewayConfig = z.output<typeof gatewayConfig>;
 
 /** Reads the gateway's settings from the environment and `argv` (flags win). */
 export function readGatewayConfig(env: Settings = process.env, argv: readonly string[] = process.argv.slice(2)): GatewayConfig {
   const flags = { ...listenFlags, supergraph: 'SUPERGRAPH', subgraph: { setting: 'SUBGRAPH_URLS', repeatable: true } } as const;
-  const config = loadConfig('gateway', gatewaySettings, withFlags('gateway', env, argv, flags));
+  const config = loadConfig('gateway', gatewayConfig, withFlags('gateway', env, argv, flags));
   checkAuthSettings(config);
   return config;
 }

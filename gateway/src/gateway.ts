@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { ApolloGateway, type ServiceEndpointDefinition, type ServiceMap } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../../lib/logger.ts';
 import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
 import { SubgraphSource } from './subgraph-source.ts';
@@ -20,6 +21,8 @@ export interface GatewayOptions {
 }
 
 export interface LoadedSupergraph {
+  /** The supergraph's text as read (what `hash` is the hash of). */
+  text: string;
   /** The supergraph as served (with the security features the gateway enforces). */
   sdl: string;
   /** SHA-256 of the supergraph as read (hex): what `sha256sum` of the file gives. */
@@ -47,10 +50,16 @@ export function parseSupergraph(text: string, origin: string, overrides: Record<
     );
   }
   return {
+    text,
     sdl,
     hash: createHash('sha256').update(text).digest('hex'),
     subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })),
   };
+}
+
+/** The API schema (what clients may query) of a supergraph's text, as the gateway serves it. */
+export function apiSchemaOf(supergraphText: string): GraphQLSchema {
+  return Supergraph.build(withEnforcedSecurityFeatures(supergraphText)).apiSchema().toGraphQLJSSchema();
 }
 
 /**

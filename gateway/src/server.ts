@@ -48,6 +48,7 @@ import { operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
 import { edgePolicy, maskResult, maskUndocumented } from './production.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
+import { startUsage } from './usage/serve.ts';
 
 export const SSE_PATH = `${GRAPHQL_PATH}/stream`;
 
@@ -82,6 +83,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     identitySecret: config.IDENTITY_SECRET,
     planCacheBytes: config.SUBSCRIPTION_PLAN_CACHE_BYTES,
   });
+  const usage = await startUsage(config, log);
   /** What serves the supergraph of now: swapped as one by a reload. */
   const trusted = await trustedDocumentsFor(config);
   let generation: Generation = { supergraph: initial, ...generationParts(config, initial, trusted) };
@@ -136,6 +138,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     () => engine.schema,
     () => generation.authorization,
   );
+  // Subscriptions count in the usage record as they start; queries and mutations through its plugin.
+  const counted = usage.operations(operations, () => engine.schema);
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 
@@ -158,6 +162,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         ApolloServerPluginSchemaReportingDisabled(),
         ApolloServerPluginLandingPageDisabled(),
         operationGuard(SSE_PATH),
+        usage.plugin,
       ],
     },
     // Apollo Server answers an error thrown here as the response, with its HTTP status.
@@ -184,6 +189,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         const result = await reloader.reload('request');
         res.status(result.status === 'refused' ? 422 : 200).json(result);
       });
+      usage.routes(app, () => generation.supergraph);
     },
     beforeGraphQL: [admissionMiddleware(() => generation.admission)],
     routes: (app) => {
@@ -215,7 +221,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           },
           context: sseContext,
           execute: (args) => operations.execute(args),
-          subscribe: (args) => operations.subscribe(args),
+          subscribe: (args) => counted.subscribe(args),
         }),
       ];
       app.use(SSE_PATH, ...sse);
@@ -253,7 +259,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         client: edge.webSocket.client(ctx),
       }),
       execute: (args) => operations.execute(args),
-      subscribe: (args) => operations.subscribe(args),
+      subscribe: (args) => counted.subscribe(args),
     },
   });
   serving = true;
@@ -280,6 +286,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await new Promise((resolve) => setImmediate(resolve));
       await ws.stop();
       await host.stop();
+      await usage.stop();
     },
   };
 }

@@ -25,12 +25,14 @@ import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const log = createLogger('edge-test', 'silent');
 
-const typeDefs = parse(`
+/** The ticks subgraph's SDL. */
+export const TICKS_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { ping: String! }
   type Subscription { ticks(topic: String!): Tick! }
   type Tick { n: Int! topic: String! }
-`);
+`;
+const typeDefs = parse(TICKS_SDL);
 
 export const TICKS = 'subscription Ticks($topic: String!) { ticks(topic: $topic) { n topic } }';
 
@@ -113,7 +115,15 @@ export async function startEdgeGateway(subgraph: TicksSubgraph, env: Record<stri
   const supergraph = join(dir, 'supergraph.graphql');
   await writeFile(supergraph, composed.supergraphSdl);
   const config = readGatewayConfig(
-    { SUPERGRAPH: supergraph, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...env },
+    {
+      SUPERGRAPH: supergraph,
+      DATA_DIR: dir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+      ...env,
+    },
     [],
   );
   const host = await startGateway(config, log);

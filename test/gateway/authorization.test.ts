@@ -151,7 +151,12 @@ describe('the gateway enforcing @authenticated and @requiresScopes', { timeout: 
     supergraphSdl = composed.supergraphSdl;
     await writeFile(file, supergraphSdl);
     gateway = await startGateway(
-      readGatewayConfig({ LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET }, ['--supergraph', file, '--port', '0']),
+      readGatewayConfig({ LOG_LEVEL: 'silent', IDENTITY_SECRET: TEST_IDENTITY_SECRET, DATA_DIR: dir }, [
+        '--supergraph',
+        file,
+        '--port',
+        '0',
+      ]),
       log,
     );
     client = createClient({ url: `${gateway.url.replace(/^http/, 'ws')}`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
