@@ -30,7 +30,11 @@ export class RestClient {
    */
   getJson<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   getJson<T>(path: string, query: Record<string, string | number | undefined>, options: { absentOn404: true }): Promise<T | null>;
-  getJson<T>(path: string, query: Record<string, string | number | undefined> = {}, options: { absentOn404?: boolean } = {}): Promise<T | null> {
+  getJson<T>(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+    options: { absentOn404?: boolean } = {},
+  ): Promise<T | null> {
     const url = new URL(path, this.baseUrl);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     return this.policy.run((signal) => this.fetchJson<T>(url, signal, options.absentOn404 === true), true);
