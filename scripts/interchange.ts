@@ -9,7 +9,8 @@ import { check } from './cli/check.ts';
 import { compose } from './cli/compose.ts';
 import { lifetime, token } from './cli/token.ts';
 import { supergraphPath } from './composition.ts';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { repoRoot } from '../lib/supervisor.ts';
 import { registryPath } from './registry.ts';
 
@@ -57,12 +58,18 @@ program
     new Option('--gateway <url>', "the gateway's ops listener (http://host:port), to compare with what it serves").conflicts('against'),
   )
   .addOption(new Option('--against <file>', 'a supergraph file to compare with (without --gateway: schema/supergraph.graphql)'))
-  .option('--usage <file>', "a usage record file (the gateway's USAGE_FILE), instead of the gateway's /usage")
+  .option(
+    '--usage <file>',
+    "a usage record file (the gateway's USAGE_FILE) instead of the gateway's /usage; without --gateway, npm start's (DATA_DIR/gateway-usage.json) when there is one",
+  )
   .option('--allow-breaking', 'exit 0 even when a change is breaking')
   .option('--json', 'print the report as JSON')
   .action(
     async (options: { registry: string; gateway?: string; against?: string; usage?: string; allowBreaking?: boolean; json?: boolean }) => {
-      process.exitCode = await check(options);
+      // Without a gateway, the operations npm start's gateway served on this machine, if it kept any.
+      const local = join(process.env['DATA_DIR'] || DEFAULT_DATA_DIR, 'gateway-usage.json');
+      const usage = options.usage ?? (options.gateway === undefined && existsSync(local) ? local : undefined);
+      process.exitCode = await check({ ...options, usage });
     },
   );
 
