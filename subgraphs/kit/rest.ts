@@ -23,10 +23,16 @@ export class RestClient {
     this.baseUrl = new URL(options.baseUrl);
   }
 
-  /** GETs `path` with query parameters; resolves the parsed JSON body, or null on 404. */
-  getJson<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T | null> {
+  /**
+   * GETs `path` with query parameters (a list is sent as the parameter repeated: `ids=a&ids=b`);
+   * resolves the parsed JSON body, or null on 404.
+   */
+  getJson<T>(path: string, query: Record<string, string | number | readonly string[] | undefined> = {}): Promise<T | null> {
     const url = new URL(path, this.baseUrl);
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query)) {
+      if (typeof value === 'object') for (const item of value) url.searchParams.append(key, item);
+      else if (value !== undefined) url.searchParams.set(key, String(value));
+    }
     return this.policy.run((signal) => this.fetchJson<T>(url, signal), true);
   }
 
