@@ -168,6 +168,8 @@ export function entityOfIds(name: string): string | undefined {
 
 /** The subgraph's name as code names it: `reviews` -> `Reviews`, `order-notes` -> `OrderNotes`. */
 export const codeName = (subgraph: string) => pascalCase(subgraph);
+/** Its config schema's name: `reviewsConfig`, `orderNotesConfig`. */
+export const configName = (subgraph: string) => `${camelCase(subgraph)}Config`;
 
 /** Its backend's setting: `REVIEWS_SERVICE_URL` (REST) or `SHIPPING_SERVICE_ADDRESS` (gRPC). */
 export const serviceSetting = (model: Pick<SubgraphModel, 'name' | 'kind'>) =>
@@ -175,3 +177,13 @@ export const serviceSetting = (model: Pick<SubgraphModel, 'name' | 'kind'>) =>
 
 /** Its backend's name in errors and on /readyz. */
 export const upstreamName = (subgraph: string) => `${subgraph}-service`;
+
+// Names the code writers share.
+
+/** The request loader of an entity (`review`), and of a relation (`reviewsOfProduct`). */
+export const entityLoader = (entity: string) => camelCase(entity);
+export const relationLoader = (relation: RelationModel) => `${relation.field}Of${relation.owner}`;
+/** The data source's methods. */
+export const byIdMethod = (entity: string) => `get${entity}`;
+export const batchMethod = (entity: string) => `get${entity}Batch`;
+export const listMethod = (type: string) => `list${plural(type)}`;

@@ -1,0 +1,52 @@
+/**
+ * `interchange subgraph new <name> --from-openapi <file>` / `--from-proto <file>`: scaffolds a
+ * subgraph on the kit from a backend's contract (scripts/scaffold/), registers it and composes.
+ * Prints what it wrote and what of the contract it left out; a contract it cannot map, a name taken
+ * or a subgraph that would not compose is reported with where, and nothing is written.
+ */
+import { ContractError } from '../scaffold/model.ts';
+import { scaffold, ScaffoldError } from '../scaffold/scaffold.ts';
+import { RegistryError } from '../registry.ts';
+
+export interface SubgraphNewOptions {
+  fromOpenapi?: string | undefined;
+  fromProto?: string | undefined;
+  serviceUrl?: string | undefined;
+  root: string;
+  compose: boolean;
+}
+
+/** Prints what happened; resolves with the process's exit code. */
+export async function subgraphNew(name: string, options: SubgraphNewOptions): Promise<number> {
+  const sources = [
+    ...(options.fromOpenapi ? [{ kind: 'openapi' as const, file: options.fromOpenapi }] : []),
+    ...(options.fromProto ? [{ kind: 'proto' as const, file: options.fromProto }] : []),
+  ];
+  if (sources.length !== 1) {
+    process.stderr.write('error: give one contract: --from-openapi <file> or --from-proto <file>\n');
+    return 1;
+  }
+  try {
+    const result = await scaffold({
+      name,
+      contract: sources[0]!,
+      root: options.root,
+      serviceUrl: options.serviceUrl,
+      compose: options.compose,
+    });
+    process.stdout.write(`scaffolded the ${name} subgraph:\n${result.written.map((path) => `  wrote ${path}\n`).join('')}`);
+    for (const note of result.skipped) process.stdout.write(`  left out: ${note}\n`);
+    for (const hint of result.hints) process.stderr.write(`hint: ${hint}\n`);
+    process.stdout.write(
+      `npm start now starts it${options.compose ? ' and the gateway routes to it' : ' once you compose (npx interchange compose)'}; ` +
+        'add its container to docker-compose.yml (README, "Adding a subgraph").\n',
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ContractError || err instanceof ScaffoldError || err instanceof RegistryError) {
+      process.stderr.write(`error: ${err.message}\nnothing was written\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
