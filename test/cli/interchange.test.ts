@@ -11,23 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { repoRoot } from '../../lib/supervisor.ts';
 import { supergraphPath } from '../../scripts/composition.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node scripts/interchange.ts ARGS` (what `npx interchange` runs) with a deadline. */
-const interchange = (args: string[], cwd = repoRoot): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'scripts/interchange.ts'), ...args],
-      { cwd, timeout: 60_000, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
+import { interchange, type Run } from '../support/interchange.ts';
 
 /** The commands `--help` lists, with their one-line summaries. */
 const commands = (help: string): Map<string, string> =>
@@ -50,7 +34,7 @@ describe('npx interchange', () => {
       );
     });
     assert.equal(npx.code, 0, npx.stderr);
-    assert.deepEqual([...commands(npx.stdout).keys()].sort(), ['compose', 'token']);
+    assert.deepEqual([...commands(npx.stdout).keys()].sort(), ['compose', 'subgraph', 'token']);
   });
 
   test('every command has its own --help, with its options', async () => {
