@@ -42,7 +42,10 @@ export async function composeSupergraph(path = registryPath): Promise<Compositio
  * Composes a registry's subgraphs; `sdls` gives the text of SDL files not written yet (by absolute
  * path), so a change can be composed before anything is written.
  */
-export async function composeRegistry(registry: SubgraphRegistry, sdls: ReadonlyMap<string, string> = new Map()): Promise<CompositionResult> {
+export async function composeRegistry(
+  registry: SubgraphRegistry,
+  sdls: ReadonlyMap<string, string> = new Map(),
+): Promise<CompositionResult> {
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   const errors: string[] = [];
   for (const entry of registry.subgraphs) {
