@@ -34,7 +34,12 @@ export async function subgraphNew(name: string, options: SubgraphNewOptions): Pr
       serviceUrl: options.serviceUrl,
       compose: options.compose,
     });
-    process.stdout.write(`scaffolded the ${name} subgraph:\n${result.written.map((path) => `  wrote ${path}\n`).join('')}`);
+    const types = result.written.filter((path) => path.startsWith('schema/generated/'));
+    const written = [
+      ...result.written.filter((path) => !types.includes(path)),
+      ...(types.length > 0 ? [`schema/generated/ (${types.length} files: the .proto types, as npm run codegen writes them)`] : []),
+    ];
+    process.stdout.write(`scaffolded the ${name} subgraph:\n${written.map((path) => `  wrote ${path}\n`).join('')}`);
     for (const note of result.skipped) process.stdout.write(`  left out: ${note}\n`);
     for (const hint of result.hints) process.stderr.write(`hint: ${hint}\n`);
     process.stdout.write(

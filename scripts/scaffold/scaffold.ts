@@ -5,11 +5,13 @@
  * that fails takes back what was written before it. So a contract it cannot map, or a subgraph that
  * would not compose, leaves the project as it was.
  */
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { format, resolveConfig } from 'prettier';
+import { generateTypes } from '../codegen.ts';
 import { composeRegistry } from '../composition.ts';
 import { parseRegistry, readRegistry } from '../registry.ts';
 import { writeDatasource } from './datasource.ts';
@@ -122,6 +124,9 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   }
 
   const files: [string, string][] = [
+    // schema/generated stays what the .proto files give (the contracts test checks it), though the
+    // subgraph itself loads its .proto at run time and needs none of these types.
+    ...(options.contract.kind === 'proto' ? await protoTypes(root, options.contract.file) : []),
     [paths.sdl, sdl],
     ...[...code].map(([file, text]): [string, string] => [join(paths.folder, file), text]),
     [paths.registry, registryText],
@@ -133,6 +138,28 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     skipped: model.skipped,
     hints,
   };
+}
+
+/** The types `npm run codegen` gives for the project's .proto files with the new one, as files to write. */
+async function protoTypes(root: string, contract: string): Promise<[string, string][]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'interchange-scaffold-types-'));
+  try {
+    const protos = join(scratch, 'proto');
+    await mkdir(protos);
+    const existing = await readdir(join(root, 'schema/proto')).catch(() => []);
+    for (const file of existing.filter((f) => f.endsWith('.proto'))) await copyFile(join(root, 'schema/proto', file), join(protos, file));
+    await copyFile(contract, join(protos, basename(contract)));
+    const out = join(scratch, 'generated');
+    const generated = await generateTypes(protos, out);
+    return Promise.all(
+      generated.map(async (file): Promise<[string, string]> => [
+        join(root, 'schema/generated', file),
+        await readFile(join(out, file), 'utf8'),
+      ]),
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** The backend's address for the registry: the option, else the contract's server; checked for its kind. */

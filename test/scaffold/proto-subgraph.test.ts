@@ -6,7 +6,8 @@
  * the join `Order.shipments`, with `BatchGetShipments` used for lookups by id.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -19,6 +20,7 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { protoLoaderOptions } from '../../lib/proto.ts';
 import { startChild, type Child } from '../../lib/supervisor.ts';
+import { generateTypes } from '../../scripts/codegen.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
@@ -134,6 +136,20 @@ describe('interchange subgraph new --from-proto', () => {
           `- name: shipping\\n(.*\\n)* {4}url: http://localhost:4104/graphql\\n(.*\\n)* {6}SHIPPING_SERVICE_ADDRESS: ${address.replaceAll('.', '\\.')}\\n$`,
         ),
       );
+      // schema/generated is what the project's .proto files give, the new one included (the contracts test checks it).
+      assert.match(run.stdout, /wrote schema\/generated\/ \(\d+ files: the \.proto types/);
+      const fresh = await mkdtemp(join(tmpdir(), 'interchange-types-'));
+      try {
+        for (const file of await generateTypes(join(scratch!.root, 'schema/proto'), fresh)) {
+          assert.equal(
+            await readFile(join(scratch!.root, 'schema/generated', file), 'utf8'),
+            await readFile(join(fresh, file), 'utf8'),
+            file,
+          );
+        }
+      } finally {
+        await rm(fresh, { recursive: true, force: true });
+      }
       const supergraph = await readFile(join(scratch!.root, 'schema/supergraph.graphql'), 'utf8');
       assert.match(supergraph, /type Order\n(.*\n)* {2}shipments: \[Shipment!\]! @join__field\(graph: SHIPPING\)/);
     },
