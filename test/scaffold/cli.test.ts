@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseRegistry } from '../../scripts/registry.ts';
 import { addSubgraph, nextSubgraphUrl } from '../../scripts/scaffold/registry.ts';
 import { interchange } from '../support/interchange.ts';
-import { fixtures, scratchProject, type Scratch } from './support.ts';
+import { fixtures, scratchProject, subgraphNew, type Scratch } from './support.ts';
 
 /** Every file under the scratch project's schema/ and subgraphs/ with its text: to prove nothing was written. */
 async function snapshot(root: string): Promise<Map<string, string>> {
@@ -107,21 +107,12 @@ describe('npx interchange subgraph new', () => {
 
   test('--no-compose registers the subgraph and leaves the supergraph as it was', { timeout: 60_000 }, async () => {
     const supergraph = await readFile(join(root, 'schema/supergraph.graphql'), 'utf8');
-    const run = await interchange([
-      'subgraph',
-      'new',
-      'reviews',
-      '--from-openapi',
-      join(fixtures, 'reviews.yaml'),
-      '--no-compose',
-      '--root',
-      root,
-    ]);
+    const run = await subgraphNew(root, 'reviews', '--from-openapi', join(fixtures, 'reviews.yaml'), '--no-compose');
     assert.equal(run.code, 0, run.stderr);
     assert.doesNotMatch(run.stdout, /supergraph/);
     assert.equal(await readFile(join(root, 'schema/supergraph.graphql'), 'utf8'), supergraph);
     assert.match(await readFile(join(root, 'schema/subgraphs.yaml'), 'utf8'), /REVIEWS_SERVICE_URL: http:\/\/127\.0\.0\.1:4301\n$/);
-    const again = await interchange(['subgraph', 'new', 'reviews', '--from-openapi', join(fixtures, 'reviews.yaml'), '--root', root]);
+    const again = await subgraphNew(root, 'reviews', '--from-openapi', join(fixtures, 'reviews.yaml'));
     assert.equal(again.code, 1);
     assert.match(again.stderr, /a subgraph named reviews is in schema\/subgraphs\.yaml already/);
   });

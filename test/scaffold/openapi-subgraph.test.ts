@@ -13,8 +13,7 @@ import { closeServer, listen } from '../../lib/lifecycle.ts';
 import { repoRoot, startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { interchange } from '../support/interchange.ts';
-import { fixtures, runTestFile, scratchProject, typecheck, type Scratch } from './support.ts';
+import { concurrencyProbe, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 
 interface Review {
   id: string;
@@ -34,12 +33,7 @@ const REVIEWS: Review[] = [
 /** The reviews service of test/fixtures/contracts/reviews.yaml, counting its calls. */
 function reviewsService() {
   const calls: string[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const held: (() => void)[] = [];
-  const release = () => {
-    for (const answer of held.splice(0)) answer();
-  };
+  const probe = concurrencyProbe(3);
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
@@ -48,20 +42,14 @@ function reviewsService() {
     calls.push(`${url.pathname}${url.search}`);
     const byProduct = /^\/products\/([^/]+)\/reviews$/.exec(url.pathname);
     if (byProduct) {
-      // Held until three are in flight (or a while has passed): calls made one after another would
-      // never overlap, and maxInFlight would show it.
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      held.push(() => {
-        inFlight--;
+      // Each answer waits until three calls are in: calls made one after another would never overlap.
+      probe.hold(() =>
         json(
           res,
           200,
           REVIEWS.filter((r) => r.productId === decodeURIComponent(byProduct[1]!)),
-        );
-      });
-      if (held.length >= 3) release();
-      else setTimeout(release, 2_000).unref();
+        ),
+      );
       return;
     }
     const one = /^\/reviews\/([^/]+)$/.exec(url.pathname);
@@ -76,7 +64,7 @@ function reviewsService() {
     }
     json(res, 404, { title: 'no such route', status: 404 });
   });
-  return { server, calls, maxInFlight: () => maxInFlight };
+  return { server, calls, maxInFlight: probe.maxInFlight };
 }
 
 describe('interchange subgraph new --from-openapi', () => {
@@ -98,17 +86,14 @@ describe('interchange subgraph new --from-openapi', () => {
   });
 
   test('writes the subgraph, its contract, registry entry and supergraph, and says what it left out', { timeout: 120_000 }, async () => {
-    const run = await interchange([
-      'subgraph',
-      'new',
+    const run = await subgraphNew(
+      scratch!.root,
       'reviews',
       '--from-openapi',
       join(fixtures, 'reviews.yaml'),
       '--service-url',
       `http://127.0.0.1:${servicePort}`,
-      '--root',
-      scratch!.root,
-    ]);
+    );
     assert.equal(run.code, 0, run.stderr);
     for (const file of ['index.ts', 'datasource.ts', 'resolvers.ts', 'main.ts', 'subgraph.test.ts']) {
       assert.match(run.stdout, new RegExp(`wrote subgraphs/reviews/${file.replace('.', '\\.')}`));

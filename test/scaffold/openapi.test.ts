@@ -1,12 +1,10 @@
 /** The OpenAPI reader: what it maps from small contracts into the scaffold's model, and what it refuses, with where. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { ContractError } from '../../scripts/scaffold/model.ts';
 import { readOpenApi } from '../../scripts/scaffold/openapi.ts';
-import { fixtures } from './support.ts';
+import { contractFolder, fixtures } from './support.ts';
 
 const review = {
   type: 'object',
@@ -31,19 +29,10 @@ const list = (parameters: unknown[] = []) => ({
 });
 
 describe('the OpenAPI reader', { timeout: 30_000 }, () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'interchange-openapi-'));
-  });
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const contracts = contractFolder('interchange-openapi-');
+  after(contracts.remove);
   /** Reads a contract written as reviews.yaml (JSON is YAML). */
-  const read = async (document: unknown) => {
-    const file = join(await mkdtemp(join(dir, 'contract-')), 'reviews.yaml');
-    await writeFile(file, JSON.stringify(document));
-    return readOpenApi(file, 'reviews');
-  };
+  const read = async (document: unknown) => readOpenApi(await contracts.write('reviews.yaml', JSON.stringify(document)), 'reviews');
   const refuses = async (document: unknown, message: string) => {
     await assert.rejects(read(document), (err: Error) => {
       assert.ok(err instanceof ContractError, String(err));

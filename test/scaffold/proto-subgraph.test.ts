@@ -24,8 +24,7 @@ import { generateTypes } from '../../scripts/codegen.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { interchange } from '../support/interchange.ts';
-import { fixtures, runTestFile, scratchProject, typecheck, type Scratch } from './support.ts';
+import { concurrencyProbe, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 
 const SHIPMENTS = [
   {
@@ -49,12 +48,7 @@ function shippingService() {
   const proto = loadPackageDefinition(definition) as GrpcObject;
   const service = ((proto['acme'] as GrpcObject)['shipping'] as GrpcObject)['v1'] as GrpcObject;
   const calls: string[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const held: (() => void)[] = [];
-  const release = () => {
-    for (const answer of held.splice(0)) answer();
-  };
+  const probe = concurrencyProbe(2);
   const implementation: UntypedServiceImplementation = {
     GetShipment: ({ request }: Call<{ id: string }>, callback: Callback) => {
       calls.push(`GetShipment ${request.id}`);
@@ -70,22 +64,15 @@ function shippingService() {
         calls.push(`ListShipments pageSize=${request.pageSize}`);
         return callback(null, { shipments: SHIPMENTS.slice(0, request.pageSize || 20) });
       }
-      // Held until two are in flight (or a while has passed): calls made one after another would never overlap.
+      // Each answer waits until both calls are in: calls made one after another would never overlap.
       calls.push(`ListShipments orderId=${request.orderId}`);
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      held.push(() => {
-        inFlight--;
-        callback(null, { shipments: SHIPMENTS.filter((s) => s.orderId === request.orderId) });
-      });
-      if (held.length >= 2) release();
-      else setTimeout(release, 2_000).unref();
+      probe.hold(() => callback(null, { shipments: SHIPMENTS.filter((s) => s.orderId === request.orderId) }));
     },
     WatchShipments: () => undefined,
   };
   const server = new Server();
   server.addService((service['Shipping'] as ServiceClientConstructor).service, implementation);
-  return { server, calls, maxInFlight: () => maxInFlight };
+  return { server, calls, maxInFlight: probe.maxInFlight };
 }
 
 describe('interchange subgraph new --from-proto', () => {
@@ -109,17 +96,7 @@ describe('interchange subgraph new --from-proto', () => {
     'writes the subgraph over the .proto, registered with its address, and composes it with the orders subgraph',
     { timeout: 120_000 },
     async () => {
-      const run = await interchange([
-        'subgraph',
-        'new',
-        'shipping',
-        '--from-proto',
-        join(fixtures, 'shipping.proto'),
-        '--service-url',
-        address,
-        '--root',
-        scratch!.root,
-      ]);
+      const run = await subgraphNew(scratch!.root, 'shipping', '--from-proto', join(fixtures, 'shipping.proto'), '--service-url', address);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /wrote schema\/proto\/shipping\.proto/);
       assert.match(run.stdout, /left out: rpc WatchShipments: streaming rpcs are not mapped/);

@@ -1,12 +1,10 @@
 /** The .proto reader: what it maps from small contracts into the scaffold's model, and what it refuses, with where. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { ContractError } from '../../scripts/scaffold/model.ts';
 import { readProto } from '../../scripts/scaffold/proto.ts';
-import { fixtures } from './support.ts';
+import { contractFolder, fixtures } from './support.ts';
 
 /** A contract with one service reading `Review`, whose fields are `fields`. */
 const withReview = (fields: string, head = '') => `syntax = "proto3";
@@ -23,18 +21,9 @@ message Review {
 `;
 
 describe('the .proto reader', { timeout: 30_000 }, () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'interchange-proto-'));
-  });
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-  const read = async (text: string) => {
-    const file = join(await mkdtemp(join(dir, 'contract-')), 'reviews.proto');
-    await writeFile(file, text);
-    return readProto(file, 'reviews');
-  };
+  const contracts = contractFolder('interchange-proto-');
+  after(contracts.remove);
+  const read = async (text: string) => readProto(await contracts.write('reviews.proto', text), 'reviews');
   const refuses = async (text: string, message: string) => {
     await assert.rejects(read(text), (err: Error) => {
       assert.ok(err instanceof ContractError, String(err));

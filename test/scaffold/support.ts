@@ -8,6 +8,7 @@ import { copyFile, cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { interchange } from '../support/interchange.ts';
 
 export const fixtures = join(repoRoot, 'test/fixtures/contracts');
 
@@ -48,4 +49,46 @@ export function runTestFile(file: string): Promise<{ code: number; output: strin
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: `${stdout}${stderr}` }),
     );
   });
+}
+
+/** `npx interchange subgraph new <name> ARGS --root <root>`. */
+export const subgraphNew = (root: string, name: string, ...args: string[]) =>
+  interchange(['subgraph', 'new', name, ...args, '--root', root]);
+
+/**
+ * For a fake backend to prove calls are made at once: `hold` keeps each answer until `count` are
+ * held (or 2 s have passed), so calls made one after another never overlap; `maxInFlight` says
+ * how many were held together.
+ */
+export function concurrencyProbe(count: number) {
+  const held: (() => void)[] = [];
+  let maxInFlight = 0;
+  const release = () => {
+    for (const answer of held.splice(0)) answer();
+  };
+  return {
+    hold(answer: () => void): void {
+      held.push(answer);
+      maxInFlight = Math.max(maxInFlight, held.length);
+      if (held.length >= count) release();
+      else setTimeout(release, 2_000).unref();
+    },
+    maxInFlight: () => maxInFlight,
+  };
+}
+
+/** Writes small contracts into a temporary folder of their own, each in a folder of its own (so its file name is the one given). */
+export function contractFolder(prefix: string) {
+  let dir: string | undefined;
+  return {
+    async write(name: string, text: string): Promise<string> {
+      dir ??= await mkdtemp(join(tmpdir(), prefix));
+      const file = join(await mkdtemp(join(dir, 'contract-')), name);
+      await writeFile(file, text);
+      return file;
+    },
+    remove: async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
