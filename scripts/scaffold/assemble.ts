@@ -84,6 +84,10 @@ export function assemble(where: string, { base, objects, enums, operations, skip
       }
       const field = op.relationField ?? plural(camelCase(op.result));
       if (relations.some((r) => r.owner === owner.entity && r.field === field)) continue;
+      if (local?.fields.some((f) => f.name === field)) {
+        notes.push(`${op.read.label}: ${owner.entity} has a field '${field}' of its own`);
+        continue;
+      }
       relations.push({ owner: owner.entity, field, entity: op.result, read: { ...op.read, input: owner.input } });
     }
   }

@@ -119,6 +119,17 @@ const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 export const isGraphQLName = (name: string) => GRAPHQL_NAME.test(name) && !name.startsWith('__');
 
+/** Type names a subgraph's own types cannot take: GraphQL's scalars and root types (and, below, `_`-prefixed and spec names). */
+const RESERVED = new Set(['ID', 'String', 'Int', 'Float', 'Boolean', 'Query', 'Mutation', 'Subscription']);
+
+/** Why `name` cannot be a type of the subgraph, or undefined when it can. */
+export function typeNameProblem(name: string): string | undefined {
+  if (!isGraphQLName(name)) return `'${name}' is not a GraphQL type name`;
+  if (RESERVED.has(name) || name.startsWith('_') || name.startsWith('link__') || name.startsWith('join__'))
+    return `type name '${name}' is reserved`;
+  return undefined;
+}
+
 const words = (text: string) =>
   text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')

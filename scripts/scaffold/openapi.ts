@@ -20,6 +20,7 @@ import {
   isGraphQLName,
   pascalCase,
   singular,
+  typeNameProblem,
   type EnumModel,
   type ObjectModel,
   type Read,
@@ -307,7 +308,8 @@ class OpenApiReader {
   }
 
   private object(where: string, schema: Schema, name: string): string {
-    if (!isGraphQLName(name)) throw this.error(where, `'${name}' is not a GraphQL type name`);
+    const problem = typeNameProblem(name);
+    if (problem) throw this.error(where, problem);
     if (this.claim(where, name)) return name;
     const properties = isObject(schema['properties']) ? schema['properties'] : {};
     if (Object.keys(properties).length === 0) {
@@ -330,7 +332,8 @@ class OpenApiReader {
   }
 
   private enumeration(where: string, values: unknown[], name: string): string {
-    if (!isGraphQLName(name)) throw this.error(where, `'${name}' is not a GraphQL type name`);
+    const problem = typeNameProblem(name);
+    if (problem) throw this.error(where, problem);
     if (this.claim(where, name)) return name;
     const mapped = values.map((value) => {
       const graphql = constantCase(String(value));

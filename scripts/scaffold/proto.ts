@@ -14,6 +14,7 @@ import {
   entityOfId,
   entityOfIds,
   isGraphQLName,
+  typeNameProblem,
   type EnumModel,
   type ObjectModel,
   type SubgraphModel,
@@ -232,6 +233,8 @@ class ProtoReader {
     if (existing) return existing;
     const where = `message ${fullName.slice(this.packageName.length + 1) || fullName}`;
     if (fullName.startsWith('google.protobuf.')) throw this.error(where, `${fullName} is not supported`);
+    const problem = typeNameProblem(name) ?? (this.enums.has(name) ? `becomes type ${name}, as an enum does already` : undefined);
+    if (problem) throw this.error(where, problem);
     const message = this.message(fullName);
     const object: ObjectModel = { name, fields: [], references: [] };
     this.objects.set(name, object);
@@ -276,6 +279,8 @@ class ProtoReader {
   private enumeration(fullName: string): string {
     const name = this.typeName(fullName);
     if (this.enums.has(name)) return name;
+    const problem = typeNameProblem(name) ?? (this.objects.has(name) ? `becomes type ${name}, as a message does already` : undefined);
+    if (problem) throw this.error(`enum ${fullName.slice(this.packageName.length + 1) || fullName}`, problem);
     const values = this.enumDescriptors.get(fullName)!.value.map((v) => {
       if (!isGraphQLName(v.name) || ['true', 'false', 'null'].includes(v.name))
         throw this.error(`enum ${name} value ${v.name}`, 'is not a GraphQL name');

@@ -162,6 +162,13 @@ describe('the OpenAPI reader', { timeout: 30_000 }, () => {
     );
   });
 
+  test('refuses a schema whose type name GraphQL reserves', async () => {
+    await refuses(
+      contract({ '/reviews/{id}': { get: { responses: json({ $ref: '#/components/schemas/Query' }) } } }, { Query: review }),
+      "reviews.yaml: components.schemas.Query: type name 'Query' is reserved",
+    );
+  });
+
   test('refuses Swagger 2.0, and a contract with no read it can map', async () => {
     await refuses({ swagger: '2.0', paths: {} }, 'reviews.yaml: openapi: version 2.0 is not supported (OpenAPI 3.x is)');
     await assert.rejects(
