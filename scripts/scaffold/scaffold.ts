@@ -82,21 +82,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     options.contract.kind === 'openapi' ? await readOpenApi(options.contract.file, name) : readProto(options.contract.file, name);
   const backend = backendAddress(model, options.serviceUrl);
   const sdl = writeSdl(model, relative(root, paths.contract));
-  try {
-    buildSubgraphSchema(parse(sdl));
-  } catch (err) {
-    throw new Error(`the generated SDL does not build (a bug of the generator): ${String(err)}\n${sdl}`, { cause: err });
-  }
-  const code = new Map<string, string>([
-    ['datasource.ts', writeDatasource(model)],
-    ['resolvers.ts', writeResolvers(model)],
-    ['index.ts', writeIndex(model)],
-    ['main.ts', writeMain(model)],
-    ['subgraph.test.ts', writeTest(model)],
-  ]);
-  const prettier =
-    (await resolveConfig(join(paths.folder, 'index.ts'))) ?? (await resolveConfig(join(import.meta.dirname, 'scaffold.ts'))) ?? {};
-  for (const [file, text] of code) code.set(file, await format(text, { ...prettier, filepath: join(paths.folder, file) }));
+  const code = await renderCode(model, sdl, paths.folder);
 
   const registryText = addSubgraph(await readFile(paths.registry, 'utf8'), {
     name,
@@ -138,6 +124,25 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     skipped: model.skipped,
     hints,
   };
+}
+
+/** The subgraph's TypeScript files by name, formatted as the project's Prettier settings say; the SDL checked to build. */
+async function renderCode(model: SubgraphModel, sdl: string, folder: string): Promise<Map<string, string>> {
+  try {
+    buildSubgraphSchema(parse(sdl));
+  } catch (err) {
+    throw new Error(`the generated SDL does not build (a bug of the generator): ${String(err)}\n${sdl}`, { cause: err });
+  }
+  const code = new Map<string, string>([
+    ['datasource.ts', writeDatasource(model)],
+    ['resolvers.ts', writeResolvers(model)],
+    ['index.ts', writeIndex(model)],
+    ['main.ts', writeMain(model)],
+    ['subgraph.test.ts', writeTest(model)],
+  ]);
+  const prettier = (await resolveConfig(join(folder, 'index.ts'))) ?? (await resolveConfig(join(import.meta.dirname, 'scaffold.ts'))) ?? {};
+  for (const [file, text] of code) code.set(file, await format(text, { ...prettier, filepath: join(folder, file) }));
+  return code;
 }
 
 /** The types `npm run codegen` gives for the project's .proto files with the new one, as files to write. */
