@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { GraphQLError, Source, getLocation, parse, type DocumentNode } from 'graphql';
-import { readRegistry, registryPath, schemaDir } from './registry.ts';
+import { readRegistry, registryPath, schemaDir, type SubgraphRegistry } from './registry.ts';
 
 export { schemaDir };
 export const supergraphPath = resolve(schemaDir, 'supergraph.graphql');
@@ -37,16 +37,22 @@ function located(error: GraphQLError, message = error.message): string {
 export interface ComposeOptions {
   /** Where the supergraph routes to subgraphs (name -> URL) instead of the registry's URLs. */
   urls?: Readonly<Record<string, string>> | undefined;
+  /** The text of SDL files not written yet (by absolute path), so a change can be composed before anything is written. */
+  sdls?: ReadonlyMap<string, string> | undefined;
 }
 
 export async function composeSupergraph(path = registryPath, options: ComposeOptions = {}): Promise<CompositionResult> {
-  const registry = await readRegistry(path);
+  return composeRegistry(await readRegistry(path), options);
+}
+
+/** Composes a registry's subgraphs. */
+export async function composeRegistry(registry: SubgraphRegistry, options: ComposeOptions = {}): Promise<CompositionResult> {
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   const errors: string[] = [];
   for (const entry of registry.subgraphs) {
     let text: string;
     try {
-      text = await readFile(entry.schemaPath, 'utf8');
+      text = options.sdls?.get(entry.schemaPath) ?? (await readFile(entry.schemaPath, 'utf8'));
     } catch (err) {
       errors.push(`[${entry.name}] cannot read ${shown(entry.schemaPath)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       continue;

@@ -3,16 +3,18 @@
  * `npx interchange <command>`: the project's command-line tool. `--help` lists the commands, and
  * every command has its own `--help`. Arguments are parsed by commander.
  */
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR } from '../lib/config.ts';
 import { check } from './cli/check.ts';
 import { compose } from './cli/compose.ts';
+import { subgraphNew } from './cli/subgraph-new.ts';
 import { lifetime, token } from './cli/token.ts';
 import { supergraphPath } from './composition.ts';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { repoRoot } from '../lib/supervisor.ts';
-import { registryPath } from './registry.ts';
+import { registryPath, schemaDir } from './registry.ts';
 
 const composeFilePath = resolve(repoRoot, 'docker-compose.yml');
 
@@ -98,5 +100,35 @@ program
   .action(async (options: { customer?: string; scopes: string; admin?: boolean; subject?: string; expires: string; dataDir: string }) => {
     process.stdout.write(`${await token(options)}\n`);
   });
+
+const subgraph = program
+  .command('subgraph')
+  .summary('scaffold subgraphs: `subgraph new` writes one from a contract')
+  .description('Commands on the subgraphs of the registry (schema/subgraphs.yaml).');
+
+subgraph
+  .command('new')
+  .summary('scaffold a subgraph on the kit from an OpenAPI file or a .proto, register it and compose')
+  .description(
+    "Writes a subgraph from its backend's contract: the SDL (schema/subgraphs/<name>.graphql; @key on id, root fields from " +
+      'the reads, one-to-many relations such as GET /products/{productId}/reviews), subgraphs/<name>/ (data source with ' +
+      'batching, resolvers, index.ts, main.ts, a test), the contract copied into schema/, and its registry entry; then ' +
+      'composes schema/supergraph.graphql. A contract it cannot map is refused naming the construct and where it is, ' +
+      'and nothing is written; so is a name already taken.',
+  )
+  .argument('<name>', 'the subgraph name: lower case letters, digits and dashes')
+  .option('--from-openapi <file>', 'an OpenAPI 3 contract (YAML or JSON) of a REST service')
+  .option('--from-proto <file>', 'a .proto contract of a gRPC service (one service)')
+  .option(
+    '--service-url <address>',
+    "where the backend is, for the registry: a URL (REST; default: the contract's first server) or host:port (gRPC); ${service.listener} references allowed",
+  )
+  .addOption(new Option('--root <dir>', 'the project root the subgraph is written under').default(resolve(schemaDir, '..'), 'this project'))
+  .option('--no-compose', 'do not compose the supergraph afterwards')
+  .action(
+    async (name: string, options: { fromOpenapi?: string; fromProto?: string; serviceUrl?: string; root: string; compose: boolean }) => {
+      process.exitCode = await subgraphNew(name, options);
+    },
+  );
 
 await program.parseAsync();

@@ -103,9 +103,20 @@ export const subgraphProcessName = (subgraph: string) => `${subgraph}-subgraph`;
 
 /** Reads and checks a registry; the error lists every problem with where it is. */
 export async function readRegistry(path = registryPath): Promise<SubgraphRegistry> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new RegistryError(path, [err instanceof Error ? err.message : String(err)]);
+  }
+  return parseRegistry(path, text);
+}
+
+/** Checks the text of a registry that is (or will be) at `path`; the error lists every problem. */
+export function parseRegistry(path: string, text: string): SubgraphRegistry {
   let raw: unknown;
   try {
-    raw = parseYaml(await readFile(path, 'utf8'));
+    raw = parseYaml(text);
   } catch (err) {
     throw new RegistryError(path, [err instanceof Error ? err.message : String(err)]);
   }

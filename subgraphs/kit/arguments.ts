@@ -14,3 +14,13 @@ export function alignById<T extends { id: string }>(ids: readonly string[], foun
   const byId = new Map(found.map((item) => [item.id, item]));
   return ids.map((id) => byId.get(id) ?? null);
 }
+
+/**
+ * For a backend without a batch read: one call per key, all started at once (each waits for a slot
+ * in the source's bulkhead), never one after another. A key whose call fails gets its own Error, as
+ * DataLoader expects, so one failure does not fail the other keys.
+ */
+export async function eachConcurrently<K, V>(keys: readonly K[], call: (key: K) => Promise<V>): Promise<(V | Error)[]> {
+  const settled = await Promise.allSettled(keys.map(call));
+  return settled.map((s) => (s.status === 'fulfilled' ? s.value : s.reason instanceof Error ? s.reason : new Error(String(s.reason))));
+}

@@ -3,11 +3,19 @@
  * caller no longer waits for. Status codes map to registered error codes; UNAVAILABLE (and
  * DEADLINE_EXCEEDED on idempotent reads) is retried, INVALID_ARGUMENT and the like never are.
  */
-import { status as Status, type CallOptions, type Client, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  status as Status,
+  type CallOptions,
+  type Client,
+  type ClientUnaryCall,
+  type Metadata,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { ErrorCode } from '../../lib/errors.ts';
 import { createCallPolicy, UpstreamFailure, type CallPolicy, type ResilienceOptions } from './resilience.ts';
 
-type UnaryMethod<Req, Res> = (
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: CallOptions,
@@ -18,6 +26,19 @@ export interface GrpcCaller {
   readonly policy: CallPolicy;
   /** Calls a unary method; resolves null on NOT_FOUND. */
   unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, idempotent: boolean): Promise<Res | null>;
+}
+
+/** A client made from a loaded service definition (not exported by grpc-js under this name). */
+export type ServiceClient = InstanceType<ServiceClientConstructor>;
+
+/**
+ * The unary method `name` of a client made at run time from a loaded .proto (lib/proto.ts
+ * `loadService`), where no generated type names it. Throws when the service has no such method.
+ */
+export function unaryMethod<Req, Res>(client: ServiceClient, name: string): UnaryMethod<Req, Res> {
+  const method = client[name];
+  if (typeof method !== 'function') throw new Error(`the gRPC service has no method ${name}`);
+  return method as UnaryMethod<Req, Res>;
 }
 
 export function createGrpcCaller(client: Client, options: ResilienceOptions, metadata: () => Metadata): GrpcCaller {

@@ -12,6 +12,9 @@ export interface RestClientOptions extends ResilienceOptions {
   baseUrl: string;
 }
 
+/** Query parameters; a list is sent as the parameter repeated. */
+type Query = Record<string, string | number | readonly string[] | undefined>;
+
 export class RestClient {
   readonly policy: CallPolicy;
   private readonly baseUrl: URL;
@@ -25,18 +28,18 @@ export class RestClient {
   }
 
   /**
-   * GETs `path` with query parameters; resolves the parsed JSON body. With `absentOn404` (the
-   * operation's contract answers 404 for a resource that does not exist) a 404 resolves null.
+   * GETs `path` with query parameters (a list is sent as the parameter repeated: `ids=a&ids=b`);
+   * resolves the parsed JSON body. With `absentOn404` (the operation's contract answers 404 for a
+   * resource that does not exist) a 404 resolves null.
    */
-  getJson<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
-  getJson<T>(path: string, query: Record<string, string | number | undefined>, options: { absentOn404: true }): Promise<T | null>;
-  getJson<T>(
-    path: string,
-    query: Record<string, string | number | undefined> = {},
-    options: { absentOn404?: boolean } = {},
-  ): Promise<T | null> {
+  getJson<T>(path: string, query?: Query): Promise<T>;
+  getJson<T>(path: string, query: Query, options: { absentOn404: true }): Promise<T | null>;
+  getJson<T>(path: string, query: Query = {}, options: { absentOn404?: boolean } = {}): Promise<T | null> {
     const url = new URL(path, this.baseUrl);
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query)) {
+      if (typeof value === 'object') for (const item of value) url.searchParams.append(key, item);
+      else if (value !== undefined) url.searchParams.set(key, String(value));
+    }
     return this.policy.run((signal) => this.fetchJson<T>(url, signal, options.absentOn404 === true), true);
   }
 

@@ -34,7 +34,7 @@ describe('npx interchange', () => {
       );
     });
     assert.equal(npx.code, 0, npx.stderr);
-    assert.deepEqual([...commands(npx.stdout).keys()].sort(), ['check', 'compose', 'token']);
+    assert.deepEqual([...commands(npx.stdout).keys()].sort(), ['check', 'compose', 'subgraph', 'token']);
   });
 
   test('every command has its own --help, with its options', async () => {

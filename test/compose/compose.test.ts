@@ -90,24 +90,33 @@ const listensOn = (name: string): number[] => {
   return [PORT, METRICS_PORT].filter((p) => p !== undefined).map(Number);
 };
 
+/** Settings the registry gives a process as they are (no reference): a backend outside the system, say; not wired here. */
+const external = (name: string, variable: string): boolean => {
+  const value = interchange.find((p) => p.name === name)?.env[variable];
+  return value !== undefined && !value.includes('${');
+};
+
 /**
  * Every address in a service's environment: `http://host:port/...` URLs and `host:port` pairs, also
- * inside comma-separated lists and `name=url` pairs (SUBGRAPH_URLS).
+ * inside comma-separated lists and `name=url` pairs (SUBGRAPH_URLS); not the ones the registry gives
+ * as they are (external).
  */
 const addresses = (name: string): { variable: string; host: string; port: number }[] =>
-  Object.entries(env(name)).flatMap(([variable, value]) =>
-    String(value)
-      .split(',')
-      .map((item) => item.trim().replace(/^[a-z][a-z0-9_-]*=(?=https?:\/\/)/, ''))
-      .flatMap((item) => {
-        if (/^https?:\/\//.test(item)) {
-          const url = new URL(item);
-          return [{ variable, host: url.hostname, port: Number(url.port) }];
-        }
-        const pair = /^([a-z0-9.-]+):(\d{1,5})$/.exec(item);
-        return pair ? [{ variable, host: pair[1]!, port: Number(pair[2]) }] : [];
-      }),
-  );
+  Object.entries(env(name))
+    .filter(([variable]) => !external(name, variable))
+    .flatMap(([variable, value]) =>
+      String(value)
+        .split(',')
+        .map((item) => item.trim().replace(/^[a-z][a-z0-9_-]*=(?=https?:\/\/)/, ''))
+        .flatMap((item) => {
+          if (/^https?:\/\//.test(item)) {
+            const url = new URL(item);
+            return [{ variable, host: url.hostname, port: Number(url.port) }];
+          }
+          const pair = /^([a-z0-9.-]+):(\d{1,5})$/.exec(item);
+          return pair ? [{ variable, host: pair[1]!, port: Number(pair[2]) }] : [];
+        }),
+    );
 
 /** The URL an Interchange healthcheck probes: the last argument of `node -e <probe> <url>`. */
 const probeUrl = (name: string): URL => {

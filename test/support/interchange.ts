@@ -1,4 +1,4 @@
-/** The `interchange` command-line tool as users run it: a child process, with a deadline. */
+/** Runs the `interchange` command-line tool as users do (`npx interchange` runs scripts/interchange.ts), with a deadline. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../../lib/supervisor.ts';
@@ -9,7 +9,7 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `node scripts/interchange.ts ARGS` (what `npx interchange` runs); resolves once it exits. */
+/** `node scripts/interchange.ts ARGS` in `cwd`; resolves with its exit code and output, whatever they are. */
 export const interchange = (args: string[], cwd = repoRoot): Promise<Run> =>
   new Promise((resolve) => {
     execFile(

@@ -1,0 +1,223 @@
+/**
+ * `interchange subgraph new`: from a contract to a subgraph on the kit. Everything is made and
+ * checked in memory first (the model, the SDL built as a subgraph schema, the registry with its new
+ * entry, the composition with every other subgraph); only then is anything written, and a write
+ * that fails takes back what was written before it. So a contract it cannot map, or a subgraph that
+ * would not compose, leaves the project as it was.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import { format, resolveConfig } from 'prettier';
+import { generateTypes } from '../codegen.ts';
+import { composeRegistry } from '../composition.ts';
+import { parseRegistry, readRegistry } from '../registry.ts';
+import { writeDatasource } from './datasource.ts';
+import { serviceSetting, type SubgraphModel } from './model.ts';
+import { writeIndex, writeMain, writeTest } from './module.ts';
+import { readOpenApi } from './openapi.ts';
+import { readProto } from './proto.ts';
+import { addSubgraph, nextSubgraphUrl } from './registry.ts';
+import { writeResolvers } from './resolvers.ts';
+import { writeSdl } from './sdl.ts';
+
+export interface ScaffoldOptions {
+  /** The subgraph's name: lower case, digits and dashes (`reviews`). */
+  name: string;
+  contract: { kind: 'openapi' | 'proto'; file: string };
+  /** The project root: schema/ and subgraphs/ are under it. */
+  root: string;
+  /** Where the backend is (a URL for REST, host:port for gRPC; `${service.listener}` references allowed). */
+  serviceUrl?: string | undefined;
+  /** Compose the supergraph after writing (the default). */
+  compose: boolean;
+}
+
+export interface ScaffoldResult {
+  /** Paths written, relative to the root. */
+  written: string[];
+  /** What the contract had that the subgraph leaves out, with why. */
+  skipped: string[];
+  /** Composition hints. */
+  hints: string[];
+}
+
+/** Why nothing was written: a contract it cannot map, a name taken, or a subgraph that would not compose. */
+export class ScaffoldError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ScaffoldError';
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+const REFERENCE = /\$\{[^}]+\}/;
+
+export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult> {
+  const { name, root } = options;
+  const paths = {
+    registry: join(root, 'schema/subgraphs.yaml'),
+    supergraph: join(root, 'schema/supergraph.graphql'),
+    sdl: join(root, 'schema/subgraphs', `${name}.graphql`),
+    contract: join(root, 'schema', options.contract.kind, basename(options.contract.file)),
+    folder: join(root, 'subgraphs', name),
+  };
+  if (!NAME.test(name) || name === 'kit')
+    throw new ScaffoldError(`"${name}" is not a subgraph name: lower case letters, digits and dashes, not "kit"`);
+  const registry = await readRegistry(paths.registry);
+  if (registry.subgraphs.some((s) => s.name === name))
+    throw new ScaffoldError(`a subgraph named ${name} is in ${shown(root, paths.registry)} already`);
+  for (const path of [paths.folder, paths.sdl]) if (await exists(path)) throw new ScaffoldError(`${shown(root, path)} exists already`);
+  const contractText = await readFile(options.contract.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ScaffoldError(`cannot read ${options.contract.file}: ${err.code ?? String(err)}`, { cause: err });
+  });
+  const sameFile = resolve(options.contract.file) === resolve(paths.contract);
+  if (!sameFile && (await readFile(paths.contract, 'utf8').catch(() => contractText)) !== contractText) {
+    throw new ScaffoldError(`${shown(root, paths.contract)} exists already with other content`);
+  }
+
+  const model =
+    options.contract.kind === 'openapi' ? await readOpenApi(options.contract.file, name) : readProto(options.contract.file, name);
+  const backend = backendAddress(model, options.serviceUrl);
+  const sdl = writeSdl(model, relative(root, paths.contract));
+  const code = await renderCode(model, sdl, paths.folder);
+
+  const registryText = addSubgraph(await readFile(paths.registry, 'utf8'), {
+    name,
+    schema: relative(dirname(paths.registry), paths.sdl),
+    url: nextSubgraphUrl(registry),
+    entry: relative(root, join(paths.folder, 'main.ts')),
+    env: { [serviceSetting(model)]: backend },
+  });
+  let next;
+  try {
+    next = parseRegistry(paths.registry, registryText);
+  } catch (err) {
+    throw new ScaffoldError(`the registry with ${name} would be invalid: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  let supergraph: string | undefined;
+  const hints: string[] = [];
+  if (options.compose) {
+    const composed = await composeRegistry(next, { sdls: new Map([[paths.sdl, sdl]]) });
+    if (!composed.ok)
+      throw new ScaffoldError(`${name} would not compose with the other subgraphs:\n${composed.errors.map((e) => `  - ${e}`).join('\n')}`);
+    supergraph = composed.supergraphSdl;
+    hints.push(...composed.hints);
+  }
+
+  const files: [string, string][] = [
+    // schema/generated stays what the .proto files give (the contracts test checks it), though the
+    // subgraph itself loads its .proto at run time and needs none of these types.
+    ...(options.contract.kind === 'proto' ? await protoTypes(root, options.contract.file) : []),
+    [paths.sdl, sdl],
+    ...[...code].map(([file, text]): [string, string] => [join(paths.folder, file), text]),
+    [paths.registry, registryText],
+    ...(supergraph === undefined ? [] : [[paths.supergraph, supergraph] as [string, string]]),
+  ];
+  await writeAll(root, files, sameFile ? undefined : { from: options.contract.file, to: paths.contract }, paths.folder);
+  return {
+    written: [...(sameFile ? [] : [paths.contract]), ...files.map(([path]) => path)].map((path) => relative(root, path)),
+    skipped: model.skipped,
+    hints,
+  };
+}
+
+/** The subgraph's TypeScript files by name, formatted as the project's Prettier settings say; the SDL checked to build. */
+async function renderCode(model: SubgraphModel, sdl: string, folder: string): Promise<Map<string, string>> {
+  try {
+    buildSubgraphSchema(parse(sdl));
+  } catch (err) {
+    throw new Error(`the generated SDL does not build (a bug of the generator): ${String(err)}\n${sdl}`, { cause: err });
+  }
+  const code = new Map<string, string>([
+    ['datasource.ts', writeDatasource(model)],
+    ['resolvers.ts', writeResolvers(model)],
+    ['index.ts', writeIndex(model)],
+    ['main.ts', writeMain(model)],
+    ['subgraph.test.ts', writeTest(model)],
+  ]);
+  const prettier = (await resolveConfig(join(folder, 'index.ts'))) ?? (await resolveConfig(join(import.meta.dirname, 'scaffold.ts'))) ?? {};
+  for (const [file, text] of code) code.set(file, await format(text, { ...prettier, filepath: join(folder, file) }));
+  return code;
+}
+
+/** The types `npm run codegen` gives for the project's .proto files with the new one, as files to write. */
+async function protoTypes(root: string, contract: string): Promise<[string, string][]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'interchange-scaffold-types-'));
+  try {
+    const protos = join(scratch, 'proto');
+    await mkdir(protos);
+    const existing = await readdir(join(root, 'schema/proto')).catch(() => []);
+    for (const file of existing.filter((f) => f.endsWith('.proto'))) await copyFile(join(root, 'schema/proto', file), join(protos, file));
+    await copyFile(contract, join(protos, basename(contract)));
+    const out = join(scratch, 'generated');
+    const generated = await generateTypes(protos, out);
+    return Promise.all(
+      generated.map(async (file): Promise<[string, string]> => [
+        join(root, 'schema/generated', file),
+        await readFile(join(out, file), 'utf8'),
+      ]),
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The backend's address for the registry: the option, else the contract's server; checked for its kind. */
+function backendAddress(model: SubgraphModel, given: string | undefined): string {
+  const value = given ?? model.serverUrl;
+  const setting = serviceSetting(model);
+  if (value === undefined) {
+    throw new ScaffoldError(
+      `where is the ${model.name} service? Give --service-url (${model.kind === 'openapi' ? 'the contract has no servers' : 'host:port'}) for ${setting}`,
+    );
+  }
+  if (REFERENCE.test(value)) return value;
+  if (model.kind === 'openapi' ? !/^https?:\/\/[^\s]+$/.test(value) || !URL.canParse(value) : !/^[^\s:/]+:\d{1,5}$/.test(value)) {
+    throw new ScaffoldError(`--service-url ${value}: expected ${model.kind === 'openapi' ? 'an http(s) URL' : 'host:port'} for ${setting}`);
+  }
+  return value;
+}
+
+/** Writes every file; when one fails, removes what this call wrote and puts the files it replaced back. */
+async function writeAll(
+  root: string,
+  files: [string, string][],
+  contract: { from: string; to: string } | undefined,
+  folder: string,
+): Promise<void> {
+  const before = new Map<string, string | undefined>();
+  const record = async (path: string) => before.set(path, await readFile(path, 'utf8').catch(() => undefined));
+  try {
+    await mkdir(folder, { recursive: true });
+    if (contract) {
+      await record(contract.to);
+      await mkdir(dirname(contract.to), { recursive: true });
+      await copyFile(contract.from, contract.to);
+    }
+    for (const [path, text] of files) {
+      await record(path);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text);
+    }
+  } catch (err) {
+    for (const [path, text] of before)
+      await (text === undefined ? rm(path, { force: true }) : writeFile(path, text)).catch(() => undefined);
+    await rm(folder, { recursive: true, force: true });
+    throw new ScaffoldError(
+      `writing the subgraph failed, nothing is left of it: ${err instanceof Error ? err.message : String(err)} (under ${root})`,
+      { cause: err },
+    );
+  }
+}
+
+const shown = (root: string, path: string) => relative(root, path);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );

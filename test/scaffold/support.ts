@@ -1,0 +1,94 @@
+/**
+ * What the scaffolding tests share: a scratch copy of the project's scaffold targets (schema/, the
+ * kit and lib/ it builds on, the TypeScript and Prettier settings; node_modules linked), so
+ * `interchange subgraph new --root <scratch>` never writes into the repository; and tsc on what it wrote.
+ */
+import { execFile } from 'node:child_process';
+import { copyFile, cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { interchange } from '../support/interchange.ts';
+
+export const fixtures = join(repoRoot, 'test/fixtures/contracts');
+
+export interface Scratch {
+  root: string;
+  remove(): Promise<void>;
+}
+
+export async function scratchProject(): Promise<Scratch> {
+  const root = await mkdtemp(join(tmpdir(), 'interchange-scaffold-'));
+  const noTests = (source: string) => !source.endsWith('.test.ts');
+  await cp(join(repoRoot, 'lib'), join(root, 'lib'), { recursive: true, filter: noTests });
+  await cp(join(repoRoot, 'subgraphs/kit'), join(root, 'subgraphs/kit'), { recursive: true, filter: noTests });
+  await cp(join(repoRoot, 'schema'), join(root, 'schema'), { recursive: true });
+  for (const file of ['package.json', 'tsconfig.json', '.prettierrc.json']) await copyFile(join(repoRoot, file), join(root, file));
+  await symlink(join(repoRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return { root, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** `tsc --noEmit` (the project's settings) on the given folders of the scratch project; resolves with its output, empty when clean. */
+export async function typecheck(root: string, folders: string[]): Promise<string> {
+  const config = join(root, 'tsconfig.scaffold.json');
+  await writeFile(config, JSON.stringify({ extends: './tsconfig.json', include: folders }));
+  return new Promise((resolve) => {
+    execFile(
+      join(repoRoot, 'node_modules/.bin/tsc'),
+      ['--noEmit', '-p', config],
+      { cwd: root, timeout: 120_000, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => resolve(err ? `${stdout}${stderr}` || String(err) : ''),
+    );
+  });
+}
+
+/** Runs a test file with Node's test runner (as `npm test` would run the scaffolded subgraph's test). */
+export function runTestFile(file: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--test', file], { timeout: 120_000, killSignal: 'SIGKILL', env: childEnv() }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+/** `npx interchange subgraph new <name> ARGS --root <root>`. */
+export const subgraphNew = (root: string, name: string, ...args: string[]) =>
+  interchange(['subgraph', 'new', name, ...args, '--root', root]);
+
+/**
+ * For a fake backend to prove calls are made at once: `hold` keeps each answer until `count` are
+ * held (or 2 s have passed), so calls made one after another never overlap; `maxInFlight` says
+ * how many were held together.
+ */
+export function concurrencyProbe(count: number) {
+  const held: (() => void)[] = [];
+  let maxInFlight = 0;
+  const release = () => {
+    for (const answer of held.splice(0)) answer();
+  };
+  return {
+    hold(answer: () => void): void {
+      held.push(answer);
+      maxInFlight = Math.max(maxInFlight, held.length);
+      if (held.length >= count) release();
+      else setTimeout(release, 2_000).unref();
+    },
+    maxInFlight: () => maxInFlight,
+  };
+}
+
+/** Writes small contracts into a temporary folder of their own, each in a folder of its own (so its file name is the one given). */
+export function contractFolder(prefix: string) {
+  let dir: string | undefined;
+  return {
+    async write(name: string, text: string): Promise<string> {
+      dir ??= await mkdtemp(join(tmpdir(), prefix));
+      const file = join(await mkdtemp(join(dir, 'contract-')), name);
+      await writeFile(file, text);
+      return file;
+    },
+    remove: async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
