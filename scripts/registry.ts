@@ -35,7 +35,7 @@ const registryShape = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().regex(NAME),
-        /** The process's entry point, relative to the project root. */
+        /** The process's entry point, relative to the project root (the parent of the registry's folder). */
         entry: entryShape,
         /** Listener name -> the setting that sets its port (the process announces each one). */
         listeners: z.record(z.string().regex(/^[a-z]+$/), z.string()).refine((l) => Object.keys(l).length > 0, 'at least one listener'),
@@ -86,6 +86,8 @@ export interface SubgraphEntry {
 
 export interface SubgraphRegistry {
   path: string;
+  /** The project root entry points are relative to: the parent of the registry's folder (schema/). */
+  root: string;
   services: ProcessEntry[];
   subgraphs: SubgraphEntry[];
   /** Services, then the subgraphs the system starts. */
@@ -142,7 +144,13 @@ function fromShape(path: string, data: RegistryShape): SubgraphRegistry {
     process:
       s.entry === undefined ? undefined : { name: subgraphProcessName(s.name), entry: s.entry, listeners: SUBGRAPH_LISTENERS, env: s.env },
   }));
-  return { path, services, subgraphs, processes: [...services, ...subgraphs.flatMap((s) => (s.process ? [s.process] : []))] };
+  return {
+    path,
+    root: resolve(dirname(path), '..'),
+    services,
+    subgraphs,
+    processes: [...services, ...subgraphs.flatMap((s) => (s.process ? [s.process] : []))],
+  };
 }
 
 function check(registry: SubgraphRegistry): string[] {

@@ -18,7 +18,7 @@
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 import { devAuth, type TokenClaims } from './dev-auth.ts';
 import { composeSupergraph } from './composition.ts';
@@ -231,7 +231,8 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     /** A registry process with its listeners on free ports and its settings resolved. */
     const startEntry = (entry: ProcessEntry, extra: Record<string, string> = {}) =>
       start(entry.name, {
-        entry: entry.entry,
+        // Relative to the registry's project root (this project, or a scratch copy a test runs).
+        entry: resolve(registry.root, entry.entry),
         env: {
           ...Object.fromEntries(Object.values(entry.listeners).map((setting) => [setting, '0'])),
           ...resolveSettings(entry, locations),

@@ -5,16 +5,16 @@
  * goes on with what it had. A subscriber gets every event exactly once across all of it.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot } from '../../lib/supervisor.ts';
-import { readRegistry, registryPath, schemaDir } from '../../scripts/registry.ts';
+import { readRegistry } from '../../scripts/registry.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { waitFor } from '../support/wait.ts';
 import { ProtocolClient } from '../subscriptions/support.ts';
+import { scratchProject, type Scratch } from '../support/scratch.ts';
 
 const GREETINGS = `
   - name: greetings
@@ -31,16 +31,15 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
   let auth: Record<string, string>;
   const said: string[] = [];
 
+  let scratch: Scratch | undefined;
   before(
     async () => {
-      dir = await mkdtemp(join(tmpdir(), 'interchange-live-'));
-      await mkdir(join(dir, 'subgraphs'));
-      for (const file of await readdir(join(schemaDir, 'subgraphs')))
-        await copyFile(join(schemaDir, 'subgraphs', file), join(dir, 'subgraphs', file));
+      // The system runs from a scratch copy of the project: the test's registry changes never touch the repository's.
+      scratch = await scratchProject({ system: true, fixtures: ['test/fixtures/greetings'] });
+      dir = join(scratch.root, 'schema');
       await copyFile(join(repoRoot, 'test/fixtures/greetings/greetings.graphql'), join(dir, 'subgraphs/greetings.graphql'));
-      original = await readFile(registryPath, 'utf8');
-      registry = join(dir, 'subgraphs.yaml');
-      await writeFile(registry, original);
+      registry = scratch.registry;
+      original = await readFile(registry, 'utf8');
       system = await startExampleSystem({
         host: '127.0.0.1',
         gatewayPort: 0,
@@ -58,7 +57,7 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
   after(
     async () => {
       await system?.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await scratch?.remove();
     },
     { timeout: 60_000 },
   );

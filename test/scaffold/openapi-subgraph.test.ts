@@ -6,66 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeServer, listen } from '../../lib/lifecycle.ts';
 import { repoRoot, startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { concurrencyProbe, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
-
-interface Review {
-  id: string;
-  productId: string;
-  rating: number;
-  status: string;
-  author?: { name: string };
-}
-
-const REVIEWS: Review[] = [
-  { id: 'r1', productId: 'p1', rating: 5, status: 'published', author: { name: 'Ada' } },
-  { id: 'r2', productId: 'p1', rating: 3, status: 'in-review' },
-  { id: 'r3', productId: 'p2', rating: 4, status: 'hidden' },
-  { id: 'r4', productId: 'p3', rating: 1, status: 'published' },
-];
-
-/** The reviews service of test/fixtures/contracts/reviews.yaml, counting its calls. */
-function reviewsService() {
-  const calls: string[] = [];
-  const probe = concurrencyProbe(3);
-  const json = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    calls.push(`${url.pathname}${url.search}`);
-    const byProduct = /^\/products\/([^/]+)\/reviews$/.exec(url.pathname);
-    if (byProduct) {
-      // Each answer waits until three calls are in: calls made one after another would never overlap.
-      probe.hold(() =>
-        json(
-          res,
-          200,
-          REVIEWS.filter((r) => r.productId === decodeURIComponent(byProduct[1]!)),
-        ),
-      );
-      return;
-    }
-    const one = /^\/reviews\/([^/]+)$/.exec(url.pathname);
-    if (one) {
-      const review = REVIEWS.find((r) => r.id === decodeURIComponent(one[1]!));
-      return review ? json(res, 200, review) : json(res, 404, { title: 'no such review', status: 404 });
-    }
-    if (url.pathname === '/reviews') {
-      const ids = url.searchParams.get('ids');
-      if (ids !== null) return json(res, 200, { items: REVIEWS.filter((r) => ids.split(',').includes(r.id)) });
-      return json(res, 200, { items: REVIEWS.slice(0, Number(url.searchParams.get('limit') ?? 20)) });
-    }
-    json(res, 404, { title: 'no such route', status: 404 });
-  });
-  return { server, calls, maxInFlight: probe.maxInFlight };
-}
+import { fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { reviewsService } from './services.ts';
 
 describe('interchange subgraph new --from-openapi', () => {
   let scratch: Scratch | undefined;

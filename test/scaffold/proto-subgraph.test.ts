@@ -10,70 +10,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  Server,
-  loadPackageDefinition,
-  type GrpcObject,
-  type ServiceClientConstructor,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoLoaderOptions } from '../../lib/proto.ts';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import { generateTypes } from '../../scripts/codegen.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { concurrencyProbe, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
-
-const SHIPMENTS = [
-  {
-    id: 's1',
-    orderId: 'o1',
-    carrier: 'CARRIER_POST',
-    status: 'STATUS_DELIVERED',
-    parcels: [{ label: 'A', weightGrams: 900 }],
-    shippedAtMs: '1767225600000',
-  },
-  { id: 's2', orderId: 'o1', carrier: 'CARRIER_EXPRESS', status: 'STATUS_IN_TRANSIT', parcels: [], trackingNumber: 'EX-2' },
-  { id: 's3', orderId: 'o2', carrier: 'CARRIER_POST', status: 'STATUS_PACKED', parcels: [] },
-];
-
-type Callback = (err: Error | null, value?: unknown) => void;
-type Call<R> = { request: R };
-
-/** The Shipping service of test/fixtures/contracts/shipping.proto, counting its calls. */
-function shippingService() {
-  const definition = loadSync(join(fixtures, 'shipping.proto'), protoLoaderOptions);
-  const proto = loadPackageDefinition(definition) as GrpcObject;
-  const service = ((proto['acme'] as GrpcObject)['shipping'] as GrpcObject)['v1'] as GrpcObject;
-  const calls: string[] = [];
-  const probe = concurrencyProbe(2);
-  const implementation: UntypedServiceImplementation = {
-    GetShipment: ({ request }: Call<{ id: string }>, callback: Callback) => {
-      calls.push(`GetShipment ${request.id}`);
-      const found = SHIPMENTS.find((s) => s.id === request.id);
-      callback(found ? null : Object.assign(new Error('no such shipment'), { code: 5 }), found);
-    },
-    BatchGetShipments: ({ request }: Call<{ ids: string[] }>, callback: Callback) => {
-      calls.push(`BatchGetShipments ${request.ids.join(',')}`);
-      callback(null, { shipments: SHIPMENTS.filter((s) => request.ids.includes(s.id)) });
-    },
-    ListShipments: ({ request }: Call<{ pageSize: number; orderId: string }>, callback: Callback) => {
-      if (!request.orderId) {
-        calls.push(`ListShipments pageSize=${request.pageSize}`);
-        return callback(null, { shipments: SHIPMENTS.slice(0, request.pageSize || 20) });
-      }
-      // Each answer waits until both calls are in: calls made one after another would never overlap.
-      calls.push(`ListShipments orderId=${request.orderId}`);
-      probe.hold(() => callback(null, { shipments: SHIPMENTS.filter((s) => s.orderId === request.orderId) }));
-    },
-    WatchShipments: () => undefined,
-  };
-  const server = new Server();
-  server.addService((service['Shipping'] as ServiceClientConstructor).service, implementation);
-  return { server, calls, maxInFlight: probe.maxInFlight };
-}
+import { fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { shippingService } from './services.ts';
 
 describe('interchange subgraph new --from-proto', () => {
   let scratch: Scratch | undefined;

@@ -1,10 +1,9 @@
 /**
- * What the scaffolding tests share: a scratch copy of the project's scaffold targets (schema/, the
- * kit and lib/ it builds on, the TypeScript and Prettier settings; node_modules linked), so
+ * What the scaffolding tests share: a scratch copy of the project (test/support/scratch.ts), so
  * `interchange subgraph new --root <scratch>` never writes into the repository; and tsc on what it wrote.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
@@ -12,21 +11,7 @@ import { interchange } from '../support/interchange.ts';
 
 export const fixtures = join(repoRoot, 'test/fixtures/contracts');
 
-export interface Scratch {
-  root: string;
-  remove(): Promise<void>;
-}
-
-export async function scratchProject(): Promise<Scratch> {
-  const root = await mkdtemp(join(tmpdir(), 'interchange-scaffold-'));
-  const noTests = (source: string) => !source.endsWith('.test.ts');
-  await cp(join(repoRoot, 'lib'), join(root, 'lib'), { recursive: true, filter: noTests });
-  await cp(join(repoRoot, 'subgraphs/kit'), join(root, 'subgraphs/kit'), { recursive: true, filter: noTests });
-  await cp(join(repoRoot, 'schema'), join(root, 'schema'), { recursive: true });
-  for (const file of ['package.json', 'tsconfig.json', '.prettierrc.json']) await copyFile(join(repoRoot, file), join(root, file));
-  await symlink(join(repoRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
-  return { root, remove: () => rm(root, { recursive: true, force: true }) };
-}
+export { scratchProject, type Scratch } from '../support/scratch.ts';
 
 /** `tsc --noEmit` (the project's settings) on the given folders of the scratch project; resolves with its output, empty when clean. */
 export async function typecheck(root: string, folders: string[]): Promise<string> {

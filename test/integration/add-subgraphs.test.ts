@@ -1,0 +1,143 @@
+/**
+ * Adding subgraphs to a running system, as a user does (issue 10's proof, for the contracts the
+ * scaffolder reads): the example system runs (npm start's development loop) from a scratch copy of
+ * the project; without restarting anything, `interchange subgraph new` writes a subgraph from an
+ * OpenAPI file over a REST service this test runs, then one from a .proto over a gRPC service this
+ * test runs. Each, unmodified, composes, is started, and answers a query that joins it to the
+ * existing types through the gateway; a subscriber to orderEvents gets every event across both
+ * reloads exactly once.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { closeServer, listen } from '../../lib/lifecycle.ts';
+import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
+import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
+import { fixtures, subgraphNew } from '../scaffold/support.ts';
+import { reviewsService, shippingService, type Shipment } from '../scaffold/services.ts';
+import { ProtocolClient } from '../subscriptions/support.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
+import { scratchProject, type Scratch } from '../support/scratch.ts';
+import { waitFor } from '../support/wait.ts';
+
+describe('subgraphs added to a running system from their contracts', { timeout: 600_000 }, () => {
+  let scratch: Scratch | undefined;
+  let system: ExampleSystem | undefined;
+  let subscriber: ProtocolClient | undefined;
+  // Answering at once: the concurrency of the generated loaders is the scaffolding tests' business.
+  const reviews = reviewsService(1);
+  const shipments: Shipment[] = [];
+  const shipping = shippingService(shipments, 1);
+  let reviewsUrl: string;
+  let shippingAddress: string;
+  let auth: Record<string, string>;
+  const placed: string[] = [];
+
+  before(
+    async () => {
+      reviewsUrl = `http://127.0.0.1:${await listen(reviews.server, 0, '127.0.0.1')}`;
+      shippingAddress = `127.0.0.1:${await bindInsecure(shipping.server, '127.0.0.1', 0)}`;
+      scratch = await scratchProject({ system: true });
+      system = await startExampleSystem({
+        host: '127.0.0.1',
+        gatewayPort: 0,
+        logLevel: 'warn',
+        registry: scratch.registry,
+        watchRegistry: true,
+      });
+      auth = await operatorHeaders(system);
+      subscriber = await ProtocolClient.connect(`${system.gatewayUrl.replace(/^http/, 'ws')}/graphql`, auth);
+      subscriber.subscribe('placed', 'subscription { orderEvents(types: [PLACED]) { order { id customer { name } } } }');
+      await placeOrder();
+      await waitFor(() => subscriber!.nexts('placed').length === 1, 60_000, 'the subscription never opened', 20);
+    },
+    { timeout: 180_000 },
+  );
+  after(
+    async () => {
+      await subscriber?.close();
+      await system?.stop();
+      await closeServer(reviews.server);
+      await shutdownGracefully(shipping.server, 1_000);
+      await scratch?.remove();
+    },
+    { timeout: 120_000 },
+  );
+
+  const query = async <D>(text: string) => (await postGraphQL<D>(`${system!.gatewayUrl}/graphql`, text, {}, auth)).body;
+  async function placeOrder(): Promise<string> {
+    const { data } = await query<{ placeOrder: { id: string } }>(
+      `mutation { placeOrder(input: { customerId: "c${(placed.length % 5) + 1}", lines: [{ productId: "p1", quantity: 1 }] }) { id } }`,
+    );
+    assert.ok(data?.placeOrder);
+    placed.push(data.placeOrder.id);
+    return data.placeOrder.id;
+  }
+
+  test(
+    'from an OpenAPI file: Product.reviews joins the catalog to the REST service, served without a restart',
+    { timeout: 180_000 },
+    async (t) => {
+      const started = Date.now();
+      const run = await subgraphNew(
+        scratch!.root,
+        'reviews',
+        '--from-openapi',
+        join(fixtures, 'reviews.yaml'),
+        '--service-url',
+        reviewsUrl,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      await placeOrder();
+      const JOIN = '{ product(id: "p1") { name reviews { id rating } } }';
+      await waitFor(async () => (await query<unknown>(JOIN)).errors === undefined, 120_000, 'the reviews subgraph was never served', 250);
+      t.diagnostic(`scaffolded, started and served in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const joined = await query<{ product: { name: string; reviews: { id: string; rating: number }[] } }>(JOIN);
+      assert.ok(joined.data!.product.name.length > 0, 'from the catalog subgraph');
+      assert.deepEqual(joined.data!.product.reviews, [
+        { id: 'r1', rating: 5 },
+        { id: 'r2', rating: 3 },
+      ]);
+      await placeOrder();
+    },
+  );
+
+  test(
+    'from a .proto: Order.shipments joins the orders projection to the gRPC service, served without a restart',
+    { timeout: 180_000 },
+    async (t) => {
+      const order = placed[0]!;
+      shipments.push({ id: 'sx', orderId: order, carrier: 'CARRIER_EXPRESS', status: 'STATUS_PACKED', parcels: [] });
+      const started = Date.now();
+      const run = await subgraphNew(
+        scratch!.root,
+        'shipping',
+        '--from-proto',
+        join(fixtures, 'shipping.proto'),
+        '--service-url',
+        shippingAddress,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      await placeOrder();
+      const JOIN = `{ order(id: "${order}") { id customer { name } shipments { id } } }`;
+      await waitFor(async () => (await query<unknown>(JOIN)).errors === undefined, 120_000, 'the shipping subgraph was never served', 250);
+      t.diagnostic(`scaffolded, started and served in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const joined = await query<{ order: { id: string; customer: { name: string }; shipments: { id: string }[] } }>(JOIN);
+      assert.equal(joined.data!.order.id, order);
+      assert.ok(joined.data!.order.customer.name.length > 0, 'from the customers subgraph');
+      assert.deepEqual(joined.data!.order.shipments, [{ id: 'sx' }]);
+      await placeOrder();
+    },
+  );
+
+  test('the orderEvents subscriber got every order placed across both reloads exactly once', { timeout: 120_000 }, async () => {
+    await waitFor(() => subscriber!.nexts('placed').length >= placed.length, 60_000, 'events missing', 20);
+    const received = subscriber!.nexts<{ orderEvents: { order: { id: string; customer: { name: string } } } }>('placed');
+    assert.deepEqual(
+      received.flatMap((r) => r.errors ?? []),
+      [],
+    );
+    assert.deepEqual(received.map((r) => r.data!.orderEvents.order.id).sort(), [...placed].sort());
+    assert.ok(subscriber!.open);
+  });
+});
