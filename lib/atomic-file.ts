@@ -81,3 +81,10 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/** Replaces `path` with `text`, whole: a reader (a watcher, say) sees the old file or the new one, never half of it. */
+export function writeTextAtomically(path: string, text: string): Promise<void> {
+  return writeFileAtomically(path, async (file) => {
+    await file.writeFile(text);
+  });
+}

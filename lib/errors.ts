@@ -67,8 +67,9 @@ export const ErrorCode = {
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
   /**
    * The gateway loaded a new supergraph in which this open subscription no longer validates (a
-   * field it selects is gone, an argument changed type): it ended, and the message names why.
-   * Subscriptions that still validate go on across a reload without this error.
+   * field it selects is gone, an argument changed type), or whose authorization rules differ: it
+   * ended, and the message names why. Subscribe again from the last cursor. Subscriptions that still
+   * validate go on across a reload without this error.
    */
   SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
   /**

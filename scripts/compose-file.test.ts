@@ -68,8 +68,10 @@ describe('docker-compose.yml kept in step with the registry', () => {
     assert.equal(subgraph.environment['PORT'], '4104', 'the port of its registry URL');
     assert.equal(subgraph.environment['PRODUCTION'], 'true', 'the shared environment');
     assert.equal(subgraph.environment['IDENTITY_SECRET'], services['customers-subgraph']!.environment['IDENTITY_SECRET']);
-    assert.equal(service.environment['PORT'], '4205', 'the next free service port');
-    assert.equal(subgraph.environment['REVIEWS_SERVICE_URL'], 'http://reviews-service:4205/v1');
+    // The next port after the highest service port the file gives.
+    const next = String(Math.max(...[...compose.matchAll(/(?:METRICS_)?PORT: "(42\d\d)"/g)].map((m) => Number(m[1]))) + 1);
+    assert.equal(service.environment['PORT'], next, 'the next free service port');
+    assert.equal(subgraph.environment['REVIEWS_SERVICE_URL'], `http://reviews-service:${next}/v1`);
     assert.deepEqual(subgraph.depends_on, { 'reviews-service': { condition: 'service_healthy' } });
     assert.deepEqual(subgraph.healthcheck.test.slice(0, 3), ['CMD', 'node', '-e']);
     assert.equal(subgraph.healthcheck.test[4], 'http://127.0.0.1:4104/healthz');

@@ -117,6 +117,30 @@ describe('the registry of subgraphs', () => {
     await assert.rejects(readRegistry(twice), /subgraph a is listed twice/);
   });
 
+  test('refuses the gateway as a process name, env on a subgraph that runs elsewhere, a started subgraph without a port, a reference to a Kafka-only service', async () => {
+    const path = await registry(`${services}  - name: gateway
+    entry: services/g/main.ts
+    listeners: { http: PORT }
+subgraphs:
+  - name: remote
+    schema: r.graphql
+    url: https://remote.example/graphql
+    env: { A: b }
+  - name: local
+    schema: l.graphql
+    url: http://localhost/graphql
+    entry: subgraphs/local/main.ts
+    env: { M: "\${kafka-only.metrics}" }
+`);
+    await assert.rejects(readRegistry(path), (err: Error) => {
+      assert.match(err.message, /process gateway: the name is the gateway's own/);
+      assert.match(err.message, /subgraph remote: env without entry/);
+      assert.match(err.message, /subgraph local: url http:\/\/localhost\/graphql names no port/);
+      assert.match(err.message, /local-subgraph: M: \$\{kafka-only\.metrics\} names kafka-only, which runs only with Kafka/);
+      return true;
+    });
+  });
+
   test('the project registry is valid', async () => {
     const read = await readRegistry();
     assert.ok(read.subgraphs.length > 0);

@@ -80,6 +80,8 @@ export interface SubgraphEntry {
   /** As written in the registry (relative to its folder). */
   schema: string;
   url: string;
+  /** Its settings (those of its process). */
+  env: Readonly<Record<string, string>>;
   /** How the system starts it; undefined when it runs elsewhere (at `url`). */
   process?: ProcessEntry | undefined;
 }
@@ -141,6 +143,7 @@ function fromShape(path: string, data: RegistryShape): SubgraphRegistry {
     schema: s.schema,
     schemaPath: resolve(dirname(path), s.schema),
     url: s.url,
+    env: s.env,
     process:
       s.entry === undefined ? undefined : { name: subgraphProcessName(s.name), entry: s.entry, listeners: SUBGRAPH_LISTENERS, env: s.env },
   }));
@@ -155,6 +158,17 @@ function fromShape(path: string, data: RegistryShape): SubgraphRegistry {
 
 function check(registry: SubgraphRegistry): string[] {
   const problems: string[] = [];
+  if (registry.services.some((p) => p.name === 'gateway')) problems.push("process gateway: the name is the gateway's own");
+  for (const subgraph of registry.subgraphs) {
+    if (!subgraph.process) {
+      if (Object.keys(subgraph.env).length > 0)
+        problems.push(`subgraph ${subgraph.name}: env without entry: settings of a subgraph that runs elsewhere are never used`);
+    } else if (new URL(subgraph.url).port === '') {
+      problems.push(
+        `subgraph ${subgraph.name}: url ${subgraph.url} names no port: the one the subgraph listens on where the system runs it (Compose)`,
+      );
+    }
+  }
   const seen = new Set<string>();
   for (const name of [...registry.subgraphs.map((s) => `subgraph ${s.name}`), ...registry.processes.map((p) => `process ${p.name}`)]) {
     if (seen.has(name)) problems.push(`${name} is listed twice`);
@@ -167,7 +181,7 @@ function check(registry: SubgraphRegistry): string[] {
     const targets = registry.services.includes(process) ? new Map<string, ProcessEntry>() : services;
     for (const [setting, value] of Object.entries(process.env)) {
       for (const reference of references(value)) {
-        const problem = referenceProblem(reference, targets);
+        const problem = referenceProblem(reference, targets, process.only);
         if (problem) problems.push(`${process.name}: ${setting}: \${${reference}} ${problem}`);
       }
     }
@@ -179,7 +193,7 @@ function references(value: string): string[] {
   return [...value.matchAll(REFERENCE)].map((m) => m[1]!);
 }
 
-function referenceProblem(reference: string, processes: Map<string, ProcessEntry>): string | undefined {
+function referenceProblem(reference: string, processes: Map<string, ProcessEntry>, only: ProcessEntry['only']): string | undefined {
   if ((SYSTEM_VARIABLES as readonly string[]).includes(reference)) return undefined;
   const dot = reference.lastIndexOf('.');
   if (dot < 0) return `names nothing: use \${<process>.<listener>}, ${SYSTEM_VARIABLES.map((v) => `\${${v}}`).join(' or ')}`;
@@ -188,6 +202,8 @@ function referenceProblem(reference: string, processes: Map<string, ProcessEntry
     return `names no service of the registry${processes.size > 0 ? ` (it has ${[...processes.keys()].join(', ')})` : ': a service refers only to system variables'}`;
   const listener = reference.slice(dot + 1);
   if (!(listener in target.listeners)) return `names no listener of ${target.name} (it has ${Object.keys(target.listeners).join(', ')})`;
+  if (target.only !== undefined && target.only !== only)
+    return `names ${target.name}, which runs only ${target.only === 'kafka' ? 'with Kafka' : 'on the embedded log'}`;
   return undefined;
 }
 

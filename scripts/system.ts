@@ -16,12 +16,13 @@
  * and the start rejects with a `SystemStartError` naming the process that failed, the first one
  * when several did.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { writeTextAtomically } from '../lib/atomic-file.ts';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 import { devAuth, type TokenClaims } from './dev-auth.ts';
-import { composeSupergraph } from './composition.ts';
+import { composeRegistry } from './composition.ts';
 import { watchFiles } from './live-registry.ts';
 import {
   readRegistry,
@@ -153,10 +154,10 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
   const auth = await devAuth(dataDir);
   const identity = { IDENTITY_SECRET: auth.identitySecret };
   const gatewayIdentityEnv = { ...identity, JWKS_FILE: auth.jwksFile, JWT_ISSUER: auth.issuer, JWT_AUDIENCE: auth.audience };
-  let unwatch = () => {};
+  let unwatch: () => Promise<void> = () => Promise.resolve();
   const stop = async () => {
     stopping = true;
-    unwatch();
+    await unwatch();
     for (const child of [...processes.values()].reverse()) await child.stop();
     if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
   };
@@ -267,9 +268,9 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     // The gateway serves the registry composed with where its subgraphs run now (unless given a supergraph file).
     const supergraphFile = options.supergraph ?? join(dataDir, 'gateway', 'supergraph.graphql');
     const compose = async (of: SubgraphRegistry): Promise<string[]> => {
-      const result = await composeSupergraph(registryFile, { urls: urlsOf(of) });
+      const result = await composeRegistry(of, { urls: urlsOf(of) });
       if (!result.ok) return result.errors;
-      await writeAtomically(supergraphFile, result.supergraphSdl);
+      await writeTextAtomically(supergraphFile, result.supergraphSdl);
       return [];
     };
     if (options.supergraph === undefined) {
@@ -314,7 +315,9 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
           failures.length = 0;
         };
         await startMissing(next, settle).services();
+        if (stopping) return;
         await startMissing(next, settle).subgraphs();
+        if (stopping) return;
         for (const gone of registry.subgraphs.filter((s) => !next.subgraphs.some((n) => n.name === s.name))) {
           const child = gone.process && processes.get(gone.process.name);
           if (!child) continue;
@@ -331,11 +334,17 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
             : `composed ${next.subgraphs.map((s) => s.name).join(', ')}`,
         );
       };
+      const refreshSafely = () =>
+        refresh().catch((err: unknown) => say(`could not apply the registry: ${err instanceof Error ? err.message : String(err)}`));
       const live = watchFiles(() => {
-        refreshing = refreshing.then(refresh, refresh);
+        refreshing = refreshing.then(refreshSafely);
       });
       live.follow(watched(registry));
-      unwatch = () => live.stop();
+      // Stopping waits for a refresh in progress, so that nothing it starts outlives the system.
+      unwatch = async () => {
+        live.stop();
+        await refreshing;
+      };
     }
     starting = false;
     const opsUrl = (name: GraphQLProcessName) => {
@@ -364,14 +373,6 @@ type StartSpec = Omit<ChildSpec<string>, 'name' | 'onLine'>;
 
 /** The files whose change the development loop acts on: the registry and the SDLs it names. */
 const watched = (registry: SubgraphRegistry) => [registry.path, ...registry.subgraphs.map((s) => s.schemaPath)];
-
-/** Writes a file whole (a reader, such as the gateway's watch, never sees it half written). */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
-}
 
 /** One line on why a process did not come up. */
 function reasonOf(name: ProcessName, err: unknown): string {

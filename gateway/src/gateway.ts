@@ -30,6 +30,9 @@ export interface LoadedSupergraph {
   subgraphs: { name: string; url: string }[];
 }
 
+/** SHA-256 of a supergraph's text as read (hex), as `sha256sum` gives it. */
+export const supergraphHash = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /**
  * Checks a supergraph's text; the error says where it came from and what is wrong with it.
  * `overrides` (SUBGRAPH_URLS) replace the URLs the supergraph gives; a name it lacks is an error.
@@ -49,12 +52,15 @@ export function parseSupergraph(text: string, origin: string, overrides: Record<
       `SUBGRAPH_URLS names ${unknown.map((n) => `"${n}"`).join(', ')}, not in the supergraph (it has ${names.map((s) => s.name).join(', ')})`,
     );
   }
-  return {
-    text,
-    sdl,
-    hash: createHash('sha256').update(text).digest('hex'),
-    subgraphs: names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url })),
-  };
+  const subgraphs = names.map((s) => ({ name: s.name, url: overrides[s.name] ?? s.url }));
+  // Checked here, before anything is swapped: @apollo/gateway would swap some data sources before failing on one.
+  const unroutable = subgraphs.filter((s) => !URL.canParse(s.url) || !/^https?:$/.test(new URL(s.url).protocol));
+  if (unroutable.length > 0) {
+    throw new Error(
+      `${origin} gives ${unroutable.map((s) => `subgraph "${s.name}" no http(s) URL (${JSON.stringify(s.url)})`).join(', ')}; set one with SUBGRAPH_URLS`,
+    );
+  }
+  return { text, sdl, hash: supergraphHash(text), subgraphs };
 }
 
 /** The API schema (what clients may query) of a supergraph's text, as the gateway serves it. */

@@ -14,7 +14,7 @@ import type { Response as SseResponse } from 'graphql-sse';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
 import { edgeOptions } from '../../lib/edge.ts';
-import { InterchangeError, withHttpStatus } from '../../lib/errors.ts';
+import { ErrorCode, InterchangeError, withHttpStatus } from '../../lib/errors.ts';
 import { GRAPHQL_PATH, bodyErrors, startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { codedValidate } from '../../lib/graphql-validation.ts';
 import { serveGraphQLOverWebSocket } from '../../lib/graphql-ws.ts';
@@ -25,7 +25,7 @@ import { readAuthorizationPolicy, type AuthorizationPolicy } from './authorizati
 import { httpClient } from './edge/client.ts';
 import { Edge } from './edge/edge.ts';
 import { wantsEventStream } from './edge/sse.ts';
-import { createGateway, parseSupergraph, SubgraphSources, type LoadedSupergraph } from './gateway.ts';
+import { createGateway, parseSupergraph, SubgraphSources, supergraphHash, type LoadedSupergraph } from './gateway.ts';
 import { fileOrigin, urlOrigin } from './reload/origin.ts';
 import { SubgraphProbe } from './reload/probe.ts';
 import { SupergraphReloader } from './reload/reloader.ts';
@@ -94,6 +94,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const reloader = new SupergraphReloader({
     origin,
     initialHash: initial.hash,
+    hashOf: supergraphHash,
     registry,
     log,
     // Everything that can refuse the new supergraph runs here, before anything changes.
@@ -116,7 +117,18 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         generation = previous;
         throw err;
       }
-      const outcome = subscriptions();
+      // Open subscriptions were authorized under the old rules: when the rules change, they end and
+      // clients subscribe again (resuming from their cursor) under the new ones.
+      const reauthorize = next.authorization.fingerprint !== previous.authorization.fingerprint;
+      const ended = reauthorize
+        ? engine.endAll(
+            new InterchangeError(
+              ErrorCode.SUBSCRIPTION_SCHEMA_RELOAD,
+              'the supergraph was reloaded with other authorization rules: subscribe again (from your last cursor) to be authorized under them',
+            ),
+          )
+        : 0;
+      const outcome = { ...subscriptions(), ...(reauthorize && { endedForAuthorization: ended }) };
       probe.watch(next.supergraph.subgraphs, config.SUBGRAPH_PROBE_MS);
       return { subscriptions: outcome };
     },
@@ -278,7 +290,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     // Subscriptions end first (complete sent, upstream released), then sockets close with 1001.
     stop: async () => {
       serving = false;
-      reloader.stop();
+      await reloader.stop();
       probe.stop();
       await engine.close();
       // Each transport sends its subscriptions' complete a few promise hops after they end: let

@@ -3,7 +3,8 @@
  * why composition failed (with file, line and column) and exits 1; and brings the Compose file in
  * step with the registry (scripts/compose-file.ts). `--check` only says whether both are current.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeTextAtomically } from '../../lib/atomic-file.ts';
 import { syncComposeFile } from '../compose-file.ts';
 import { composeSupergraph, shown } from '../composition.ts';
 import { readRegistry } from '../registry.ts';
@@ -40,10 +41,10 @@ export async function compose({ registry, out, composeFile, check }: ComposeOpti
     }
     return code;
   }
-  await writeFile(out, result.supergraphSdl);
+  await writeTextAtomically(out, result.supergraphSdl);
   process.stdout.write(`wrote ${shown(out)}\n`);
   if (containers && containers.text !== containers.before) {
-    await writeFile(composeFile!, containers.text);
+    await writeTextAtomically(composeFile!, containers.text);
     process.stdout.write(`updated ${shown(composeFile!)} (${changes(containers)})\n`);
   }
   return 0;

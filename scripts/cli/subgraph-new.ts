@@ -5,7 +5,8 @@
  * or a subgraph that would not compose is reported with where, and nothing is written.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeTextAtomically } from '../../lib/atomic-file.ts';
 import { join } from 'node:path';
 import { syncComposeFile } from '../compose-file.ts';
 import { ContractError } from '../scaffold/model.ts';
@@ -53,7 +54,7 @@ export async function subgraphNew(name: string, options: SubgraphNewOptions): Pr
         const before = await readFile(composeFile, 'utf8');
         const synced = syncComposeFile(before, await readRegistry(join(options.root, 'schema', 'subgraphs.yaml')));
         if (synced.text !== before) {
-          await writeFile(composeFile, synced.text);
+          await writeTextAtomically(composeFile, synced.text);
           process.stdout.write(`  updated docker-compose.yml (added ${synced.added.join(', ')})\n`);
         }
       }

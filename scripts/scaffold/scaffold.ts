@@ -6,6 +6,7 @@
  * would not compose, leaves the project as it was.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { writeTextAtomically } from '../../lib/atomic-file.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -202,7 +203,7 @@ async function writeAll(
     for (const [path, text] of files) {
       await record(path);
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, text);
+      await writeTextAtomically(path, text);
     }
   } catch (err) {
     for (const [path, text] of before)

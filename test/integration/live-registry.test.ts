@@ -118,7 +118,13 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
 
     await writeFile(registry, original);
     placed.push(await placeOrder(3));
-    await waitFor(async () => (await greeting()).errors !== undefined, 90_000, 'the removed subgraph was still served', 200);
+    // Gone from the served supergraph (not merely unreachable).
+    await waitFor(
+      async () => /Cannot query field \\"greeting\\"/.test(JSON.stringify((await greeting()).errors ?? null)),
+      90_000,
+      'the removed subgraph was still served',
+      200,
+    );
     await waitFor(() => !system!.processes.has('greetings-subgraph'), 30_000, 'the removed subgraph was not stopped', 50);
     placed.push(await placeOrder(4));
 

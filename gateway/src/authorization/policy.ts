@@ -26,6 +26,8 @@ export interface AuthorizationPolicy {
   field(type: string, field: string): Requirements | undefined;
   /** True when the supergraph uses neither directive: nothing to filter. */
   readonly empty: boolean;
+  /** The same for two policies exactly when they ask the same of every field (a reload compares them). */
+  readonly fingerprint: string;
 }
 
 const AUTHENTICATED = 'https://specs.apollo.dev/authenticated';
@@ -102,6 +104,7 @@ function policyOf(schema: Schema): AuthorizationPolicy {
   return {
     field: (type, field) => fields.get(`${type}.${field}`),
     empty: fields.size === 0 && types.size === 0,
+    fingerprint: JSON.stringify([...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
 }
 

@@ -28,6 +28,8 @@ export interface ReloaderOptions<S> {
   origin: SupergraphOrigin;
   /** The hash of the supergraph served at start. */
   initialHash: string;
+  /** The hash a supergraph's text has (the one `prepare` gives it). */
+  hashOf: (text: string) => string;
   /**
    * Reads and checks a supergraph's text, and prepares everything that serves it without changing
    * what is served: throws when it is not valid. The result's `hash` identifies it.
@@ -43,6 +45,7 @@ export class SupergraphReloader<S> {
   private served: ServedSupergraph;
   private queue: Promise<unknown> = Promise.resolve();
   private stopWatching: (() => void) | undefined;
+  private stopped = false;
   private readonly reloads: Counter<'result'>;
   private readonly options: ReloaderOptions<S>;
 
@@ -73,7 +76,22 @@ export class SupergraphReloader<S> {
 
   /** Reloads whenever the origin says it may have changed. */
   watch(): void {
-    this.stopWatching ??= this.options.origin.watch(() => void this.reload(this.options.origin.name.startsWith('http') ? 'poll' : 'watch'));
+    const trigger = this.options.origin.name.startsWith('http') ? 'poll' : 'watch';
+    // Changes while a reload runs make one more after it, not one each: a slow origin never piles them up.
+    let running = false;
+    let again = false;
+    const fire = (): void => {
+      if (running) return void (again = true);
+      running = true;
+      void this.reload(trigger).finally(() => {
+        running = false;
+        if (again && !this.stopped) {
+          again = false;
+          fire();
+        }
+      });
+    };
+    this.stopWatching ??= this.options.origin.watch(fire);
   }
 
   /** Reads the origin and serves what it has if that is new and valid; waits for any reload in progress first. */
@@ -83,9 +101,12 @@ export class SupergraphReloader<S> {
     return next;
   }
 
-  stop(): void {
+  /** Stops watching; a reload in progress changes nothing; resolves once it is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     this.stopWatching?.();
     this.stopWatching = () => {};
+    await this.queue;
   }
 
   private async run(trigger: ReloadTrigger): Promise<ReloadResult> {
@@ -94,14 +115,16 @@ export class SupergraphReloader<S> {
     let prepared: S & { hash: string };
     try {
       const text = await origin.read();
-      if (text === undefined) return this.count({ status: 'unchanged', generation, hash });
+      // Nothing to prepare for a supergraph that is the one served (a touched file, an unchanged poll).
+      if (text === undefined || this.options.hashOf(text) === hash) return this.count({ status: 'unchanged', generation, hash });
       prepared = this.options.prepare(text);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       log.error({ trigger, origin: origin.name, err }, 'supergraph refused: the one loaded before is still served');
       return this.count({ status: 'refused', generation, hash, error });
     }
-    if (prepared.hash === hash) return this.count({ status: 'unchanged', generation, hash });
+    // The gateway stopped while this was read: nothing changes any more.
+    if (this.stopped) return this.count({ status: 'unchanged', generation, hash });
     let details: Record<string, unknown>;
     try {
       details = this.options.commit(prepared);

@@ -259,12 +259,14 @@ export class SubscriptionEngine {
         ...variableErrors(planner.apiSchema, args.document, args.operationName, args.variables),
       ];
       let plan: SubscriptionPlan | undefined;
-      let why = invalid.map((e) => e.message).join('; ');
+      // What is gone, named; never a suggestion of what else there is (production hides those).
+      let why = invalid.map((e) => e.message.replace(/ Did you mean .*$/, '')).join('; ');
       if (invalid.length === 0) {
         try {
           plan = planner.plan(args.document, args.operationName, `${args.operationName ?? ''}\u0000${query}`);
         } catch (err) {
-          why = `it cannot be planned: ${err instanceof Error ? err.message : String(err)}`;
+          this.options.log.warn({ err, operationName: args.operationName }, 'an open subscription cannot be planned on the new supergraph');
+          why = 'it cannot be planned on the new supergraph';
         }
       }
       if (!plan) {
@@ -289,6 +291,13 @@ export class SubscriptionEngine {
       if (moved) outcome.reopened++;
     }
     return outcome;
+  }
+
+  /** Ends every open subscription with this error (their upstream subscriptions are released). */
+  endAll(error: GraphQLError): number {
+    const open = [...this.shared.values()];
+    for (const { shared } of open) shared.fail(error);
+    return open.length;
   }
 
   stats(): SubscriptionStats {

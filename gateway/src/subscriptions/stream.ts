@@ -118,6 +118,8 @@ export class ResumableStream {
       let completed = false;
       try {
         this.iterator = this.options.open(request);
+        // A reopen asked for before this open is done with: the stream it meant is gone.
+        this.reopening = false;
         for await (const result of this.iterator) {
           if (this.stopped) break;
           const position = resumable ? readStreamPosition(result) : undefined;
@@ -135,6 +137,8 @@ export class ResumableStream {
       } catch (err) {
         failure = err;
       }
+      // Between upstream subscriptions (backing off, handlers running) there is nothing to reopen.
+      this.iterator = undefined;
       if (this.stopped) return { kind: 'stopped' };
       if (this.reopening) {
         this.reopening = false;
