@@ -88,6 +88,17 @@ describe('docker-compose.yml kept in step with the registry', () => {
     );
   });
 
+  test("brings an existing container's settings to what the registry now gives, and removes a service that left it", async () => {
+    const grown = syncComposeFile(compose, await registryWith(REVIEWS, REVIEWS_SERVICE)).text;
+    const edited = await registryWith(REVIEWS.replace('http://${reviews-service.http}/v1', 'https://reviews.example:8443/v2'));
+    const synced = syncComposeFile(grown, edited);
+    assert.deepEqual(synced.removed, ['reviews-service']);
+    const services = (parse(synced.text, { merge: true }) as { services: Record<string, Container> }).services;
+    assert.equal(services['reviews-service'], undefined);
+    assert.equal(services['reviews-subgraph']!.environment['REVIEWS_SERVICE_URL'], 'https://reviews.example:8443/v2');
+    assert.equal(services['reviews-subgraph']!.depends_on, undefined, 'it no longer waits for the service that left');
+  });
+
   test('removes the container of a subgraph that left the registry, and the gateway stops waiting for it', async () => {
     const grown = syncComposeFile(compose, await registryWith(REVIEWS, REVIEWS_SERVICE)).text;
     const shrunk = syncComposeFile(grown, await registryWith('', REVIEWS_SERVICE));

@@ -7,7 +7,7 @@
  * Everything else in the file, comments included, stays as it is (the yaml Document API).
  * test/compose/compose.test.ts checks the result against the registry.
  */
-import { isMap, isScalar, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Document, type Node } from 'yaml';
 import { resolveSettings, type ProcessEntry, type SubgraphRegistry } from './registry.ts';
 
 const SUBGRAPH = /-subgraph$/;
@@ -32,14 +32,24 @@ export function syncComposeFile(text: string, registry: SubgraphRegistry): Compo
   const removed: string[] = [];
   const ports = new PortPicker(doc);
 
+  // A container that runs an Interchange entry point (`node <file>.ts`) is the registry's to keep:
+  // one whose process left the registry goes (the gateway is not in the registry).
   for (const key of services.items.map((pair) => String((pair.key as Scalar).value))) {
-    if (SUBGRAPH.test(key) && !registry.processes.some((p) => p.name === key)) {
-      services.delete(key);
-      removed.push(key);
-    }
+    if (key === 'gateway' || registry.processes.some((p) => p.name === key) || !runsInterchange(doc, key)) continue;
+    services.delete(key);
+    removed.push(key);
+  }
+  // Nothing waits for a container that is gone.
+  for (const pair of services.items) {
+    const dependsOn = isMap(pair.value) ? pair.value.get('depends_on') : undefined;
+    if (isMap(dependsOn)) for (const name of removed) dependsOn.delete(name);
+    if (isMap(dependsOn) && dependsOn.items.length === 0 && isMap(pair.value)) pair.value.delete('depends_on');
   }
   for (const process of registry.processes) {
-    if (has(process.name)) continue;
+    if (has(process.name)) {
+      updateSettings(doc, process, (name, listener) => portOf(doc, registry, name, listener));
+      continue;
+    }
     const subgraph = registry.subgraphs.find((s) => s.process === process);
     const listenerPorts = Object.fromEntries(
       Object.entries(process.listeners).map(([listener, setting]) => [
@@ -103,6 +113,29 @@ function containerFor(
   for (const name of referencedProcesses(process)) dependsOn.set(name, { condition: 'service_healthy' });
   if (dependsOn.items.length > 0) container.set('depends_on', dependsOn);
   return container;
+}
+
+/** Whether a container runs one of Interchange's entry points (`node <file>.ts`). */
+function runsInterchange(doc: Document, name: string): boolean {
+  const command = doc.getIn(['services', name, 'command']);
+  return (
+    command instanceof YAMLSeq &&
+    command.items.length === 2 &&
+    String((command.items[0] as Scalar).value) === 'node' &&
+    /\.ts$/.test(String((command.items[1] as Scalar).value))
+  );
+}
+
+/** An existing container's settings where the registry now gives others (the file's own spelling, aliases included, kept where they agree). */
+function updateSettings(doc: Document, process: ProcessEntry, address: (name: string, listener: string) => string): void {
+  const environment = doc.getIn(['services', process.name, 'environment']);
+  if (!isMap(environment)) return;
+  const settings = resolveSettings(process, { address, KAFKA_BROKERS: `${KAFKA_SERVICE}:9092`, DATA_DIR: DATA_MOUNT });
+  for (const [setting, value] of Object.entries(settings)) {
+    const current = environment.get(setting, true) as Node | undefined;
+    const resolved = isAlias(current) ? (current.resolve(doc) as Scalar | undefined)?.value : isScalar(current) ? current.value : undefined;
+    if (String(resolved) !== value) environment.set(setting, quoted(value));
+  }
 }
 
 /** The gateway routes to every subgraph of the registry by service name and waits for each to be healthy. */

@@ -16,7 +16,7 @@
  * and the start rejects with a `SystemStartError` naming the process that failed, the first one
  * when several did.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeTextAtomically } from '../lib/atomic-file.ts';
@@ -230,17 +230,21 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
       DATA_DIR: dataDir,
     };
     /** A registry process with its listeners on free ports and its settings resolved. */
-    const startEntry = (entry: ProcessEntry, extra: Record<string, string> = {}) =>
-      start(entry.name, {
-        // Relative to the registry's project root (this project, or a scratch copy a test runs).
-        entry: resolve(registry.root, entry.entry),
-        env: {
-          ...Object.fromEntries(Object.values(entry.listeners).map((setting) => [setting, '0'])),
-          ...resolveSettings(entry, locations),
-          ...extra,
+    const startEntry = (entry: ProcessEntry, extra: Record<string, string> = {}, port?: number) =>
+      start(
+        entry.name,
+        {
+          // Relative to the registry's project root (this project, or a scratch copy a test runs).
+          entry: resolve(registry.root, entry.entry),
+          env: {
+            ...Object.fromEntries(Object.values(entry.listeners).map((setting) => [setting, '0'])),
+            ...resolveSettings(entry, locations),
+            ...extra,
+          },
+          listeners: Object.keys(entry.listeners),
         },
-        listeners: Object.keys(entry.listeners),
-      });
+        port,
+      );
     const external = options.subgraphUrls ?? {};
     const unknown = Object.keys(external).filter((name) => !registry.subgraphs.some((s) => s.name === name));
     if (unknown.length > 0) {
@@ -267,15 +271,16 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
     await missing.subgraphs();
     // The gateway serves the registry composed with where its subgraphs run now (unless given a supergraph file).
     const supergraphFile = options.supergraph ?? join(dataDir, 'gateway', 'supergraph.graphql');
-    const compose = async (of: SubgraphRegistry): Promise<string[]> => {
+    /** Composes the registry with where its subgraphs run now; `write` serves it (the gateway reloads it). */
+    const compose = async (of: SubgraphRegistry): Promise<{ errors: string[]; write: () => Promise<void> }> => {
       const result = await composeRegistry(of, { urls: urlsOf(of) });
-      if (!result.ok) return result.errors;
-      await writeTextAtomically(supergraphFile, result.supergraphSdl);
-      return [];
+      if (!result.ok) return { errors: result.errors, write: () => Promise.resolve() };
+      return { errors: [], write: () => writeTextAtomically(supergraphFile, result.supergraphSdl) };
     };
     if (options.supergraph === undefined) {
-      const errors = await compose(registry);
+      const { errors, write } = await compose(registry);
       if (errors.length > 0) throw new Error(`composition failed:\n  - ${errors.join('\n  - ')}`);
+      await write();
     }
     const [gateway] = await together([
       start('gateway', {
@@ -327,13 +332,31 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
           await child.stop();
         }
         registry = next;
-        const errors = await compose(next);
-        say(
-          errors.length > 0
-            ? `composition failed (the gateway goes on with what it had):\n  - ${errors.join('\n  - ')}`
-            : `composed ${next.subgraphs.map((s) => s.name).join(', ')}`,
-        );
+        const { errors, write } = await compose(next);
+        if (errors.length > 0) return say(`composition failed (the gateway goes on with what it had):\n  - ${errors.join('\n  - ')}`);
+        // A running subgraph reads its SDL when it starts: one whose SDL, entry point or settings
+        // changed starts again, on its port, before the gateway is given the new supergraph.
+        for (const subgraph of next.subgraphs) {
+          const child = subgraph.process && processes.get(subgraph.process.name);
+          if (!child || !subgraph.process || stopping) continue;
+          const now = await fingerprint(subgraph);
+          const before = fingerprints.get(subgraph.name);
+          fingerprints.set(subgraph.name, now);
+          if (before === undefined || before === now) continue;
+          retired.add(child);
+          await child.stop();
+          await settle([startEntry(subgraph.process, identity, child.ports['http'])]);
+          say(`restarted ${subgraph.process.name}: its SDL or settings changed`);
+        }
+        if (stopping) return;
+        await write();
+        say(`composed ${next.subgraphs.map((s) => s.name).join(', ')}`);
       };
+      /** What a running subgraph was started with: its SDL, entry point and settings. */
+      const fingerprint = async (subgraph: SubgraphRegistry['subgraphs'][number]) =>
+        JSON.stringify([await readFile(subgraph.schemaPath, 'utf8').catch(() => ''), subgraph.process?.entry, subgraph.env]);
+      const fingerprints = new Map<string, string>();
+      for (const subgraph of registry.subgraphs) if (subgraph.process) fingerprints.set(subgraph.name, await fingerprint(subgraph));
       const refreshSafely = () =>
         refresh().catch((err: unknown) => say(`could not apply the registry: ${err instanceof Error ? err.message : String(err)}`));
       const live = watchFiles(() => {

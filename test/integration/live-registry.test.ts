@@ -104,7 +104,8 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
     assert.ok(system!.processes.has('greetings-subgraph'));
     placed.push(await placeOrder(2));
 
-    // An SDL that does not compose: reported with its file, line and column; the gateway goes on.
+    // An SDL that does not compose: reported with its file, line and column; the gateway goes on,
+    // and the subgraph is not started again with it.
     const sdl = join(dir, 'subgraphs/greetings.graphql');
     const good = await readFile(sdl, 'utf8');
     await writeFile(sdl, good.replace('greeting: String!', 'greeting: String!\n  broken('));
@@ -115,6 +116,20 @@ describe("npm start's development loop", { timeout: 300_000 }, () => {
     );
     assert.equal((await greeting()).data?.customer.greeting, 'Hello, c3');
     await writeFile(sdl, good);
+
+    // An SDL edited while its subgraph runs: the subgraph starts again with it, then the gateway serves it.
+    await writeFile(sdl, good.replace('greeting: String!', 'greeting: String!\n  "Louder."\n  shout: String'));
+    const SHOUT = '{ customer(id: "c3") { greeting shout } }';
+    await waitFor(
+      async () => (await postGraphQL(`${system!.gatewayUrl}/graphql`, SHOUT, {}, auth)).body.errors === undefined,
+      90_000,
+      'the edited SDL was never served by a restarted subgraph',
+      200,
+    );
+    assert.deepEqual((await postGraphQL(`${system!.gatewayUrl}/graphql`, SHOUT, {}, auth)).body.data, {
+      customer: { greeting: 'Hello, c3', shout: null },
+    });
+    assert.ok(said.some((line) => /restarted greetings-subgraph/.test(line)));
 
     await writeFile(registry, original);
     placed.push(await placeOrder(3));
