@@ -285,6 +285,18 @@ describe('a reload of the supergraph', () => {
     assert.equal(upstream.streams.length, 2);
   });
 
+  test('a subscription without positions whose subgraph moved ends with SUBSCRIPTION_SCHEMA_RELOAD rather than miss events', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    const plain = subscribe('subscription { plain { id } }');
+    await upstream.opened(1);
+    assert.deepEqual(engine.prepare(next(supergraph(), 'http://127.0.0.1:10/graphql'))(), { kept: 0, reopened: 0, ended: 1 });
+    const [last] = await take(plain, 1);
+    assert.equal(last!.errors?.[0]?.extensions['code'], 'SUBSCRIPTION_SCHEMA_RELOAD');
+    assert.ok(await ended(plain));
+    assert.equal(upstream.streams.length, 1, 'not reopened');
+  });
+
   test('a subscription selecting a field that is gone ends with SUBSCRIPTION_SCHEMA_RELOAD naming it; the others go on', async (t) => {
     const { upstream, engine, subscribe } = setUp();
     t.after(() => engine.close());

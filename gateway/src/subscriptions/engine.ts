@@ -285,6 +285,17 @@ export class SubscriptionEngine {
         primary.serviceName !== before.serviceName ||
         primary.operation !== before.operation ||
         next.urls.get(primary.serviceName) !== previousUrls.get(before.serviceName);
+      if (moved && !plan.resumable) {
+        // Without positions a stream cannot be reopened elsewhere without a gap: say so instead.
+        outcome.ended++;
+        planned.shared.fail(
+          new InterchangeError(
+            ErrorCode.SUBSCRIPTION_SCHEMA_RELOAD,
+            'the supergraph was reloaded and this subscription now comes from elsewhere; its field is not resumable, so subscribe again',
+          ),
+        );
+        continue;
+      }
       planned.shared.replan(this.resolver(plan, query, args), moved ? this.opener(plan, args) : undefined);
       this.shared.set(key, { ...planned, plan });
       outcome.kept++;
