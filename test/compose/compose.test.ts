@@ -347,9 +347,11 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(Object.keys(subgraphUrls()).sort(), registry.subgraphs.map((s) => s.name).sort());
     });
 
-    test('SUBGRAPH_URLS points each subgraph at /graphql on its service and PORT', () => {
+    test('SUBGRAPH_URLS points each subgraph at /graphql on its service and PORT (one that runs elsewhere: at its registry URL)', () => {
       for (const [name, url] of Object.entries(subgraphUrls())) {
-        assert.equal(url, `http://${name}-subgraph:${env(`${name}-subgraph`)['PORT']}/graphql`, name);
+        const entry = registry.subgraphs.find((s) => s.name === name);
+        const expected = entry?.process ? `http://${name}-subgraph:${env(`${name}-subgraph`)['PORT']}/graphql` : entry?.url;
+        assert.equal(url, expected, name);
       }
     });
 
