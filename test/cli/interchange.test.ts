@@ -22,9 +22,8 @@ const commands = (help: string): Map<string, string> =>
       .map((m) => [m[1]!, m[2]!]),
   );
 
-/** The project registry's subgraph processes, as `interchange compose` names them. */
-const projectSubgraphProcesses = async () =>
-  (await readRegistry()).subgraphs.flatMap((s) => (s.process ? [s.process.name] : [])).join(', ');
+/** The project registry's processes (its services, then its subgraphs), as `interchange compose` names the containers it removes. */
+const projectProcesses = async () => (await readRegistry()).processes.map((p) => p.name).join(', ');
 
 describe('npx interchange', () => {
   test('is the package bin, and `npx interchange --help` lists every command with one line', async () => {
@@ -118,7 +117,7 @@ describe('npx interchange', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.match(
         run.stdout,
-        new RegExp(`updated .*docker-compose\\.yml \\(added things-subgraph; removed ${await projectSubgraphProcesses()}\\)`),
+        new RegExp(`updated .*docker-compose\\.yml \\(added things-subgraph; removed ${await projectProcesses()}\\)`),
       );
       const text = await readFile(composeFile, 'utf8');
       assert.match(text, /\n {2}things-subgraph:\n {4}<<: \*interchange\n {4}command: \["node", "subgraphs\/things\/main\.ts"\]/);
@@ -130,9 +129,7 @@ describe('npx interchange', () => {
       assert.equal(stale.code, 1);
       assert.match(
         stale.stderr,
-        new RegExp(
-          `docker-compose\\.yml does not match the registry \\(added things-subgraph; removed ${await projectSubgraphProcesses()}\\)`,
-        ),
+        new RegExp(`docker-compose\\.yml does not match the registry \\(added things-subgraph; removed ${await projectProcesses()}\\)`),
       );
     });
 
