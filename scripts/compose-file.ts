@@ -8,7 +8,7 @@
  * test/compose/compose.test.ts checks the result against the registry.
  */
 import { isAlias, isMap, isScalar, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Document, type Node } from 'yaml';
-import { resolveSettings, type ProcessEntry, type SubgraphRegistry } from './registry.ts';
+import { dependencies, resolveSettings, usesKafka, type ProcessEntry, type SubgraphRegistry } from './registry.ts';
 
 const SUBGRAPH = /-subgraph$/;
 /** Where the data of a container that refers to ${DATA_DIR} lives (a named volume). */
@@ -110,7 +110,7 @@ function containerFor(
     dependsOn.set(KAFKA_SERVICE, { condition: 'service_healthy' });
     dependsOn.set(KAFKA_INIT, { condition: 'service_completed_successfully' });
   }
-  for (const name of referencedProcesses(process)) dependsOn.set(name, { condition: 'service_healthy' });
+  for (const name of dependencies(process)) dependsOn.set(name, { condition: 'service_healthy' });
   if (dependsOn.items.length > 0) container.set('depends_on', dependsOn);
   return container;
 }
@@ -165,13 +165,6 @@ function portOf(doc: Document, registry: SubgraphRegistry, name: string, listene
   const value = setting ? doc.getIn(['services', name, 'environment', setting]) : undefined;
   return `${name}:${isScalar(value) ? String(value.value) : String(value ?? '')}`;
 }
-
-function referencedProcesses(process: ProcessEntry): string[] {
-  const names = Object.values(process.env).flatMap((v) => [...v.matchAll(/\$\{([^}.]+)\.[^}]+\}/g)].map((m) => m[1]!));
-  return [...new Set(names)];
-}
-
-const usesKafka = (process: ProcessEntry) => Object.values(process.env).some((v) => v.includes('${KAFKA_BROKERS}'));
 
 /** An alias of the node the file anchors as `name` (the shared build, environment, healthcheck, secrets). */
 function anchored(doc: Document, name: string) {

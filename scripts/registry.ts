@@ -246,5 +246,8 @@ export function dependencies(process: ProcessEntry): string[] {
   return [...new Set(names)];
 }
 
+/** Whether a process's settings use the system's Kafka brokers. */
+export const usesKafka = (process: ProcessEntry) => Object.values(process.env).some((v) => v.includes('${KAFKA_BROKERS}'));
+
 /** Whether a process runs on a system with (or without) Kafka. */
 export const runsWith = (process: ProcessEntry, kafka: boolean) => process.only === undefined || (process.only === 'kafka') === kafka;

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
-import { readRegistry, resolveSettings, type ProcessEntry, type SystemLocations } from '../../scripts/registry.ts';
+import { readRegistry, resolveSettings, usesKafka, type ProcessEntry, type SystemLocations } from '../../scripts/registry.ts';
 import { refusingPort } from '../support/ports.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '../../services/events/orders.ts';
 
@@ -69,7 +69,6 @@ const composeLocations: SystemLocations = {
   KAFKA_BROKERS: 'kafka:9092',
   DATA_DIR: '/data',
 };
-const usesKafka = (p: ProcessEntry) => Object.values(p.env).some((value) => value.includes('${KAFKA_BROKERS}'));
 
 const KAFKA_IMAGE = /^apache\/kafka:[34]\.\d+\.\d+$/;
 const kafkaImageServices = () => serviceNames.filter((name) => KAFKA_IMAGE.test(service(name).image ?? ''));
