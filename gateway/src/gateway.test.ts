@@ -9,7 +9,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { parse } from 'graphql';
 import { createLogger } from '../../lib/logger.ts';
-import { createGateway, parseSupergraph, type LoadedSupergraph } from './gateway.ts';
+import { createGateway, parseSupergraph, SubgraphSources, type LoadedSupergraph } from './gateway.ts';
 
 const log = createLogger('test', 'silent');
 
@@ -79,5 +79,20 @@ describe('federation engine across a reload', { timeout: 20_000 }, () => {
     assert.deepEqual(resultOf(await first), { data: { greeting: 'from first' } });
     assert.deepEqual(resultOf(await apollo.executeOperation({ query: '{ greeting }' })), { data: { greeting: 'from second' } });
     assert.deepEqual(sources.asked, ['first', 'second']);
+  });
+});
+
+describe('subgraph data sources', { timeout: 10_000 }, () => {
+  test('a subgraph the served supergraph no longer has loses its data source; the others keep theirs', () => {
+    const sources = new SubgraphSources({ subgraphTimeoutMs: 1_000, identitySecret: 'secret', log });
+    const first = supergraphFrom('first');
+    const [kept] = first.subgraphs;
+    const keptSource = sources.get(kept!.name, kept!.url);
+    const removedSource = sources.get('removed', 'http://removed.test/graphql');
+    const movedSource = sources.get(kept!.name, 'http://elsewhere.test/graphql');
+    sources.retain(first);
+    assert.equal(sources.get(kept!.name, kept!.url), keptSource);
+    assert.notEqual(sources.get('removed', 'http://removed.test/graphql'), removedSource);
+    assert.notEqual(sources.get(kept!.name, 'http://elsewhere.test/graphql'), movedSource);
   });
 });

@@ -72,6 +72,8 @@ export function apiSchemaOf(supergraphText: string): GraphQLSchema {
 /**
  * One data source per subgraph and URL, shared by queries and by the entity fetches of
  * subscriptions. A reload that moves a subgraph gets a new one; the old one finishes what it has.
+ * Once a supergraph is served, `retain` drops the sources of subgraphs it does not have (operations
+ * still running on an earlier one keep theirs until they finish).
  */
 export class SubgraphSources {
   private readonly sources = new Map<string, SubgraphSource>();
@@ -95,6 +97,12 @@ export class SubgraphSources {
       this.sources.set(key, source);
     }
     return source;
+  }
+
+  /** Drops every data source but those of this supergraph's subgraphs (at their URLs). */
+  retain(supergraph: LoadedSupergraph): void {
+    const kept = new Set(supergraph.subgraphs.map((s) => `${s.name}\u0000${s.url}`));
+    for (const key of this.sources.keys()) if (!kept.has(key)) this.sources.delete(key);
   }
 
   /** The data sources of a supergraph's subgraphs, by name. */

@@ -126,6 +126,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           )
         : 0;
       const outcome = { ...subscriptions(), ...(reauthorize && { endedForAuthorization: ended }) };
+      sources.retain(next.supergraph);
       probe.watch(next.supergraph.subgraphs, config.SUBGRAPH_PROBE_MS);
       return { subscriptions: outcome };
     },
