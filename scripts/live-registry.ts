@@ -5,6 +5,20 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { SubgraphRegistry } from './registry.ts';
+
+/**
+ * The processes `previous` has and `next` no longer does (a subgraph or a service removed, or
+ * renamed), in the order they are stopped: the reverse of the start order, subgraphs before the
+ * services they may call.
+ */
+export function removedProcesses(previous: SubgraphRegistry, next: SubgraphRegistry): string[] {
+  const kept = new Set(next.processes.map((p) => p.name));
+  return previous.processes
+    .map((p) => p.name)
+    .filter((name) => !kept.has(name))
+    .reverse();
+}
 
 export interface RegistryWatch {
   /** Watch these files from now on (the registry and the SDLs it names now). */

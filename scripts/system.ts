@@ -23,7 +23,7 @@ import { writeTextAtomically } from '../lib/atomic-file.ts';
 import { ChildExitedError, startChild, type Child, type ChildSpec } from '../lib/supervisor.ts';
 import { devAuth, type TokenClaims } from './dev-auth.ts';
 import { composeRegistry } from './composition.ts';
-import { watchFiles } from './live-registry.ts';
+import { removedProcesses, watchFiles } from './live-registry.ts';
 import {
   readRegistry,
   registryPath,
@@ -323,12 +323,14 @@ export async function startExampleSystem(options: SystemOptions): Promise<Exampl
         if (stopping) return;
         await startMissing(next, settle).subgraphs();
         if (stopping) return;
-        for (const gone of registry.subgraphs.filter((s) => !next.subgraphs.some((n) => n.name === s.name))) {
-          const child = gone.process && processes.get(gone.process.name);
+        // Subgraphs and services alike: what left the registry stops.
+        const removed = removedProcesses(registry, next);
+        for (const gone of registry.subgraphs) if (gone.process && removed.includes(gone.process.name)) routes.delete(gone.name);
+        for (const name of removed) {
+          const child = processes.get(name);
           if (!child) continue;
           retired.add(child);
-          processes.delete(gone.process!.name);
-          routes.delete(gone.name);
+          processes.delete(name);
           await child.stop();
         }
         registry = next;

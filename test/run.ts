@@ -11,7 +11,9 @@
  *   run one (`--run-timeout`, default 40 min): past it, the runner's whole process group is killed,
  *   so `npm test` cannot outlive its own timeouts.
  * - Every process of the run gets a DATA_DIR in a temporary directory, removed at the end: a process
- *   a test starts without a DATA_DIR of its own never writes into the project's `.data/`.
+ *   a test starts without a DATA_DIR of its own never writes into the project's `.data/`. Each test
+ *   file gets a directory of its own in it (test/support/file-data-dir.ts), so files running side
+ *   by side never share a gateway's usage record or any other file.
  * - The runner leads a process group of its own; when it is done, anything still in that group was
  *   left behind by a test: it is named, killed, and the run fails. A signal to this process (Ctrl-C,
  *   a closed terminal) stops the group; so does this process's death (test/support/group-leader.ts).
@@ -81,6 +83,8 @@ const runner = spawn(
     process.execPath,
     '--import',
     './test/support/file-deadline.ts',
+    '--import',
+    './test/support/file-data-dir.ts',
     '--test',
     `--test-concurrency=${concurrency}`,
     `--test-timeout=${testTimeoutMs}`,

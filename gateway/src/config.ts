@@ -141,6 +141,12 @@ export const gatewaySettings = z.object({
     .transform((p) => (p === undefined ? undefined : resolve(p))),
   /** Operations the usage record keeps; beyond it the one seen least recently goes. */
   USAGE_MAX_OPERATIONS: setting.count(10_000),
+  /**
+   * The part of USAGE_MAX_OPERATIONS (above 0, at most 1) one client (a token's subject; every caller
+   * without a token is one) may hold with operations no other client ran: at its share, a new one
+   * drops its own seen least recently, never another client's (usage/record.ts). Default 0.1.
+   */
+  USAGE_CLIENT_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   /** Time between writes of the usage record while it changes, in ms (and one more on a graceful stop). */
   USAGE_FLUSH_MS: setting.millis(30_000),
   // The edge (gateway/src/edge/): per-client rates and caps, origins. A client is its token's

@@ -2,14 +2,15 @@
  * The federation engine: `@apollo/gateway` on a supergraph, reaching each subgraph through a
  * `SubgraphSource`. It serves any valid supergraph, not only ours, and makes no network call other
  * than to the subgraphs it names (vendor telemetry is switched off in `main.ts` before this runs).
- * A new supergraph is swapped in with `update` (reload.ts): requests in flight finish on the one
- * they started on.
+ * A new supergraph is prepared in full, then served (reload/reloader.ts): operations in flight
+ * finish on the one they started on.
  */
 import { createHash } from 'node:crypto';
-import { ApolloGateway, type ServiceEndpointDefinition, type ServiceMap } from '@apollo/gateway';
+import { ApolloGateway, type GraphQLDataSource, type ServiceEndpointDefinition, type ServiceMap } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../../lib/logger.ts';
+import type { Gateway } from './authorization/enforce.ts';
 import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
 import { SubgraphSource } from './subgraph-source.ts';
 
@@ -71,6 +72,8 @@ export function apiSchemaOf(supergraphText: string): GraphQLSchema {
 /**
  * One data source per subgraph and URL, shared by queries and by the entity fetches of
  * subscriptions. A reload that moves a subgraph gets a new one; the old one finishes what it has.
+ * Once a supergraph is served, `retain` drops the sources of subgraphs it does not have (operations
+ * still running on an earlier one keep theirs until they finish).
  */
 export class SubgraphSources {
   private readonly sources = new Map<string, SubgraphSource>();
@@ -96,37 +99,99 @@ export class SubgraphSources {
     return source;
   }
 
+  /** Drops every data source but those of this supergraph's subgraphs (at their URLs). */
+  retain(supergraph: LoadedSupergraph): void {
+    const kept = new Set(supergraph.subgraphs.map((s) => `${s.name}\u0000${s.url}`));
+    for (const key of this.sources.keys()) if (!kept.has(key)) this.sources.delete(key);
+  }
+
   /** The data sources of a supergraph's subgraphs, by name. */
   serviceMap(supergraph: LoadedSupergraph): ServiceMap {
     return Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, this.get(s.name, s.url)]));
   }
 }
 
-/** `@apollo/gateway` on the initial supergraph, and the function that swaps in another (it throws when that is not valid). */
-export function createGateway(
-  initial: LoadedSupergraph,
-  sources: SubgraphSources,
-  overrides: Record<string, string>,
-  log: Logger,
-): { gateway: ApolloGateway; update: (sdl: string) => void } {
-  let update: ((sdl: string) => void) | undefined;
-  const gateway = new ApolloGateway({
-    supergraphSdl: ({ update: swap }) => {
-      update = swap;
-      return Promise.resolve({ supergraphSdl: initial.sdl });
+/** Where the engine gets a subgraph's data source (`SubgraphSources`; tests pass fakes). */
+export interface DataSources {
+  get(name: string, url: string): GraphQLDataSource;
+}
+
+type Executor = Awaited<ReturnType<ApolloGateway['load']>>['executor'];
+type SchemaListener = Parameters<ApolloGateway['onSchemaLoadOrUpdate']>[0];
+
+export interface Federation {
+  /** The engine, for Apollo Server. */
+  gateway: Gateway;
+  /**
+   * Builds the engine of another supergraph (schema, query planner, data sources) without serving
+   * it; rejects when it cannot. The function it resolves serves it, and does not throw.
+   */
+  prepare(supergraph: LoadedSupergraph): Promise<() => void>;
+}
+
+/**
+ * The federation engine: one `@apollo/gateway` per supergraph generation, each fixed on its own
+ * supergraph. Apollo Server validates an operation against the API schema it had when the request
+ * started and hands that schema to the executor; the executor runs the operation on the generation
+ * that schema belongs to. So an operation validates, plans and executes on one supergraph however
+ * a reload falls between those steps (one `@apollo/gateway` updated in place plans with whatever
+ * planner it has by then), and an old generation lives as long as operations still run on it.
+ */
+export function createGateway(initial: LoadedSupergraph, sources: DataSources, overrides: Record<string, string>, log: Logger): Federation {
+  const executors = new WeakMap<GraphQLSchema, Executor>();
+  const listeners = new Set<SchemaListener>();
+  let current: { engine: ApolloGateway; sdl: string; schema: GraphQLSchema } | undefined;
+
+  const build = async (supergraph: LoadedSupergraph) => {
+    const engine = new ApolloGateway({
+      supergraphSdl: supergraph.sdl,
+      logger: log,
+      buildService: ({ name, url }: ServiceEndpointDefinition) => {
+        const target = overrides[name] ?? url;
+        if (!target) throw new Error(`the supergraph gives subgraph "${name}" no URL`);
+        return sources.get(name, target);
+      },
+    });
+    const { schema, executor } = await engine.load();
+    executors.set(schema, executor);
+    return { engine, sdl: supergraph.sdl, schema };
+  };
+  const serve = (next: NonNullable<typeof current>) => {
+    current = next;
+    for (const listener of listeners) {
+      try {
+        listener({ apiSchema: next.schema, coreSupergraphSdl: next.sdl });
+      } catch (err) {
+        log.error({ err }, 'a listener failed on the new supergraph');
+      }
+    }
+  };
+  const gateway: Gateway = {
+    load: async () => {
+      serve(await build(initial));
+      return {
+        schema: current!.schema,
+        executor: async (requestContext) => {
+          const executor = executors.get(requestContext.schema);
+          // Never run on another generation than the one the operation was validated on.
+          if (!executor) throw new Error('the operation was validated against a schema this gateway never served');
+          return executor(requestContext);
+        },
+      };
     },
-    logger: log,
-    buildService: ({ name, url }: ServiceEndpointDefinition) => {
-      const target = overrides[name] ?? url;
-      if (!target) throw new Error(`the supergraph gives subgraph "${name}" no URL`);
-      return sources.get(name, target);
+    onSchemaLoadOrUpdate: (listener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
-  });
+    stop: async () => {
+      await current?.engine.stop();
+    },
+  };
   return {
     gateway,
-    update: (sdl) => {
-      if (!update) throw new Error('the gateway has not loaded its first supergraph yet');
-      update(sdl);
+    prepare: async (supergraph) => {
+      const next = await build(supergraph);
+      return () => serve(next);
     },
   };
 }

@@ -4,11 +4,22 @@
  * subscription engine. Both transports validate against the API schema before calling these.
  */
 import type { ApolloServer } from '@apollo/server';
-import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import {
+  GraphQLError,
+  print,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import type { GatewayContext } from './identity.ts';
 import type { SubscriptionEdge, SubscriptionEngine } from './subscriptions/engine.ts';
 
-export type OperationArgs = Pick<ExecutionArgs, 'document' | 'variableValues' | 'operationName' | 'contextValue'>;
+/** `schema`: the API schema the transport validated the document against, when it says. */
+export type OperationArgs = Pick<ExecutionArgs, 'document' | 'variableValues' | 'operationName' | 'contextValue'> & {
+  schema?: GraphQLSchema | undefined;
+};
 
 export interface OperationHandlers {
   execute(args: OperationArgs): Promise<ExecutionResult>;
@@ -61,6 +72,31 @@ export function operationHandlers(
         }),
         results,
       );
+    },
+  };
+}
+
+/**
+ * Subscriptions on the supergraph served when they subscribe. A transport validates an operation,
+ * then awaits (its context, the edge's checks) before it subscribes, and a reload may fall in
+ * between: a subscription validated against an API schema no longer served is validated again
+ * against the served one, so that it is validated, authorized and planned on one generation (it
+ * gets the errors of the served one when it no longer applies). Subscriptions already open move to
+ * a new supergraph with the reload itself (SubscriptionEngine). Queries and mutations need nothing
+ * here: Apollo Server validates them again and runs them on the generation it validated them on.
+ */
+export function onServedSchema(
+  handlers: OperationHandlers,
+  schema: () => GraphQLSchema,
+  validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[],
+): OperationHandlers {
+  return {
+    execute: (args) => handlers.execute(args),
+    subscribe: (args) => {
+      const served = schema();
+      if (args.schema === undefined || args.schema === served) return handlers.subscribe(args);
+      const errors = validate(served, args.document);
+      return errors.length > 0 ? { errors } : handlers.subscribe({ ...args, schema: served });
     },
   };
 }

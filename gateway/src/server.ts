@@ -44,7 +44,7 @@ import { admissionOn, trustedDocumentsFor } from './limits/setup.ts';
 import type { Admission } from './limits/admission.ts';
 import type { TrustedDocuments } from './limits/trusted-documents.ts';
 import { operationGuard } from './operation-guard.ts';
-import { operationHandlers } from './operations.ts';
+import { onServedSchema, operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
 import { edgePolicy, maskResult, maskUndocumented } from './production.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
@@ -98,7 +98,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     registry,
     log,
     // Everything that can refuse the new supergraph runs here, before anything changes.
-    prepare: (text) => {
+    prepare: async (text) => {
       const supergraph = parseSupergraph(text, origin.name, overrides);
       const { authorization, admission } = generationParts(config, supergraph, trusted);
       const subscriptions = engine.prepare({
@@ -106,17 +106,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
         serviceMap: sources.serviceMap(supergraph),
       });
-      return { hash: supergraph.hash, next: { supergraph, authorization, admission }, subscriptions };
+      const operations = await federation.prepare(supergraph);
+      return { hash: supergraph.hash, next: { supergraph, authorization, admission }, subscriptions, operations };
     },
-    commit: ({ next, subscriptions }) => {
+    commit: ({ next, subscriptions, operations }) => {
       const previous = generation;
+      // The policy first: the engine hands each new API schema the policy served with it (authorizingGateway).
       generation = next;
-      try {
-        federation.update(next.supergraph.sdl);
-      } catch (err) {
-        generation = previous;
-        throw err;
-      }
+      operations();
       // Open subscriptions were authorized under the old rules: when the rules change, they end and
       // clients subscribe again (resuming from their cursor) under the new ones.
       const reauthorize = next.authorization.fingerprint !== previous.authorization.fingerprint;
@@ -129,6 +126,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           )
         : 0;
       const outcome = { ...subscriptions(), ...(reauthorize && { endedForAuthorization: ended }) };
+      sources.retain(next.supergraph);
       probe.watch(next.supergraph.subgraphs, config.SUBGRAPH_PROBE_MS);
       return { subscriptions: outcome };
     },
@@ -151,7 +149,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     () => generation.authorization,
   );
   // Subscriptions count in the usage record as they start; queries and mutations through its plugin.
-  const counted = usage.operations(operations, () => engine.schema);
+  const counted = usage.operations(
+    onServedSchema(operations, () => engine.schema, validate),
+    () => engine.schema,
+  );
   const forward = config.FORWARD_HEADERS;
   let serving = false;
 

@@ -14,8 +14,8 @@ export const customersConfig = subgraphConfig({
 
 export type CustomersConfig = z.output<typeof customersConfig>;
 
-export function createCustomersSubgraph(config: CustomersConfig, _log: Logger): SubgraphModule<CustomersContext> {
-  const source = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
+export function createCustomersSubgraph(config: CustomersConfig, log: Logger): SubgraphModule<CustomersContext> {
+  const source = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL, log });
   return {
     name: 'customers',
     typeDefs: loadSubgraphSdl('customers'),

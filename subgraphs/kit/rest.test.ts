@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { ErrorCode } from '../../lib/errors.ts';
 import { closeServer, listen } from '../../lib/lifecycle.ts';
 import type { ResilienceOptions } from './resilience.ts';
@@ -93,14 +95,24 @@ describe('RestClient.getJson', () => {
     assert.equal(backend.hits('/missing'), 1);
   });
 
-  test('fails with UPSTREAM_BAD_RESPONSE naming the path on any other 404 (a wrong route), without retrying', async () => {
+  test('fails with UPSTREAM_BAD_RESPONSE on any other 404 (a wrong route), without retrying; the path is logged, never told', async () => {
     backend.route('/no-such-route', json(404, '{"title":"no route for GET /no-such-route"}'));
-    await rejectsWith(client({ retries: 2 }).getJson('/no-such-route'), {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: 'warn' },
+      new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(JSON.parse(String(chunk)))) }),
+    );
+    const rest = new RestClient({ ...fast, retries: 2, baseUrl: backend.baseUrl, log });
+    await rejectsWith(rest.getJson('/no-such-route'), {
       code: ErrorCode.UPSTREAM_BAD_RESPONSE,
-      message: /answered 404 for \/no-such-route/,
+      message: 'customers refused the request (HTTP 404)',
       retryable: false,
     });
     assert.equal(backend.hits('/no-such-route'), 1);
+    assert.deepEqual(
+      lines.map(({ upstream, status, path, body }) => ({ upstream, status, path, body })),
+      [{ upstream, status: 404, path: '/no-such-route', body: '{"title":"no route for GET /no-such-route"}' }],
+    );
   });
 
   test('fails with UPSTREAM_TIMEOUT once timeoutMs has passed', async () => {
@@ -151,11 +163,11 @@ describe('RestClient.getJson', () => {
     assert.equal(backend.hits('/500'), 1);
   });
 
-  test('fails a 400 with UPSTREAM_BAD_RESPONSE quoting the body, without retrying', async () => {
+  test('fails a 400 with UPSTREAM_BAD_RESPONSE naming neither the path nor the body, without retrying', async () => {
     backend.route('/400', json(400, '{"title":"limit must be at most 100"}'));
     await rejectsWith(client({ retries: 2 }).getJson('/400'), {
       code: ErrorCode.UPSTREAM_BAD_RESPONSE,
-      message: 'customers answered 400 for /400: {"title":"limit must be at most 100"}',
+      message: 'customers refused the request (HTTP 400)',
       retryable: false,
     });
     assert.equal(backend.hits('/400'), 1);

@@ -2,14 +2,19 @@
  * A JSON-over-HTTP client for backend REST services, every call under a `CallPolicy`.
  * GET requests are idempotent and so may be retried. A 404 answers `null` ("no such resource", a
  * null field) only for a call whose contract declares it (`absentOn404`); anywhere else it is an
- * UPSTREAM_BAD_RESPONSE naming the path, so a wrong route is never silently null or `[]`.
+ * UPSTREAM_BAD_RESPONSE, so a wrong route is never silently null or `[]`. The error names the
+ * backend and its status, never the path or the body (which may echo the path): clients learn no
+ * backend route. The log line has both.
  */
 import { ErrorCode, causeOf } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
 import { createCallPolicy, UpstreamFailure, type CallPolicy, type ResilienceOptions } from './resilience.ts';
 
 export interface RestClientOptions extends ResilienceOptions {
   /** Base URL of the service, e.g. http://127.0.0.1:4201 */
   baseUrl: string;
+  /** Where a 4xx the contract does not declare is logged, with the path and the body. */
+  log?: Logger | undefined;
 }
 
 /** Query parameters; a list is sent as the parameter repeated. */
@@ -79,9 +84,13 @@ export class RestClient {
     if (!response.ok) {
       // A 4xx (a 404 the contract does not declare: no such route) means this client broke the
       // contract: not the caller's fault, and not retryable.
+      this.options.log?.warn(
+        { upstream, status: response.status, path: url.pathname, body: text.slice(0, 200) },
+        'backend refused a request this client sent: the client and the backend disagree on the contract',
+      );
       throw new UpstreamFailure(
         ErrorCode.UPSTREAM_BAD_RESPONSE,
-        `${upstream} answered ${response.status} for ${url.pathname}: ${text.slice(0, 200)}`,
+        `${upstream} refused the request (HTTP ${response.status})`,
         false,
         upstream,
       );

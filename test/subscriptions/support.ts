@@ -7,6 +7,9 @@
  * stream a subscriber sees is exactly what the test's producer process publishes.
  */
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import type { ExampleSystem } from '../../scripts/system.ts';
@@ -133,10 +136,13 @@ export async function startExtraGateway(
   scope?: CleanupScope,
 ): Promise<ExtraGateway> {
   const { subgraphs } = (await (await fetch(`${sys.gatewayOpsUrl}/readyz`)).json()) as { subgraphs: { name: string; url: string }[] };
-  const child = await startChild({
+  // Its own usage record: extra gateways of one test file may run side by side.
+  const dataDir = await mkdtemp(join(process.env['DATA_DIR'] ?? tmpdir(), 'extra-gateway-'));
+  const started = startChild({
     name: 'extra-gateway',
     entry: 'gateway/src/main.ts',
     env: {
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'error',
       PORT: '0',
       OPS_PORT: '0',
@@ -146,6 +152,12 @@ export async function startExtraGateway(
     },
     listeners: ['http', 'ops'],
   });
+  const removeDataDir = () => rm(dataDir, { recursive: true, force: true });
+  const child = await started.catch(async (err: unknown) => {
+    await removeDataDir();
+    throw err;
+  });
+  void child.exited.then(removeDataDir);
   scope?.after(() => child.stop());
   const gatewayUrl = `http://127.0.0.1:${child.ports.http}`;
   return { child, gatewayUrl, opsUrl: `http://127.0.0.1:${child.ports.ops}`, wsUrl: `ws://127.0.0.1:${child.ports.http}/graphql` };

@@ -25,9 +25,14 @@ export class SubgraphProbe {
     this.timeoutMs = options.timeoutMs;
   }
 
-  /** Probes these subgraphs from now on (at once, then every `intervalMs`). */
+  /**
+   * Probes these subgraphs from now on (at once, then every `intervalMs`). The answers of subgraphs
+   * no longer among them (removed by a reload, or moved to another URL) are dropped.
+   */
   watch(subgraphs: { name: string; url: string }[], intervalMs: number): void {
     this.subgraphs = subgraphs;
+    const watched = new Set(subgraphs.map(key));
+    for (const known of this.answers.keys()) if (!watched.has(known)) this.answers.delete(known);
     clearInterval(this.timer);
     void this.check();
     this.timer = setInterval(() => void this.check(), intervalMs);
@@ -49,7 +54,10 @@ export class SubgraphProbe {
   private async check(): Promise<void> {
     await Promise.all(
       this.subgraphs.map(async (s) => {
-        this.answers.set(key(s), { ...(await this.ask(s.url)), name: s.name, url: s.url, checkedAt: new Date().toISOString() });
+        const answer = await this.ask(s.url);
+        // A reload may have removed the subgraph while it was asked: its answer is of no one now.
+        if (!this.subgraphs.some((w) => key(w) === key(s))) return;
+        this.answers.set(key(s), { ...answer, name: s.name, url: s.url, checkedAt: new Date().toISOString() });
       }),
     );
   }

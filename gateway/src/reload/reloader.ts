@@ -34,7 +34,7 @@ export interface ReloaderOptions<S> {
    * Reads and checks a supergraph's text, and prepares everything that serves it without changing
    * what is served: throws when it is not valid. The result's `hash` identifies it.
    */
-  prepare: (text: string) => S & { hash: string };
+  prepare: (text: string) => (S & { hash: string }) | Promise<S & { hash: string }>;
   /** Serves a prepared supergraph; what it returns is reported (e.g. what became of open subscriptions). */
   commit: (prepared: S & { hash: string }) => Record<string, unknown>;
   registry: Registry;
@@ -117,7 +117,7 @@ export class SupergraphReloader<S> {
       const text = await origin.read();
       // Nothing to prepare for a supergraph that is the one served (a touched file, an unchanged poll).
       if (text === undefined || this.options.hashOf(text) === hash) return this.count({ status: 'unchanged', generation, hash });
-      prepared = this.options.prepare(text);
+      prepared = await this.options.prepare(text);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       log.error({ trigger, origin: origin.name, err }, 'supergraph refused: the one loaded before is still served');

@@ -16,8 +16,9 @@ import type { GatewayConfig } from '../config.ts';
 import type { LoadedSupergraph } from '../gateway.ts';
 import type { GatewayContext } from '../identity.ts';
 import type { OperationHandlers } from '../operations.ts';
+import { principalOf } from '../authorization/enforce.ts';
 import { UsageExtractor } from './extract.ts';
-import { UsageRecord } from './record.ts';
+import { ANONYMOUS_CLIENT, UsageRecord } from './record.ts';
 
 export interface GatewayUsage {
   /** Counts what Apollo Server executes. */
@@ -35,19 +36,20 @@ export async function startUsage(config: GatewayConfig, log: Logger): Promise<Ga
   const record = new UsageRecord({
     file: config.USAGE_FILE,
     maxOperations: config.USAGE_MAX_OPERATIONS,
+    clientShare: config.USAGE_CLIENT_SHARE,
     flushMs: config.USAGE_FLUSH_MS,
     log,
   });
   await record.load();
   record.start();
   const extractor = new UsageExtractor();
-  const count = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
+  const count = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, context: unknown) => {
     const usage = extractor.usage(schema, document, operationName);
-    if (usage) record.record(usage);
+    if (usage) record.record(usage, clientOf(context));
   };
   // Called once the operation passed every check before execution (operationGuard's included).
   const listener: GraphQLRequestListener<GatewayContext> = {
-    executionDidStart: async ({ schema, document, request }) => count(schema, document, request.operationName),
+    executionDidStart: async ({ schema, document, request, contextValue }) => count(schema, document, request.operationName, contextValue),
   };
   return {
     plugin: { requestDidStart: async () => listener },
@@ -56,7 +58,7 @@ export async function startUsage(config: GatewayConfig, log: Logger): Promise<Ga
       subscribe: (args) => {
         const result = handlers.subscribe(args);
         // A refused subscription is a single result, not a stream: it was not served.
-        if (Symbol.asyncIterator in result) count(schema(), args.document, args.operationName);
+        if (Symbol.asyncIterator in result) count(schema(), args.document, args.operationName, args.contextValue);
         return result;
       },
     }),
@@ -74,4 +76,10 @@ export async function startUsage(config: GatewayConfig, log: Logger): Promise<Ga
     },
     stop: () => record.stop(),
   };
+}
+
+/** Who the usage record counts an operation for: its token's subject, or the anonymous client. */
+function clientOf(context: unknown): string {
+  const { subject } = principalOf(context);
+  return subject === null ? ANONYMOUS_CLIENT : `token:${subject}`;
 }
