@@ -69,6 +69,16 @@ export const gatewaySettings = z.object({
    */
   UPSTREAM_BACKLOG_EVENTS: setting.count(10_000),
   /**
+   * Subscription events resolved at once across the subgraphs, gateway-wide; more wait their turn
+   * (a burst of resuming clients is paced instead of overwhelming the subgraphs).
+   */
+  SUBSCRIPTION_RESOLVE_CONCURRENCY: setting.count(64),
+  /**
+   * Extra attempts, after a back-off, for a subscription event whose entity fetches failed only
+   * because a subgraph did not answer (SUBGRAPH_UNAVAILABLE); then it is delivered with its errors.
+   */
+  SUBSCRIPTION_RESOLVE_RETRIES: z.coerce.number().int().min(0).default(2),
+  /**
    * Reopenings in a row of an interrupted upstream subscription (socket lost, subgraph restarted,
    * backlog overflow) before its clients get SUBGRAPH_UNAVAILABLE; a message from the reopened
    * stream starts the count again.

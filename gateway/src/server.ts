@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     lagThresholdEvents: config.STREAM_LAG_THRESHOLD_EVENTS,
     upstreamConnectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
     upstreamBacklogEvents: config.UPSTREAM_BACKLOG_EVENTS,
+    resolution: { concurrency: config.SUBSCRIPTION_RESOLVE_CONCURRENCY, retries: config.SUBSCRIPTION_RESOLVE_RETRIES },
     identitySecret: config.IDENTITY_SECRET,
     planCacheBytes: config.SUBSCRIPTION_PLAN_CACHE_BYTES,
   });

@@ -51,6 +51,7 @@ function setUp(sdl = supergraph(), serviceMap: ServiceMap = {}) {
     upstreamRecoveryMs: 60_000,
     upstreamConnectTimeoutMs: 1_000,
     upstreamBacklogEvents: 100,
+    resolution: { concurrency: 64, retries: 0 },
     identitySecret: 'a-secret-of-at-least-thirty-two-characters',
     clock: new FakeClock(),
     openUpstream: (_service, request) =>

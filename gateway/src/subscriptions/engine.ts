@@ -15,6 +15,7 @@ import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
 import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
+import { eventResolution, type EventResolution, type EventResolutionOptions } from './resolution.ts';
 import { SharedSubscription } from './shared.ts';
 import type { EventBudget } from './subscriber.ts';
 import { systemClock, type Clock, type OpenStream } from './stream.ts';
@@ -39,6 +40,8 @@ export interface SubscriptionEngineOptions {
   upstreamConnectTimeoutMs: number;
   /** Upstream events that may wait to be resolved before the gateway reopens the upstream from its position (bounded memory). */
   upstreamBacklogEvents: number;
+  /** Events resolved at once, gateway-wide, and the extra attempts of one whose subgraphs did not answer (resolution.ts). */
+  resolution: EventResolutionOptions;
   /** The secret upstream sockets sign the caller's identity with (lib/auth/signed-identity.ts). */
   identitySecret: string;
   /** Memory the cache of subscription plans may take, in bytes. Default 50 MB. */
@@ -111,6 +114,7 @@ interface Planned {
 export class SubscriptionEngine {
   private planner: SubscriptionPlanner;
   private readonly upstream: UpstreamConnections;
+  private readonly resolution: EventResolution;
   private readonly shared = new Map<string, Planned>();
   private fedApiSchema: Schema;
   private closed = false;
@@ -124,6 +128,7 @@ export class SubscriptionEngine {
     this.planner = new SubscriptionPlanner(options.supergraphSdl, options.planCacheBytes);
     this.fedApiSchema = this.planner.supergraph.apiSchema();
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
+    this.resolution = eventResolution(options.resolution);
   }
 
   /** The API schema clients validate against (with the Subscription type). */
@@ -228,7 +233,8 @@ export class SubscriptionEngine {
       apiSchema: this.fedApiSchema,
       log: this.options.log,
     };
-    return (event) => resolveEvent(plan, event, request, deps);
+    // Only an event that came whole can be helped by asking the other subgraphs again.
+    return (event) => this.resolution.run(() => resolveEvent(plan, event, request, deps), Boolean(event.data) && !event.errors?.length);
   }
 
   /**
