@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { SubgraphProbe } from './probe.ts';
 
 /** A subgraph whose `/healthz` answers only when the test says. */
@@ -27,14 +27,20 @@ async function heldSubgraph(t: { after(fn: () => unknown): void }) {
 
 const INTERVAL_MS = 60_000;
 
+/** A probe watching a held subgraph, once the probe has asked it. */
+async function probing(t: TestContext) {
+  const subgraph = await heldSubgraph(t);
+  const probe = new SubgraphProbe({ timeoutMs: 5_000 });
+  t.after(() => probe.stop());
+  const held = { name: 'held', url: subgraph.url };
+  probe.watch([held], INTERVAL_MS);
+  await subgraph.firstAsked;
+  return { subgraph, probe, held };
+}
+
 describe('subgraph probe', { timeout: 10_000 }, () => {
   test('a subgraph removed and later added back has no answer from before its removal', async (t) => {
-    const subgraph = await heldSubgraph(t);
-    const probe = new SubgraphProbe({ timeoutMs: 5_000 });
-    t.after(() => probe.stop());
-    const held = { name: 'held', url: subgraph.url };
-    probe.watch([held], INTERVAL_MS);
-    await subgraph.firstAsked;
+    const { subgraph, probe, held } = await probing(t);
     subgraph.answerAll();
     await waitUntil(() => probe.report()[0]?.answers === true);
     probe.watch([], INTERVAL_MS);
@@ -44,12 +50,7 @@ describe('subgraph probe', { timeout: 10_000 }, () => {
   });
 
   test('an answer that arrives after its subgraph was removed is dropped', async (t) => {
-    const subgraph = await heldSubgraph(t);
-    const probe = new SubgraphProbe({ timeoutMs: 5_000 });
-    t.after(() => probe.stop());
-    const held = { name: 'held', url: subgraph.url };
-    probe.watch([held], INTERVAL_MS);
-    await subgraph.firstAsked;
+    const { subgraph, probe, held } = await probing(t);
     probe.watch([], INTERVAL_MS);
     subgraph.answerAll();
     // Long enough for the answer to be read and recorded, were it recorded.
