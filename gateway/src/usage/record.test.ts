@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { createLogger } from '../../../lib/logger.ts';
 import { temporaryDataDir } from '../../../test/support/data-dir.ts';
 import type { OperationUsage } from './extract.ts';
@@ -22,6 +22,16 @@ function setUp(file: string, maxOperations = 10, clientShare = 1) {
   const clock = { now: Date.parse('2026-12-01T00:00:00.000Z') };
   const record = new UsageRecord({ file, maxOperations, clientShare, flushMs: 60_000, log, now: () => clock.now });
   return { record, clock, tick: () => (clock.now += 1_000) };
+}
+
+/** The operations kept (most recent first) after each `[name, client]` ran once, in order, a second apart. */
+async function keptAfter(t: TestContext, maxOperations: number, clientShare: number, runs: (readonly [string, string])[]) {
+  const { record, tick } = setUp(join(await temporaryDataDir(t), 'usage.json'), maxOperations, clientShare);
+  for (const [name, client] of runs) {
+    record.record(operation(name), client);
+    tick();
+  }
+  return record.snapshot().operations.map((o) => o.name);
 }
 
 describe('usage record', { timeout: 10_000 }, () => {
@@ -108,38 +118,24 @@ describe('usage record', { timeout: 10_000 }, () => {
   });
 
   test('an operation another client runs too no longer counts against its first client’s share', async (t) => {
-    const { record, tick } = setUp(join(await temporaryDataDir(t), 'usage.json'), 10, 0.2);
-    for (const [name, client] of [
+    const kept = await keptAfter(t, 10, 0.2, [
       ['a', 'anonymous'],
       ['a', 'token:alice'],
       ['b', 'anonymous'],
       ['c', 'anonymous'],
       ['d', 'anonymous'],
-    ] as const) {
-      record.record(operation(name), client);
-      tick();
-    }
-    assert.deepEqual(
-      record.snapshot().operations.map((o) => o.name),
-      ['d', 'c', 'a'],
-    );
+    ]);
+    assert.deepEqual(kept, ['d', 'c', 'a']);
   });
 
   test('a client under its share takes the place of the operation seen least recently, as without shares', async (t) => {
-    const { record, tick } = setUp(join(await temporaryDataDir(t), 'usage.json'), 4, 0.5);
-    for (const [name, client] of [
+    const kept = await keptAfter(t, 4, 0.5, [
       ['a', 'token:alice'],
       ['b', 'token:bob'],
       ['c', 'token:carol'],
       ['d', 'token:dave'],
       ['e', 'anonymous'],
-    ] as const) {
-      record.record(operation(name), client);
-      tick();
-    }
-    assert.deepEqual(
-      record.snapshot().operations.map((o) => o.name),
-      ['e', 'd', 'c', 'b'],
-    );
+    ]);
+    assert.deepEqual(kept, ['e', 'd', 'c', 'b']);
   });
 });
