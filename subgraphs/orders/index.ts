@@ -188,11 +188,11 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
       void fulfillment?.start().catch(failed('the embedded fulfillment service'));
     },
     readiness: () => {
-      const status = projector.status();
+      const { entities: orders, ...status } = projector.status();
       return {
         ready: status.caughtUp,
         eventLog: ownLog ? (config.KAFKA_BROKERS ? 'kafka' : 'embedded') : 'injected',
-        projection: status,
+        projection: { ...status, orders },
         journal: journal.status(),
       };
     },
