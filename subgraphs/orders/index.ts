@@ -21,11 +21,12 @@ import { CatalogSource } from '../catalog/datasource.ts';
 import { CustomersSource } from '../customers/datasource.ts';
 import { resilienceFrom, subgraphConfig } from '../kit/config.ts';
 import { loadSubgraphSdl, type SubgraphModule } from '../kit/subgraph.ts';
+import { createProjectionRuntime } from '../kit/projection/runtime.ts';
+import { decodeOrderEvent } from '../../services/events/orders.ts';
 import { OrderCommands } from './commands.ts';
-import { EventJournal } from './journal.ts';
-import { Projector } from './projector.ts';
+import { OrderProjection } from './projection.ts';
 import { resolvers, type OrdersContext } from './resolvers.ts';
-import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot } from './snapshot.ts';
+import { ordersSnapshotNames } from './snapshot.ts';
 import { OrderEventStreams } from './stream.ts';
 
 export const ordersConfig = subgraphConfig({
@@ -110,42 +111,28 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
   const ownLog = eventLog === undefined;
   const events = eventLog ?? createEventLog(config, log, 'orders-subgraph');
   const registry = new Registry();
-  const journal = new EventJournal({ maxEvents: config.JOURNAL_MAX_EVENTS, logger: log });
-  // The projector exists below by the time a subscription arrives (streams open only once serving).
-  const streams = new OrderEventStreams({
-    journal,
-    bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
-    registry,
-    liveFrom: () => projector.liveFrom(),
-    logEnd: () => events.endOffsets(ORDERS_TOPIC),
-    lag: () => {
-      const status = projector.status();
-      return { events: status.partitions.some((p) => p.lag === null) ? null : status.totalLag, stale: status.stale };
-    },
-  });
-  const snapshotStore = new SnapshotStore({
-    file: join(config.DATA_DIR, 'orders', 'projection.snapshot'),
-    topic: ORDERS_TOPIC,
-    logger: log,
-  });
-  const projector = new Projector({
-    log: events,
+  const projection = createProjectionRuntime({
+    name: 'orders',
+    field: 'orderEvents',
+    entities: 'orders',
+    events,
     topic: ORDERS_TOPIC,
     deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
     groupId: config.PROJECTION_GROUP_ID,
+    projection: new OrderProjection(),
+    decode: decodeOrderEvent,
+    snapshot: {
+      file: join(config.DATA_DIR, 'orders', 'projection.snapshot'),
+      intervalMs: config.SNAPSHOT_INTERVAL_MS,
+      names: ordersSnapshotNames,
+    },
+    journalMaxEvents: config.JOURNAL_MAX_EVENTS,
+    bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     logger: log,
     registry,
-    sink: journal,
-    restore: restoreFromSnapshot(snapshotStore, journal, log, (snapshot) =>
-      snapshots.alreadySaved(snapshot.projector.projection.positions),
-    ),
+    streams: (options) => new OrderEventStreams(options),
   });
-  const snapshots = new PeriodicSnapshots({
-    store: snapshotStore,
-    intervalMs: config.SNAPSHOT_INTERVAL_MS,
-    logger: log,
-    take: () => takeSnapshot(ORDERS_TOPIC, projector, journal),
-  });
+  const { projector, streams } = projection;
   const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
   const commands = new OrderCommands({
@@ -182,24 +169,22 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     registry,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.
     start: async () => {
-      const failed = (what: string) => (err: unknown) => log.error({ err }, `${what} failed to start`);
-      void projector.start().catch(failed('the orders projection'));
-      snapshots.start();
-      void fulfillment?.start().catch(failed('the embedded fulfillment service'));
+      projection.start();
+      void fulfillment?.start().catch((err: unknown) => log.error({ err }, 'the embedded fulfillment service failed to start'));
     },
     readiness: () => {
-      const { entities: orders, ...status } = projector.status();
+      const { ready, projection: status, journal: journalStatus } = projection.readiness();
+      const { entities: orders, ...rest } = status;
       return {
-        ready: status.caughtUp,
+        ready,
         eventLog: ownLog ? (config.KAFKA_BROKERS ? 'kafka' : 'embedded') : 'injected',
-        projection: { ...status, orders },
-        journal: journal.status(),
+        projection: { ...rest, orders },
+        journal: journalStatus,
       };
     },
     close: async () => {
       await fulfillment?.stop();
-      await projector.stop();
-      await snapshots.stop();
+      await projection.stop();
       if (ownLog) await events.close();
       catalog.close();
     },

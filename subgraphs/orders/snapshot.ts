@@ -15,7 +15,8 @@ export { PeriodicSnapshots, SNAPSHOT_VERSION, restoreFromSnapshot, takeSnapshot 
 
 export const SNAPSHOT_FORMAT = 'interchange.orders-snapshot';
 
-const names: SnapshotNames<Order> = {
+/** What the orders snapshot file calls things. */
+export const ordersSnapshotNames: SnapshotNames<Order> = {
   format: SNAPSHOT_FORMAT,
   name: 'orders',
   entity: 'order',
@@ -28,6 +29,6 @@ export type OrdersSnapshot = Snapshot<Order, OrderEvent>;
 
 export class SnapshotStore extends KitSnapshotStore<Order, OrderEvent> {
   constructor(options: Omit<SnapshotStoreOptions<Order>, 'names'>) {
-    super({ ...options, names });
+    super({ ...options, names: ordersSnapshotNames });
   }
 }
