@@ -1,0 +1,152 @@
+/**
+ * A projection of any topic whose events have a contract (event-schemas.ts): each record is decoded
+ * and validated against its event type's schema (ajv), and the entity of its key is upserted: the
+ * event's fields are merged into it, newest wins. What `interchange subgraph new --from-topic`
+ * builds its subgraphs on; nothing here is generated.
+ *
+ * With the embedded log, nothing outside the process can publish to it: `eventInlet` is an ops
+ * route (`POST /events`, on the ops listener) through which a producer of the development system,
+ * or a test, publishes events to the topic, keyed by their key field as a Kafka producer would.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import express, { type Express } from 'express';
+import type { EventLog } from '../../../lib/eventlog/types.ts';
+import { pageSize } from '../arguments.ts';
+import type { EventContract } from './event-schemas.ts';
+import type { Decoded } from './projector.ts';
+import { ReadModel, type Reducer } from './read-model.ts';
+
+/** A record of the topic, decoded: its envelope read by the contract, and the event itself. */
+export interface TopicEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly occurredAt?: string | undefined;
+  /** The entity's key (as a string). */
+  readonly key: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An entity: its fields as the events gave them (the key field among them), and the projection's
+ * bookkeeping under names no GraphQL field can take.
+ */
+export type TopicEntity = Readonly<Record<string, unknown>> & {
+  readonly __key: string;
+  /** Events applied to it. */
+  readonly __version: number;
+  /** Ids of the events applied, for de-duplication. */
+  readonly __eventIds: readonly string[];
+};
+
+/** Decodes a record's value by the contract: JSON, a known event type, valid against its schema. Never throws. */
+export function topicDecoder(contract: EventContract): (value: string) => Decoded<TopicEvent> {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  const validators = new Map<string, ValidateFunction>(contract.types.map((t) => [t.type, ajv.compile(t.schema)]));
+  const known = contract.types.map((t) => t.type).join(', ');
+  return (value) => {
+    let event: unknown;
+    try {
+      event = JSON.parse(value);
+    } catch (err) {
+      return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+    }
+    const type = (event as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string') return { ok: false, reason: 'not an event: no `type`' };
+    const validate = validators.get(type);
+    if (!validate) return { ok: false, reason: `unknown event type ${JSON.stringify(type)} (the contract has ${known})` };
+    if (!validate(event)) {
+      const problems = (validate.errors ?? []).map((e) => `event${e.instancePath} ${e.message ?? 'is invalid'}`).join('; ');
+      return { ok: false, reason: `invalid ${type}: ${problems}` };
+    }
+    const data = event as Record<string, unknown>;
+    return {
+      ok: true,
+      event: {
+        id: data[contract.id] as string,
+        type,
+        occurredAt: contract.occurredAt ? (data['occurredAt'] as string | undefined) : undefined,
+        key: String(data[contract.key]),
+        data,
+      },
+    };
+  };
+}
+
+/** Upserts: an event creates its key's entity or merges its fields into it (all but `type` and the event id). */
+export function upsertReducer(contract: EventContract): Reducer<TopicEntity, TopicEvent> {
+  return {
+    key: (event) => event.key,
+    eventId: (event) => event.id,
+    keyOf: (entity) => entity.__key,
+    eventIds: (entity) => entity.__eventIds,
+    apply(existing, event) {
+      const fields = Object.fromEntries(Object.entries(event.data).filter(([name]) => name !== 'type' && name !== contract.id));
+      return {
+        entity: {
+          ...existing,
+          ...fields,
+          __key: event.key,
+          __version: (existing?.__version ?? 0) + 1,
+          __eventIds: [...(existing?.__eventIds ?? []), event.id],
+        },
+      };
+    },
+  };
+}
+
+/** The read model of a topic: upserted entities, listed by key. */
+export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
+  constructor(contract: EventContract) {
+    super(upsertReducer(contract));
+  }
+
+  /** The first `first` entities by key (1 to 100), after the key `after` when given. */
+  page(first: number, after?: string | null): TopicEntity[] {
+    const count = pageSize(first);
+    const keys = [...this.values()].map((entity) => entity.__key).sort();
+    const from = after === undefined || after === null ? 0 : keys.findIndex((key) => key > after);
+    return from < 0 ? [] : keys.slice(from, from + count).map((key) => this.get(key)!);
+  }
+}
+
+/** Whether a value read back from a snapshot is an entity. */
+export const isTopicEntity = (value: unknown): boolean =>
+  typeof (value as TopicEntity | null)?.__key === 'string' && Array.isArray((value as TopicEntity).__eventIds);
+
+/** Most events one `POST /events` takes. */
+const MAX_INLET_EVENTS = 1_000;
+
+/**
+ * `POST /events` on the ops listener: publishes the body's events (one JSON object or an array)
+ * to the topic, each keyed by its key field; answers `{ "published": [{ partition, offset }] }`.
+ * Nothing is validated beyond the key: the projection validates, and dead-letters what is invalid.
+ */
+export function eventInlet(log: EventLog, topic: string, contract: Pick<EventContract, 'key'>): (app: Express) => void {
+  return (app) => {
+    app.post('/events', express.json({ limit: '1mb' }), async (req, res) => {
+      const body: unknown = req.body;
+      const events = Array.isArray(body) ? (body as unknown[]) : [body];
+      const keyless = events.findIndex((e) => {
+        const key = (e as Record<string, unknown> | null)?.[contract.key];
+        return typeof key !== 'string' && typeof key !== 'number';
+      });
+      if (events.length === 0 || events.length > MAX_INLET_EVENTS || keyless >= 0) {
+        res.status(400).json({
+          error:
+            keyless >= 0
+              ? `event ${keyless} has no key field \`${contract.key}\``
+              : `send one event (a JSON object) or an array of 1 to ${MAX_INLET_EVENTS}`,
+        });
+        return;
+      }
+      const records = events.map((e) => ({ key: String((e as Record<string, unknown>)[contract.key]), value: JSON.stringify(e) }));
+      try {
+        res.json({ published: await log.publish(topic, records) });
+      } catch (err) {
+        res.status(503).json({ error: `the event log did not take the events: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    });
+  };
+}
