@@ -226,7 +226,7 @@ function shapeOf(schema: unknown, file: string, path: string[]): Shape {
   for (const keyword of UNMAPPABLE)
     if (keyword in schema) throw new EventSchemaError(at(keyword), `\`${keyword}\` cannot be mapped to a GraphQL type`);
   let type = schema['type'];
-  const nullable = true;
+  const nullable = Array.isArray(type) && type.includes('null');
   if (Array.isArray(type)) {
     const others = type.filter((t) => t !== 'null');
     if (others.length !== 1) throw new EventSchemaError(at('type'), `a union of types (${type.join(', ')}) cannot be mapped`);

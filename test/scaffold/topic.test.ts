@@ -1,0 +1,170 @@
+/** The event-schema reader (--from-topic): what it maps from a folder of schemas, and what it refuses, with the file and JSON pointer. */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ContractError } from '../../scripts/scaffold/model.ts';
+import { readTopic, writeTopicSdl } from '../../scripts/scaffold/topic.ts';
+import { fixtures } from './support.ts';
+
+/** One event type's schema: `type` const, `eventId`, the `sku` key, and `properties` besides. */
+const event = (type: string, properties: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => ({
+  type: 'object',
+  required: ['type', 'eventId', 'sku'],
+  properties: {
+    type: { const: type },
+    eventId: { type: 'string' },
+    sku: { type: 'string', 'x-key': true },
+    ...properties,
+  },
+  ...top,
+});
+
+describe('the event-schema reader', { timeout: 30_000 }, () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+  /** A folder with these schemas, by file name. */
+  async function folder(files: Record<string, unknown>): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'interchange-topic-'));
+    dirs.push(dir);
+    await mkdir(dir, { recursive: true });
+    for (const [file, schema] of Object.entries(files))
+      await writeFile(join(dir, file), typeof schema === 'string' ? schema : JSON.stringify(schema));
+    return dir;
+  }
+  const refuses = async (files: Record<string, unknown>, message: string) => {
+    const dir = await folder(files);
+    assert.throws(
+      () => readTopic(dir, 'stock', 'stock.events'),
+      (err: Error) => {
+        assert.ok(err instanceof ContractError, String(err));
+        assert.equal(err.message, message);
+        return true;
+      },
+    );
+  };
+
+  test('maps the fixture: the entity keyed by sku, its fields merged over the event types, nested objects and lists', () => {
+    const model = readTopic(join(fixtures, 'inventory-events'), 'inventory', 'inventory.events');
+    assert.equal(model.entity, 'StockLevel');
+    assert.deepEqual(
+      [model.rootOne, model.rootList, model.subscription, model.eventType],
+      ['stockLevel', 'stockLevels', 'stockLevelEvents', 'StockLevelEvent'],
+    );
+    assert.deepEqual([model.contract.key, model.contract.id, model.contract.occurredAt], ['sku', 'eventId', true]);
+    assert.deepEqual(
+      model.contract.types.map((t) => [t.type, t.file]),
+      [
+        ['StockAdjusted', 'stock-adjusted.json'],
+        ['StockReceived', 'stock-received.json'],
+      ],
+    );
+    assert.deepEqual(Object.fromEntries(model.types), {
+      'StockLevel.sku': 'ID!',
+      'StockLevel.quantity': 'Int!',
+      'StockLevel.reason': 'String',
+      'StockLevel.location': 'StockLevelLocation',
+      'StockLevelLocation.aisle': 'String!',
+      'StockLevelLocation.shelf': 'Int',
+      'StockLevel.tags': '[String!]',
+      'StockLevel.occurredAt': 'String',
+      'StockLevel.warehouse': 'String',
+    });
+    const sdl = writeTopicSdl(model, 'schema/events/inventory/');
+    assert.match(sdl, /type StockLevel @key\(fields: "sku"\) \{\n {2}"The stock keeping unit."\n {2}sku: ID!\n/);
+    assert.match(sdl, /stockLevelEvents\(\n(.*\n)* {2}\): StockLevelEvent! @resumable\(position: "cursor", argument: "after"\)/);
+    assert.match(sdl, /stockLevels\(first: Int = 20, after: ID\): \[StockLevel!\]!/);
+  });
+
+  test('the entity is named after the subgraph when no schema says (x-entity)', async () => {
+    const model = readTopic(await folder({ 'a.json': event('A'), 'b.json': event('B', { n: { type: 'number' } }) }), 'parcels', 'p');
+    assert.equal(model.entity, 'Parcel');
+    assert.equal(model.types.get('Parcel.n'), 'Float', 'a field only some events carry is nullable');
+  });
+
+  const refusals: [string, Record<string, unknown>, string][] = [
+    [
+      'no key field',
+      { 'a.json': { ...event('A'), properties: { type: { const: 'A' }, eventId: { type: 'string' }, sku: { type: 'string' } } } },
+      'a.json#/properties: no key field: mark the property that identifies the entity with `"x-key": true`',
+    ],
+    [
+      'oneOf at the top of a schema',
+      { 'a.json': event('A', {}, { oneOf: [{ required: ['x'] }] }) },
+      'a.json#/oneOf: `oneOf` at the top of an event schema cannot be mapped: one schema per event type',
+    ],
+    [
+      'anyOf in a property',
+      { 'a.json': event('A', { size: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) },
+      'a.json#/properties/size/anyOf: `anyOf` cannot be mapped to a GraphQL type',
+    ],
+    [
+      'a $ref',
+      { 'a.json': event('A', { box: { type: 'array', items: { $ref: '#/definitions/Box' } } }) },
+      'a.json#/properties/box/items/$ref: `$ref` cannot be mapped to a GraphQL type',
+    ],
+    [
+      'a free-form object',
+      { 'a.json': event('A', { attributes: { type: 'object', additionalProperties: { type: 'string' } } }) },
+      'a.json#/properties/attributes: a free-form object (no `properties`) cannot be mapped to a GraphQL type',
+    ],
+    [
+      'a union of types',
+      { 'a.json': event('A', { size: { type: ['string', 'integer'] } }) },
+      'a.json#/properties/size/type: a union of types (string, integer) cannot be mapped',
+    ],
+    [
+      'a field with two shapes',
+      { 'a.json': event('A', { size: { type: 'string' } }), 'b.json': event('B', { size: { type: 'integer' } }) },
+      'b.json#/properties/size: its shape differs from the one in a.json: a field has one type',
+    ],
+    [
+      'no event id',
+      {
+        'a.json': {
+          ...event('A'),
+          properties: { type: { const: 'A' }, sku: { type: 'string', 'x-key': true } },
+          required: ['type', 'sku'],
+        },
+      },
+      'a.json#/properties: no event id: add a required `eventId` string, or mark one with `"x-event-id": true`',
+    ],
+    [
+      'an event type without a const',
+      { 'a.json': event('A', { type: { type: 'string' } }) },
+      'a.json#/properties/type: the event type must be the required property `type` with a `const` string',
+    ],
+    [
+      'a property name GraphQL cannot take',
+      { 'a.json': event('A', { 'unit-price': { type: 'number' } }) },
+      "a.json#/properties/unit-price: 'unit-price' cannot be a GraphQL field name",
+    ],
+    [
+      'another draft of JSON Schema',
+      { 'a.json': event('A', {}, { $schema: 'https://json-schema.org/draft/2020-12/schema' }) },
+      'a.json#/$schema: https://json-schema.org/draft/2020-12/schema is not supported: write draft-07 schemas',
+    ],
+    ['a file that is not JSON', { 'a.json': '{ nope' }, `a.json: not JSON: ${errorOf('{ nope')}`],
+  ];
+  for (const [what, files, message] of refusals)
+    test(`refuses ${what}, naming the file and the JSON pointer`, () => refuses(files, message));
+
+  test('refuses a folder without schemas, and a topic name Kafka cannot take', async () => {
+    const empty = await folder({});
+    assert.throws(() => readTopic(empty, 'stock', 'stock.events'), new RegExp(`${empty}: no event schema \\(\\*\\.json\\) in the folder`));
+    assert.throws(
+      () => readTopic(join(fixtures, 'inventory-events'), 'stock', 'stock events'),
+      /--from-topic stock events: not a Kafka topic name/,
+    );
+  });
+});
+
+function errorOf(text: string): string {
+  try {
+    JSON.parse(text);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
