@@ -1,0 +1,111 @@
+/** The kit's read model with a topic's upsert reducer: decoding by the contract, upserts, de-duplication, indexes, pages. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { eventContract } from './event-schemas.ts';
+import { ReadModel, type Reducer } from './read-model.ts';
+import { TopicProjection, topicDecoder } from './topic.ts';
+
+const contract = eventContract([
+  {
+    file: 'moved.json',
+    schema: {
+      type: 'object',
+      required: ['type', 'eventId', 'parcel'],
+      properties: {
+        type: { const: 'ParcelMoved' },
+        eventId: { type: 'string' },
+        parcel: { type: 'string', 'x-key': true },
+        depot: { type: 'string' },
+        weight: { type: 'integer', minimum: 0 },
+      },
+      additionalProperties: false,
+    },
+  },
+]);
+const decode = topicDecoder(contract);
+const moved = (parcel: string, eventId: string, fields: Record<string, unknown> = {}) => {
+  const decoded = decode(JSON.stringify({ type: 'ParcelMoved', eventId, parcel, ...fields }));
+  assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+  return decoded.event;
+};
+
+describe('a topic projection', () => {
+  test('decoding says why a record is not an event of the contract', () => {
+    const reasons = ['{', '{"x":1}', '{"type":"Other"}', '{"type":"ParcelMoved","eventId":"e","parcel":"p","weight":-1}'].map((value) => {
+      const decoded = decode(value);
+      return decoded.ok ? 'ok' : decoded.reason.replace(/: .*JSON.*/, ': (parser message)');
+    });
+    assert.deepEqual(reasons, [
+      'not JSON: (parser message)',
+      'not an event: no `type`',
+      'unknown event type "Other" (the contract has ParcelMoved)',
+      'invalid ParcelMoved: event/weight must be >= 0',
+    ]);
+  });
+
+  test('upserts: each event merges its fields into its key’s entity; a replayed or repeated event changes nothing', () => {
+    const projection = new TopicProjection(contract);
+    assert.equal(projection.apply({ partition: 0, offset: 0 }, moved('p1', 'e1', { depot: 'north', weight: 3 })).kind, 'applied');
+    assert.equal(projection.apply({ partition: 0, offset: 1 }, moved('p1', 'e2', { depot: 'south' })).kind, 'applied');
+    assert.equal(projection.apply({ partition: 0, offset: 1 }, moved('p1', 'e3')).kind, 'replayed');
+    assert.equal(projection.apply({ partition: 0, offset: 2 }, moved('p1', 'e1', { depot: 'west' })).kind, 'duplicate');
+    const { __eventIds, __version, ...fields } = projection.get('p1')!;
+    assert.deepEqual(fields, { parcel: 'p1', depot: 'south', weight: 3, __key: 'p1' });
+    assert.deepEqual([__eventIds, __version], [['e1', 'e2'], 2]);
+    assert.deepEqual(projection.positionVector(1), [3]);
+  });
+
+  test('lists entities by key, a page after a key', () => {
+    const projection = new TopicProjection(contract);
+    ['c', 'a', 'd', 'b'].forEach((parcel, offset) => projection.apply({ partition: 0, offset }, moved(parcel, `e-${parcel}`)));
+    const keys = (entities: { __key: string }[]) => entities.map((e) => e.__key);
+    assert.deepEqual(keys(projection.page(2)), ['a', 'b']);
+    assert.deepEqual(keys(projection.page(2, 'b')), ['c', 'd']);
+    assert.deepEqual(keys(projection.page(2, 'd')), []);
+    assert.throws(() => projection.page(0), /"first" must be between 1 and 100/);
+  });
+});
+
+describe('the read model', () => {
+  interface Tally {
+    id: string;
+    owner: string;
+    ids: string[];
+  }
+  type Move = { id: string; tally: string; owner: string };
+  const reducer: Reducer<Tally, Move> = {
+    key: (move) => move.tally,
+    eventId: (move) => move.id,
+    keyOf: (tally) => tally.id,
+    eventIds: (tally) => tally.ids,
+    indexes: { owner: (tally) => tally.owner },
+    apply: (existing, move) =>
+      move.owner === ''
+        ? { refused: 'no owner' }
+        : { entity: { id: move.tally, owner: move.owner, ids: [...(existing?.ids ?? []), move.id] } },
+  };
+
+  test('moves an entity between index entries when its indexed value changes, and restores its indexes from a state', () => {
+    const model = new ReadModel(reducer);
+    model.apply({ partition: 0, offset: 0 }, { id: 'm1', tally: 't1', owner: 'ann' });
+    model.apply({ partition: 0, offset: 1 }, { id: 'm2', tally: 't2', owner: 'ann' });
+    model.apply({ partition: 0, offset: 2 }, { id: 'm3', tally: 't1', owner: 'bob' });
+    const owned = (m: ReadModel<Tally, Move>, owner: string) => m.indexed('owner', owner).map((t) => t.id);
+    assert.deepEqual([owned(model, 'ann'), owned(model, 'bob')], [['t2'], ['t1']]);
+    const restored = new ReadModel(reducer);
+    restored.restoreState(structuredClone(model.exportState(1)));
+    assert.deepEqual([owned(restored, 'ann'), owned(restored, 'bob')], [['t2'], ['t1']]);
+    assert.deepEqual(restored.snapshot(), model.snapshot());
+  });
+
+  test('a refused event changes nothing, not even the position, until the caller skips it', () => {
+    const model = new ReadModel(reducer);
+    assert.deepEqual(model.apply({ partition: 1, offset: 0 }, { id: 'm1', tally: 't1', owner: '' }), {
+      kind: 'refused',
+      reason: 'no owner',
+    });
+    assert.deepEqual([model.size, model.position(1)], [0, 0]);
+    model.skip({ partition: 1, offset: 0 });
+    assert.equal(model.position(1), 1);
+  });
+});
