@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { closeServer, listen } from '../../lib/lifecycle.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
-import { fixtures, subgraphNew } from '../scaffold/support.ts';
+import { fixtures, inventoryTopic, subgraphNew } from '../scaffold/support.ts';
 import { reviewsService, shippingService, type Shipment } from '../scaffold/services.ts';
 import { ProtocolClient } from '../subscriptions/support.ts';
 import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
@@ -136,14 +136,7 @@ describe('subgraphs added to a running system from their contracts', { timeout: 
     { timeout: 180_000 },
     async (t) => {
       const started = Date.now();
-      const run = await subgraphNew(
-        scratch!.root,
-        'inventory',
-        '--from-topic',
-        'inventory.events',
-        '--event-schemas',
-        join(fixtures, 'inventory-events'),
-      );
+      const run = await subgraphNew(scratch!.root, 'inventory', ...inventoryTopic);
       assert.equal(run.code, 0, run.stderr);
       await placeOrder();
       const QUERY = '{ stockLevel(id: "p1") { sku quantity warehouse } stockLevels(first: 5) { sku } }';

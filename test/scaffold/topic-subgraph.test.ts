@@ -16,7 +16,7 @@ import { startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityConnectionParams, identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
 import { waitFor } from '../support/wait.ts';
-import { fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { inventoryTopic, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 
 const received = (sku: string, quantity: number, eventId = `${sku}-received-${quantity}`) => ({
   type: 'StockReceived',
@@ -70,14 +70,7 @@ describe('interchange subgraph new --from-topic', () => {
 
   test('writes the SDL, the code, the event schemas and the registry entry, and composes', { timeout: 120_000 }, async (t) => {
     const started = performance.now();
-    const run = await subgraphNew(
-      scratch!.root,
-      'inventory',
-      '--from-topic',
-      'inventory.events',
-      '--event-schemas',
-      join(fixtures, 'inventory-events'),
-    );
+    const run = await subgraphNew(scratch!.root, 'inventory', ...inventoryTopic);
     assert.equal(run.code, 0, run.stderr);
     for (const file of [
       'schema/events/inventory/stock-received.json',
