@@ -98,6 +98,11 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
     return `${this.#options.names.name} snapshot`;
   }
 
+  /** What the entities are called in the file and logs (`orders`). */
+  get entities(): string {
+    return this.#options.names.entities;
+  }
+
   get file(): string {
     return this.#options.file;
   }
@@ -363,7 +368,7 @@ export class PeriodicSnapshots<E, Ev extends JournalEvent = JournalEvent> {
         {
           file: store.file,
           positions: snapshot.projector.projection.positions,
-          entities: snapshot.projector.projection.entities.length,
+          [store.entities]: snapshot.projector.projection.entities.length,
           journalEvents: snapshot.journal.entries.length,
           bytes,
           ms: Math.round(performance.now() - started),
