@@ -5,7 +5,11 @@
  * cycle, an upsert); everything else is here.
  *
  * Exactly-once in effect: a record at or before a partition's applied position is skipped (a
- * replay), and an event whose id the entity has seen is skipped (a duplicate published twice).
+ * replay: the positions cover any redelivery), and an event whose id was seen is skipped (a
+ * duplicate published twice). Which ids are remembered is the reducer's choice: those its entity
+ * lists (`eventIds`: an order lists its few events), or else the read model's own bounded window of
+ * the most recent ids (`recentEventIds`, in memory only: after a restart it starts empty), so that
+ * memory never grows with a key's event count.
  * An event the reducer refuses changes nothing, not even the position: the caller records the
  * record elsewhere (the dead-letter topic) and only then `skip`s it, so the position never covers a
  * record that is neither applied nor recorded (a snapshot saves the position).
@@ -20,8 +24,12 @@ export interface Reducer<E, Ev> {
   eventId(event: Ev): string;
   /** An entity's key (as `key` gave it for its events). */
   keyOf(entity: E): string;
-  /** The ids of the events applied to an entity, for de-duplication. */
-  eventIds(entity: E): readonly string[];
+  /**
+   * The ids of the events applied to an entity, for de-duplication, when the entity keeps them (it
+   * then must keep them bounded: an order has at most four events). Without it, the read model
+   * remembers the most recent ids itself (ReadModelOptions.recentEventIds).
+   */
+  eventIds?(entity: E): readonly string[];
   /**
    * The entity after `event` (`existing` is undefined for the first event of a key), or why the
    * event cannot apply. Must not modify `existing`: entities are immutable (snapshots and journal
@@ -42,6 +50,43 @@ export interface ProjectionState<E> {
   entities: E[];
 }
 
+export interface ReadModelOptions {
+  /**
+   * Most event ids remembered for de-duplication when the reducer has no `eventIds`: the newest
+   * ones over all keys; a duplicate of an older event is applied again. Default 10 000.
+   */
+  recentEventIds?: number;
+}
+
+/** The newest `max` ids seen, oldest dropped first. */
+class RecentIds {
+  readonly #ids = new Set<string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`ReadModel: recentEventIds must be a positive integer, got ${max}`);
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
+
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  add(id: string): void {
+    this.#ids.add(id);
+    // A Set iterates in insertion order: its first value is the oldest.
+    if (this.#ids.size > this.#max) this.#ids.delete(this.#ids.values().next().value!);
+  }
+
+  clear(): void {
+    this.#ids.clear();
+  }
+}
+
 export class ReadModel<E, Ev> {
   private readonly entities = new Map<string, E>();
   /** Index name -> indexed value -> keys. */
@@ -49,9 +94,12 @@ export class ReadModel<E, Ev> {
   /** Partition -> next offset to apply. */
   private readonly positions = new Map<number, number>();
   protected readonly reducer: Reducer<E, Ev>;
+  /** Recent `<key>\n<event id>`s, when the reducer's entities keep no ids. */
+  readonly #recent: RecentIds | undefined;
 
-  constructor(reducer: Reducer<E, Ev>) {
+  constructor(reducer: Reducer<E, Ev>, options: ReadModelOptions = {}) {
     this.reducer = reducer;
+    this.#recent = reducer.eventIds ? undefined : new RecentIds(options.recentEventIds ?? 10_000);
     for (const name of Object.keys(reducer.indexes ?? {})) this.indexes.set(name, new Map());
   }
 
@@ -88,10 +136,14 @@ export class ReadModel<E, Ev> {
 
   /** Applies an event to its entity, position aside. */
   private applyEvent(event: Ev): ApplyResult<E> {
-    const existing = this.entities.get(this.reducer.key(event));
-    if (existing && this.reducer.eventIds(existing).includes(this.reducer.eventId(event))) return { kind: 'duplicate' };
+    const key = this.reducer.key(event);
+    const id = this.reducer.eventId(event);
+    const existing = this.entities.get(key);
+    const seen = this.#recent ? this.#recent.has(`${key}\n${id}`) : existing !== undefined && this.reducer.eventIds!(existing).includes(id);
+    if (seen) return { kind: 'duplicate' };
     const result = this.reducer.apply(existing, event);
     if ('refused' in result) return { kind: 'refused', reason: result.refused };
+    this.#recent?.add(`${key}\n${id}`);
     this.put(result.entity, existing);
     return { kind: 'applied', entity: result.entity };
   }
@@ -115,6 +167,11 @@ export class ReadModel<E, Ev> {
     return this.entities.size;
   }
 
+  /** Event ids the read model itself remembers for de-duplication (0 when its entities keep them). */
+  get rememberedEventIds(): number {
+    return this.#recent?.size ?? 0;
+  }
+
   /** Every entity by key, for comparing read models in tests and snapshots. */
   snapshot(): E[] {
     return [...this.entities.values()].sort((a, b) => this.reducer.keyOf(a).localeCompare(this.reducer.keyOf(b)));
@@ -134,6 +191,7 @@ export class ReadModel<E, Ev> {
     this.entities.clear();
     for (const index of this.indexes.values()) index.clear();
     this.positions.clear();
+    this.#recent?.clear();
     state.positions.forEach((next, partition) => this.skipTo(partition, next));
     for (const entity of state.entities) this.put(entity, undefined);
   }

@@ -15,7 +15,7 @@ import type { EventLog } from '../../../lib/eventlog/types.ts';
 import { pageSize } from '../arguments.ts';
 import type { EventContract } from './event-schemas.ts';
 import type { Decoded } from './projector.ts';
-import { ReadModel, type Reducer } from './read-model.ts';
+import { ReadModel, type ReadModelOptions, type Reducer } from './read-model.ts';
 
 /** A record of the topic, decoded: its envelope read by the contract, and the event itself. */
 export interface TopicEvent {
@@ -29,14 +29,13 @@ export interface TopicEvent {
 
 /**
  * An entity: its fields as the events gave them (the key field among them), and the projection's
- * bookkeeping under names no GraphQL field can take.
+ * bookkeeping under names no GraphQL field can take. Its size does not grow with its event count
+ * (the read model remembers recent event ids itself, bounded).
  */
 export type TopicEntity = Readonly<Record<string, unknown>> & {
   readonly __key: string;
   /** Events applied to it. */
   readonly __version: number;
-  /** Ids of the events applied, for de-duplication. */
-  readonly __eventIds: readonly string[];
 };
 
 /** Decodes a record's value by the contract: JSON, a known event type, valid against its schema. Never throws. */
@@ -80,7 +79,6 @@ export function upsertReducer(contract: EventContract): Reducer<TopicEntity, Top
     key: (event) => event.key,
     eventId: (event) => event.id,
     keyOf: (entity) => entity.__key,
-    eventIds: (entity) => entity.__eventIds,
     apply(existing, event) {
       const fields = Object.fromEntries(Object.entries(event.data).filter(([name]) => name !== 'type' && name !== contract.id));
       return {
@@ -89,7 +87,6 @@ export function upsertReducer(contract: EventContract): Reducer<TopicEntity, Top
           ...fields,
           __key: event.key,
           __version: (existing?.__version ?? 0) + 1,
-          __eventIds: [...(existing?.__eventIds ?? []), event.id],
         },
       };
     },
@@ -98,8 +95,8 @@ export function upsertReducer(contract: EventContract): Reducer<TopicEntity, Top
 
 /** The read model of a topic: upserted entities, listed by key. */
 export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
-  constructor(contract: EventContract) {
-    super(upsertReducer(contract));
+  constructor(contract: EventContract, options?: ReadModelOptions) {
+    super(upsertReducer(contract), options);
   }
 
   /** The first `first` entities by key (1 to 100), after the key `after` when given. */
@@ -113,7 +110,7 @@ export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
 
 /** Whether a value read back from a snapshot is an entity. */
 export const isTopicEntity = (value: unknown): boolean =>
-  typeof (value as TopicEntity | null)?.__key === 'string' && Array.isArray((value as TopicEntity).__eventIds);
+  typeof (value as TopicEntity | null)?.__key === 'string' && typeof (value as TopicEntity).__version === 'number';
 
 /** Most events one `POST /events` takes. */
 const MAX_INLET_EVENTS = 1_000;
