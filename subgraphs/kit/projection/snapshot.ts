@@ -5,8 +5,10 @@
  *
  * File format (version 2), one JSON value per line, so that neither writing nor reading needs the
  * whole state as one string:
- *   1. a header: `{ format, version, topic, partitions, positions, counters, takenAt, orders, entries, journal }`
- *      (`orders` and `entries` are counts; `journal` is the journal's state without its entries);
+ *   1. a header: `{ orders, format, version, topic, partitions, positions, counters, takenAt, entityCount, entries, journal }`
+ *      (`entityCount` and `entries` are counts, and `orders` the count again under the entities'
+ *      name, which older files have instead of `entityCount`; `journal` is the journal's state
+ *      without its entries);
  *   2. `orders` lines, one order each;
  *   3. `entries` lines, one retained journal entry each, in order, its entity as `order`: verbatim
  *      for the first entry of an order; a later entry of the same order carries `orderId`,
@@ -68,6 +70,8 @@ interface Header {
   positions: number[];
   counters: ProjectorState<unknown>['counters'];
   takenAt: string;
+  /** Entities in the file (older files: only under the names' `entities`). */
+  entityCount?: number;
   entries: number;
   journal: Omit<JournalState<unknown>, 'entries'>;
 }
@@ -118,6 +122,9 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
     const { names } = this.#options;
     const entityCount = projector.projection.entities.length;
     const header: Header & Record<string, unknown> = {
+      // Under the entities' own name for readers of the orders format (`orders`), first: a name that
+      // is one of the fixed keys below (`entries`, `positions` ...) gives way to it.
+      [names.entities]: entityCount,
       format: names.format,
       version: SNAPSHOT_VERSION,
       topic: snapshot.topic,
@@ -125,7 +132,7 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
       positions: projector.projection.positions,
       counters: projector.counters,
       takenAt: new Date().toISOString(),
-      [names.entities]: entityCount,
+      entityCount,
       entries: entries.length,
       journal: journalRest,
     };
@@ -206,7 +213,7 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
     rest += decoder.end();
     if (rest !== '') throw new Error('the last line is incomplete');
     if (!header) throw new Error('the file is empty');
-    const entityCount = ((header as Record<string, unknown>)[names.entities] as number | undefined) ?? 0;
+    const entityCount = (this.#entityCount(header) as number | undefined) ?? 0;
     const { entries: entryCount = 0 } = header;
     const trailer = values.pop() as { end?: unknown } | undefined;
     if (trailer?.end !== entityCount + entryCount || values.length !== entityCount + entryCount)
@@ -226,6 +233,11 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
     };
   }
 
+  /** The header's count of entities: `entityCount`, or in older files the names' `entities`. */
+  #entityCount(header: Partial<Header>): unknown {
+    return 'entityCount' in header ? header.entityCount : (header as Record<string, unknown>)[this.#options.names.entities];
+  }
+
   /** Why a snapshot with this header cannot resume on this topic, if it cannot. */
   #misfit(header: Partial<Header> | null, endOffsets: number[]): string | undefined {
     const { names } = this.#options;
@@ -233,7 +245,7 @@ export class SnapshotStore<E, Ev extends JournalEvent = JournalEvent> {
     if (!READABLE_VERSIONS.includes(header.version))
       return `format version ${String(header.version)}, this version reads ${READABLE_VERSIONS.join(' and ')}`;
     const { topic, positions, entries, counters, journal } = header;
-    const entities = (header as Record<string, unknown>)[names.entities];
+    const entities = this.#entityCount(header);
     const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
     if (
       !Array.isArray(positions) ||
@@ -366,9 +378,9 @@ export class PeriodicSnapshots<E, Ev extends JournalEvent = JournalEvent> {
       this.#lastPositions = positions;
       logger.info(
         {
+          [store.entities]: snapshot.projector.projection.entities.length,
           file: store.file,
           positions: snapshot.projector.projection.positions,
-          [store.entities]: snapshot.projector.projection.entities.length,
           journalEvents: snapshot.journal.entries.length,
           bytes,
           ms: Math.round(performance.now() - started),
