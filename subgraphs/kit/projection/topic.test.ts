@@ -17,8 +17,11 @@ const contract = eventContract([
         parcel: { type: 'string', 'x-key': true },
         depot: { type: 'string' },
         weight: { type: 'integer', minimum: 0 },
+        dimensions: {
+          type: 'array',
+          items: { type: 'object', properties: { axis: { type: 'string' }, cm: { type: 'number' } } },
+        },
       },
-      additionalProperties: false,
     },
   },
 ]);
@@ -51,6 +54,20 @@ describe('a topic projection', () => {
     assert.equal(projection.apply({ partition: 0, offset: 2 }, moved('p1', 'e1', { depot: 'west' })).kind, 'duplicate');
     assert.deepEqual(projection.get('p1'), { parcel: 'p1', depot: 'south', weight: 3, __key: 'p1', __version: 2 });
     assert.deepEqual(projection.positionVector(1), [3]);
+  });
+
+  test('merges only the fields the contract declares, at every depth', () => {
+    // Deeper than JSON.stringify can write back: an entity holding it could never be saved.
+    const deep = `${'{"deeper":'.repeat(20_000)}{}${'}'.repeat(20_000)}`;
+    const decoded = decode(
+      `{"type":"ParcelMoved","eventId":"e1","parcel":"p1","depot":"north","extra":${deep},"dimensions":[{"axis":"x","cm":3,"note":${deep}}]}`,
+    );
+    assert.ok(decoded.ok);
+    const projection = new TopicProjection(contract);
+    const event = decoded.event;
+    projection.apply({ partition: 0, offset: 0 }, event);
+    assert.deepEqual(projection.get('p1'), { parcel: 'p1', depot: 'north', dimensions: [{ axis: 'x', cm: 3 }], __key: 'p1', __version: 1 });
+    assert.doesNotThrow(() => JSON.stringify(projection.exportState(1)));
   });
 
   test('many events of one key keep its entity, and what de-duplication remembers, the same size', () => {

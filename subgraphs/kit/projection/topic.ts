@@ -13,7 +13,7 @@ import addFormats from 'ajv-formats';
 import express, { type Express } from 'express';
 import type { EventLog } from '../../../lib/eventlog/types.ts';
 import { pageSize } from '../arguments.ts';
-import type { EventContract } from './event-schemas.ts';
+import type { EventContract, FieldShape, Shape } from './event-schemas.ts';
 import type { Decoded } from './projector.ts';
 import { ReadModel, type ReadModelOptions, type Reducer } from './read-model.ts';
 
@@ -24,6 +24,7 @@ export interface TopicEvent {
   readonly occurredAt?: string | undefined;
   /** The entity's key (as a string). */
   readonly key: string;
+  /** The event's fields the contract declares (recursively: undeclared properties are dropped). */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
@@ -38,7 +39,27 @@ export type TopicEntity = Readonly<Record<string, unknown>> & {
   readonly __version: number;
 };
 
-/** Decodes a record's value by the contract: JSON, a known event type, valid against its schema. Never throws. */
+/**
+ * Only the properties the contract declares, at every depth: a schema allows undeclared properties
+ * unless it says otherwise, and the entity keeps what it is given (snapshots, responses) in full.
+ */
+function declared(value: Readonly<Record<string, unknown>>, fields: readonly FieldShape[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const { name, shape } of fields) if (Object.hasOwn(value, name)) kept[name] = declaredValue(value[name], shape);
+  return kept;
+}
+
+function declaredValue(value: unknown, shape: Shape): unknown {
+  if (value === null || value === undefined) return value;
+  if (shape.kind === 'list') return Array.isArray(value) ? value.map((item) => declaredValue(item, shape.of)) : value;
+  if (shape.kind === 'object') return typeof value === 'object' ? declared(value as Record<string, unknown>, shape.fields) : value;
+  return value;
+}
+
+/**
+ * Decodes a record's value by the contract: JSON, a known event type, valid against its schema;
+ * its data holds only the fields the contract declares. Never throws.
+ */
 export function topicDecoder(contract: EventContract): (value: string) => Decoded<TopicEvent> {
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
@@ -67,13 +88,13 @@ export function topicDecoder(contract: EventContract): (value: string) => Decode
         type,
         occurredAt: contract.occurredAt ? (data['occurredAt'] as string | undefined) : undefined,
         key: String(data[contract.key]),
-        data,
+        data: declared(data, contract.fields),
       },
     };
   };
 }
 
-/** Upserts: an event creates its key's entity or merges its fields into it (all but `type` and the event id). */
+/** Upserts: an event creates its key's entity or merges its declared fields into it (all but `type` and the event id). */
 export function upsertReducer(contract: EventContract): Reducer<TopicEntity, TopicEvent> {
   return {
     key: (event) => event.key,
