@@ -105,7 +105,7 @@ export function createTopicSubgraph(config: TopicSubgraphConfig, log: Logger, op
   return {
     runtime,
     registry,
-    opsRoutes: mode === 'embedded' ? eventInlet(events, config.TOPIC, contract) : undefined,
+    opsRoutes: mode === 'embedded' ? eventInlet(events, config.TOPIC, contract, log) : undefined,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.
     start: async () => runtime.start(),
     readiness: () => ({ ...runtime.readiness(), eventLog: mode, topic: config.TOPIC }),

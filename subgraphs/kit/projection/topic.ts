@@ -10,8 +10,12 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { errorBody } from '../../../lib/client-errors.ts';
+import { ErrorCode } from '../../../lib/errors.ts';
 import type { EventLog } from '../../../lib/eventlog/types.ts';
+import { bodyErrors } from '../../../lib/graphql-http.ts';
+import type { Logger } from '../../../lib/logger.ts';
 import { pageSize } from '../arguments.ts';
 import type { EventContract, FieldShape, Shape } from './event-schemas.ts';
 import type { Decoded } from './projector.ts';
@@ -140,31 +144,38 @@ const MAX_INLET_EVENTS = 1_000;
  * `POST /events` on the ops listener: publishes the body's events (one JSON object or an array)
  * to the topic, each keyed by its key field; answers `{ "published": [{ partition, offset }] }`.
  * Nothing is validated beyond the key: the projection validates, and dead-letters what is invalid.
+ * Refusals are coded like every other (`errors[0].extensions.code`): 415 for a body that is not
+ * `application/json`, 400 BAD_REQUEST for malformed JSON or events without a key, 413
+ * PAYLOAD_TOO_LARGE over 1 MB; 503 EVENT_LOG_UNAVAILABLE when the log does not take them (the
+ * cause is logged, not sent).
  */
-export function eventInlet(log: EventLog, topic: string, contract: Pick<EventContract, 'key'>): (app: Express) => void {
-  return (app) => {
-    app.post('/events', express.json({ limit: '1mb' }), async (req, res) => {
-      const body: unknown = req.body;
-      const events = Array.isArray(body) ? (body as unknown[]) : [body];
-      const keyless = events.findIndex((e) => {
-        const key = (e as Record<string, unknown> | null)?.[contract.key];
-        return typeof key !== 'string' && typeof key !== 'number';
-      });
-      if (events.length === 0 || events.length > MAX_INLET_EVENTS || keyless >= 0) {
-        res.status(400).json({
-          error:
-            keyless >= 0
-              ? `event ${keyless} has no key field \`${contract.key}\``
-              : `send one event (a JSON object) or an array of 1 to ${MAX_INLET_EVENTS}`,
-        });
-        return;
-      }
-      const records = events.map((e) => ({ key: String((e as Record<string, unknown>)[contract.key]), value: JSON.stringify(e) }));
-      try {
-        res.json({ published: await log.publish(topic, records) });
-      } catch (err) {
-        res.status(503).json({ error: `the event log did not take the events: ${err instanceof Error ? err.message : String(err)}` });
-      }
+export function eventInlet(log: EventLog, topic: string, contract: Pick<EventContract, 'key'>, logger: Logger): (app: Express) => void {
+  const publish: RequestHandler = async (req, res) => {
+    if (!req.is('application/json')) {
+      res.status(415).json(errorBody('send the events as JSON (content-type: application/json)', ErrorCode.BAD_REQUEST));
+      return;
+    }
+    const body: unknown = req.body;
+    const events = Array.isArray(body) ? (body as unknown[]) : [body];
+    const keyless = events.findIndex((e) => {
+      const key = (e as Record<string, unknown> | null)?.[contract.key];
+      return typeof key !== 'string' && typeof key !== 'number';
     });
+    if (events.length === 0 || events.length > MAX_INLET_EVENTS || keyless >= 0) {
+      const message =
+        keyless >= 0
+          ? `event ${keyless} has no key field \`${contract.key}\``
+          : `send one event (a JSON object) or an array of 1 to ${MAX_INLET_EVENTS}`;
+      res.status(400).json(errorBody(message, ErrorCode.BAD_REQUEST));
+      return;
+    }
+    const records = events.map((e) => ({ key: String((e as Record<string, unknown>)[contract.key]), value: JSON.stringify(e) }));
+    try {
+      res.json({ published: await log.publish(topic, records) });
+    } catch (err) {
+      logger.error({ err, topic, events: records.length }, 'POST /events: the event log did not take the events');
+      res.status(503).json(errorBody('the event log did not take the events; try again later', ErrorCode.EVENT_LOG_UNAVAILABLE));
+    }
   };
+  return (app) => void app.post('/events', express.json({ limit: '1mb' }), bodyErrors, publish);
 }
