@@ -83,6 +83,42 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
     assert.equal(model.types.get('Parcel.n'), 'Float', 'a field only some events carry is nullable');
   });
 
+  test('a field that allows null, or has an optional part, in any event type (the first read here) is nullable there on the entity', async () => {
+    const place = (required: string[], aisle: unknown) => ({
+      type: 'object',
+      required,
+      properties: { aisle, shelf: { type: 'integer', minimum: 0, maximum: 99 } },
+    });
+    const model = readTopic(
+      await folder({
+        'b.json': event(
+          'B',
+          {
+            note: { type: 'string' },
+            place: place(['aisle', 'shelf'], { type: 'string' }),
+            labels: { type: 'array', items: { type: 'string' } },
+          },
+          { required: ['type', 'eventId', 'sku', 'note', 'place', 'labels'] },
+        ),
+        'a.json': event(
+          'A',
+          {
+            note: { type: ['string', 'null'] },
+            place: place(['shelf'], { type: ['string', 'null'] }),
+            labels: { type: 'array', items: { type: ['string', 'null'] } },
+          },
+          { required: ['type', 'eventId', 'sku', 'note', 'place', 'labels'] },
+        ),
+      }),
+      'parcels',
+      'p',
+    );
+    assert.deepEqual(
+      ['Parcel.note', 'Parcel.place', 'ParcelPlace.aisle', 'ParcelPlace.shelf', 'Parcel.labels'].map((field) => model.types.get(field)),
+      ['String', 'ParcelPlace!', 'String', 'Int!', '[String]!'],
+    );
+  });
+
   const refusals: [string, Record<string, unknown>, string][] = [
     [
       'no key field',

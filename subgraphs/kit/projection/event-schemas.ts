@@ -14,7 +14,8 @@
  * - `occurredAt` (a string), when there, is when the event happened;
  * - the entity's name is `"x-entity"` at the top of the schemas (the same in each) or, when none
  *   says, the caller's default;
- * - every other property is a field of the entity; a property in several files must have one shape.
+ * - every other property is a field of the entity; a property in several files must have one shape
+ *   (its type may allow null, or a nested property be optional, in some: then it is so on the entity).
  *   Fields are scalars (string, integer, number, boolean, with `["<type>", "null"]` allowed), lists
  *   of them, and objects with `properties` (recursively).
  * A construct these rules cannot map (no key, `oneOf`, `$ref`, a free-form object, a property name
@@ -184,7 +185,14 @@ export function eventContract(files: readonly { file: string; schema: unknown }[
       const seen = fields.get(name);
       if (seen && !sameShape(seen.field.shape, field.shape))
         throw new EventSchemaError(at('properties', name), `its shape differs from the one in ${seen.file}: a field has one type`);
-      fields.set(name, { field: { ...field, required: field.required && (seen?.field.required ?? true) }, file });
+      fields.set(name, {
+        field: {
+          ...field,
+          shape: seen ? mergedShape(seen.field.shape, field.shape) : field.shape,
+          required: field.required && (seen?.field.required ?? true),
+        },
+        file,
+      });
     }
     types.push({ type, file, schema });
   }
@@ -242,7 +250,7 @@ function shapeOf(schema: unknown, file: string, path: string[]): Shape {
       return { kind: 'scalar', scalar: type, nullable };
     case 'array':
       if (!isObject(schema['items'])) throw new EventSchemaError(at('items'), 'a list needs one `items` schema');
-      return { kind: 'list', of: { ...shapeOf(schema['items'], file, [...path, 'items']), nullable: false }, nullable };
+      return { kind: 'list', of: shapeOf(schema['items'], file, [...path, 'items']), nullable };
     case 'object': {
       const properties = schema['properties'];
       if (!isObject(properties) || Object.keys(properties).length === 0)
@@ -266,6 +274,7 @@ function shapeOf(schema: unknown, file: string, path: string[]): Shape {
   }
 }
 
+/** Whether two shapes are one type (nullability and `required` aside: mergedShape takes the loosest of them). */
 function sameShape(a: Shape, b: Shape): boolean {
   if (a.kind === 'scalar' && b.kind === 'scalar') return a.scalar === b.scalar;
   if (a.kind === 'list' && b.kind === 'list') return sameShape(a.of, b.of);
@@ -274,4 +283,23 @@ function sameShape(a: Shape, b: Shape): boolean {
       a.fields.length === b.fields.length && a.fields.every((f) => b.fields.some((g) => g.name === f.name && sameShape(f.shape, g.shape)))
     );
   return false;
+}
+
+/**
+ * One field's shape over two event schemas (sameShape holds): null allowed, or a nested field not
+ * required, in either is so in the result, at every depth.
+ */
+function mergedShape(a: Shape, b: Shape): Shape {
+  const nullable = a.nullable || b.nullable;
+  if (a.kind === 'list' && b.kind === 'list') return { kind: 'list', of: mergedShape(a.of, b.of), nullable };
+  if (a.kind === 'object' && b.kind === 'object')
+    return {
+      kind: 'object',
+      nullable,
+      fields: a.fields.map((f) => {
+        const g = b.fields.find((other) => other.name === f.name)!;
+        return { ...f, shape: mergedShape(f.shape, g.shape), required: f.required && g.required };
+      }),
+    };
+  return { ...a, nullable };
 }
