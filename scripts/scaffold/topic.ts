@@ -76,7 +76,8 @@ function typeOf(model: TopicModel, objectName: string, shape: Shape, required: b
   const nonNull = (text: string) => (required && !shape.nullable ? `${text}!` : text);
   switch (shape.kind) {
     case 'scalar':
-      return nonNull({ string: 'String', integer: 'Int', number: 'Float', boolean: 'Boolean' }[shape.scalar]);
+      // GraphQL's Int is 32 bits: a larger integer would fail to serialise, so an integer not bounded within them is a Float.
+      return nonNull({ string: 'String', integer: shape.int32 ? 'Int' : 'Float', number: 'Float', boolean: 'Boolean' }[shape.scalar]);
     case 'list':
       return nonNull(`[${typeOf(model, objectName, shape.of, true)}]`);
     case 'object':

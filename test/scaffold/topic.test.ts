@@ -66,7 +66,7 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
       'StockLevel.reason': 'String',
       'StockLevel.location': 'StockLevelLocation',
       'StockLevelLocation.aisle': 'String!',
-      'StockLevelLocation.shelf': 'Int',
+      'StockLevelLocation.shelf': 'Float',
       'StockLevel.tags': '[String!]',
       'StockLevel.occurredAt': 'String',
       'StockLevel.warehouse': 'String',
@@ -116,6 +116,29 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
     assert.deepEqual(
       ['Parcel.note', 'Parcel.place', 'ParcelPlace.aisle', 'ParcelPlace.shelf', 'Parcel.labels'].map((field) => model.types.get(field)),
       ['String', 'ParcelPlace!', 'String', 'Int!', '[String]!'],
+    );
+  });
+
+  test('an integer is an Int only when its bounds keep it within 32 bits, else a Float', async () => {
+    const integer = (bounds: Record<string, number>) => ({ type: 'integer', ...bounds });
+    const model = readTopic(
+      await folder({
+        'a.json': event('A', {
+          bounded: integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 }),
+          exclusive: integer({ exclusiveMinimum: -1, exclusiveMaximum: 2_147_483_648 }),
+          unbounded: integer({}),
+          above: integer({ minimum: 0 }),
+          beyond: integer({ minimum: 0, maximum: 2_147_483_648 }),
+          narrowedElsewhere: integer({ minimum: 0 }),
+        }),
+        'b.json': event('B', { narrowedElsewhere: integer({ minimum: 0, maximum: 10 }) }),
+      }),
+      'parcels',
+      'p',
+    );
+    assert.deepEqual(
+      ['bounded', 'exclusive', 'unbounded', 'above', 'beyond', 'narrowedElsewhere'].map((field) => model.types.get(`Parcel.${field}`)),
+      ['Int', 'Int', 'Float', 'Float', 'Float', 'Float'],
     );
   });
 

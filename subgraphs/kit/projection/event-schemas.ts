@@ -16,7 +16,8 @@
  *   says, the caller's default;
  * - every other property is a field of the entity; a property in several files must have one shape
  *   (its type may allow null, or a nested property be optional, in some: then it is so on the entity).
- *   Fields are scalars (string, integer, number, boolean, with `["<type>", "null"]` allowed), lists
+ *   Fields are scalars (string, integer, number, boolean, with `["<type>", "null"]` allowed; an
+ *   integer is a GraphQL Int only when `minimum` and `maximum` keep it within 32 bits), lists
  *   of them, and objects with `properties` (recursively).
  * A construct these rules cannot map (no key, `oneOf`, `$ref`, a free-form object, a property name
  * GraphQL cannot take ...) is an `EventSchemaError` naming the file and the JSON pointer.
@@ -40,7 +41,13 @@ export type ScalarShape = 'string' | 'integer' | 'number' | 'boolean';
 
 /** A property's shape, as GraphQL can type it. */
 export type Shape =
-  | { kind: 'scalar'; scalar: ScalarShape; nullable: boolean }
+  | {
+      kind: 'scalar';
+      scalar: ScalarShape;
+      nullable: boolean;
+      /** For an integer: whether `minimum` and `maximum` keep it within 32 bits (what GraphQL's Int holds). */
+      int32?: boolean;
+    }
   | { kind: 'list'; of: Shape; nullable: boolean }
   | { kind: 'object'; fields: FieldShape[]; nullable: boolean };
 
@@ -243,8 +250,9 @@ function shapeOf(schema: unknown, file: string, path: string[]): Shape {
     type = typeof schema['const'] === 'string' ? 'string' : undefined;
   }
   switch (type) {
-    case 'string':
     case 'integer':
+      return { kind: 'scalar', scalar: type, nullable, int32: int32(schema) };
+    case 'string':
     case 'number':
     case 'boolean':
       return { kind: 'scalar', scalar: type, nullable };
@@ -274,6 +282,18 @@ function shapeOf(schema: unknown, file: string, path: string[]): Shape {
   }
 }
 
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Whether an integer schema's bounds keep its values within 32 bits. */
+function int32(schema: Record<string, unknown>): boolean {
+  const bound = (inclusive: unknown, exclusive: unknown, step: number) =>
+    typeof inclusive === 'number' ? inclusive : typeof exclusive === 'number' ? exclusive + step : undefined;
+  const low = bound(schema['minimum'], schema['exclusiveMinimum'], 1);
+  const high = bound(schema['maximum'], schema['exclusiveMaximum'], -1);
+  return low !== undefined && high !== undefined && low >= INT32_MIN && high <= INT32_MAX;
+}
+
 /** Whether two shapes are one type (nullability and `required` aside: mergedShape takes the loosest of them). */
 function sameShape(a: Shape, b: Shape): boolean {
   if (a.kind === 'scalar' && b.kind === 'scalar') return a.scalar === b.scalar;
@@ -301,5 +321,7 @@ function mergedShape(a: Shape, b: Shape): Shape {
         return { ...f, shape: mergedShape(f.shape, g.shape), required: f.required && g.required };
       }),
     };
+  if (a.kind === 'scalar' && b.kind === 'scalar' && a.scalar === 'integer')
+    return { ...a, nullable, int32: a.int32 === true && b.int32 === true };
   return { ...a, nullable };
 }
