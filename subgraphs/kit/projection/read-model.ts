@@ -94,6 +94,8 @@ export class ReadModel<E, Ev> {
   /** Partition -> next offset to apply. */
   private readonly positions = new Map<number, number>();
   protected readonly reducer: Reducer<E, Ev>;
+  /** Bumped whenever the set of keys changes (a new key, a restore): lets subclasses cache what depends on it. */
+  #keyChanges = 0;
   /** Recent `<key>\n<event id>`s, when the reducer's entities keep no ids. */
   readonly #recent: RecentIds | undefined;
 
@@ -167,6 +169,11 @@ export class ReadModel<E, Ev> {
     return this.entities.size;
   }
 
+  /** A number that changes whenever the set of keys does (a new key, a restore), for caches of the keys. */
+  protected get keyChanges(): number {
+    return this.#keyChanges;
+  }
+
   /** Event ids the read model itself remembers for de-duplication (0 when its entities keep them). */
   get rememberedEventIds(): number {
     return this.#recent?.size ?? 0;
@@ -192,6 +199,7 @@ export class ReadModel<E, Ev> {
     for (const index of this.indexes.values()) index.clear();
     this.positions.clear();
     this.#recent?.clear();
+    this.#keyChanges++;
     state.positions.forEach((next, partition) => this.skipTo(partition, next));
     for (const entity of state.entities) this.put(entity, undefined);
   }
@@ -199,6 +207,7 @@ export class ReadModel<E, Ev> {
   /** Stores an entity in place of `previous`, moving it in the indexes whose value changed. */
   private put(entity: E, previous: E | undefined): void {
     const key = this.reducer.keyOf(entity);
+    if (!this.entities.has(key)) this.#keyChanges++;
     this.entities.set(key, entity);
     for (const [name, valueOf] of Object.entries(this.reducer.indexes ?? {})) {
       const index = this.indexes.get(name)!;

@@ -95,6 +95,32 @@ describe('a topic projection', () => {
     assert.deepEqual(keys(projection.page(2, 'd')), []);
     assert.throws(() => projection.page(0), /"first" must be between 1 and 100/);
   });
+
+  test('lists integer keys in numeric order, and sees a key added after a page was listed', () => {
+    const numbered = eventContract([
+      {
+        file: 'counted.json',
+        schema: {
+          type: 'object',
+          required: ['type', 'eventId', 'bin'],
+          properties: { type: { const: 'Counted' }, eventId: { type: 'string' }, bin: { type: 'integer', 'x-key': true } },
+        },
+      },
+    ]);
+    const projection = new TopicProjection(numbered);
+    const count = topicDecoder(numbered);
+    const add = (bin: number, offset: number) => {
+      const decoded = count(JSON.stringify({ type: 'Counted', eventId: `e${bin}`, bin }));
+      assert.ok(decoded.ok);
+      projection.apply({ partition: 0, offset }, decoded.event);
+    };
+    [10, 9, 100, 2].forEach(add);
+    const keys = (entities: { __key: string }[]) => entities.map((e) => e.__key);
+    assert.deepEqual(keys(projection.page(10)), ['2', '9', '10', '100']);
+    assert.deepEqual(keys(projection.page(2, '9')), ['10', '100']);
+    add(11, 4);
+    assert.deepEqual(keys(projection.page(10, '9')), ['10', '11', '100']);
+  });
 });
 
 describe('the read model', () => {

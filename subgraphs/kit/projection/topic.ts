@@ -118,18 +118,43 @@ export function upsertReducer(contract: EventContract): Reducer<TopicEntity, Top
   };
 }
 
-/** The read model of a topic: upserted entities, listed by key. */
+/** The read model of a topic: upserted entities, listed by key (integer keys in numeric order). */
 export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
+  readonly #compare: (a: string, b: string) => number;
+  /** The keys in order, as of `keyChanges` `#sortedAt`: sorted again only once a new key came. */
+  #sorted: string[] = [];
+  #sortedAt = -1;
+
   constructor(contract: EventContract, options?: ReadModelOptions) {
     super(upsertReducer(contract), options);
+    const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    // A key that is not a number (an `after` a client made up) falls back to text order.
+    this.#compare = contract.keyScalar === 'integer' ? (a, b) => Number(a) - Number(b) || byText(a, b) : byText;
   }
 
   /** The first `first` entities by key (1 to 100), after the key `after` when given. */
   page(first: number, after?: string | null): TopicEntity[] {
     const count = pageSize(first);
-    const keys = [...this.values()].map((entity) => entity.__key).sort();
-    const from = after === undefined || after === null ? 0 : keys.findIndex((key) => key > after);
-    return from < 0 ? [] : keys.slice(from, from + count).map((key) => this.get(key)!);
+    const keys = this.#keys();
+    let from = 0;
+    if (after !== undefined && after !== null) {
+      // The first key after `after`: a binary search.
+      let high = keys.length;
+      while (from < high) {
+        const middle = (from + high) >>> 1;
+        if (this.#compare(keys[middle]!, after) <= 0) from = middle + 1;
+        else high = middle;
+      }
+    }
+    return keys.slice(from, from + count).map((key) => this.get(key)!);
+  }
+
+  #keys(): string[] {
+    if (this.#sortedAt !== this.keyChanges) {
+      this.#sorted = [...this.values()].map((entity) => entity.__key).sort(this.#compare);
+      this.#sortedAt = this.keyChanges;
+    }
+    return this.#sorted;
   }
 }
 
