@@ -278,7 +278,7 @@ export function writeTopicTest(model: TopicModel): string {
     `    for (const field of ${JSON.stringify([model.rootOne, model.rootList])}) assert.ok(schema.getQueryType()?.getFields()[field], \`Query.\${field} is missing\`);`,
     `    assert.ok(schema.getSubscriptionType()?.getFields()[${JSON.stringify(model.subscription)}]);`,
     '    await module.start?.();',
-    `    // A ${first!.type} with what ${first!.file} requires (example values: edit them where its constraints want others); the invalid one lacks the id.`,
+    `    // A ${first!.type} with what ${commentText(first!.file)} requires (example values: edit them where its constraints want others); the invalid one lacks the id.`,
     `    const event: Record<string, unknown> = ${JSON.stringify(valid)};`,
     `    const invalid: Record<string, unknown> = ${JSON.stringify(invalid)};`,
     `    await log.publish(config.TOPIC, [event, invalid].map((e) => ({ key: String(e[${JSON.stringify(contract.key)}]), value: JSON.stringify(e) })));`,
@@ -300,6 +300,9 @@ export function writeTopicTest(model: TopicModel): string {
     '',
   ].join('\n');
 }
+
+/** Text for a `//` comment: quoted, with every line terminator escaped (a file name may hold any). */
+const commentText = (text: string) => JSON.stringify(text).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 
 /** A value for a schema, with its required properties only: its `const`, first `enum` value, or a plain one of its type. */
 function example(schema: unknown): unknown {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ContractError } from '../../scripts/scaffold/model.ts';
-import { readTopic, writeTopicSdl } from '../../scripts/scaffold/topic.ts';
+import { readTopic, writeTopicSdl, writeTopicTest } from '../../scripts/scaffold/topic.ts';
 import { fixtures } from './support.ts';
 
 /** One event type's schema: `type` const, `eventId`, the `sku` key, and `properties` besides. */
@@ -142,6 +142,17 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
     );
   });
 
+  test("the generated test quotes the schema's file name in its comment: no name can add a line of code", async () => {
+    const file = 'a\nprocess.exit(1)\u2028process.exit(2);.json';
+    const model = readTopic(await folder({ [file]: event('A') }), 'parcels', 'p');
+    const lines = writeTopicTest(model).split(/\r\n|[\n\r\u2028\u2029]/);
+    assert.deepEqual(
+      lines.filter((line) => line.trimStart().startsWith('process.exit')),
+      [],
+    );
+    assert.ok(lines.some((line) => line.includes('"a\\nprocess.exit(1)\\u2028process.exit(2);.json"')));
+  });
+
   const refusals: [string, Record<string, unknown>, string][] = [
     [
       'no key field',
@@ -188,6 +199,11 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
         },
       },
       'a.json#/properties: no event id: add a required `eventId` string, or mark one with `"x-event-id": true`',
+    ],
+    [
+      'an event type that is not a name',
+      { 'a.json': event('A\nprocess.exit(1)') },
+      'a.json#/properties/type/const: event type "A\\nprocess.exit(1)" is not a name (letters, digits and _, not starting with a digit)',
     ],
     [
       'an event type without a const',

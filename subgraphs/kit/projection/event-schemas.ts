@@ -5,8 +5,8 @@
  *
  * The convention (README, "Adding a subgraph"):
  * - every `*.json` file of the folder is the schema of one event type: `"type": "object"` with
- *   `properties`; the event's type is the required property `type` with a `const` string
- *   (`"type": { "const": "StockReceived" }`), one per file;
+ *   `properties`; the event's type is the required property `type` with a `const` string that is
+ *   a name as GraphQL's (`"type": { "const": "StockReceived" }`), one per file;
  * - the event's id is the required string property marked `"x-event-id": true`, else the one named
  *   `eventId` or `id`;
  * - the entity's key is the required string or integer property marked `"x-key": true`: every
@@ -140,6 +140,11 @@ export function eventContract(files: readonly { file: string; schema: unknown }[
     if (!isObject(discriminator) || typeof discriminator['const'] !== 'string' || !required.has(ENVELOPE))
       throw new EventSchemaError(at('properties', ENVELOPE), 'the event type must be the required property `type` with a `const` string');
     const type = discriminator['const'];
+    if (!GRAPHQL_NAME.test(type))
+      throw new EventSchemaError(
+        at('properties', ENVELOPE, 'const'),
+        `event type ${JSON.stringify(type)} is not a name (letters, digits and _, not starting with a digit)`,
+      );
     const twin = types.find((t) => t.type === type);
     if (twin) throw new EventSchemaError(at('properties', ENVELOPE, 'const'), `event type ${type} is the type of ${twin.file} too`);
     if (typeof schema['x-entity'] === 'string') entities.add(schema['x-entity']);
