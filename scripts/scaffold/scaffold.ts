@@ -239,25 +239,40 @@ function backendAddress(model: SubgraphModel, given: string | undefined): string
   return value;
 }
 
-/** Writes every file; when one fails, removes what this call wrote and puts the files it replaced back. */
-async function writeAll(root: string, files: [string, string][], copies: { from: string; to: string }[], folder: string): Promise<void> {
+/**
+ * Writes every file; when one fails, removes what this call wrote, and the directories it created
+ * (schema/events/<name>/ ...), and puts the files it replaced back.
+ */
+export async function writeAll(
+  root: string,
+  files: [string, string][],
+  copies: { from: string; to: string }[],
+  folder: string,
+): Promise<void> {
   const before = new Map<string, string | undefined>();
+  const created: string[] = [];
   const record = async (path: string) => before.set(path, await readFile(path, 'utf8').catch(() => undefined));
+  const directory = async (path: string) => {
+    const first = await mkdir(path, { recursive: true });
+    if (first !== undefined) created.push(first);
+  };
   try {
-    await mkdir(folder, { recursive: true });
+    await directory(folder);
     for (const copy of copies) {
       await record(copy.to);
-      await mkdir(dirname(copy.to), { recursive: true });
+      await directory(dirname(copy.to));
       await copyFile(copy.from, copy.to);
     }
     for (const [path, text] of files) {
       await record(path);
-      await mkdir(dirname(path), { recursive: true });
+      await directory(dirname(path));
       await writeTextAtomically(path, text);
     }
   } catch (err) {
     for (const [path, text] of before)
       await (text === undefined ? rm(path, { force: true }) : writeFile(path, text)).catch(() => undefined);
+    // Newest first: a directory created inside another one goes before it.
+    for (const dir of created.reverse()) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await rm(folder, { recursive: true, force: true });
     throw new ScaffoldError(
       `writing the subgraph failed, nothing is left of it: ${err instanceof Error ? err.message : String(err)} (under ${root})`,
