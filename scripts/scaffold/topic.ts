@@ -25,8 +25,8 @@ export interface TopicModel {
   rootOne: string;
   rootList: string;
   subscription: string;
-  /** Object types of nested objects: the SDL's name for each, with its fields. */
-  objects: { name: string; fields: FieldShape[] }[];
+  /** Object types of nested objects: the SDL's name for each, with its fields and the property names leading to it. */
+  objects: { name: string; fields: FieldShape[]; path: string[] }[];
   /** Each field's GraphQL type, by `<Type>.<field>`. */
   types: Map<string, string>;
 }
@@ -60,28 +60,49 @@ export function readTopic(dir: string, name: string, topic: string): TopicModel 
     objects: [],
     types: new Map(),
   };
-  typeFields(model, entity, contract.fields);
+  typeFields(model, entity, contract.fields, []);
   for (const field of contract.fields) if (field.name === contract.key) model.types.set(`${entity}.${field.name}`, 'ID!');
+  refuseTypeCollisions(model);
   return model;
 }
 
-/** Records the GraphQL type of each field of `type`, naming nested objects `<Type><Field>`. */
-function typeFields(model: TopicModel, type: string, fields: FieldShape[]): void {
-  for (const field of fields)
-    model.types.set(`${type}.${field.name}`, typeOf(model, `${type}${pascalCase(field.name)}`, field.shape, field.required));
-  if (type !== model.entity) model.objects.push({ name: type, fields });
+/** Refuses a nested object whose type name (`<Type><Field>`) is reserved or another type's, naming the property. */
+function refuseTypeCollisions(model: TopicModel): void {
+  const taken = new Map([
+    [model.entity, 'the entity'],
+    [model.eventType, 'the event type'],
+  ]);
+  for (const object of model.objects) {
+    const file = model.contract.types.find((t) => object.path[0]! in (t.schema['properties'] as Record<string, unknown>))!.file;
+    const where = `${file}#${object.path.map((name) => `/properties/${name}`).join('')}`;
+    const problem = typeNameProblem(object.name);
+    if (problem) throw new ContractError(where, `its object type would be ${object.name}: ${problem}`);
+    const other = taken.get(object.name);
+    if (other) throw new ContractError(where, `its object type would be ${object.name}, the name of ${other}: rename the property`);
+    taken.set(object.name, `the object type of ${object.path.join('.')}`);
+  }
 }
 
-function typeOf(model: TopicModel, objectName: string, shape: Shape, required: boolean): string {
+/** Records the GraphQL type of each field of `type`, naming nested objects `<Type><Field>`. */
+function typeFields(model: TopicModel, type: string, fields: FieldShape[], path: string[]): void {
+  for (const field of fields)
+    model.types.set(
+      `${type}.${field.name}`,
+      typeOf(model, `${type}${pascalCase(field.name)}`, field.shape, field.required, [...path, field.name]),
+    );
+  if (path.length > 0) model.objects.push({ name: type, fields, path });
+}
+
+function typeOf(model: TopicModel, objectName: string, shape: Shape, required: boolean, path: string[]): string {
   const nonNull = (text: string) => (required && !shape.nullable ? `${text}!` : text);
   switch (shape.kind) {
     case 'scalar':
       // GraphQL's Int is 32 bits: a larger integer would fail to serialise, so an integer not bounded within them is a Float.
       return nonNull({ string: 'String', integer: shape.int32 ? 'Int' : 'Float', number: 'Float', boolean: 'Boolean' }[shape.scalar]);
     case 'list':
-      return nonNull(`[${typeOf(model, objectName, shape.of, true)}]`);
+      return nonNull(`[${typeOf(model, objectName, shape.of, true, path)}]`);
     case 'object':
-      typeFields(model, objectName, shape.fields);
+      typeFields(model, objectName, shape.fields, path);
       return nonNull(objectName);
   }
 }

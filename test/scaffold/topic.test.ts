@@ -206,6 +206,25 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
       'a.json#/properties/type/const: event type "A\\nprocess.exit(1)" is not a name (letters, digits and _, not starting with a digit)',
     ],
     [
+      'a nested object named like the event type',
+      { 'a.json': event('A', { event: { type: 'object', properties: { at: { type: 'string' } } } }, { 'x-entity': 'Parcel' }) },
+      'a.json#/properties/event: its object type would be ParcelEvent, the name of the event type: rename the property',
+    ],
+    [
+      'two nested objects of one name',
+      {
+        'a.json': event(
+          'A',
+          {
+            aB: { type: 'object', properties: { c: { type: 'string' } } },
+            a: { type: 'object', properties: { b: { type: 'object', properties: { d: { type: 'string' } } } } },
+          },
+          { 'x-entity': 'Parcel' },
+        ),
+      },
+      'a.json#/properties/a/properties/b: its object type would be ParcelAB, the name of the object type of aB: rename the property',
+    ],
+    [
       'an event type without a const',
       { 'a.json': event('A', { type: { type: 'string' } }) },
       'a.json#/properties/type: the event type must be the required property `type` with a `const` string',
