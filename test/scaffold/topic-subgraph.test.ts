@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityConnectionParams, identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor, withTimeout } from '../support/wait.ts';
 import { inventoryTopic, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 
 const received = (sku: string, quantity: number, eventId = `${sku}-received-${quantity}`) => ({
@@ -165,8 +165,9 @@ describe('interchange subgraph new --from-topic', () => {
       // Resuming after the first event's cursor replays the two after it.
       const replayed: string[] = [];
       const expectedReplay = streamed.slice(1).map((e) => e.type);
-      await new Promise<void>((resolve, reject) => {
-        const stop = client!.subscribe<{ stockLevelEvents: { type: string } }>(
+      let stopReplay = () => {};
+      const replay = new Promise<void>((resolve, reject) => {
+        const stop = (stopReplay = client!.subscribe<{ stockLevelEvents: { type: string } }>(
           { query: `subscription { stockLevelEvents(after: "${streamed[0]!.cursor}") { type } }` },
           {
             next: (r) => {
@@ -179,8 +180,13 @@ describe('interchange subgraph new --from-topic', () => {
             error: reject,
             complete: () => {},
           },
-        );
+        ));
       });
+      try {
+        await withTimeout(replay, 20_000, 'the resumed subscription did not replay the two events after the first cursor');
+      } finally {
+        stopReplay();
+      }
       assert.deepEqual(replayed, expectedReplay);
 
       await client.dispose();
