@@ -9,34 +9,22 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Express } from 'express';
 import { Registry } from 'prom-client';
-import { z } from 'zod';
-import { DEFAULT_DATA_DIR, setting } from '../../../lib/config.ts';
-import { kafkaOptions, kafkaSettings } from '../../../lib/eventlog/config.ts';
-import { KafkaEventLog } from '../../../lib/eventlog/kafka.ts';
-import { MemoryEventLog } from '../../../lib/eventlog/memory.ts';
+import type { z } from 'zod';
+import { setting } from '../../../lib/config.ts';
 import type { EventLog } from '../../../lib/eventlog/types.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { readEventSchemas } from './event-schemas.ts';
 import { createProjectionRuntime, type ProjectionRuntime } from './runtime.ts';
+import { createProjectionEventLog, eventLogMode, projectionSettings } from './settings.ts';
 import type { EventStreams } from './stream.ts';
 import { eventInlet, isTopicEntity, topicDecoder, TopicProjection, type TopicEntity, type TopicEvent } from './topic.ts';
 
 /** The settings of a topic subgraph, besides the kit's own (`subgraphConfig` adds those) and its TOPIC. */
 export const topicSettings = {
-  /** Kafka (KAFKA_BROKERS unset: the embedded log, under DATA_DIR/<name>/eventlog, fed through POST /events). */
-  ...kafkaSettings,
-  /** Where it keeps its snapshots (and the embedded log): DATA_DIR/<name>/. Default: `.data/` in the project. */
-  DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
-  /** Time between snapshots of the projection and journal, in ms (one more is taken on a graceful stop). */
-  SNAPSHOT_INTERVAL_MS: setting.millis(30_000),
+  /** Kafka, DATA_DIR (snapshots under `<name>/`, the embedded log under `<name>/eventlog/`, fed through POST /events), snapshots, journal, subscriptions. */
+  ...projectionSettings,
   /** Partitions of the topic in the embedded log (an existing embedded topic keeps its count). */
   EMBEDDED_PARTITIONS: setting.count(3),
-  /** Consumer group of this replica's projection; unique by default, since each replica reads every partition. */
-  PROJECTION_GROUP_ID: z.string().min(1).optional(),
-  /** Applied events kept for the subscription to resume from, split over the partitions (see the orders subgraph). */
-  JOURNAL_MAX_EVENTS: setting.count(100_000),
-  /** Live events one subscription may have waiting before it ends with SUBSCRIBER_TOO_SLOW. */
-  SUBSCRIPTION_BUFFER_EVENTS: setting.count(10_000),
 };
 
 export type TopicSubgraphConfig = z.output<z.ZodObject<typeof topicSettings>> & { TOPIC: string };
@@ -73,13 +61,12 @@ export function createTopicSubgraph(config: TopicSubgraphConfig, log: Logger, op
   const ownLog = options.eventLog === undefined;
   const events =
     options.eventLog ??
-    (config.KAFKA_BROKERS
-      ? new KafkaEventLog({ ...kafkaOptions(config, config.KAFKA_BROKERS, `${name}-subgraph`), logger: log })
-      : new MemoryEventLog({
-          partitions: { [config.TOPIC]: config.EMBEDDED_PARTITIONS },
-          dir: join(config.DATA_DIR, name, 'eventlog'),
-          logger: log,
-        }));
+    createProjectionEventLog(config, {
+      clientId: `${name}-subgraph`,
+      partitions: { [config.TOPIC]: config.EMBEDDED_PARTITIONS },
+      dir: join(config.DATA_DIR, name, 'eventlog'),
+      logger: log,
+    });
   const registry = new Registry();
   const runtime = createProjectionRuntime<TopicEntity, TopicEvent, TopicProjection, EventStreams<TopicEntity, TopicEvent>>({
     name,
@@ -101,7 +88,7 @@ export function createTopicSubgraph(config: TopicSubgraphConfig, log: Logger, op
     logger: log,
     registry,
   });
-  const mode = ownLog ? (config.KAFKA_BROKERS ? 'kafka' : 'embedded') : 'injected';
+  const mode = eventLogMode(config, !ownLog);
   return {
     runtime,
     registry,
