@@ -108,17 +108,21 @@ const subgraph = program
 
 subgraph
   .command('new')
-  .summary('scaffold a subgraph on the kit from an OpenAPI file or a .proto, register it and compose')
+  .summary('scaffold a subgraph on the kit from an OpenAPI file, a .proto or a topic, register it and compose')
   .description(
     "Writes a subgraph from its backend's contract: the SDL (schema/subgraphs/<name>.graphql; @key on id, root fields from " +
       'the reads, one-to-many relations such as GET /products/{productId}/reviews), subgraphs/<name>/ (data source with ' +
       'batching, resolvers, index.ts, main.ts, a test), the contract copied into schema/, and its registry entry; then ' +
-      'composes schema/supergraph.graphql. A contract it cannot map is refused naming the construct and where it is, ' +
+      'composes schema/supergraph.graphql. From a topic (--from-topic with --event-schemas, one JSON Schema per event ' +
+      'type): a projection subgraph, its entity keyed by the field marked x-key, queries by key and as a list, and a ' +
+      'resumable subscription of the events. A contract it cannot map is refused naming the construct and where it is, ' +
       'and nothing is written; so is a name already taken.',
   )
   .argument('<name>', 'the subgraph name: lower case letters, digits and dashes')
   .option('--from-openapi <file>', 'an OpenAPI 3 contract (YAML or JSON) of a REST service')
   .option('--from-proto <file>', 'a .proto contract of a gRPC service (one service)')
+  .option('--from-topic <topic>', 'a Kafka topic to project (with --event-schemas)')
+  .option('--event-schemas <dir>', "the topic's event schemas: one JSON Schema (draft-07) file per event type (README, Adding a subgraph)")
   .option(
     '--service-url <address>',
     "where the backend is, for the registry: a URL (REST; default: the contract's first server) or host:port (gRPC); ${service.listener} references allowed",
@@ -126,7 +130,18 @@ subgraph
   .addOption(new Option('--root <dir>', 'the project root the subgraph is written under').default(resolve(schemaDir, '..'), 'this project'))
   .option('--no-compose', 'do not compose the supergraph afterwards')
   .action(
-    async (name: string, options: { fromOpenapi?: string; fromProto?: string; serviceUrl?: string; root: string; compose: boolean }) => {
+    async (
+      name: string,
+      options: {
+        fromOpenapi?: string;
+        fromProto?: string;
+        fromTopic?: string;
+        eventSchemas?: string;
+        serviceUrl?: string;
+        root: string;
+        compose: boolean;
+      },
+    ) => {
       process.exitCode = await subgraphNew(name, options);
     },
   );

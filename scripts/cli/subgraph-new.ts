@@ -1,6 +1,7 @@
 /**
- * `interchange subgraph new <name> --from-openapi <file>` / `--from-proto <file>`: scaffolds a
- * subgraph on the kit from a backend's contract (scripts/scaffold/), registers it and composes.
+ * `interchange subgraph new <name> --from-openapi <file>` / `--from-proto <file>` /
+ * `--from-topic <topic> --event-schemas <dir>`: scaffolds a subgraph on the kit from a backend's
+ * contract or a topic's event schemas (scripts/scaffold/), registers it and composes.
  * Prints what it wrote and what of the contract it left out; a contract it cannot map, a name taken
  * or a subgraph that would not compose is reported with where, and nothing is written.
  */
@@ -16,6 +17,9 @@ import { readRegistry, RegistryError } from '../registry.ts';
 export interface SubgraphNewOptions {
   fromOpenapi?: string | undefined;
   fromProto?: string | undefined;
+  fromTopic?: string | undefined;
+  /** With fromTopic: the folder of its event schemas. */
+  eventSchemas?: string | undefined;
   serviceUrl?: string | undefined;
   root: string;
   compose: boolean;
@@ -26,9 +30,22 @@ export async function subgraphNew(name: string, options: SubgraphNewOptions): Pr
   const sources = [
     ...(options.fromOpenapi ? [{ kind: 'openapi' as const, file: options.fromOpenapi }] : []),
     ...(options.fromProto ? [{ kind: 'proto' as const, file: options.fromProto }] : []),
+    ...(options.fromTopic ? [{ kind: 'topic' as const, topic: options.fromTopic, dir: options.eventSchemas ?? '' }] : []),
   ];
   if (sources.length !== 1) {
-    process.stderr.write('error: give one contract: --from-openapi <file> or --from-proto <file>\n');
+    process.stderr.write(
+      'error: give one contract: --from-openapi <file>, --from-proto <file> or --from-topic <topic> --event-schemas <dir>\n',
+    );
+    return 1;
+  }
+  if (options.fromTopic ? !options.eventSchemas || options.serviceUrl : options.eventSchemas) {
+    process.stderr.write(
+      options.fromTopic
+        ? options.serviceUrl
+          ? 'error: --service-url is for --from-openapi and --from-proto; a topic subgraph reads its topic\n'
+          : 'error: --from-topic needs --event-schemas <dir>: the folder of its JSON Schemas, one per event type\n'
+        : 'error: --event-schemas goes with --from-topic <topic>\n',
+    );
     return 1;
   }
   try {

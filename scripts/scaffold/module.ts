@@ -45,7 +45,7 @@ export function writeIndex(model: SubgraphModel): string {
   ].join('\n');
 }
 
-export function writeMain(model: SubgraphModel): string {
+export function writeMain(model: Pick<SubgraphModel, 'name'>): string {
   const code = codeName(model.name);
   const config = configName(model.name);
   return [

@@ -20,6 +20,7 @@ import { serviceSetting, type SubgraphModel } from './model.ts';
 import { writeIndex, writeMain, writeTest } from './module.ts';
 import { readOpenApi } from './openapi.ts';
 import { readProto } from './proto.ts';
+import { readTopic, writeTopicIndex, writeTopicResolvers, writeTopicSdl, writeTopicTest } from './topic.ts';
 import { addSubgraph, nextSubgraphUrl } from './registry.ts';
 import { writeResolvers } from './resolvers.ts';
 import { writeSdl } from './sdl.ts';
@@ -27,7 +28,8 @@ import { writeSdl } from './sdl.ts';
 export interface ScaffoldOptions {
   /** The subgraph's name: lower case, digits and dashes (`reviews`). */
   name: string;
-  contract: { kind: 'openapi' | 'proto'; file: string };
+  /** A service's contract file, or a topic and the folder of its event schemas (one JSON Schema per event type). */
+  contract: { kind: 'openapi' | 'proto'; file: string } | { kind: 'topic'; topic: string; dir: string };
   /** The project root: schema/ and subgraphs/ are under it. */
   root: string;
   /** Where the backend is (a URL for REST, host:port for gRPC; `${service.listener}` references allowed). */
@@ -57,12 +59,11 @@ const NAME = /^[a-z][a-z0-9-]*$/;
 const REFERENCE = /\$\{[^}]+\}/;
 
 export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult> {
-  const { name, root } = options;
+  const { name, root, contract } = options;
   const paths = {
     registry: join(root, 'schema/subgraphs.yaml'),
     supergraph: join(root, 'schema/supergraph.graphql'),
     sdl: join(root, 'schema/subgraphs', `${name}.graphql`),
-    contract: join(root, 'schema', options.contract.kind, basename(options.contract.file)),
     folder: join(root, 'subgraphs', name),
   };
   if (!NAME.test(name) || name === 'kit')
@@ -71,26 +72,16 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   if (registry.subgraphs.some((s) => s.name === name))
     throw new ScaffoldError(`a subgraph named ${name} is in ${shown(root, paths.registry)} already`);
   for (const path of [paths.folder, paths.sdl]) if (await exists(path)) throw new ScaffoldError(`${shown(root, path)} exists already`);
-  const contractText = await readFile(options.contract.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ScaffoldError(`cannot read ${options.contract.file}: ${err.code ?? String(err)}`, { cause: err });
-  });
-  const sameFile = resolve(options.contract.file) === resolve(paths.contract);
-  if (!sameFile && (await readFile(paths.contract, 'utf8').catch(() => contractText)) !== contractText) {
-    throw new ScaffoldError(`${shown(root, paths.contract)} exists already with other content`);
-  }
 
-  const model =
-    options.contract.kind === 'openapi' ? await readOpenApi(options.contract.file, name) : readProto(options.contract.file, name);
-  const backend = backendAddress(model, options.serviceUrl);
-  const sdl = writeSdl(model, relative(root, paths.contract));
-  const code = await renderCode(model, sdl, paths.folder);
-
+  const plan =
+    contract.kind === 'topic' ? await topicPlan(root, name, contract) : await servicePlan(root, name, contract, options.serviceUrl);
+  const code = await renderCode(plan.sdl, plan.code, paths.folder);
   const registryText = addSubgraph(await readFile(paths.registry, 'utf8'), {
     name,
     schema: relative(dirname(paths.registry), paths.sdl),
     url: nextSubgraphUrl(registry),
     entry: relative(root, join(paths.folder, 'main.ts')),
-    env: { [serviceSetting(model)]: backend },
+    env: plan.env,
   });
   let next;
   try {
@@ -103,7 +94,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   let supergraph: string | undefined;
   const hints: string[] = [];
   if (options.compose) {
-    const composed = await composeRegistry(next, { sdls: new Map([[paths.sdl, sdl]]) });
+    const composed = await composeRegistry(next, { sdls: new Map([[paths.sdl, plan.sdl]]) });
     if (!composed.ok)
       throw new ScaffoldError(`${name} would not compose with the other subgraphs:\n${composed.errors.map((e) => `  - ${e}`).join('\n')}`);
     supergraph = composed.supergraphSdl;
@@ -111,36 +102,100 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   }
 
   const files: [string, string][] = [
-    // schema/generated stays what the .proto files give (the contracts test checks it), though the
-    // subgraph itself loads its .proto at run time and needs none of these types.
-    ...(options.contract.kind === 'proto' ? await protoTypes(root, options.contract.file) : []),
-    [paths.sdl, sdl],
+    ...plan.files,
+    [paths.sdl, plan.sdl],
     ...[...code].map(([file, text]): [string, string] => [join(paths.folder, file), text]),
     [paths.registry, registryText],
     ...(supergraph === undefined ? [] : [[paths.supergraph, supergraph] as [string, string]]),
   ];
-  await writeAll(root, files, sameFile ? undefined : { from: options.contract.file, to: paths.contract }, paths.folder);
+  await writeAll(root, files, plan.copies, paths.folder);
   return {
-    written: [...(sameFile ? [] : [paths.contract]), ...files.map(([path]) => path)].map((path) => relative(root, path)),
-    skipped: model.skipped,
+    written: [...plan.copies.map((copy) => copy.to), ...files.map(([path]) => path)].map((path) => relative(root, path)),
+    skipped: plan.skipped,
     hints,
   };
 }
 
+/** What one kind of contract makes: the SDL, the folder's code (unformatted), the registry's env, and the files besides. */
+interface Plan {
+  sdl: string;
+  code: Map<string, string>;
+  env: Record<string, string>;
+  /** Contract files to copy into schema/ (none when they are there already). */
+  copies: { from: string; to: string }[];
+  /** Other files to write (the .proto types). */
+  files: [string, string][];
+  skipped: string[];
+}
+
+/** A REST or gRPC service's contract: copied to schema/openapi or schema/proto; the backend's address in the env. */
+async function servicePlan(
+  root: string,
+  name: string,
+  contract: { kind: 'openapi' | 'proto'; file: string },
+  serviceUrl: string | undefined,
+): Promise<Plan> {
+  const target = join(root, 'schema', contract.kind, basename(contract.file));
+  const contractText = await readContract(contract.file);
+  const sameFile = resolve(contract.file) === resolve(target);
+  if (!sameFile && (await readFile(target, 'utf8').catch(() => contractText)) !== contractText) {
+    throw new ScaffoldError(`${shown(root, target)} exists already with other content`);
+  }
+  const model = contract.kind === 'openapi' ? await readOpenApi(contract.file, name) : readProto(contract.file, name);
+  const backend = backendAddress(model, serviceUrl);
+  return {
+    sdl: writeSdl(model, relative(root, target)),
+    code: new Map([
+      ['datasource.ts', writeDatasource(model)],
+      ['resolvers.ts', writeResolvers(model)],
+      ['index.ts', writeIndex(model)],
+      ['main.ts', writeMain(model)],
+      ['subgraph.test.ts', writeTest(model)],
+    ]),
+    env: { [serviceSetting(model)]: backend },
+    copies: sameFile ? [] : [{ from: contract.file, to: target }],
+    // schema/generated stays what the .proto files give (the contracts test checks it), though the
+    // subgraph itself loads its .proto at run time and needs none of these types.
+    files: contract.kind === 'proto' ? await protoTypes(root, contract.file) : [],
+    skipped: model.skipped,
+  };
+}
+
+/** A topic's event schemas: copied to schema/events/<name>/ (which the subgraph reads at run time); Kafka and DATA_DIR in the env. */
+async function topicPlan(root: string, name: string, contract: { topic: string; dir: string }): Promise<Plan> {
+  const target = join(root, 'schema/events', name);
+  const model = readTopic(contract.dir, name, contract.topic);
+  const sameDir = resolve(contract.dir) === resolve(target);
+  const copies = sameDir ? [] : model.contract.types.map((t) => ({ from: join(contract.dir, t.file), to: join(target, t.file) }));
+  if (!sameDir && (await exists(target))) throw new ScaffoldError(`${shown(root, target)} exists already`);
+  for (const copy of copies) await readContract(copy.from);
+  return {
+    sdl: writeTopicSdl(model, `${relative(root, target)}/`),
+    code: new Map([
+      ['resolvers.ts', writeTopicResolvers(model)],
+      ['index.ts', writeTopicIndex(model)],
+      ['main.ts', writeMain(model)],
+      ['subgraph.test.ts', writeTopicTest(model)],
+    ]),
+    env: { KAFKA_BROKERS: '${KAFKA_BROKERS}', DATA_DIR: '${DATA_DIR}' },
+    copies,
+    files: [],
+    skipped: [],
+  };
+}
+
+const readContract = (file: string) =>
+  readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ScaffoldError(`cannot read ${file}: ${err.code ?? String(err)}`, { cause: err });
+  });
+
 /** The subgraph's TypeScript files by name, formatted as the project's Prettier settings say; the SDL checked to build. */
-async function renderCode(model: SubgraphModel, sdl: string, folder: string): Promise<Map<string, string>> {
+async function renderCode(sdl: string, code: Map<string, string>, folder: string): Promise<Map<string, string>> {
   try {
     buildSubgraphSchema(parse(sdl));
   } catch (err) {
     throw new Error(`the generated SDL does not build (a bug of the generator): ${String(err)}\n${sdl}`, { cause: err });
   }
-  const code = new Map<string, string>([
-    ['datasource.ts', writeDatasource(model)],
-    ['resolvers.ts', writeResolvers(model)],
-    ['index.ts', writeIndex(model)],
-    ['main.ts', writeMain(model)],
-    ['subgraph.test.ts', writeTest(model)],
-  ]);
   const prettier = (await resolveConfig(join(folder, 'index.ts'))) ?? (await resolveConfig(join(import.meta.dirname, 'scaffold.ts'))) ?? {};
   for (const [file, text] of code) code.set(file, await format(text, { ...prettier, filepath: join(folder, file) }));
   return code;
@@ -184,30 +239,40 @@ function backendAddress(model: SubgraphModel, given: string | undefined): string
   return value;
 }
 
-/** Writes every file; when one fails, removes what this call wrote and puts the files it replaced back. */
-async function writeAll(
+/**
+ * Writes every file; when one fails, removes what this call wrote, and the directories it created
+ * (schema/events/<name>/ ...), and puts the files it replaced back.
+ */
+export async function writeAll(
   root: string,
   files: [string, string][],
-  contract: { from: string; to: string } | undefined,
+  copies: { from: string; to: string }[],
   folder: string,
 ): Promise<void> {
   const before = new Map<string, string | undefined>();
+  const created: string[] = [];
   const record = async (path: string) => before.set(path, await readFile(path, 'utf8').catch(() => undefined));
+  const directory = async (path: string) => {
+    const first = await mkdir(path, { recursive: true });
+    if (first !== undefined) created.push(first);
+  };
   try {
-    await mkdir(folder, { recursive: true });
-    if (contract) {
-      await record(contract.to);
-      await mkdir(dirname(contract.to), { recursive: true });
-      await copyFile(contract.from, contract.to);
+    await directory(folder);
+    for (const copy of copies) {
+      await record(copy.to);
+      await directory(dirname(copy.to));
+      await copyFile(copy.from, copy.to);
     }
     for (const [path, text] of files) {
       await record(path);
-      await mkdir(dirname(path), { recursive: true });
+      await directory(dirname(path));
       await writeTextAtomically(path, text);
     }
   } catch (err) {
     for (const [path, text] of before)
       await (text === undefined ? rm(path, { force: true }) : writeFile(path, text)).catch(() => undefined);
+    // Newest first: a directory created inside another one goes before it.
+    for (const dir of created.reverse()) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await rm(folder, { recursive: true, force: true });
     throw new ScaffoldError(
       `writing the subgraph failed, nothing is left of it: ${err instanceof Error ? err.message : String(err)} (under ${root})`,

@@ -12,6 +12,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import type { Express } from 'express';
 import { ErrorCode } from '../../lib/errors.ts';
 import { DEFAULT_EDGE, type EdgeOptions } from '../../lib/edge.ts';
 import { GRAPHQL_PATH, startGraphQLHost, type GraphQLHost, type Readiness } from '../../lib/graphql-http.ts';
@@ -41,6 +42,8 @@ export interface SubgraphModule<Ctx extends BaseContext> {
   readiness?(): Readiness;
   /** Its Prometheus metrics, served on /metrics. */
   registry?: Registry;
+  /** Routes of its own on the ops listener (beside /healthz, /readyz and /metrics). */
+  opsRoutes?: ((app: Express) => void) | undefined;
   /** Releases clients and connections. */
   close?(): Promise<void>;
 }
@@ -108,6 +111,7 @@ export async function startSubgraph<Ctx extends BaseContext>(
       }),
     readiness,
     registry: module.registry,
+    opsRoutes: module.opsRoutes,
     routes: (app) => void app.use(GRAPHQL_PATH, verifyRequests(options.identity, log)),
   });
   // Subscriptions, where the schema has any, over graphql-ws on the same path.

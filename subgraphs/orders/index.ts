@@ -8,11 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { DEFAULT_DATA_DIR, setting } from '../../lib/config.ts';
+import { setting } from '../../lib/config.ts';
 import { deadlineFrom } from '../../lib/deadline.ts';
-import { kafkaOptions, kafkaSettings } from '../../lib/eventlog/config.ts';
-import { KafkaEventLog } from '../../lib/eventlog/kafka.ts';
-import { MemoryEventLog } from '../../lib/eventlog/memory.ts';
 import type { EventLog } from '../../lib/eventlog/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '../../services/events/orders.ts';
@@ -21,35 +18,24 @@ import { CatalogSource } from '../catalog/datasource.ts';
 import { CustomersSource } from '../customers/datasource.ts';
 import { resilienceFrom, subgraphConfig } from '../kit/config.ts';
 import { loadSubgraphSdl, type SubgraphModule } from '../kit/subgraph.ts';
+import { createProjectionRuntime } from '../kit/projection/runtime.ts';
+import { createProjectionEventLog, eventLogMode, projectionSettings } from '../kit/projection/settings.ts';
+import { decodeOrderEvent } from '../../services/events/orders.ts';
 import { OrderCommands } from './commands.ts';
-import { EventJournal } from './journal.ts';
-import { Projector } from './projector.ts';
+import { OrderProjection } from './projection.ts';
 import { resolvers, type OrdersContext } from './resolvers.ts';
-import { PeriodicSnapshots, SnapshotStore, restoreFromSnapshot, takeSnapshot } from './snapshot.ts';
+import { ordersSnapshotNames } from './snapshot.ts';
 import { OrderEventStreams } from './stream.ts';
 
 export const ordersConfig = subgraphConfig({
-  /** Kafka (KAFKA_BROKERS unset: the embedded in-process log). */
-  ...kafkaSettings,
-  /**
-   * Where this process keeps its data: the projection's snapshots (`orders/`) in both modes, and
-   * with the embedded log the log itself (`eventlog/`). One directory per orders process.
-   * Default: `.data/` in the project.
-   */
-  DATA_DIR: setting.directory(DEFAULT_DATA_DIR),
-  /** Time between snapshots of the projection and journal, in ms (one more is taken on a graceful stop). */
-  SNAPSHOT_INTERVAL_MS: setting.millis(30_000),
+  /** Kafka, DATA_DIR (snapshots under `orders/`, the embedded log under `eventlog/`), snapshots, journal, subscriptions. */
+  ...projectionSettings,
   /** Partitions of the topic in the embedded log (Kafka topics are created outside; an existing embedded topic keeps its count). */
   EMBEDDED_PARTITIONS: setting.count(6),
   /** Run the fulfillment service in this process (embedded log only). */
   EMBEDDED_FULFILLMENT: setting.flag(true),
   FULFILLMENT_PAY_DELAY_MS: z.coerce.number().int().min(0).default(1_500),
   FULFILLMENT_SHIP_DELAY_MS: z.coerce.number().int().min(0).default(3_000),
-  /** Consumer group of this replica's projection; unique by default, since each replica reads every partition. */
-  PROJECTION_GROUP_ID: z
-    .string()
-    .min(1)
-    .default(() => `orders-projection-${randomUUID()}`),
   /**
    * Longest a mutation may take, in ms, checks, publishing and read-your-writes together; the
    * gateway's `interchange-timeout-ms` header (less a margin for the answer) cuts it shorter. Below
@@ -65,20 +51,6 @@ export const ordersConfig = subgraphConfig({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
     .default('127.0.0.1:4202'),
-  /**
-   * Applied events kept in memory (and in snapshots) for `orderEvents(after:)` to resume from,
-   * split evenly over the topic's partitions: each partition keeps its newest
-   * floor(JOURNAL_MAX_EVENTS / partitions) events (at least one) and drops its oldest beyond that.
-   * A cursor that needs a dropped event gets CURSOR_EXPIRED: so a cursor stays valid until that
-   * many newer events of one partition have been applied, whatever happens on the others and in
-   * whatever order a restarted projection replays them.
-   */
-  JOURNAL_MAX_EVENTS: setting.count(100_000),
-  /**
-   * Live events one subscription may have waiting for its client; when it falls that far behind it
-   * is ended with SUBSCRIBER_TOO_SLOW (naming the last position delivered) instead of growing memory.
-   */
-  SUBSCRIPTION_BUFFER_EVENTS: setting.count(10_000),
 }).superRefine((config, ctx) => {
   // Each step gets its whole wait within a mutation's budget, with room left for the checks.
   if (config.PUBLISH_TIMEOUT_MS + config.READ_YOUR_WRITES_TIMEOUT_MS >= config.COMMAND_TIMEOUT_MS) {
@@ -93,13 +65,12 @@ export const ordersConfig = subgraphConfig({
 export type OrdersConfig = z.output<typeof ordersConfig>;
 
 export function createEventLog(config: OrdersConfig, log: Logger, clientId: string): EventLog {
-  return config.KAFKA_BROKERS
-    ? new KafkaEventLog({ ...kafkaOptions(config, config.KAFKA_BROKERS, clientId), logger: log })
-    : new MemoryEventLog({
-        partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS },
-        dir: join(config.DATA_DIR, 'eventlog'),
-        logger: log,
-      });
+  return createProjectionEventLog(config, {
+    clientId,
+    partitions: { [ORDERS_TOPIC]: config.EMBEDDED_PARTITIONS },
+    dir: join(config.DATA_DIR, 'eventlog'),
+    logger: log,
+  });
 }
 
 /**
@@ -110,42 +81,28 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
   const ownLog = eventLog === undefined;
   const events = eventLog ?? createEventLog(config, log, 'orders-subgraph');
   const registry = new Registry();
-  const journal = new EventJournal({ maxEvents: config.JOURNAL_MAX_EVENTS, logger: log });
-  // The projector exists below by the time a subscription arrives (streams open only once serving).
-  const streams = new OrderEventStreams({
-    journal,
-    bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
-    registry,
-    liveFrom: () => projector.liveFrom(),
-    logEnd: () => events.endOffsets(ORDERS_TOPIC),
-    lag: () => {
-      const status = projector.status();
-      return { events: status.partitions.some((p) => p.lag === null) ? null : status.totalLag, stale: status.stale };
-    },
-  });
-  const snapshotStore = new SnapshotStore({
-    file: join(config.DATA_DIR, 'orders', 'projection.snapshot'),
-    topic: ORDERS_TOPIC,
-    logger: log,
-  });
-  const projector = new Projector({
-    log: events,
+  const projection = createProjectionRuntime({
+    name: 'orders',
+    field: 'orderEvents',
+    entities: 'orders',
+    events,
     topic: ORDERS_TOPIC,
     deadLetterTopic: ORDERS_DEAD_LETTER_TOPIC,
-    groupId: config.PROJECTION_GROUP_ID,
+    groupId: config.PROJECTION_GROUP_ID ?? `orders-projection-${randomUUID()}`,
+    projection: new OrderProjection(),
+    decode: decodeOrderEvent,
+    snapshot: {
+      file: join(config.DATA_DIR, 'orders', 'projection.snapshot'),
+      intervalMs: config.SNAPSHOT_INTERVAL_MS,
+      names: ordersSnapshotNames,
+    },
+    journalMaxEvents: config.JOURNAL_MAX_EVENTS,
+    bufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     logger: log,
     registry,
-    sink: journal,
-    restore: restoreFromSnapshot(snapshotStore, journal, log, (snapshot) =>
-      snapshots.alreadySaved(snapshot.projector.projection.positions),
-    ),
+    streams: (options) => new OrderEventStreams(options),
   });
-  const snapshots = new PeriodicSnapshots({
-    store: snapshotStore,
-    intervalMs: config.SNAPSHOT_INTERVAL_MS,
-    logger: log,
-    take: () => takeSnapshot(ORDERS_TOPIC, projector, journal),
-  });
+  const { projector, streams } = projection;
   const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
   const commands = new OrderCommands({
@@ -182,24 +139,22 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     registry,
     // In the background: /healthz answers at once, /readyz once the projection has caught up.
     start: async () => {
-      const failed = (what: string) => (err: unknown) => log.error({ err }, `${what} failed to start`);
-      void projector.start().catch(failed('the orders projection'));
-      snapshots.start();
-      void fulfillment?.start().catch(failed('the embedded fulfillment service'));
+      projection.start();
+      void fulfillment?.start().catch((err: unknown) => log.error({ err }, 'the embedded fulfillment service failed to start'));
     },
     readiness: () => {
-      const status = projector.status();
+      const { ready, projection: status, journal: journalStatus } = projection.readiness();
+      const { entities: orders, ...rest } = status;
       return {
-        ready: status.caughtUp,
-        eventLog: ownLog ? (config.KAFKA_BROKERS ? 'kafka' : 'embedded') : 'injected',
-        projection: status,
-        journal: journal.status(),
+        ready,
+        eventLog: eventLogMode(config, !ownLog),
+        projection: { ...rest, orders },
+        journal: journalStatus,
       };
     },
     close: async () => {
       await fulfillment?.stop();
-      await projector.stop();
-      await snapshots.stop();
+      await projection.stop();
       if (ownLog) await events.close();
       catalog.close();
     },

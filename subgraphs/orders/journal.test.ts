@@ -24,7 +24,7 @@ function journalOf(maxEvents: number, partitions: number, records: readonly Reco
     const result = projection.apply({ partition, offset }, event);
     assert.equal(result.kind, 'applied');
     const positions = projection.positionVector(partitions);
-    if (result.kind === 'applied') journal.applied({ partition, offset, event, order: result.order, positions });
+    if (result.kind === 'applied') journal.applied({ partition, offset, event, entity: result.entity, positions });
     journal.progressed(positions);
   }
   return journal;

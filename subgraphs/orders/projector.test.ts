@@ -40,7 +40,7 @@ describe('the projector and the journal of applied events', () => {
       const last = positions.at(-1)!;
       await projector.waitFor(positions[3]!, 10_000);
       assert.deepEqual(
-        heard.map((e) => [e.type, e.order.version]),
+        heard.map((e) => [e.type, e.entity.version]),
         [
           ['OrderPlaced', 1],
           ['OrderPaid', 2],
@@ -54,8 +54,8 @@ describe('the projector and the journal of applied events', () => {
       // Records that applied nothing (the duplicate last) still move the journal's positions.
       assert.equal(journal.positions[last.partition], last.offset + 1);
       assert.deepEqual(JSON.parse(JSON.stringify(second)), second, 'an entry is plain JSON');
-      assert.equal(second!.order.status, 'PAID');
-      assert.equal(first!.order.status, 'PLACED', 'each event keeps the order as of that event');
+      assert.equal(second!.entity.status, 'PAID');
+      assert.equal(first!.entity.status, 'PLACED', 'each event keeps the order as of that event');
     } finally {
       await projector.stop();
       await log.close();

@@ -108,6 +108,7 @@ export const resolvers: GraphQLResolverMap<OrdersContext> = {
   },
   OrderEvent: {
     type: (entry: JournalEntry) => graphqlEventTypes[entry.type],
+    order: (entry: JournalEntry) => entry.entity,
   },
   Order: {
     __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.projection.get(ref.id) ?? null,

@@ -18,7 +18,7 @@ import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, encodeOrderEvent, orderEvent, t
 import { EventJournal } from './journal.ts';
 import { Projector, type ProjectorOptions } from './projector.ts';
 import { OrderProjection } from './projection.ts';
-import { encodeCursor } from './cursor.ts';
+import { encodeCursor } from '../kit/projection/cursor.ts';
 import { OrderEventStreams, type StreamItem } from './stream.ts';
 import { waitFor, withTimeout } from '../../test/support/wait.ts';
 import { PeriodicSnapshots, SNAPSHOT_VERSION, SnapshotStore, restoreFromSnapshot, takeSnapshot, type OrdersSnapshot } from './snapshot.ts';
@@ -103,7 +103,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       const applied = journal
         .exportState()
         .entries.filter((e) => e.seq > saved.journal.seq)
-        .map((e) => e.order.id);
+        .map((e) => e.entity.id);
       assert.equal(applied.length, 6, 'only the 6 events after the snapshot were applied');
       assert.ok(applied.every((id) => id.startsWith('b-')));
       assert.equal(restarted.status().applied, 36, 'the counters continue');
@@ -183,7 +183,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       const result = projection.apply({ partition: 1, offset }, event);
       assert.equal(result.kind, 'applied');
       if (result.kind === 'applied')
-        journal.applied({ partition: 1, offset, event, order: result.order, positions: projection.positionVector(2) });
+        journal.applied({ partition: 1, offset, event, entity: result.entity, positions: projection.positionVector(2) });
     });
     await store.save({
       topic: ORDERS_TOPIC,
@@ -198,7 +198,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     assert.ok(loaded);
     assert.deepEqual(loaded.journal, JSON.parse(JSON.stringify(journal.exportState())));
     assert.deepEqual(
-      loaded.journal.entries.map((e) => `${e.order.id}:${e.order.status}:${e.order.version}:${e.order.eventIds.length}`),
+      loaded.journal.entries.map((e) => `${e.entity.id}:${e.entity.status}:${e.entity.version}:${e.entity.eventIds.length}`),
       ['o1:PLACED:1:1', 'o2:PLACED:1:1', 'o1:PAID:2:2', 'o1:SHIPPED:3:3'],
     );
   });
@@ -208,7 +208,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     const file = await snapshotFile();
     const store = new SnapshotStore({ file, topic: ORDERS_TOPIC, logger });
     const journal = new EventJournal({ maxEvents: 10 });
-    const projection = { positions: [1, 0], orders: [] };
+    const projection = { positions: [1, 0], entities: [] };
     await store.save({
       topic: ORDERS_TOPIC,
       projector: { projection, counters: { applied: 1, deadLettered: 0 } },
@@ -238,7 +238,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
     const journal = new EventJournal({ maxEvents: 10 });
     const snapshot = (positions: number[]): OrdersSnapshot => ({
       topic: ORDERS_TOPIC,
-      projector: { projection: { positions, orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+      projector: { projection: { positions, entities: [] }, counters: { applied: 0, deadLettered: 0 } },
       journal: journal.exportState(),
     });
     const store = new SnapshotStore({ file, topic: ORDERS_TOPIC, logger });
@@ -273,7 +273,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       logger,
       take: () => ({
         topic: ORDERS_TOPIC,
-        projector: { projection: { positions, orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+        projector: { projection: { positions, entities: [] }, counters: { applied: 0, deadLettered: 0 } },
         journal: journal.exportState(),
       }),
     });
@@ -316,7 +316,7 @@ describe('orders snapshots', { timeout: 60_000 }, () => {
       // The positions move at every tick: each would be worth saving.
       take: () => ({
         topic: ORDERS_TOPIC,
-        projector: { projection: { positions: [++taken], orders: [] }, counters: { applied: 0, deadLettered: 0 } },
+        projector: { projection: { positions: [++taken], entities: [] }, counters: { applied: 0, deadLettered: 0 } },
         journal: new EventJournal({ maxEvents: 10 }).exportState(),
       }),
     });

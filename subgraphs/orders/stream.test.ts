@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
 import { orderEvent, type OrderEvent } from '../../services/events/orders.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor } from '../kit/projection/cursor.ts';
 import { EventJournal } from './journal.ts';
 import { OrderProjection, type Order } from './projection.ts';
 import { withTimeout } from '../../test/support/wait.ts';
@@ -47,8 +47,8 @@ class Feed {
     const positions = this.projection.positionVector(this.journal.partitions);
     let applied: Applied | undefined;
     if (result.kind === 'applied') {
-      this.journal.applied({ partition, offset, event, order: result.order, positions });
-      applied = this.last = { positions, cursor: encodeCursor(positions), order: result.order, type: event.type };
+      this.journal.applied({ partition, offset, event, entity: result.entity, positions });
+      applied = this.last = { positions, cursor: encodeCursor(positions), order: result.entity, type: event.type };
     }
     this.journal.progressed(positions);
     return applied;
@@ -101,7 +101,7 @@ const ids = (items: StreamItem[]) =>
   items.map((i) => {
     const event = eventOf(i);
     const error = errorOf(i);
-    return event ? `${event.order.id}:${event.type}` : error ? `error:${error.code}` : 'checkpoint';
+    return event ? `${event.entity.id}:${event.type}` : error ? `error:${error.code}` : 'checkpoint';
   });
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
@@ -524,7 +524,7 @@ describe('resumable positions (schema/resumable.md)', () => {
         const count = run === 2 ? left : 1 + pick(left - (2 - run));
         for (const item of await take(stream, count)) {
           const event = eventOf(item)!;
-          delivered.push(`${event.order.id}:${event.type}`);
+          delivered.push(`${event.entity.id}:${event.type}`);
           assert.equal(event.cursor, item.position);
           const position = positionOf(item);
           assertNotBelow(position, positions.at(-1)!, `after ${delivered.at(-1)} in run ${run}`);
@@ -549,7 +549,7 @@ describe('resumable positions (schema/resumable.md)', () => {
     assert.deepEqual(start, resumableCheckpoint(encodeCursor([1, 1, 0]), LAG));
     const [checkpoint, event] = await take(resuming, 2);
     assert.deepEqual(checkpoint, resumableCheckpoint(encodeCursor([1, 0, 0]), LAG));
-    assert.equal(eventOf(event!)?.order.id, 'b');
+    assert.equal(eventOf(event!)?.entity.id, 'b');
     assert.deepEqual(positionOf(event!), [1, 1, 0]);
     await live.return!();
     await resuming.return!();
@@ -572,7 +572,7 @@ describe('resumable positions (schema/resumable.md)', () => {
     feed.apply(2, placed('c'));
     feed.apply(2, placed('mine', 'c9'));
     const item = (await event).value as StreamItem;
-    assert.equal(eventOf(item)?.order.id, 'mine');
+    assert.equal(eventOf(item)?.entity.id, 'mine');
     assert.deepEqual(positionOf(item), [1, 1, 2]);
     // Nothing moved since: only a heartbeat, after 5 s of silence, with the same position and the lag.
     const heartbeat = stream.next();
@@ -592,7 +592,7 @@ describe('resumable positions (schema/resumable.md)', () => {
     t.mock.timers.tick(20_000);
     assert.equal(await settled(next), false);
     feed.apply(0, placed('mine', 'c9'));
-    assert.equal(eventOf((await next).value as StreamItem)?.order.id, 'mine');
+    assert.equal(eventOf((await next).value as StreamItem)?.entity.id, 'mine');
     await stream.return!();
   });
 

@@ -16,7 +16,7 @@ import { ORDERS_TOPIC, encodeOrderEvent, orderEvent, type OrderEvent } from '../
 import { quietPeriod, waitFor } from '../../test/support/wait.ts';
 import { startSubgraph } from '../kit/subgraph.ts';
 import { TEST_IDENTITY_SECRET, identityConnectionParams, identityHeaders, testIdentityOptions } from '../../test/support/identity.ts';
-import { decodeCursor } from './cursor.ts';
+import { decodeCursor } from '../kit/projection/cursor.ts';
 import { createOrdersSubgraph, ordersConfig } from './index.ts';
 import type { OrdersContext } from './resolvers.ts';
 

@@ -157,7 +157,7 @@ async function phases(
   const bytes = await store.save(snapshot);
   const saveMs = performance.now() - saveStarted;
   log(
-    `${name}: snapshot of ${snapshot.projector.projection.orders.length} orders and ${partial.journal.size} journal events: ` +
+    `${name}: snapshot of ${snapshot.projector.projection.entities.length} orders and ${partial.journal.size} journal events: ` +
       `${round(bytes / 1e6)} MB written in ${round(saveMs)} ms`,
   );
   await partial.projector.stop();

@@ -52,6 +52,20 @@ describe('npx interchange', () => {
     }
   });
 
+  test('subgraph new --from-topic needs --event-schemas, and takes no --service-url', async () => {
+    const events = join(repoRoot, 'test/fixtures/contracts/inventory-events');
+    for (const [args, message] of [
+      [['--from-topic', 'stock.events'], /error: --from-topic needs --event-schemas <dir>/],
+      [['--from-topic', 'stock.events', '--event-schemas', events, '--service-url', 'http://x'], /--service-url is for --from-openapi/],
+      [['--event-schemas', events], /error: give one contract/],
+      [['--from-topic', 'stock.events', '--event-schemas', events, '--from-proto', 'x.proto'], /error: give one contract/],
+    ] as const) {
+      const run = await interchange(['subgraph', 'new', 'stock', ...args, '--root', join(repoRoot, 'no-such-root')]);
+      assert.equal(run.code, 1, `${args.join(' ')}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+  });
+
   test('an unknown command or option exits non-zero and says what is wrong', async () => {
     const unknown = await interchange(['frobnicate']);
     assert.notEqual(unknown.code, 0);

@@ -8,7 +8,7 @@
  * never give a 500), an input lists each.
  */
 import { createHash } from 'node:crypto';
-import { encodeCursor } from '../../subgraphs/orders/cursor.ts';
+import { encodeCursor } from '../../subgraphs/kit/projection/cursor.ts';
 import {
   HEAVY_FIELD,
   aliasBomb,

@@ -3,9 +3,10 @@
  * scaffolder reads): the example system runs (npm start's development loop) from a scratch copy of
  * the project; without restarting anything, `interchange subgraph new` writes a subgraph from an
  * OpenAPI file over a REST service this test runs, then one from a .proto over a gRPC service this
- * test runs. Each, unmodified, composes, is started, and answers a query that joins it to the
- * existing types through the gateway; a subscriber to orderEvents gets every event across both
- * reloads exactly once.
+ * test runs, then a projection of a topic from its event schemas. Each, unmodified, composes, is
+ * started, and answers through the gateway (the first two a query that joins them to the existing
+ * types, the third from the events published to its topic, which its subscription streams); a
+ * subscriber to orderEvents gets every event across the three reloads exactly once.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,12 +14,12 @@ import { after, before, describe, test } from 'node:test';
 import { closeServer, listen } from '../../lib/lifecycle.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
-import { fixtures, subgraphNew } from '../scaffold/support.ts';
+import { fixtures, inventoryTopic, subgraphNew } from '../scaffold/support.ts';
 import { reviewsService, shippingService, type Shipment } from '../scaffold/services.ts';
 import { ProtocolClient } from '../subscriptions/support.ts';
 import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
 import { scratchProject, type Scratch } from '../support/scratch.ts';
-import { waitFor } from '../support/wait.ts';
+import { quietPeriod, waitFor } from '../support/wait.ts';
 
 describe('subgraphs added to a running system from their contracts', { timeout: 600_000 }, () => {
   let scratch: Scratch | undefined;
@@ -130,7 +131,72 @@ describe('subgraphs added to a running system from their contracts', { timeout: 
     },
   );
 
-  test('the orderEvents subscriber got every order placed across both reloads exactly once', { timeout: 120_000 }, async () => {
+  test(
+    'from a topic: a projection of inventory.events answers from the events published to it and streams them, served without a restart',
+    { timeout: 180_000 },
+    async (t) => {
+      const started = Date.now();
+      const run = await subgraphNew(scratch!.root, 'inventory', ...inventoryTopic);
+      assert.equal(run.code, 0, run.stderr);
+      await placeOrder();
+      const QUERY = '{ stockLevel(id: "p1") { sku quantity warehouse } stockLevels(first: 5) { sku } }';
+      await waitFor(
+        async () => (await query<unknown>(QUERY)).errors === undefined,
+        120_000,
+        'the inventory subgraph was never served',
+        250,
+      );
+      t.diagnostic(`scaffolded, started and served in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      assert.deepEqual((await query<unknown>(QUERY)).data, { stockLevel: null, stockLevels: [] });
+
+      subscriber!.subscribe('stock', 'subscription { stockLevelEvents { type stockLevel { sku quantity } } }');
+      const ops = system!.opsUrl('inventory-subgraph');
+      await waitFor(
+        async () => /^inventory_subscriptions_active 1$/m.test(await (await fetch(`${ops}/metrics`)).text()),
+        60_000,
+        'the stockLevelEvents subscription never reached the subgraph',
+        50,
+      );
+      // The embedded log's inlet: what a producer publishes to the topic.
+      const published = await fetch(`${ops}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          { type: 'StockReceived', eventId: 'e1', sku: 'p1', warehouse: 'north', quantity: 5 },
+          { type: 'StockReceived', eventId: 'e2', sku: 'p2', warehouse: 'south', quantity: 9 },
+          { type: 'StockAdjusted', eventId: 'e3', sku: 'p1', quantity: 4 },
+        ]),
+      });
+      assert.equal(published.status, 200, await published.text());
+      await waitFor(() => subscriber!.nexts('stock').length >= 3, 60_000, 'stock events missing', 20);
+      assert.deepEqual((await query<unknown>(QUERY)).data, {
+        stockLevel: { sku: 'p1', quantity: 4, warehouse: 'north' },
+        stockLevels: [{ sku: 'p1' }, { sku: 'p2' }],
+      });
+      await placeOrder();
+    },
+  );
+
+  test('the stockLevelEvents subscriber got every event published exactly once', { timeout: 60_000 }, async () => {
+    // Long enough for a fourth delivery (a duplicate) to show up if one were coming.
+    await quietPeriod(500);
+    const received = subscriber!.nexts<{ stockLevelEvents: { type: string; stockLevel: { sku: string; quantity: number } } }>('stock');
+    assert.deepEqual(
+      received.flatMap((r) => r.errors ?? []),
+      [],
+    );
+    assert.deepEqual(
+      received
+        .map(
+          (r) =>
+            `${r.data!.stockLevelEvents.stockLevel.sku}:${r.data!.stockLevelEvents.type}:${r.data!.stockLevelEvents.stockLevel.quantity}`,
+        )
+        .sort(),
+      ['p1:StockAdjusted:4', 'p1:StockReceived:5', 'p2:StockReceived:9'],
+    );
+  });
+
+  test('the orderEvents subscriber got every order placed across the three reloads exactly once', { timeout: 120_000 }, async () => {
     await waitFor(() => subscriber!.nexts('placed').length >= placed.length, 60_000, 'events missing', 20);
     const received = subscriber!.nexts<{ orderEvents: { order: { id: string; customer: { name: string } } } }>('placed');
     assert.deepEqual(

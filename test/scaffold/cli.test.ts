@@ -4,7 +4,7 @@
  * nothing written; `--no-compose`. The registry writer keeps the file's comments.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseRegistry } from '../../scripts/registry.ts';
@@ -38,7 +38,15 @@ describe('npx interchange subgraph new', () => {
     const help = await interchange(['subgraph', 'new', '--help']);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: interchange subgraph new \[options\] <name>/);
-    for (const option of ['--from-openapi <file>', '--from-proto <file>', '--service-url <address>', '--root <dir>', '--no-compose']) {
+    for (const option of [
+      '--from-openapi <file>',
+      '--from-proto <file>',
+      '--from-topic <topic>',
+      '--event-schemas <dir>',
+      '--service-url <address>',
+      '--root <dir>',
+      '--no-compose',
+    ]) {
       assert.ok(help.stdout.includes(option), `${option} is not in the help`);
     }
     const group = await interchange(['subgraph', '--help']);
@@ -68,6 +76,34 @@ describe('npx interchange subgraph new', () => {
         return ['broken', '--from-openapi', file];
       },
       /error: broken\.yaml: components\.schemas\.Review\.properties\.tags: oneOf is not supported/,
+    ],
+    [
+      'event schemas it cannot map (no key field), naming the file and the JSON pointer',
+      async (dir) => {
+        const events = join(dir, 'stock-events');
+        await mkdir(events, { recursive: true });
+        const schema = JSON.parse(await readFile(join(fixtures, 'inventory-events/stock-received.json'), 'utf8')) as {
+          properties: Record<string, Record<string, unknown>>;
+        };
+        delete schema.properties['sku']!['x-key'];
+        await writeFile(join(events, 'stock-received.json'), JSON.stringify(schema));
+        return ['stock', '--from-topic', 'stock.events', '--event-schemas', events];
+      },
+      /error: stock-received\.json#\/properties: no key field: mark the property that identifies the entity with `"x-key": true`\nnothing was written/,
+    ],
+    [
+      "event schemas whose entity would not compose (a value type named like the catalog's entity)",
+      async (dir) => {
+        const events = join(dir, 'product-events');
+        await mkdir(events, { recursive: true });
+        const schema = JSON.parse(await readFile(join(fixtures, 'inventory-events/stock-received.json'), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+        await writeFile(join(events, 'stock-received.json'), JSON.stringify({ ...schema, 'x-entity': 'Product' }));
+        return ['stock', '--from-topic', 'stock.events', '--event-schemas', events];
+      },
+      /stock would not compose with the other subgraphs:\n {2}- /,
     ],
     [
       'a subgraph that would not compose with the others',

@@ -11,6 +11,9 @@ import { interchange } from '../support/interchange.ts';
 
 export const fixtures = join(repoRoot, 'test/fixtures/contracts');
 
+/** `subgraph new`'s arguments for the topic fixture: inventory.events, its event schemas in fixtures/inventory-events/. */
+export const inventoryTopic = ['--from-topic', 'inventory.events', '--event-schemas', join(fixtures, 'inventory-events')] as const;
+
 export { scratchProject, type Scratch } from '../support/scratch.ts';
 
 /** `tsc --noEmit` (the project's settings) on the given folders of the scratch project; resolves with its output, empty when clean. */

@@ -8,7 +8,7 @@
  * Wire form: base64url (no padding) of `v1:<offset of partition 0>,<offset of partition 1>,...`
  * in decimal. Clients treat it as opaque; the version prefix lets the form change compatibly.
  */
-import { ErrorCode, InterchangeError } from '../../lib/errors.ts';
+import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 
 const VERSION = 'v1';
 /** Longest cursor accepted, in characters: far above any real topic's, far below abuse. */
