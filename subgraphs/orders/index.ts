@@ -103,7 +103,7 @@ export function createOrdersSubgraph(config: OrdersConfig, log: Logger, eventLog
     streams: (options) => new OrderEventStreams(options),
   });
   const { projector, streams } = projection;
-  const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL });
+  const customers = new CustomersSource({ ...resilienceFrom(config, 'customers-service'), baseUrl: config.CUSTOMERS_SERVICE_URL, log });
   const catalog = new CatalogSource(config.CATALOG_SERVICE_ADDRESS, resilienceFrom(config, 'catalog-service'));
   const commands = new OrderCommands({
     log: events,
