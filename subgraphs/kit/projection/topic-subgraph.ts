@@ -37,6 +37,8 @@ export interface TopicSubgraphOptions {
   /** Its entities in log messages (`stockLevels`). */
   entities: string;
   field: string;
+  /** Properties its entities are listed by (`productId`: for `Product.stockLevels`); TopicProjection.listedBy reads them. */
+  indexes?: readonly string[] | undefined;
   /** The event schemas' folder; default: schema/events/<name>/ of the project. */
   schemas?: string;
   /** An event log to use instead of the configured one (tests); it stays the caller's. */
@@ -76,7 +78,7 @@ export function createTopicSubgraph(config: TopicSubgraphConfig, log: Logger, op
     topic: config.TOPIC,
     deadLetterTopic: `${config.TOPIC}.dlq`,
     groupId: config.PROJECTION_GROUP_ID ?? `${name}-projection-${randomUUID()}`,
-    projection: new TopicProjection(contract),
+    projection: new TopicProjection(contract, { indexes: options.indexes }),
     decode: topicDecoder(contract),
     snapshot: {
       file: join(config.DATA_DIR, name, 'projection.snapshot'),

@@ -96,6 +96,31 @@ describe('a topic projection', () => {
     assert.throws(() => projection.page(0), /"first" must be between 1 and 100/);
   });
 
+  test('lists entities by an indexed property, by key, moving one when an event changes the property', () => {
+    const projection = new TopicProjection(contract, { indexes: ['depot'] });
+    const keys = (entities: { __key: string }[]) => entities.map((e) => e.__key);
+    projection.apply({ partition: 0, offset: 0 }, moved('p2', 'e1', { depot: 'north' }));
+    projection.apply({ partition: 0, offset: 1 }, moved('p1', 'e2', { depot: 'north' }));
+    projection.apply({ partition: 0, offset: 2 }, moved('p3', 'e3'));
+    assert.deepEqual(keys(projection.listedBy('depot', 'north')), ['p1', 'p2']);
+    // An event without the property keeps the entity where it is; one with another value moves it.
+    projection.apply({ partition: 0, offset: 3 }, moved('p2', 'e4', { weight: 2 }));
+    assert.deepEqual(keys(projection.listedBy('depot', 'north')), ['p1', 'p2']);
+    projection.apply({ partition: 0, offset: 4 }, moved('p2', 'e5', { depot: 'south' }));
+    projection.apply({ partition: 0, offset: 5 }, moved('p3', 'e6', { depot: 'south' }));
+    assert.deepEqual(
+      [
+        keys(projection.listedBy('depot', 'north')),
+        keys(projection.listedBy('depot', 'south')),
+        keys(projection.listedBy('depot', 'west')),
+      ],
+      [['p1'], ['p2', 'p3'], []],
+    );
+    const restored = new TopicProjection(contract, { indexes: ['depot'] });
+    restored.restoreState(structuredClone(projection.exportState(1)));
+    assert.deepEqual(keys(restored.listedBy('depot', 'south')), ['p2', 'p3'], 'a restored projection lists them too');
+  });
+
   test('lists integer keys in numeric order, and sees a key added after a page was listed', () => {
     const numbered = eventContract([
       {

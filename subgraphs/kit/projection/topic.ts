@@ -98,9 +98,15 @@ export function topicDecoder(contract: EventContract): (value: string) => Decode
   };
 }
 
-/** Upserts: an event creates its key's entity or merges its declared fields into it (all but `type` and the event id). */
-export function upsertReducer(contract: EventContract): Reducer<TopicEntity, TopicEvent> {
+/**
+ * Upserts: an event creates its key's entity or merges its declared fields into it (all but `type`
+ * and the event id). `indexes` names top-level properties to list entities by (their string value).
+ */
+export function upsertReducer(contract: EventContract, indexes: readonly string[] = []): Reducer<TopicEntity, TopicEvent> {
   return {
+    indexes: Object.fromEntries(
+      indexes.map((property) => [property, (entity: TopicEntity) => (typeof entity[property] === 'string' ? entity[property] : undefined)]),
+    ),
     key: (event) => event.key,
     eventId: (event) => event.id,
     keyOf: (entity) => entity.__key,
@@ -118,15 +124,23 @@ export function upsertReducer(contract: EventContract): Reducer<TopicEntity, Top
   };
 }
 
-/** The read model of a topic: upserted entities, listed by key (integer keys in numeric order). */
+export interface TopicProjectionOptions extends ReadModelOptions {
+  /**
+   * Top-level properties to list entities by (`productId`: the stock levels of a product), each a
+   * secondary index of the read model, kept as events change the property. Default: none.
+   */
+  indexes?: readonly string[] | undefined;
+}
+
+/** The read model of a topic: upserted entities, listed by key (integer keys in numeric order), and by the properties it indexes. */
 export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
   readonly #compare: (a: string, b: string) => number;
   /** The keys in order, as of `keyChanges` `#sortedAt`: sorted again only once a new key came. */
   #sorted: string[] = [];
   #sortedAt = -1;
 
-  constructor(contract: EventContract, options?: ReadModelOptions) {
-    super(upsertReducer(contract), options);
+  constructor(contract: EventContract, options: TopicProjectionOptions = {}) {
+    super(upsertReducer(contract, options.indexes), options);
     const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     // A key that is not a number (an `after` a client made up) falls back to text order.
     this.#compare = contract.keyScalar === 'integer' ? (a, b) => Number(a) - Number(b) || byText(a, b) : byText;
@@ -147,6 +161,11 @@ export class TopicProjection extends ReadModel<TopicEntity, TopicEvent> {
       }
     }
     return keys.slice(from, from + count).map((key) => this.get(key)!);
+  }
+
+  /** The entities whose `property` (one of the `indexes`) is `value`, by key. */
+  listedBy(property: string, value: string): TopicEntity[] {
+    return this.indexed(property, value).sort((a, b) => this.#compare(a.__key, b.__key));
   }
 
   #keys(): string[] {
