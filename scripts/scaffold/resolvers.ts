@@ -4,7 +4,21 @@
  * relations through their loaders, `<x>Id` fields as references to entity `X`, and, for REST, the
  * enums' GraphQL names mapped to the values the backend sends.
  */
-import { codeName, entityLoader, listMethod, relationLoader, type SubgraphModel } from './model.ts';
+import { codeName, entityLoader, listMethod, relationLoader, type ReferenceModel, type SubgraphModel } from './model.ts';
+
+/** The resolver of an `<x>Id` field's reference (`parent` is its object's type): the representation `{ __typename, id }` its own subgraph resolves. */
+export function referenceResolver(parent: string, ref: ReferenceModel): string {
+  const value = `({ __typename: ${JSON.stringify(ref.entity)}, id })`;
+  return ref.list
+    ? `${ref.field}: (parent: ${parent}) => parent.${ref.idField}${ref.nullable ? '?' : ''}.map((id) => ${value})${ref.nullable ? ' ?? null' : ''},`
+    : `${ref.field}: ({ ${ref.idField}: id }: ${parent}) => ${ref.nullable ? `(id ? ${value} : null)` : value},`;
+}
+
+/** A stub's reference resolver: only its id is known here. */
+export const stubResolver = [
+  '// Only its id is known here: the reference is the entity.',
+  '__resolveReference: (ref: { id: string }) => ref,',
+];
 
 export function writeResolvers(model: SubgraphModel): string {
   const code = codeName(model.name);
@@ -45,19 +59,9 @@ export function writeResolvers(model: SubgraphModel): string {
     );
   }
   for (const object of model.objects) {
-    for (const ref of object.references) {
-      const parent = `parent: ${use(object.name)}`;
-      const value = `({ __typename: ${JSON.stringify(ref.entity)}, id })`;
-      add(
-        object.name,
-        ref.list
-          ? `${ref.field}: (${parent}) => parent.${ref.idField}${ref.nullable ? '?' : ''}.map((id) => ${value})${ref.nullable ? ' ?? null' : ''},`
-          : `${ref.field}: ({ ${ref.idField}: id }: ${object.name}) => ${ref.nullable ? `(id ? ${value} : null)` : value},`,
-      );
-    }
+    for (const ref of object.references) add(object.name, referenceResolver(use(object.name), ref));
   }
-  for (const stub of model.stubs)
-    add(stub, '// Only its id is known here: the reference is the entity.', '__resolveReference: (ref: { id: string }) => ref,');
+  for (const stub of model.stubs) add(stub, ...stubResolver);
   for (const relation of model.relations) {
     add(
       relation.owner,

@@ -21,7 +21,7 @@ import { writeIndex, writeMain, writeTest } from './module.ts';
 import { readOpenApi } from './openapi.ts';
 import { readProto } from './proto.ts';
 import { readTopic, writeTopicIndex, writeTopicResolvers, writeTopicSdl, writeTopicTest } from './topic.ts';
-import { addSubgraph, nextSubgraphUrl } from './registry.ts';
+import { addSubgraph, keyedEntities, nextSubgraphUrl } from './registry.ts';
 import { writeResolvers } from './resolvers.ts';
 import { writeSdl } from './sdl.ts';
 
@@ -74,7 +74,9 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   for (const path of [paths.folder, paths.sdl]) if (await exists(path)) throw new ScaffoldError(`${shown(root, path)} exists already`);
 
   const plan =
-    contract.kind === 'topic' ? await topicPlan(root, name, contract) : await servicePlan(root, name, contract, options.serviceUrl);
+    contract.kind === 'topic'
+      ? await topicPlan(root, name, contract, await keyedEntities(registry))
+      : await servicePlan(root, name, contract, options.serviceUrl);
   const code = await renderCode(plan.sdl, plan.code, paths.folder);
   const registryText = addSubgraph(await readFile(paths.registry, 'utf8'), {
     name,
@@ -161,10 +163,18 @@ async function servicePlan(
   };
 }
 
-/** A topic's event schemas: copied to schema/events/<name>/ (which the subgraph reads at run time); Kafka and DATA_DIR in the env. */
-async function topicPlan(root: string, name: string, contract: { topic: string; dir: string }): Promise<Plan> {
+/**
+ * A topic's event schemas: copied to schema/events/<name>/ (which the subgraph reads at run time); Kafka and DATA_DIR in the env.
+ * `entities`: the registry's entities keyed by `id`, which the projection joins to.
+ */
+async function topicPlan(
+  root: string,
+  name: string,
+  contract: { topic: string; dir: string },
+  entities: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<Plan> {
   const target = join(root, 'schema/events', name);
-  const model = readTopic(contract.dir, name, contract.topic);
+  const model = readTopic(contract.dir, name, contract.topic, entities);
   const sameDir = resolve(contract.dir) === resolve(target);
   const copies = sameDir ? [] : model.contract.types.map((t) => ({ from: join(contract.dir, t.file), to: join(target, t.file) }));
   if (!sameDir && (await exists(target))) throw new ScaffoldError(`${shown(root, target)} exists already`);
@@ -180,7 +190,7 @@ async function topicPlan(root: string, name: string, contract: { topic: string; 
     env: { KAFKA_BROKERS: '${KAFKA_BROKERS}', DATA_DIR: '${DATA_DIR}' },
     copies,
     files: [],
-    skipped: [],
+    skipped: model.skipped,
   };
 }
 

@@ -3,7 +3,7 @@
  * entities with `@key(fields: "id")`, the one-to-many relations on their owners (stubs of other
  * subgraphs' entities where the owner is not here), and the enums.
  */
-import type { FieldModel, SubgraphModel, TypeRef } from './model.ts';
+import type { FieldModel, ReferenceModel, SubgraphModel, TypeRef } from './model.ts';
 
 const FEDERATION = 'https://specs.apollo.dev/federation/v2.9';
 
@@ -33,34 +33,43 @@ export function writeSdl(model: SubgraphModel, contractPath: string): string {
     if (object.description) lines.push(description(object.description));
     lines.push(`type ${object.name}${entities.has(object.name) ? ' @key(fields: "id")' : ''} {`);
     for (const field of object.fields) lines.push(...fieldLines(field).map(indent));
-    for (const reference of object.references) {
-      const type = reference.list ? `[${reference.entity}!]` : reference.entity;
-      lines.push(
-        indent(description(`The ${reference.entity} of \`${reference.idField}\`.`)),
-        indent(`${reference.field}: ${type}${reference.nullable ? '' : '!'}`),
-      );
-    }
+    for (const reference of object.references) lines.push(...referenceLines(reference).map(indent));
     lines.push(...relationLines(model, object.name).map(indent), '}', '');
   }
-  for (const stub of model.stubs) {
-    lines.push(
-      `# ${stub} is another subgraph's entity: this subgraph adds what relates to it.`,
-      `type ${stub} @key(fields: "id") {`,
-      indent('id: ID!'),
-      ...relationLines(model, stub).map(indent),
-      '}',
-      '',
-    );
-  }
+  for (const stub of model.stubs) lines.push(...stubLines(stub, relationLines(model, stub)), '');
   for (const enumeration of model.enums)
     lines.push(`enum ${enumeration.name} {`, ...enumeration.values.map((v) => indent(v.name)), '}', '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
+/** The field an `<x>Id` field gives: `x: X`, described. */
+export function referenceLines(reference: ReferenceModel): string[] {
+  const type = reference.list ? `[${reference.entity}!]` : reference.entity;
+  return [
+    description(`The ${reference.entity} of \`${reference.idField}\`.`),
+    `${reference.field}: ${type}${reference.nullable ? '' : '!'}`,
+  ];
+}
+
+/** Another subgraph's entity, keyed by `id`, with the fields this subgraph adds to it. */
+export function stubLines(stub: string, fields: string[]): string[] {
+  return [
+    `# ${stub} is another subgraph's entity: this subgraph adds what relates to it.`,
+    `type ${stub} @key(fields: "id") {`,
+    indent('id: ID!'),
+    ...fields.map(indent),
+    '}',
+  ];
+}
+
+/** A one-to-many relation on its owner: `<field>: [<Entity>!]!`, saying where its items come from (`how`). */
+export const relationFieldLines = (owner: string, field: string, entity: string, how: string) => [
+  description(`The ${entity} items of this ${owner} (${how}).`),
+  `${field}: [${entity}!]!`,
+];
+
 function relationLines(model: SubgraphModel, owner: string): string[] {
-  return model.relations
-    .filter((r) => r.owner === owner)
-    .flatMap((r) => [description(`The ${r.entity} items of this ${owner} (${r.read.label}).`), `${r.field}: [${r.entity}!]!`]);
+  return model.relations.filter((r) => r.owner === owner).flatMap((r) => relationFieldLines(owner, r.field, r.entity, r.read.label));
 }
 
 function fieldLines(field: FieldModel): string[] {

@@ -3,6 +3,9 @@
  * subgraphs/kit/projection/event-schemas.ts's, which the generated subgraph also reads at run time).
  * It writes the SDL (the entity keyed by its key field, one query by key, a list, a resumable
  * subscription of the events), resolvers over the kit's topic projection, index.ts, main.ts and a test.
+ * It joins the entity to the supergraph by the other modes' rule (model.ts): a string property
+ * `<x>Id` naming an entity X of another subgraph gives a reference `x: X` and, on X, the list of
+ * the entities whose property is its id (a secondary index of the projection).
  */
 import {
   EventSchemaError,
@@ -11,7 +14,20 @@ import {
   type FieldShape,
   type Shape,
 } from '../../subgraphs/kit/projection/event-schemas.ts';
-import { ContractError, camelCase, codeName, configName, pascalCase, plural, singular, typeNameProblem } from './model.ts';
+import {
+  ContractError,
+  camelCase,
+  codeName,
+  configName,
+  entityOfId,
+  pascalCase,
+  plural,
+  singular,
+  typeNameProblem,
+  type ReferenceModel,
+} from './model.ts';
+import { referenceResolver, stubResolver } from './resolvers.ts';
+import { referenceLines, relationFieldLines, stubLines } from './sdl.ts';
 
 export interface TopicModel {
   /** The subgraph's name (`inventory`). */
@@ -29,12 +45,26 @@ export interface TopicModel {
   objects: { name: string; fields: FieldShape[]; path: string[] }[];
   /** Each field's GraphQL type, by `<Type>.<field>`. */
   types: Map<string, string>;
+  /** `<x>Id` properties naming an entity of another subgraph: each a field `<x>` of the entity referring to it. */
+  references: ReferenceModel[];
+  /** What those give their entities: `<owner>.<field>` lists the entities whose `property` is the owner's id. */
+  relations: { owner: string; field: string; property: string }[];
+  /** The other subgraphs' entities it refers to: stubs keyed by `id`. */
+  stubs: string[];
+  /** What it did not join, with why, for the report. */
+  skipped: string[];
 }
+
+/** The supergraph's entities keyed by `id`, by name, with the fields its subgraphs give each (scripts/scaffold/registry.ts). */
+export type ExistingEntities = ReadonlyMap<string, ReadonlySet<string>>;
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
-/** Reads the event schemas in `dir`; a construct it cannot map is a ContractError naming the file and the JSON pointer. */
-export function readTopic(dir: string, name: string, topic: string): TopicModel {
+/**
+ * Reads the event schemas in `dir`; a construct it cannot map is a ContractError naming the file and
+ * the JSON pointer. `existing`: the entities it may join to (none by default).
+ */
+export function readTopic(dir: string, name: string, topic: string, existing: ExistingEntities = new Map()): TopicModel {
   if (!TOPIC.test(topic) || topic === '.' || topic === '..')
     throw new ContractError(`--from-topic ${topic}`, 'not a Kafka topic name (letters, digits, ".", "_" and "-", at most 249)');
   let contract: EventContract;
@@ -59,11 +89,43 @@ export function readTopic(dir: string, name: string, topic: string): TopicModel 
     subscription: `${rootOne}Events`,
     objects: [],
     types: new Map(),
+    references: [],
+    relations: [],
+    stubs: [],
+    skipped: [],
   };
   typeFields(model, entity, contract.fields, []);
   for (const field of contract.fields) if (field.name === contract.key) model.types.set(`${entity}.${field.name}`, 'ID!');
   refuseTypeCollisions(model);
+  joinSupergraph(model, existing);
   return model;
+}
+
+/**
+ * A top-level string property `<x>Id` (not the key) naming an existing entity X gives a reference
+ * `x: X` (nullable as the property is) and the relation `X.<entities>` by that property; a property
+ * naming no existing entity stays a plain field. A name either would take already is left alone.
+ */
+function joinSupergraph(model: TopicModel, existing: ExistingEntities): void {
+  for (const field of model.contract.fields) {
+    if (field.name === model.contract.key || field.shape.kind !== 'scalar' || field.shape.scalar !== 'string') continue;
+    const target = entityOfId(field.name);
+    const fields = target === undefined ? undefined : existing.get(target);
+    if (!target || !fields || target === model.entity) continue;
+    const reference = camelCase(target);
+    if (model.contract.fields.some((f) => f.name === reference) || model.references.some((r) => r.field === reference)) {
+      model.skipped.push(`${field.name}: ${model.entity} has a field '${reference}' already: no reference to ${target}`);
+      continue;
+    }
+    const type = model.types.get(`${model.entity}.${field.name}`)!;
+    model.references.push({ field: reference, idField: field.name, entity: target, list: false, nullable: !type.endsWith('!') });
+    if (!model.stubs.includes(target)) model.stubs.push(target);
+    if (fields.has(model.rootList) || model.relations.some((r) => r.owner === target)) {
+      model.skipped.push(`${field.name}: ${target} has a field '${model.rootList}' already: no relation from ${target}`);
+      continue;
+    }
+    model.relations.push({ owner: target, field: model.rootList, property: field.name });
+  }
 }
 
 /** Refuses a nested object whose type name (`<Type><Field>`) is reserved or another type's, naming the property. */
@@ -161,8 +223,18 @@ export function writeTopicSdl(model: TopicModel, schemasPath: string): string {
     '',
     `type ${entity} @key(fields: "${contract.key}") {`,
     ...fieldLines(entity, contract.fields),
+    ...model.references.flatMap(referenceLines).map(indent),
     '}',
     ...model.objects.flatMap((object) => ['', `type ${object.name} {`, ...fieldLines(object.name, object.fields), '}']),
+    ...model.stubs.flatMap((stub) => [
+      '',
+      ...stubLines(
+        stub,
+        model.relations
+          .filter((r) => r.owner === stub)
+          .flatMap((r) => relationFieldLines(stub, r.field, entity, `by \`${r.property}\`, from the projection`)),
+      ),
+    ]),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -209,7 +281,19 @@ export function writeTopicResolvers(model: TopicModel): string {
     '  },',
     `  ${model.entity}: {`,
     `    __resolveReference: (ref: { ${model.contract.key}: string | number }, ctx: ${context}) => ctx.projection.get(String(ref.${model.contract.key})) ?? null,`,
+    ...model.references.map((ref) => `    ${referenceResolver('TopicEntity', ref)}`),
     '  },',
+    ...model.stubs.flatMap((stub) => [
+      `  ${stub}: {`,
+      ...stubResolver.map((line) => `    ${line}`),
+      ...model.relations
+        .filter((r) => r.owner === stub)
+        .map(
+          (r) =>
+            `    ${r.field}: (parent: { id: string }, _args: unknown, ctx: ${context}) => ctx.projection.listedBy(${JSON.stringify(r.property)}, parent.id),`,
+        ),
+      '  },',
+    ]),
     '};',
     '',
   ].join('\n');
@@ -243,6 +327,12 @@ export function writeTopicIndex(model: TopicModel): string {
     `    entity: ${JSON.stringify(model.entity)},`,
     `    entities: ${JSON.stringify(model.rootList)},`,
     `    field: ${JSON.stringify(model.subscription)},`,
+    ...(model.relations.length > 0
+      ? [
+          `    // Listed by ${model.relations.map((r) => r.property).join(', ')}: ${model.relations.map((r) => `${r.owner}.${r.field}`).join(', ')}.`,
+          `    indexes: ${JSON.stringify(model.relations.map((r) => r.property))},`,
+        ]
+      : []),
     '    eventLog,',
     '  });',
     '  return {',

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ContractError } from '../../scripts/scaffold/model.ts';
-import { readTopic, writeTopicSdl, writeTopicTest } from '../../scripts/scaffold/topic.ts';
+import { readRegistry, registryPath } from '../../scripts/registry.ts';
+import { keyedEntities } from '../../scripts/scaffold/registry.ts';
+import { readTopic, writeTopicIndex, writeTopicResolvers, writeTopicSdl, writeTopicTest } from '../../scripts/scaffold/topic.ts';
 import { fixtures } from './support.ts';
 
 /** One event type's schema: `type` const, `eventId`, the `sku` key, and `properties` besides. */
@@ -64,6 +66,7 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
       'StockLevel.sku': 'ID!',
       'StockLevel.quantity': 'Int!',
       'StockLevel.reason': 'String',
+      'StockLevel.productId': 'String',
       'StockLevel.location': 'StockLevelLocation',
       'StockLevelLocation.aisle': 'String!',
       'StockLevelLocation.shelf': 'Float',
@@ -75,6 +78,62 @@ describe('the event-schema reader', { timeout: 30_000 }, () => {
     assert.match(sdl, /type StockLevel @key\(fields: "sku"\) \{\n {2}"The stock keeping unit."\n {2}sku: ID!\n/);
     assert.match(sdl, /stockLevelEvents\(\n(.*\n)* {2}\): StockLevelEvent! @resumable\(position: "cursor", argument: "after"\)/);
     assert.match(sdl, /stockLevels\(first: Int = 20, after: ID\): \[StockLevel!\]!/);
+  });
+
+  test("reads the supergraph's entities keyed by id from the registry's subgraphs, with their fields", async () => {
+    const entities = await keyedEntities(await readRegistry(registryPath));
+    assert.ok(entities.get('Product')?.has('name'), 'the catalog subgraph’s Product');
+    assert.ok(entities.has('Customer') && entities.has('Order'));
+  });
+
+  test('a productId naming an existing entity gives StockLevel.product and Product.stockLevels, from an index by productId', () => {
+    const model = readTopic(
+      join(fixtures, 'inventory-events'),
+      'inventory',
+      'inventory.events',
+      new Map([['Product', new Set(['id', 'name'])]]),
+    );
+    assert.deepEqual(model.references, [{ field: 'product', idField: 'productId', entity: 'Product', list: false, nullable: true }]);
+    assert.deepEqual(model.relations, [{ owner: 'Product', field: 'stockLevels', property: 'productId' }]);
+    assert.deepEqual([model.stubs, model.skipped], [['Product'], []]);
+    const sdl = writeTopicSdl(model, 'schema/events/inventory/');
+    assert.match(sdl, /\n {2}productId: String\n(.*\n)* {2}"The Product of `productId`."\n {2}product: Product\n\}/);
+    assert.match(sdl, /\ntype Product @key\(fields: "id"\) \{\n {2}id: ID!\n {2}".*"\n {2}stockLevels: \[StockLevel!\]!\n\}\n/);
+    const resolvers = writeTopicResolvers(model);
+    assert.match(resolvers, /product: \(\{ productId: id \}: TopicEntity\) => \(id \? \(\{ __typename: "Product", id \}\) : null\),/);
+    assert.match(
+      resolvers,
+      /Product: \{\n.*\n {4}__resolveReference: \(ref: \{ id: string \}\) => ref,\n {4}stockLevels: .*ctx\.projection\.listedBy\("productId", parent\.id\),/,
+    );
+    assert.match(writeTopicIndex(model), /indexes: \["productId"\],/);
+  });
+
+  test('an <x>Id naming no existing entity stays a plain field; a relation whose name the entity has already is left out', async () => {
+    const dir = await folder({
+      'a.json': event(
+        'A',
+        { fooId: { type: 'string' }, productId: { type: 'string' }, customerId: { type: 'integer' } },
+        { 'x-entity': 'Parcel' },
+      ),
+    });
+    const existing = new Map([
+      ['Product', new Set(['id', 'parcels'])],
+      ['Customer', new Set(['id'])],
+    ]);
+    const model = readTopic(dir, 'parcels', 'p', existing);
+    assert.deepEqual(
+      model.references.map((r) => `${r.idField} -> ${r.field}: ${r.entity}`),
+      ['productId -> product: Product'],
+      'fooId names no entity; customerId is not a string',
+    );
+    assert.deepEqual(model.relations, []);
+    assert.deepEqual(model.skipped, ["productId: Product has a field 'parcels' already: no relation from Product"]);
+    const sdl = writeTopicSdl(model, 'x/');
+    assert.match(sdl, /\n {2}fooId: String\n/);
+    assert.doesNotMatch(sdl, /foo: |type Foo|type Customer/);
+    assert.match(sdl, /\ntype Product @key\(fields: "id"\) \{\n {2}id: ID!\n\}\n/);
+    assert.doesNotMatch(writeTopicIndex(model), /indexes/);
+    assert.deepEqual(readTopic(dir, 'parcels', 'p').references, [], 'nothing to join without the supergraph’s entities');
   });
 
   test('the entity is named after the subgraph when no schema says (x-entity)', async () => {
