@@ -4,8 +4,8 @@
  * the project; without restarting anything, `interchange subgraph new` writes a subgraph from an
  * OpenAPI file over a REST service this test runs, then one from a .proto over a gRPC service this
  * test runs, then a projection of a topic from its event schemas. Each, unmodified, composes, is
- * started, and answers through the gateway (the first two a query that joins them to the existing
- * types, the third from the events published to its topic, which its subscription streams); a
+ * started, and answers through the gateway a query that joins it to the existing types (the third
+ * from the events published to its topic, which its subscription streams); a
  * subscriber to orderEvents gets every event across the three reloads exactly once.
  */
 import assert from 'node:assert/strict';
@@ -132,7 +132,7 @@ describe('subgraphs added to a running system from their contracts', { timeout: 
   );
 
   test(
-    'from a topic: a projection of inventory.events answers from the events published to it and streams them, served without a restart',
+    'from a topic: a projection of inventory.events answers from the events published to it, joined to the catalog (StockLevel.product, Product.stockLevels), and streams them, served without a restart',
     { timeout: 180_000 },
     async (t) => {
       const started = Date.now();
@@ -162,8 +162,8 @@ describe('subgraphs added to a running system from their contracts', { timeout: 
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify([
-          { type: 'StockReceived', eventId: 'e1', sku: 'p1', warehouse: 'north', quantity: 5 },
-          { type: 'StockReceived', eventId: 'e2', sku: 'p2', warehouse: 'south', quantity: 9 },
+          { type: 'StockReceived', eventId: 'e1', sku: 'p1', warehouse: 'north', quantity: 5, productId: 'p1' },
+          { type: 'StockReceived', eventId: 'e2', sku: 'p2', warehouse: 'south', quantity: 9, productId: 'p2' },
           { type: 'StockAdjusted', eventId: 'e3', sku: 'p1', quantity: 4 },
         ]),
       });
@@ -173,6 +173,16 @@ describe('subgraphs added to a running system from their contracts', { timeout: 
         stockLevel: { sku: 'p1', quantity: 4, warehouse: 'north' },
         stockLevels: [{ sku: 'p1' }, { sku: 'p2' }],
       });
+      // The join: StockLevel.product from the catalog, and Product.stockLevels from the projection.
+      const JOIN = '{ stockLevel(id: "p1") { sku quantity product { id name } } product(id: "p1") { name stockLevels { sku quantity } } }';
+      const joined = await query<{
+        stockLevel: { sku: string; quantity: number; product: { id: string; name: string } };
+        product: { name: string; stockLevels: { sku: string; quantity: number }[] };
+      }>(JOIN);
+      assert.equal(joined.errors, undefined);
+      assert.ok(joined.data!.product.name.length > 0, 'from the catalog subgraph');
+      assert.deepEqual(joined.data!.stockLevel, { sku: 'p1', quantity: 4, product: { id: 'p1', name: joined.data!.product.name } });
+      assert.deepEqual(joined.data!.product.stockLevels, [{ sku: 'p1', quantity: 4 }]);
       await placeOrder();
     },
   );
