@@ -24,8 +24,9 @@
  * Figures per gateway and mode: requests/s (responses over the measured time), p50/p99 of every
  * response time of every round, gateway CPU ms per query (its user + system CPU over the measured
  * window / responses), its peak RSS, subgraph requests per query (the subgraphs' own counters over
- * the round, once the gateway has settled, / requests sent, as requests still in flight when a
- * round ends are served too), and each figure's ratio to the baseline. Asserts nothing.
+ * the round, once the gateway has finished what was in flight and is idle, / requests sent, as
+ * requests still in flight when a round ends are served too), and each figure's ratio to the
+ * baseline. Each round starts only once the gateway of the round before is idle. Asserts nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startChild, type Child } from '../../../lib/supervisor.ts';
-import { ProcessSampler } from '../process-sampler.ts';
+import { ProcessSampler, cpuSeconds } from '../process-sampler.ts';
 import { log } from '../scenario.ts';
 import { distribution } from '../stats.ts';
 import { runLoad, type LoadResult } from './load.ts';
@@ -155,7 +156,7 @@ export async function federationBench(options: FederationBenchOptions): Promise<
           if (cpus) await pinUnderTest(cpus, gateways, g);
           log(`federation ${mode}: warming ${g.name} up for ${options.warmup} s`);
           await runLoad({ url: g.url, body, unique: mode === 'unique', connections: options.connections, seconds: options.warmup });
-          await settle(subgraphsUrl);
+          await settle(subgraphsUrl, g.child.process.pid!);
         }
       }
       for (let round = 0; round < options.rounds; round++) {
@@ -173,7 +174,7 @@ export async function federationBench(options: FederationBenchOptions): Promise<
             seconds: options.seconds,
           });
           const { usage } = await sampler.stop();
-          const after = await settle(subgraphsUrl);
+          const after = await settle(subgraphsUrl, g.child.process.pid!);
           const used = usage[0]!;
           a.loads.push(load);
           a.cpuSeconds += used.cpuSeconds;
@@ -219,16 +220,33 @@ async function pinUnderTest(cpus: CpuPlan, gateways: Gateway[], underTest: Gatew
 
 const total = (counts: SubgraphCounts) => Object.values(counts).reduce((sum, n) => sum + n, 0);
 
-/** Waits until the subgraphs' counters stop moving (the gateway has served what was in flight); returns them. */
-async function settle(subgraphsUrl: string): Promise<SubgraphCounts> {
-  let last = await readSubgraphCounts(subgraphsUrl);
-  for (let i = 0; i < 100; i++) {
-    await sleep(100);
-    const now = await readSubgraphCounts(subgraphsUrl);
-    if (total(now) === total(last)) return now;
-    last = now;
+/** How often `settle` looks, in ms; it needs QUIET_LOOKS quiet looks in a row, within SETTLE_MAX_MS. */
+const SETTLE_LOOK_MS = 250;
+const QUIET_LOOKS = 2;
+const SETTLE_MAX_MS = 60_000;
+/** Gateway CPU per look below which it counts as idle, in seconds (10 % of a core). */
+const IDLE_CPU_SECONDS = (SETTLE_LOOK_MS / 1000) * 0.1;
+
+/**
+ * Waits until the gateway has finished what was still in flight when the load stopped (a closed
+ * loop leaves one request per connection; on a busy machine they take seconds): the subgraphs'
+ * counters stand still and the gateway is idle, for QUIET_LOOKS looks in a row. Returns the counters.
+ */
+async function settle(subgraphsUrl: string, gatewayPid: number): Promise<SubgraphCounts> {
+  const deadline = Date.now() + SETTLE_MAX_MS;
+  let counts = await readSubgraphCounts(subgraphsUrl);
+  let cpu = (await cpuSeconds(gatewayPid)) ?? 0;
+  let quiet = 0;
+  while (quiet < QUIET_LOOKS && Date.now() < deadline) {
+    await sleep(SETTLE_LOOK_MS);
+    const nowCounts = await readSubgraphCounts(subgraphsUrl);
+    const nowCpu = (await cpuSeconds(gatewayPid)) ?? 0;
+    quiet = total(nowCounts) === total(counts) && nowCpu - cpu < IDLE_CPU_SECONDS ? quiet + 1 : 0;
+    counts = nowCounts;
+    cpu = nowCpu;
   }
-  return last;
+  if (quiet < QUIET_LOOKS) log(`federation: the gateway (pid ${gatewayPid}) was still busy ${SETTLE_MAX_MS / 1000} s after the load`);
+  return counts;
 }
 
 /** One request of each kind to each gateway: status, errors, response size, and whether the data agree. */
