@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
 import type { FederationFigures, FederationReport } from './federation/report.ts';
@@ -64,6 +65,11 @@ test('a short federation benchmark reports every figure for both gateways in bot
     assert.ok(f.requests > 0 && f.requestsPerSecond > 0, `${what}: ${f.requests} requests, ${f.requestsPerSecond}/s`);
     assert.ok(f.latencyMs.p50 > 0 && f.latencyMs.p99 >= f.latencyMs.p50, `${what}: p50 ${f.latencyMs.p50}, p99 ${f.latencyMs.p99}`);
     assert.ok(f.cpuMsPerQuery > 0 && f.cpuMsPerQuery < 10_000, `${what}: ${f.cpuMsPerQuery} CPU ms per query`);
+    assert.ok(
+      f.gatewayCorePercent > 0 && f.gatewayCorePercent <= 100 * availableParallelism(),
+      `${what}: the gateway at ${f.gatewayCorePercent} % of a core`,
+    );
+    assert.ok(f.otherCpuSeconds >= 0, `${what}: ${f.otherCpuSeconds} CPU s of other processes`);
     assert.ok(f.peakRssMb > 20 && f.peakRssMb < 10_000, `${what}: peak RSS ${f.peakRssMb} MB`);
     // The query needs the four subgraphs at least once each; neither gateway needs more than a few dozen.
     assert.ok(

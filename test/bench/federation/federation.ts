@@ -64,6 +64,10 @@ interface Accumulated {
   rounds: { requestsPerSecond: number }[];
   loads: LoadResult[];
   cpuSeconds: number;
+  /** Seconds the gateway's CPU was sampled over. */
+  windowSeconds: number;
+  /** CPU seconds of the machine's other processes (not this bench's) in the windows. */
+  otherCpuSeconds: number;
   peakRssMb: number;
   subgraphRequests: number;
 }
@@ -149,7 +153,10 @@ export async function federationBench(options: FederationBenchOptions): Promise<
     const figures: FederationFigures[] = [];
     for (const { mode, body } of modes) {
       const acc = new Map<Gateway, Accumulated>(
-        gateways.map((g) => [g, { rounds: [], loads: [], cpuSeconds: 0, peakRssMb: 0, subgraphRequests: 0 }]),
+        gateways.map((g) => [
+          g,
+          { rounds: [], loads: [], cpuSeconds: 0, windowSeconds: 0, otherCpuSeconds: 0, peakRssMb: 0, subgraphRequests: 0 },
+        ]),
       );
       if (options.warmup > 0) {
         for (const g of gateways) {
@@ -164,7 +171,12 @@ export async function federationBench(options: FederationBenchOptions): Promise<
           if (cpus) await pinUnderTest(cpus, gateways, g);
           const a = acc.get(g)!;
           const before = await readSubgraphCounts(subgraphsUrl);
-          const sampler = new ProcessSampler([{ name: g.name, pid: g.child.process.pid! }]);
+          // The gateway first; the bench's other processes too, so that `otherCpuSeconds` is the rest of the machine's.
+          const sampler = new ProcessSampler([
+            { name: g.name, pid: g.child.process.pid! },
+            ...children.filter((c) => c !== g.child).map((c) => ({ name: c.name, pid: c.process.pid! })),
+            { name: 'bench (load)', pid: process.pid },
+          ]);
           await sampler.start();
           const load = await runLoad({
             url: g.url,
@@ -173,11 +185,13 @@ export async function federationBench(options: FederationBenchOptions): Promise<
             connections: options.connections,
             seconds: options.seconds,
           });
-          const { usage } = await sampler.stop();
+          const { usage, windowSeconds, machine } = await sampler.stop();
           const after = await settle(subgraphsUrl, g.child.process.pid!);
           const used = usage[0]!;
           a.loads.push(load);
           a.cpuSeconds += used.cpuSeconds;
+          a.windowSeconds += windowSeconds;
+          a.otherCpuSeconds += machine.otherCpuSeconds;
           a.peakRssMb = Math.max(a.peakRssMb, used.peakRssMb);
           a.subgraphRequests += total(after) - total(before);
           a.rounds.push({ requestsPerSecond: load.responses / load.seconds });
@@ -300,6 +314,8 @@ function summarize(mode: Mode, g: Gateway, a: Accumulated): FederationFigures {
     requestsPerSecondByRound: a.rounds.map((r) => r.requestsPerSecond),
     latencyMs: { p50: latency.p50, p99: latency.p99, max: latency.max },
     cpuMsPerQuery: (a.cpuSeconds * 1000) / responses,
+    gatewayCorePercent: (a.cpuSeconds / a.windowSeconds) * 100,
+    otherCpuSeconds: a.otherCpuSeconds,
     peakRssMb: a.peakRssMb,
     subgraphRequestsPerQuery: a.subgraphRequests / sent,
     failures: {

@@ -31,6 +31,10 @@ export interface FederationFigures {
   requestsPerSecondByRound: number[];
   latencyMs: { p50: number; p99: number; max: number };
   cpuMsPerQuery: number;
+  /** The gateway's CPU over the measured windows, in % of one core: well under 100 % pinned means it waited (for the subgraphs, or for a core shared with other work). */
+  gatewayCorePercent: number;
+  /** CPU seconds the machine's other processes (not this bench's) took during the windows. */
+  otherCpuSeconds: number;
   peakRssMb: number;
   subgraphRequestsPerQuery: number;
   failures: { non2xx: number; graphqlErrors: number; connectionErrors: number };
@@ -100,6 +104,7 @@ export function printFederationReport(report: FederationReport): void {
           'p99 ms',
           'CPU ms/query',
           'vs baseline',
+          '% of core',
           'peak RSS MB',
           'vs baseline',
           'subgraph req/query',
@@ -115,6 +120,7 @@ export function printFederationReport(report: FederationReport): void {
           round(f.latencyMs.p99),
           round(f.cpuMsPerQuery, 2),
           ratio(f.cpuMsPerQuery, base?.cpuMsPerQuery),
+          round(f.gatewayCorePercent),
           round(f.peakRssMb),
           ratio(f.peakRssMb, base?.peakRssMb),
           round(f.subgraphRequestsPerQuery, 1),
@@ -125,7 +131,9 @@ export function printFederationReport(report: FederationReport): void {
   }
   out.push(
     '',
-    'failed: non-2xx answers + answers with GraphQL errors + connection errors and timeouts; CPU and RSS: the gateway process only',
+    'failed: non-2xx answers + answers with GraphQL errors + connection errors and timeouts; CPU, % of core and RSS: the gateway process only',
+    `other processes on this machine (not the bench's) took ${figures.map((f) => `${round(f.otherCpuSeconds, 1)}`).join(' / ')} CPU s ` +
+      `in the windows of ${figures.map((f) => `${f.gateway} ${f.mode}`).join(' / ')}`,
     '',
   );
   process.stdout.write(out.join('\n') + '\n');
@@ -146,6 +154,8 @@ export function printFederationReport(report: FederationReport): void {
         requestsPerSecondByRound: f.requestsPerSecondByRound.map((r) => round(r)),
         latencyMs: { p50: round(f.latencyMs.p50), p99: round(f.latencyMs.p99), max: round(f.latencyMs.max) },
         cpuMsPerQuery: round(f.cpuMsPerQuery, 3),
+        gatewayCorePercent: round(f.gatewayCorePercent),
+        otherCpuSeconds: round(f.otherCpuSeconds, 1),
         peakRssMb: round(f.peakRssMb),
         subgraphRequestsPerQuery: round(f.subgraphRequestsPerQuery, 2),
       })),
