@@ -6,6 +6,12 @@
  *                   a restart from a snapshot, on the embedded log and on the Kafka mock (replay.ts)
  *   edge            the gateway CPU per request that identity and the operation limits add: a
  *                   simple query with a token and the limits on, next to one without (edge.ts)
+ *   federation      the public federation gateways benchmark re-created (four subgraphs, its nested
+ *                   TestQuery), Interchange next to stock @apollo/gateway + @apollo/server in
+ *                   alternating rounds, unique and identical requests (federation/federation.ts)
+ *
+ * Scenarios are named as positionals or with --scenario NAME (repeatable): `npm run bench -- edge`
+ * and `npm run bench -- --scenario edge` are the same.
  *
  * Subscriptions: federated subscriptions under load. Starts the whole example system as processes
  * on the librdkafka mock cluster, publishes order events to Kafka at a steady rate, and measures
@@ -29,6 +35,10 @@
  *
  *   npm run bench -- edge [--edge-requests 1000] [--edge-rounds 6] [--edge-concurrency 4]
  *
+ *   npm run bench -- --scenario federation [--federation-seconds 5] [--federation-rounds 1]
+ *                    [--federation-connections 50] [--federation-warmup 2]
+ *     (the issue's measured set-up: --federation-seconds 20 --federation-rounds 3)
+ *
  *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
  *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
  *
@@ -46,6 +56,7 @@ import { startKafkaSystem, type KafkaSystem } from '../kafka/orders-support.ts';
 import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
 import { cleanupEdgeBench, edgeBench } from './edge.ts';
+import { cleanupFederationBench, federationBench } from './federation/federation.ts';
 import { cleanupReplayBench, replayBench } from './replay.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
 import { round, table } from './stats.ts';
@@ -71,14 +82,20 @@ const { values, positionals } = parseArgs({
     'edge-rounds': { type: 'string', default: '6' },
     'edge-concurrency': { type: 'string', default: '4' },
     'reload-every': { type: 'string', default: '2' },
+    scenario: { type: 'string', multiple: true },
+    'federation-seconds': { type: 'string', default: '5' },
+    'federation-rounds': { type: 'string', default: '1' },
+    'federation-connections': { type: 'string', default: '50' },
+    'federation-warmup': { type: 'string', default: '2' },
   },
 });
 
-const SCENARIOS = ['subscriptions', 'replay', 'edge'] as const;
+const SCENARIOS = ['subscriptions', 'replay', 'edge', 'federation'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const unknown = positionals.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
+const named = [...positionals, ...(values.scenario ?? [])];
+const unknown = named.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
 if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${SCENARIOS.join(', ')}`);
-const scenarios = new Set<Scenario>(positionals.length > 0 ? (positionals as Scenario[]) : SCENARIOS);
+const scenarios = new Set<Scenario>(named.length > 0 ? (named as Scenario[]) : SCENARIOS);
 
 function count(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -119,6 +136,12 @@ const edgeBenchOptions = {
   rounds: Math.floor(count('edge-rounds', values['edge-rounds'], 1, 1_000)),
   concurrency: Math.floor(count('edge-concurrency', values['edge-concurrency'], 1, 256)),
 };
+const federationOptions = {
+  seconds: count('federation-seconds', values['federation-seconds'], 0.5, 600),
+  rounds: Math.floor(count('federation-rounds', values['federation-rounds'], 1, 100)),
+  connections: Math.floor(count('federation-connections', values['federation-connections'], 1, 1_000)),
+  warmup: count('federation-warmup', values['federation-warmup'], 0, 300),
+};
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
@@ -147,7 +170,10 @@ const MAX_CHILD_LINES = 30;
 const hardLimitMs =
   (scenarios.has('subscriptions') ? (3 * (options.warmup + options.seconds) + 180) * 1000 : 0) +
   (scenarios.has('replay') ? 20 * 60_000 : 0) +
-  (scenarios.has('edge') ? 10 * 60_000 : 0);
+  (scenarios.has('edge') ? 10 * 60_000 : 0) +
+  (scenarios.has('federation')
+    ? (2 * 2 * (federationOptions.warmup + federationOptions.rounds * (federationOptions.seconds + 15)) + 120) * 1000
+    : 0);
 setTimeout(() => {
   log(`hard time limit of ${hardLimitMs / 1000} s reached; exiting`);
   void cleanup().finally(() => process.exit(2));
@@ -162,6 +188,7 @@ function cleanup(): Promise<void> {
     await kafka?.stop().catch(() => {});
     await cleanupReplayBench();
     await cleanupEdgeBench();
+    await cleanupFederationBench();
   })();
   return cleaning;
 }
@@ -169,6 +196,7 @@ process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
 if (scenarios.has('subscriptions')) await subscriptionsBench();
 if (scenarios.has('edge')) await edgeBench(edgeBenchOptions);
+if (scenarios.has('federation')) await federationBench(federationOptions);
 if (scenarios.has('replay')) {
   try {
     await replayBench(replayOptions);

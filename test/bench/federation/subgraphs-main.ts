@@ -1,0 +1,16 @@
+/**
+ * `node test/bench/federation/subgraphs-main.ts`: the benchmark's four subgraphs as one process
+ * (subgraphs-server.ts), on HOST:PORT (default 127.0.0.1, a free port), announced to the bench
+ * that started it (listener `http`). Stops on SIGTERM or when the bench goes away.
+ */
+import { announceListening, closeServer, listen, runMain } from '../../../lib/lifecycle.ts';
+import { createLogger } from '../../../lib/logger.ts';
+import { createBenchSubgraphsServer } from './subgraphs-server.ts';
+
+runMain('bench-subgraphs', async () => {
+  const log = createLogger('bench-subgraphs', 'warn');
+  const host = process.env['HOST'] ?? '127.0.0.1';
+  const { server } = createBenchSubgraphsServer();
+  announceListening(log, 'http', host, await listen(server, Number(process.env['PORT'] ?? 0), host));
+  return { stoppable: { stop: () => closeServer(server, 1_000) }, log };
+});
