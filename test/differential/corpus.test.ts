@@ -1,0 +1,60 @@
+/**
+ * The differential corpus (issue 11, "Proven equal"): every case runs through stock
+ * `@apollo/gateway` and through Interchange over the same subgraphs, and the two responses must be
+ * equal (data and errors, with paths, codes and serviceName), but for declared differences
+ * (harness.ts explains them, and the normalisations). Each supergraph has its hand-written cases and
+ * its generated ones (generate.ts); one subtest per case, named by supergraph and description.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { generateCases } from './generate.ts';
+import { SubgraphServer, apiSchemaOf, compose, startPair, type Case, type Pair, type Result, type SupergraphDef } from './harness.ts';
+import { SUPERGRAPHS } from './supergraphs/index.ts';
+
+const server = new SubgraphServer();
+before(() => server.start());
+after(() => server.stop());
+
+/** The cases of a supergraph: its own, then the generated ones (from its API schema, which no URL changes). */
+function casesOf(def: SupergraphDef): Case[] {
+  if (!def.generate) return def.cases;
+  const placeholder = { url: (sg: string, s: string) => `http://127.0.0.1:9/${sg}/${s}/graphql` } as SubgraphServer;
+  return [...def.cases, ...generateCases(def.name, apiSchemaOf(compose(def, placeholder)), def.generate)];
+}
+
+/** Equal as values, and in the order of their keys (a response's field order is part of it). */
+function assertSameResponse(actual: Result, expected: Result, message: string): void {
+  assert.deepStrictEqual(actual, expected, message);
+  assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${message} (the order of keys differs)`);
+}
+
+for (const def of SUPERGRAPHS) {
+  const cases = casesOf(def);
+  describe(def.name, { timeout: 120_000 }, () => {
+    let pair: Pair | undefined;
+    before(async () => {
+      pair = await startPair(def, server);
+    });
+    after(async () => {
+      await pair?.stop();
+    });
+    for (const c of cases) {
+      test(`${def.name}: ${c.name}`, { timeout: 20_000 }, async (t) => {
+        assert.ok(pair, 'the gateways did not start');
+        const [stock, interchange] = await Promise.all([pair.stock.run(c.query, c.variables), pair.interchange.run(c.query, c.variables)]);
+        const context = `${c.query}\nvariables: ${JSON.stringify(c.variables ?? {})}`;
+        assert.ok('data' in stock, `stock refused the operation: ${JSON.stringify(stock.errors)}\n${context}`);
+        if (c.defect) {
+          const { correct, stockGives, why } = c.defect;
+          assert.ok(stockGives(stock), `stock no longer answers with the known defect (${why}): ${JSON.stringify(stock)}`);
+          assert.notDeepStrictEqual(stock, correct, 'the correct answer must differ from stock');
+          await t.test('Interchange answers correctly', { todo: `planner defect: ${why}` }, () => {
+            assertSameResponse(interchange, correct, context);
+          });
+          return;
+        }
+        assertSameResponse(interchange, c.interchange ? c.interchange.expected(stock) : stock, context);
+      });
+    }
+  });
+}
