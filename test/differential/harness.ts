@@ -24,10 +24,13 @@
  *
  * Normalisations (`normalise`), every one of them: the body is compared as JSON (key order of
  * `data` is kept: it is part of the response); top-level `extensions` are dropped (Interchange may
- * add its own there; nothing of the result is in them). Nothing else: `data`, every error's
- * `message`, `path`, `locations` and `extensions` (`code`, `serviceName`, ...) are compared as they are.
+ * add its own there; nothing of the result is in them); `errors` are compared as a set, sorted by
+ * their JSON (fetches that run in parallel add their errors in the order the subgraphs answer, which
+ * differs from run to run in either gateway). Nothing else: `data`, every error's `message`,
+ * `path`, `locations` and `extensions` (`code`, `serviceName`, ...) are compared as they are.
  *
- * Known differences are declared on the case, never normalised away:
+ * Known differences are declared on the case (or on its supergraph, for all its cases), never
+ * normalised away:
  * - `defect`: a query planner defect (issue 11). Stock's answer is asserted to be the known wrong
  *   one, and "Interchange answers correctly" is a `todo` subtest: it runs, fails without failing the
  *   suite while Interchange still serves stock's plan, and passes (node reports the todo as passed)
@@ -97,6 +100,8 @@ export interface SupergraphDef {
   subgraphs: SubgraphDef[];
   cases: Case[];
   generate?: GeneratorHints;
+  /** A difference Interchange makes on purpose in every case of this supergraph (a no-op where it does not apply). */
+  interchange?: Case['interchange'];
   /** Both gateways' subgraph deadline, in ms (default 5,000). */
   timeoutMs?: number;
 }
@@ -251,7 +256,9 @@ export async function startInterchange(supergraphSdl: string, timeoutMs: number)
 /** The header's normalisations, and nothing more. */
 export function normalise(result: Result): Result {
   const { extensions: _dropped, ...rest } = result;
-  return rest;
+  if (!rest.errors) return rest;
+  const key = (e: unknown) => JSON.stringify(e);
+  return { ...rest, errors: [...rest.errors].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) };
 }
 
 /** Both gateways over one supergraph. */
