@@ -48,6 +48,7 @@ for (const def of SUPERGRAPHS) {
     after(async () => {
       await pair?.stop();
     });
+    for (const todo of def.todo ?? []) test(`${def.name}: ${todo}`, { todo: true });
     for (const c of cases) {
       test(`${def.name}: ${c.name}`, { timeout: 20_000 }, async (t) => {
         assert.ok(pair, 'the gateways did not start');

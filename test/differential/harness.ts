@@ -100,6 +100,8 @@ export interface SupergraphDef {
   subgraphs: SubgraphDef[];
   cases: Case[];
   generate?: GeneratorHints;
+  /** Known problems without a case yet (no supergraph reproduces them): `test.todo`s, named here. */
+  todo?: string[];
   /** A difference Interchange makes on purpose in every case of this supergraph (a no-op where it does not apply). */
   interchange?: Case['interchange'];
   /** Both gateways' subgraph deadline, in ms (default 5,000). */
