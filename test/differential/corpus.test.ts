@@ -7,36 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { generateCases } from './generate.ts';
-import {
-  SubgraphServer,
-  apiSchemaOf,
-  compose,
-  normalise,
-  startPair,
-  type Case,
-  type Pair,
-  type Result,
-  type SupergraphDef,
-} from './harness.ts';
+import { casesOf } from './generate.ts';
+import { SubgraphServer, assertSameResponse, normalise, startPair, type Pair } from './harness.ts';
 import { SUPERGRAPHS } from './supergraphs/index.ts';
 
 const server = new SubgraphServer();
 before(() => server.start());
 after(() => server.stop());
-
-/** The cases of a supergraph: its own, then the generated ones (from its API schema, which no URL changes). */
-function casesOf(def: SupergraphDef): Case[] {
-  if (!def.generate) return def.cases;
-  const placeholder = { url: (sg: string, s: string) => `http://127.0.0.1:9/${sg}/${s}/graphql` } as SubgraphServer;
-  return [...def.cases, ...generateCases(def.name, apiSchemaOf(compose(def, placeholder)), def.generate)];
-}
-
-/** Equal as values, and in the order of their keys (a response's field order is part of it). */
-function assertSameResponse(actual: Result, expected: Result, message: string): void {
-  assert.deepStrictEqual(actual, expected, message);
-  assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${message} (the order of keys differs)`);
-}
 
 for (const def of SUPERGRAPHS) {
   const cases = casesOf(def);

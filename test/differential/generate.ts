@@ -15,6 +15,7 @@ import {
   isListType,
   isNonNullType,
   isObjectType,
+  Kind,
   parse,
   validate,
   type GraphQLArgument,
@@ -24,7 +25,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import type { Case, GeneratorHints } from './harness.ts';
+import { apiSchemaOf, compose, type Case, type GeneratorHints, type SubgraphServer, type SupergraphDef } from './harness.ts';
 
 /** mulberry32: small, fast, and the same sequence everywhere. */
 function rng(seed: number): () => number {
@@ -64,6 +65,16 @@ class Draw {
 
   private pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.random() * items.length)]!;
+  }
+
+  /** Fisher-Yates, on a copy. */
+  private shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
   }
 
   private next(prefix: string): string {
@@ -154,7 +165,7 @@ class Draw {
     const usable = depth <= 1 ? all.filter((f) => isLeafType(getNamedType(f.type))) : all;
     const pool = usable.length > 0 ? usable : all.filter((f) => isLeafType(getNamedType(f.type)));
     const count = 1 + Math.floor(this.random() * Math.min(most, pool.length));
-    const chosen = [...pool].sort(() => this.random() - 0.5).slice(0, count);
+    const chosen = this.shuffle(pool).slice(0, count);
     const parts: string[] = [];
     for (const field of chosen) {
       const args = this.argumentsFor(`${type.name}.${field.name}`, field);
@@ -177,6 +188,21 @@ class Draw {
   }
 }
 
+/** A short description of a generated operation: its root fields and what it uses. */
+function describe(query: string): string {
+  const document = parse(query);
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const roots = operation?.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '...')) ?? [];
+  const uses = [
+    /\ba\d+: /.test(query) && 'aliases',
+    /\.\.\. on /.test(query) && 'inline fragments',
+    document.definitions.some((d) => d.kind === Kind.FRAGMENT_DEFINITION) && 'named fragments',
+    /@(skip|include)/.test(query) && '@skip/@include',
+    /\$v\d+/.test(query) && 'variables',
+  ].filter(Boolean);
+  return [roots.join(', '), ...(uses.length > 0 ? [`(${uses.join(', ')})`] : [])].join(' ');
+}
+
 /** `hints.count` distinct valid operations over `schema`, the same on every run for the same `name`. */
 export function generateCases(name: string, schema: GraphQLSchema, hints: GeneratorHints): Case[] {
   const cases: Case[] = [];
@@ -189,8 +215,21 @@ export function generateCases(name: string, schema: GraphQLSchema, hints: Genera
     if (validate(schema, parse(op.query)).length > 0) continue;
     seen.add(key);
     const hasVariables = Object.keys(op.variables).length > 0;
-    cases.push({ name: `generated #${cases.length + 1}`, query: op.query, ...(hasVariables && { variables: op.variables }) });
+    cases.push({
+      name: `generated #${cases.length + 1}: ${describe(op.query)}`,
+      query: op.query,
+      ...(hasVariables && { variables: op.variables }),
+    });
   }
   if (cases.length < hints.count) throw new Error(`${name}: only ${cases.length} of ${hints.count} operations could be generated`);
   return cases;
+}
+
+/** A supergraph's cases: its own, then the generated ones (from its API schema, which no subgraph URL changes). */
+export function casesOf(def: SupergraphDef): Case[] {
+  if (!def.generate) return def.cases;
+  const placeholder = {
+    url: (supergraph: string, subgraph: string) => `http://127.0.0.1:9/${supergraph}/${subgraph}/graphql`,
+  } as SubgraphServer;
+  return [...def.cases, ...generateCases(def.name, apiSchemaOf(compose(def, placeholder)), def.generate)];
 }

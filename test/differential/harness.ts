@@ -263,6 +263,12 @@ export function normalise(result: Result): Result {
   return { ...rest, errors: [...rest.errors].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) };
 }
 
+/** Equal as values, and in the order of their keys (a response's field order is part of it). */
+export function assertSameResponse(actual: Result, expected: Result, message: string): void {
+  assert.deepStrictEqual(actual, expected, message);
+  assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${message} (the order of keys differs)`);
+}
+
 /** Both gateways over one supergraph. */
 export interface Pair {
   stock: Runner;
