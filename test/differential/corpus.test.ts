@@ -29,9 +29,13 @@ for (const def of SUPERGRAPHS) {
     for (const c of cases) {
       test(`${def.name}: ${c.name}`, { timeout: 20_000 }, async (t) => {
         assert.ok(pair, 'the gateways did not start');
-        const [stock, interchange] = await Promise.all([pair.stock.run(c.query, c.variables), pair.interchange.run(c.query, c.variables)]);
+        const [stock, interchange] = await Promise.all([
+          pair.stock.run(c.query, c.variables, c.operationName),
+          pair.interchange.run(c.query, c.variables, c.operationName),
+        ]);
         const context = `${c.query}\nvariables: ${JSON.stringify(c.variables ?? {})}`;
-        assert.ok('data' in stock, `stock refused the operation: ${JSON.stringify(stock.errors)}\n${context}`);
+        if (c.requestError) assert.ok(!('data' in stock) && stock.errors, `stock did not refuse the operation: ${JSON.stringify(stock)}`);
+        else assert.ok('data' in stock, `stock refused the operation: ${JSON.stringify(stock.errors)}\n${context}`);
         if (c.defect) {
           const { correct, stockGives, why } = c.defect;
           assert.ok(stockGives(stock), `stock no longer answers with the known defect (${why}): ${JSON.stringify(stock)}`);

@@ -77,6 +77,9 @@ export interface Case {
   name: string;
   query: string;
   variables?: Record<string, unknown>;
+  operationName?: string;
+  /** The operation is refused before execution (no `data` in the response): a request error case. */
+  requestError?: boolean;
   /** A known planner defect: stock answers `stockGives(result)` true, Interchange should answer `correct`. */
   defect?: { why: string; correct: Result; stockGives: (stock: Result) => boolean };
   /** A difference Interchange makes on purpose: its expected answer, from stock's. */
@@ -174,7 +177,7 @@ export class SubgraphServer {
 
 /** A gateway under test: one operation in, the response as JSON out. */
 export interface Runner {
-  run(query: string, variables?: Record<string, unknown>): Promise<Result>;
+  run(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<Result>;
   stop(): Promise<void>;
 }
 
@@ -202,8 +205,8 @@ export async function startStock(supergraphSdl: string, timeoutMs: number): Prom
   const server = new ApolloServer({ gateway, includeStacktraceInErrorResponses: false, logger: log });
   await server.start();
   return {
-    run: async (query, variables) => {
-      const response = await server.executeOperation({ query, ...(variables && { variables }) });
+    run: async (query, variables, operationName) => {
+      const response = await server.executeOperation({ query, ...(variables && { variables }), ...(operationName && { operationName }) });
       assert.equal(response.body.kind, 'single');
       return normalise(JSON.parse(JSON.stringify(response.body.kind === 'single' ? response.body.singleResult : {})) as Result);
     },
@@ -240,11 +243,11 @@ export async function startInterchange(supergraphSdl: string, timeoutMs: number)
   });
   const url = `http://127.0.0.1:${host.port}/graphql`;
   return {
-    run: async (query, variables) => {
+    run: async (query, variables, operationName) => {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
-        body: JSON.stringify({ query, ...(variables && { variables }) }),
+        body: JSON.stringify({ query, ...(variables && { variables }), ...(operationName && { operationName }) }),
       });
       return normalise((await response.json()) as Result);
     },

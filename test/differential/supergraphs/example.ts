@@ -7,7 +7,7 @@
  * `@resumable` (subscriptions are not part of this corpus: stock cannot run them).
  */
 import { GraphQLError } from 'graphql';
-import type { SupergraphDef } from '../harness.ts';
+import type { Case, SupergraphDef } from '../harness.ts';
 
 const LINK = (imports: string[]) =>
   `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: [${imports.map((i) => `"${i}"`).join(', ')}])`;
@@ -44,6 +44,16 @@ const firstChecked = (first: number) => {
   if (first < 1 || first > 100) throw new GraphQLError('`first` must be between 1 and 100', { extensions: { code: 'BAD_USER_INPUT' } });
   return first;
 };
+
+/**
+ * Interchange refuses a document whose operation cannot be chosen, and a subscription sent as a plain
+ * HTTP request, with its own BAD_REQUEST (and HTTP 400) before planning (gateway/src/operation-guard.ts),
+ * where stock answers INVALID_GRAPHQL (HTTP 500), or INTERNAL_SERVER_ERROR for the subscription.
+ */
+const operationGuard = (message: string): NonNullable<Case['interchange']> => ({
+  why: 'gateway/src/operation-guard.ts refuses what stock would answer with HTTP 500 with BAD_REQUEST',
+  expected: () => ({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }),
+});
 
 export const example: SupergraphDef = {
   name: 'example',
@@ -238,6 +248,56 @@ export const example: SupergraphDef = {
       fragment Who on Customer { id name tier }
       fragment OrderSummary on Order { id status totalCents lines @include(if: $withLines) { quantity product { name } } }`,
       variables: { id: 'c1' },
+    },
+    {
+      name: 'introspection: a type and its fields',
+      query: '{ __type(name: "Order") { name kind fields { name type { kind name ofType { name } } } } }',
+    },
+    {
+      name: 'introspection: the schema roots and enums',
+      query:
+        '{ __schema { queryType { name } mutationType { name } subscriptionType { name } } __type(name: "OrderStatus") { enumValues { name } } }',
+    },
+    {
+      name: 'typename at the root and in a fragment on Query',
+      query: '{ __typename ... on Query { product(id: "p1") { __typename id } } }',
+    },
+    { name: 'request error: an unknown field', query: '{ product(id: "p1") { id nam } }', requestError: true },
+    { name: 'request error: a syntax error', query: '{ product(id: "p1") { id ', requestError: true },
+    { name: 'request error: a missing required variable', query: 'query($id: ID!) { order(id: $id) { id } }', requestError: true },
+    {
+      name: 'request error: a variable of the wrong type',
+      query: 'query($n: Int) { products(first: $n) { id } }',
+      variables: { n: 'many' },
+      requestError: true,
+    },
+    { name: 'request error: an enum value that does not exist', query: '{ orders(status: LOST) { id } }', requestError: true },
+    { name: 'request error: an unknown fragment', query: '{ customers { ...Missing } }', requestError: true },
+    {
+      name: 'operationName picks one of two operations',
+      query: 'query A { products { id } } query B { customers { id } }',
+      operationName: 'B',
+    },
+    {
+      name: 'request error: two operations and no operationName',
+      query: 'query A { products { id } } query B { customers { id } }',
+      requestError: true,
+      interchange: operationGuard('the document has several operations: name the one to run in `operationName`'),
+    },
+    {
+      name: 'request error: an operationName the document does not have',
+      query: 'query A { products { id } }',
+      operationName: 'C',
+      requestError: true,
+      interchange: operationGuard('the document has no operation named "C"'),
+    },
+    {
+      name: 'request error: a subscription as a plain HTTP request',
+      query: 'subscription { orderEvents { id type } }',
+      requestError: true,
+      interchange: operationGuard(
+        'subscriptions run over WebSocket (graphql-ws) on this path or over Server-Sent Events on /graphql/stream, not as a plain HTTP request',
+      ),
     },
   ],
   generate: {
