@@ -17,7 +17,7 @@ after(() => server.stop());
 
 for (const def of SUPERGRAPHS) {
   const cases = casesOf(def);
-  describe(def.name, { timeout: 120_000 }, () => {
+  describe(def.name, { timeout: 120_000, concurrency: def.concurrency ?? 1 }, () => {
     let pair: Pair | undefined;
     before(async () => {
       pair = await startPair(def, server);

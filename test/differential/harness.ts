@@ -8,7 +8,8 @@
  *   deterministic: every resolver is a pure function of its arguments and parent.
  * - Faults are part of a subgraph's definition, so a case is a pure function of its inputs:
  *   `fault: 'down'` resets every connection (a subgraph that is down), `fault: 'hang'` never answers
- *   (the gateways' subgraph timeout fires). Field errors are resolvers that throw.
+ *   (the gateways' subgraph timeout fires), and a few more (`SubgraphDef.fault`). Field errors are
+ *   resolvers that throw.
  * - Supergraphs are composed here with `@apollo/composition`, pointing at that server.
  * - Stock: `ApolloGateway({ supergraphSdl })` behind `ApolloServer`, run with `executeOperation`
  *   (in-process, the whole Apollo Server request pipeline). Its one configuration: each subgraph's
@@ -61,8 +62,12 @@ export interface SubgraphDef {
   name: string;
   typeDefs: string;
   resolvers: Resolvers;
-  /** `down`: every connection is reset; `hang`: no answer ever comes (the gateways time out). */
-  fault?: 'down' | 'hang';
+  /**
+   * `down`: every connection is reset; `hang`: no answer ever comes (the gateways time out);
+   * `status500`: HTTP 500 with a GraphQL error body; `html`: HTTP 200 with an HTML page;
+   * `refuse`: HTTP 200 with request-level errors and no data (as a subgraph that rejects the request).
+   */
+  fault?: 'down' | 'hang' | 'status500' | 'html' | 'refuse';
 }
 
 /** A GraphQL response as a client reads it (JSON). */
@@ -107,11 +112,19 @@ export interface SupergraphDef {
   todo?: string[];
   /** A difference Interchange makes on purpose in every case of this supergraph (a no-op where it does not apply). */
   interchange?: Case['interchange'];
-  /** Both gateways' subgraph deadline, in ms (default 5,000). */
+  /**
+   * Both gateways' subgraph deadline, in ms (default 5,000). Generous enough that a loaded machine
+   * never makes a healthy subgraph miss it: a miss shows as a spurious SUBGRAPH_UNAVAILABLE.
+   */
   timeoutMs?: number;
+  /** Cases run at once (default 1): where cases wait out a deadline, they wait together. */
+  concurrency?: number;
 }
 
 const log = createLogger('differential', 'silent');
+
+/** What a subgraph with the `html` fault answers. */
+export const HTML_PAGE = '<html><body>Bad Gateway</body></html>';
 
 /** One HTTP server for every subgraph of every supergraph. */
 export class SubgraphServer {
@@ -160,6 +173,20 @@ export class SubgraphServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (target.fault === 'hang') return; // closed by the client's deadline, or by stop()
+    if (target.fault === 'status500') {
+      const body = { errors: [{ message: 'the subgraph failed', extensions: { code: 'SUBGRAPH_BROKEN' } }] };
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
+    if (target.fault === 'html') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(HTML_PAGE);
+      return;
+    }
+    if (target.fault === 'refuse') {
+      const body = { errors: [{ message: 'request refused by the subgraph', extensions: { code: 'REFUSED' } }] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
       query: string;
       variables?: Record<string, unknown>;

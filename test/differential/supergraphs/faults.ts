@@ -1,7 +1,8 @@
 /**
  * Subgraph errors and failures: resolvers that throw with and without codes (and extensions of
  * their own), errors on root fields and inside entity fetches, a subgraph that is down (every
- * connection reset) and one that never answers (the gateways' deadline fires).
+ * connection reset), one that never answers (the gateways' deadline fires), one that answers HTTP 500
+ * with GraphQL errors, one that answers an HTML page, and one that answers errors without data.
  *
  * Where a subgraph could not be reached at all, Interchange answers with its own error on purpose
  * (gateway/src/subgraph-source.ts): `subgraph "<name>" is unavailable: <reason>` with the code
@@ -10,21 +11,30 @@
  * (`interchange`), for its generated cases too.
  */
 import { GraphQLError } from 'graphql';
-import type { Result, SupergraphDef } from '../harness.ts';
+import { HTML_PAGE, type Result, type SupergraphDef } from '../harness.ts';
 
 const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])`;
-const TIMEOUT_MS = 300;
+const TIMEOUT_MS = 1_500;
 const things = ['t1', 't2', 't3'].map((id) => ({ id }));
 
 /**
- * Stock's error for a subgraph it could not reach is the fetch's failure, with no path and no
- * `serviceName` (`fetch failed` for a reset connection, `The operation was aborted due to timeout`
- * for the deadline); Interchange's names the subgraph (message and `serviceName`) and says
- * SUBGRAPH_UNAVAILABLE. Here only `down` resets and only `slow` times out, so stock's message says which.
+ * Stock's error for a subgraph it could not get an answer from is the fetch's failure, with no path
+ * and no `serviceName` (`fetch failed` for a reset connection, `The operation was aborted due to
+ * timeout` for the deadline, `500: Internal Server Error` with the subgraph's URL and whole response
+ * in `extensions.response` for an HTTP error status, `Expected JSON response body...` for a body
+ * that is not JSON); Interchange's names the subgraph (message and `serviceName`), says
+ * SUBGRAPH_UNAVAILABLE, and passes on nothing of the response: the GraphQL errors in the body of an
+ * HTTP 500 (their messages and codes) do not reach the client. Here each failure has its own
+ * subgraph, so stock's message says which.
  */
 const UNREACHABLE: Record<string, { subgraph: string; reason: string }> = {
   'fetch failed': { subgraph: 'down', reason: 'UND_ERR_SOCKET' },
   'The operation was aborted due to timeout': { subgraph: 'slow', reason: `no answer within ${TIMEOUT_MS} ms` },
+  '500: Internal Server Error': { subgraph: 'broken', reason: '500: Internal Server Error' },
+  [`Expected JSON response body, but received: ${HTML_PAGE}`]: {
+    subgraph: 'garbled',
+    reason: `Expected JSON response body, but received: ${HTML_PAGE}`,
+  },
 };
 
 function unavailable(stock: Result): Result {
@@ -45,8 +55,9 @@ function unavailable(stock: Result): Result {
 
 export const faults: SupergraphDef = {
   name: 'faults',
-  covers: 'subgraph errors (codes, extensions, paths), a subgraph down, a subgraph timing out',
+  covers: 'subgraph errors (codes, extensions, paths); subgraphs down, timing out, answering HTTP 500, HTML, or errors without data',
   timeoutMs: TIMEOUT_MS,
+  concurrency: 8,
   interchange: {
     why: "a subgraph that could not be reached is Interchange's own SUBGRAPH_UNAVAILABLE error naming it (gateway/src/subgraph-source.ts)",
     expected: unavailable,
@@ -123,6 +134,36 @@ export const faults: SupergraphDef = {
       `,
       resolvers: { Query: { slowField: () => 'never' }, Thing: { late: () => 'never' } },
     },
+    {
+      name: 'broken',
+      fault: 'status500',
+      typeDefs: `
+        ${LINK}
+        type Query { brokenField: String }
+        type Thing @key(fields: "id") { id: ID! brokenExtra: String }
+      `,
+      resolvers: { Query: { brokenField: () => 'never' }, Thing: { brokenExtra: () => 'never' } },
+    },
+    {
+      name: 'garbled',
+      fault: 'html',
+      typeDefs: `
+        ${LINK}
+        type Query { garbledField: String }
+        type Thing @key(fields: "id") { id: ID! garbledExtra: String }
+      `,
+      resolvers: { Query: { garbledField: () => 'never' }, Thing: { garbledExtra: () => 'never' } },
+    },
+    {
+      name: 'refusing',
+      fault: 'refuse',
+      typeDefs: `
+        ${LINK}
+        type Query { refusingField: String }
+        type Thing @key(fields: "id") { id: ID! refusingExtra: String }
+      `,
+      resolvers: { Query: { refusingField: () => 'never' }, Thing: { refusingExtra: () => 'never' } },
+    },
   ],
   cases: [
     { name: 'root field error with code and extensions', query: '{ boom }' },
@@ -150,6 +191,13 @@ export const faults: SupergraphDef = {
       name: 'timeout and down in one operation',
       query: '{ slowField downField thing(id: "t1") { late gone name } }',
     },
+    { name: 'HTTP 500 with GraphQL errors: root field', query: '{ brokenField }' },
+    { name: 'HTTP 500 with GraphQL errors: entity fetch', query: '{ things { id brokenExtra } }' },
+    { name: 'HTML instead of JSON: root field', query: '{ garbledField }' },
+    { name: 'HTML instead of JSON: entity fetch', query: '{ things { id garbledExtra } }' },
+    { name: 'request-level errors without data: root field', query: '{ refusingField things { id } }' },
+    { name: 'request-level errors without data: entity fetch', query: '{ things { id refusingExtra name } }' },
+    { name: 'every kind of failure at once', query: '{ things { id extra brokenExtra garbledExtra refusingExtra gone } boom }' },
     {
       name: '@skip spares the down subgraph',
       query: 'query($s: Boolean!) { things { id gone @skip(if: $s) } }',
