@@ -23,6 +23,9 @@
  *   probes. No supergraph here uses `@authenticated`/`@requiresScopes` (stock refuses them), so
  *   authorization has nothing to enforce; the signed identity header goes to subgraphs that ignore it.
  *
+ * Only the response body is compared: stock runs without HTTP, so status codes and headers are not
+ * (Interchange answers some request errors with 400 where stock's HTTP server would say 500).
+ *
  * Normalisations (`normalise`), every one of them: the body is compared as JSON (key order of
  * `data` is kept: it is part of the response); top-level `extensions` are dropped (Interchange may
  * add its own there; nothing of the result is in them); `errors` are compared as a set, sorted by
@@ -36,8 +39,11 @@
  *   one, and "Interchange answers correctly" is a `todo` subtest: it runs, fails without failing the
  *   suite while Interchange still serves stock's plan, and passes (node reports the todo as passed)
  *   once the defect is fixed; then drop the `todo`.
- * - `interchange`: a difference Interchange makes on purpose (its own error for a subgraph it could
- *   not reach): the case gives Interchange's expected answer as a function of stock's, saying why.
+ * - `interchange`: a difference Interchange makes on purpose: the case gives Interchange's expected
+ *   answer as a function of stock's, saying why. There are two: SUBGRAPH_UNAVAILABLE, naming the
+ *   subgraph, for a subgraph that gave no usable answer (gateway/src/subgraph-source.ts;
+ *   supergraphs/faults.ts), and BAD_REQUEST for an operation that cannot be chosen or a subscription
+ *   sent as a plain HTTP request (gateway/src/operation-guard.ts; supergraphs/example.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
