@@ -1,8 +1,10 @@
 /**
  * The public federation gateways benchmark's four subgraphs (accounts, inventory, products,
- * reviews), re-created from its published supergraph: the same types, keys, `@requires` and
- * `@provides`; our own small deterministic data of the same shape.
+ * reviews) with the federation bench's schemas and TestQuery (test/bench/federation/), on our own
+ * small deterministic data of the same shape (a null weight included, for `@requires`).
  */
+import { TEST_QUERY } from '../../bench/federation/query.ts';
+import { SUBGRAPH_SDL } from '../../bench/federation/subgraphs.ts';
 import type { SupergraphDef } from '../harness.ts';
 
 const users = Array.from({ length: 6 }, (_, i) => ({
@@ -27,27 +29,13 @@ const reviews = Array.from({ length: 14 }, (_, i) => ({
 const user = (id: string) => users.find((u) => u.id === id) ?? null;
 const product = (upc: string) => products.find((p) => p.upc === upc) ?? null;
 
-export const TEST_QUERY = `
-  fragment User on User { id username name }
-  fragment Review on Review { id body }
-  fragment Product on Product { inStock name price shippingEstimate upc weight }
-  query TestQuery {
-    users { ...User reviews { ...Review product { ...Product reviews { ...Review author { ...User reviews { ...Review product { ...Product } } } } } } }
-    topProducts { ...Product reviews { ...Review author { ...User reviews { ...Review product { ...Product } } } } }
-  }
-`;
-
 export const benchmark: SupergraphDef = {
   name: 'benchmark',
   covers: 'the federation benchmark: @requires, @provides, nested entity chains across four subgraphs',
   subgraphs: [
     {
       name: 'accounts',
-      typeDefs: `
-        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
-        type Query { me: User user(id: ID!): User users: [User] }
-        type User @key(fields: "id") { id: ID! name: String username: String @shareable birthday: Int }
-      `,
+      typeDefs: SUBGRAPH_SDL.accounts,
       resolvers: {
         Query: { me: () => users[0], user: (_: unknown, { id }: { id: string }) => user(id), users: () => users },
         User: { __resolveReference: ({ id }: { id: string }) => user(id) },
@@ -55,16 +43,7 @@ export const benchmark: SupergraphDef = {
     },
     {
       name: 'inventory',
-      typeDefs: `
-        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@external", "@requires"])
-        type Product @key(fields: "upc") {
-          upc: String!
-          weight: Int @external
-          price: Int @external
-          inStock: Boolean
-          shippingEstimate: Int @requires(fields: "price weight")
-        }
-      `,
+      typeDefs: SUBGRAPH_SDL.inventory,
       resolvers: {
         Product: {
           __resolveReference: (ref: { upc: string; price?: number; weight?: number | null }) => ref,
@@ -76,11 +55,7 @@ export const benchmark: SupergraphDef = {
     },
     {
       name: 'products',
-      typeDefs: `
-        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-        type Query { topProducts(first: Int = 5): [Product] }
-        type Product @key(fields: "upc") { upc: String! name: String price: Int weight: Int }
-      `,
+      typeDefs: SUBGRAPH_SDL.products,
       resolvers: {
         Query: { topProducts: (_: unknown, { first }: { first: number }) => products.slice(0, first) },
         Product: { __resolveReference: ({ upc }: { upc: string }) => product(upc) },
@@ -88,12 +63,7 @@ export const benchmark: SupergraphDef = {
     },
     {
       name: 'reviews',
-      typeDefs: `
-        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@external", "@provides"])
-        type Review @key(fields: "id") { id: ID! body: String product: Product author: User @provides(fields: "username") }
-        type User @key(fields: "id") { id: ID! username: String @external reviews: [Review] }
-        type Product @key(fields: "upc") { upc: String! reviews: [Review] }
-      `,
+      typeDefs: SUBGRAPH_SDL.reviews,
       resolvers: {
         Review: {
           __resolveReference: ({ id }: { id: string }) => reviews.find((r) => r.id === id) ?? null,
