@@ -41,6 +41,13 @@ export const gatewaySettings = z.object({
   SUBGRAPH_URLS: setting.subgraphUrls(),
   /** How long one subgraph request may take, in ms. */
   SUBGRAPH_TIMEOUT_MS: setting.millis(10_000),
+  /** Connections to each subgraph at most (keep-alive, pooled); requests beyond wait in a queue. */
+  SUBGRAPH_MAX_CONNECTIONS: setting.count(128),
+  /**
+   * Identical queries in flight (same document, variables, caller identity and forwarded headers)
+   * run once, and every caller gets the answer. Off by default: each request runs on its own.
+   */
+  DEDUPLICATE_REQUESTS: setting.flag(false),
   /** Largest accepted request body, in bytes. */
   BODY_LIMIT_BYTES: setting.count(1_000_000),
   /** Serve the GraphiQL playground at / (and at /graphql to browsers). */
@@ -136,6 +143,8 @@ export const gatewaySettings = z.object({
     .transform((p) => (p === undefined ? undefined : resolve(p))),
   /** Run only the operations in the TRUSTED_DOCUMENTS manifest. */
   TRUSTED_DOCUMENTS_REQUIRED: setting.flag(false),
+  /** Memory the cache of query and mutation plans (and their compiled response shapers) may take, in bytes (estimated). */
+  QUERY_PLAN_CACHE_BYTES: setting.count(50_000_000),
   /** Memory the cache of subscription plans may take, in bytes (estimated from each document's size). */
   SUBSCRIPTION_PLAN_CACHE_BYTES: setting.count(50_000_000),
   /** Where the gateway keeps its data (the usage record, unless USAGE_FILE says otherwise); one directory per gateway. */

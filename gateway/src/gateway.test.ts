@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
-import type { GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { parse } from 'graphql';
 import { createLogger } from '../../lib/logger.ts';
+import type { SubgraphSender } from './executor/operations.ts';
 import { createGateway, parseSupergraph, SubgraphSources, type LoadedSupergraph } from './gateway.ts';
 
 const log = createLogger('test', 'silent');
@@ -24,17 +24,19 @@ function supergraphFrom(name: string): LoadedSupergraph {
   return parseSupergraph(result.supergraphSdl, 'test', {});
 }
 
-/** Data sources that answer with their subgraph's name, recording who was asked. */
+/** Subgraph clients that answer with their subgraph's name, recording who was asked. */
 function fakeSources() {
   const asked: string[] = [];
+  const sender = (name: string): SubgraphSender => ({
+    send: () => {
+      asked.push(name);
+      return Promise.resolve({ data: { greeting: `from ${name}` } });
+    },
+  });
   return {
     asked,
-    get: (name: string): GraphQLDataSource => ({
-      process: () => {
-        asked.push(name);
-        return Promise.resolve({ data: { greeting: `from ${name}` } });
-      },
-    }),
+    senders: (supergraph: LoadedSupergraph) => Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, sender(s.name)])),
+    close: () => Promise.resolve(),
   };
 }
 
@@ -47,7 +49,7 @@ function resultOf(response: Awaited<ReturnType<ApolloServer['executeOperation']>
 describe('federation engine across a reload', { timeout: 20_000 }, () => {
   test('an operation validated before a reload is planned and executed on the supergraph it started on', async (t) => {
     const sources = fakeSources();
-    const federation = createGateway(supergraphFrom('first'), sources, {}, log);
+    const federation = createGateway(supergraphFrom('first'), sources, { planCacheBytes: 1_000_000, deduplicate: false }, log);
     // Holds the first operation between validation and execution, as a slow plugin (or a busy event loop) would.
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -82,9 +84,10 @@ describe('federation engine across a reload', { timeout: 20_000 }, () => {
   });
 });
 
-describe('subgraph data sources', { timeout: 10_000 }, () => {
-  test('a subgraph the served supergraph no longer has loses its data source; the others keep theirs', () => {
-    const sources = new SubgraphSources({ subgraphTimeoutMs: 1_000, identitySecret: 'secret', log });
+describe('subgraph clients', { timeout: 10_000 }, () => {
+  test('a subgraph the served supergraph no longer has loses its client; the others keep theirs', (t) => {
+    const sources = new SubgraphSources({ subgraphTimeoutMs: 1_000, maxConnections: 4, identitySecret: 'secret', log });
+    t.after(() => sources.close());
     const first = supergraphFrom('first');
     const [kept] = first.subgraphs;
     const keptSource = sources.get(kept!.name, kept!.url);

@@ -1,21 +1,23 @@
 /**
- * The federation engine: `@apollo/gateway` on a supergraph, reaching each subgraph through a
- * `SubgraphSource`. It serves any valid supergraph, not only ours, and makes no network call other
+ * The federation engine: Interchange's executor on a supergraph's query plans, reaching each
+ * subgraph through a pooled `SubgraphClient`. It serves any valid supergraph, not only ours, and makes no network call other
  * than to the subgraphs it names (vendor telemetry is switched off in `main.ts` before this runs).
  * A new supergraph is prepared in full, then served (reload/reloader.ts): operations in flight
  * finish on the one they started on.
  */
 import { createHash } from 'node:crypto';
-import { ApolloGateway, type GraphQLDataSource, type ServiceEndpointDefinition, type ServiceMap } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../../lib/logger.ts';
 import type { Gateway } from './authorization/enforce.ts';
 import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
-import { SubgraphSource } from './subgraph-source.ts';
+import { Operations, type OperationsOptions, type SubgraphSenders } from './executor/operations.ts';
+import { SubgraphClient } from './executor/transport.ts';
 
 export interface GatewayOptions {
   subgraphTimeoutMs: number;
+  /** Connections to each subgraph at most. */
+  maxConnections: number;
   /** The secret every subgraph request's identity header is signed with. */
   identitySecret: string;
   log: Logger;
@@ -70,97 +72,97 @@ export function apiSchemaOf(supergraphText: string): GraphQLSchema {
 }
 
 /**
- * One data source per subgraph and URL, shared by queries and by the entity fetches of
- * subscriptions. A reload that moves a subgraph gets a new one; the old one finishes what it has.
- * Once a supergraph is served, `retain` drops the sources of subgraphs it does not have (operations
- * still running on an earlier one keep theirs until they finish).
+ * One client per subgraph and URL (a pool of keep-alive connections), shared by queries and by the
+ * entity fetches of subscriptions. A reload that moves a subgraph gets a new one; the old one
+ * finishes what it has. Once a supergraph is served, `retain` closes the clients of subgraphs it does
+ * not have (operations still running on an earlier one finish their requests first).
  */
 export class SubgraphSources {
-  private readonly sources = new Map<string, SubgraphSource>();
+  private readonly clients = new Map<string, SubgraphClient>();
   private readonly options: GatewayOptions;
 
   constructor(options: GatewayOptions) {
     this.options = options;
   }
 
-  get(name: string, url: string): SubgraphSource {
+  get(name: string, url: string): SubgraphClient {
     const key = `${name}\u0000${url}`;
-    let source = this.sources.get(key);
-    if (!source) {
-      source = new SubgraphSource({
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new SubgraphClient({
         name,
         url,
         timeoutMs: this.options.subgraphTimeoutMs,
+        connections: this.options.maxConnections,
         identitySecret: this.options.identitySecret,
         log: this.options.log,
       });
-      this.sources.set(key, source);
+      this.clients.set(key, client);
     }
-    return source;
+    return client;
   }
 
-  /** Drops every data source but those of this supergraph's subgraphs (at their URLs). */
+  /** Closes every client but those of this supergraph's subgraphs (at their URLs). */
   retain(supergraph: LoadedSupergraph): void {
     const kept = new Set(supergraph.subgraphs.map((s) => `${s.name}\u0000${s.url}`));
-    for (const key of this.sources.keys()) if (!kept.has(key)) this.sources.delete(key);
+    for (const [key, client] of this.clients) {
+      if (kept.has(key)) continue;
+      this.clients.delete(key);
+      client.close().catch((err: unknown) => this.options.log.warn({ err, subgraph: client.name }, 'closing a subgraph client failed'));
+    }
   }
 
-  /** The data sources of a supergraph's subgraphs, by name. */
-  serviceMap(supergraph: LoadedSupergraph): ServiceMap {
+  /** The clients of a supergraph's subgraphs, by name. */
+  senders(supergraph: LoadedSupergraph): SubgraphSenders {
     return Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, this.get(s.name, s.url)]));
   }
+
+  /** Closes every client. */
+  async close(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.allSettled(clients.map((c) => c.close()));
+  }
 }
 
-/** Where the engine gets a subgraph's data source (`SubgraphSources`; tests pass fakes). */
-export interface DataSources {
-  get(name: string, url: string): GraphQLDataSource;
-}
+/** Where the engine gets a supergraph's subgraph clients (`SubgraphSources`; tests pass fakes). */
+export type SenderSource = Pick<SubgraphSources, 'senders' | 'close'>;
 
-type Executor = Awaited<ReturnType<ApolloGateway['load']>>['executor'];
-type SchemaListener = Parameters<ApolloGateway['onSchemaLoadOrUpdate']>[0];
+type SchemaListener = Parameters<Gateway['onSchemaLoadOrUpdate']>[0];
 
 export interface Federation {
   /** The engine, for Apollo Server. */
   gateway: Gateway;
   /**
-   * Builds the engine of another supergraph (schema, query planner, data sources) without serving
+   * Builds the engine of another supergraph (schema, query planner, subgraph clients) without serving
    * it; rejects when it cannot. The function it resolves serves it, and does not throw.
    */
   prepare(supergraph: LoadedSupergraph): Promise<() => void>;
 }
 
 /**
- * The federation engine: one `@apollo/gateway` per supergraph generation, each fixed on its own
- * supergraph. Apollo Server validates an operation against the API schema it had when the request
- * started and hands that schema to the executor; the executor runs the operation on the generation
- * that schema belongs to. So an operation validates, plans and executes on one supergraph however
- * a reload falls between those steps (one `@apollo/gateway` updated in place plans with whatever
- * planner it has by then), and an old generation lives as long as operations still run on it.
+ * The federation engine: Interchange's executor (executor/operations.ts), one per supergraph
+ * generation, each fixed on its own supergraph. Apollo Server validates an operation against the API
+ * schema it had when the request started and hands that schema to the executor; the executor runs
+ * the operation on the generation that schema belongs to. So an operation validates, plans and
+ * executes on one supergraph however a reload falls between those steps, and an old generation
+ * lives as long as operations still run on it.
  */
-export function createGateway(initial: LoadedSupergraph, sources: DataSources, overrides: Record<string, string>, log: Logger): Federation {
-  const executors = new WeakMap<GraphQLSchema, Executor>();
+export function createGateway(initial: LoadedSupergraph, sources: SenderSource, options: OperationsOptions, log: Logger): Federation {
+  const generations = new WeakMap<GraphQLSchema, Operations>();
   const listeners = new Set<SchemaListener>();
-  let current: { engine: ApolloGateway; sdl: string; schema: GraphQLSchema } | undefined;
+  let current: { operations: Operations; sdl: string } | undefined;
 
-  const build = async (supergraph: LoadedSupergraph) => {
-    const engine = new ApolloGateway({
-      supergraphSdl: supergraph.sdl,
-      logger: log,
-      buildService: ({ name, url }: ServiceEndpointDefinition) => {
-        const target = overrides[name] ?? url;
-        if (!target) throw new Error(`the supergraph gives subgraph "${name}" no URL`);
-        return sources.get(name, target);
-      },
-    });
-    const { schema, executor } = await engine.load();
-    executors.set(schema, executor);
-    return { engine, sdl: supergraph.sdl, schema };
+  const build = (supergraph: LoadedSupergraph) => {
+    const operations = new Operations(Supergraph.build(supergraph.sdl), sources.senders(supergraph), options);
+    generations.set(operations.apiSchema, operations);
+    return { operations, sdl: supergraph.sdl };
   };
   const serve = (next: NonNullable<typeof current>) => {
     current = next;
     for (const listener of listeners) {
       try {
-        listener({ apiSchema: next.schema, coreSupergraphSdl: next.sdl });
+        listener({ apiSchema: next.operations.apiSchema, coreSupergraphSdl: next.sdl });
       } catch (err) {
         log.error({ err }, 'a listener failed on the new supergraph');
       }
@@ -168,14 +170,14 @@ export function createGateway(initial: LoadedSupergraph, sources: DataSources, o
   };
   const gateway: Gateway = {
     load: async () => {
-      serve(await build(initial));
+      serve(build(initial));
       return {
-        schema: current!.schema,
+        schema: current!.operations.apiSchema,
         executor: async (requestContext) => {
-          const executor = executors.get(requestContext.schema);
+          const operations = generations.get(requestContext.schema);
           // Never run on another generation than the one the operation was validated on.
-          if (!executor) throw new Error('the operation was validated against a schema this gateway never served');
-          return executor(requestContext);
+          if (!operations) throw new Error('the operation was validated against a schema this gateway never served');
+          return operations.execute(requestContext);
         },
       };
     },
@@ -184,13 +186,13 @@ export function createGateway(initial: LoadedSupergraph, sources: DataSources, o
       return () => void listeners.delete(listener);
     },
     stop: async () => {
-      await current?.engine.stop();
+      await sources.close();
     },
   };
   return {
     gateway,
     prepare: async (supergraph) => {
-      const next = await build(supergraph);
+      const next = build(supergraph);
       return () => serve(next);
     },
   };

@@ -61,7 +61,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const initialText = await origin.read();
   if (initialText === undefined) throw new Error(`${origin.name} gave no supergraph`);
   const initial = parseSupergraph(initialText, origin.name, overrides);
-  const sources = new SubgraphSources({ subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, identitySecret: config.IDENTITY_SECRET, log });
+  const sources = new SubgraphSources({
+    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+    identitySecret: config.IDENTITY_SECRET,
+    log,
+  });
   const tokens = createTokenVerifier({
     jwksUrl: config.JWKS_URL,
     jwksFile: config.JWKS_FILE,
@@ -72,7 +77,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const engine = new SubscriptionEngine({
     supergraphSdl: initial.sdl,
     urls: new Map(initial.subgraphs.map((s) => [s.name, s.url])),
-    serviceMap: sources.serviceMap(initial),
+    senders: sources.senders(initial),
     log,
     subscriberBufferEvents: config.SUBSCRIPTION_BUFFER_EVENTS,
     upstreamRetryAttempts: config.UPSTREAM_SUBSCRIPTION_RETRIES,
@@ -88,7 +93,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   /** What serves the supergraph of now: swapped as one by a reload. */
   const trusted = await trustedDocumentsFor(config);
   let generation: Generation = { supergraph: initial, ...generationParts(config, initial, trusted) };
-  const federation = createGateway(initial, sources, overrides, log);
+  const federation = createGateway(
+    initial,
+    sources,
+    { planCacheBytes: config.QUERY_PLAN_CACHE_BYTES, deduplicate: config.DEDUPLICATE_REQUESTS },
+    log,
+  );
   const gateway = authorizingGateway(federation.gateway, () => generation.authorization);
   const registry = gatewayMetrics(engine);
   const probe = new SubgraphProbe({ timeoutMs: Math.min(config.SUBGRAPH_TIMEOUT_MS, 5_000) });
@@ -105,7 +115,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       const subscriptions = engine.prepare({
         supergraphSdl: supergraph.sdl,
         urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
-        serviceMap: sources.serviceMap(supergraph),
+        senders: sources.senders(supergraph),
       });
       const operations = await federation.prepare(supergraph);
       return { hash: supergraph.hash, next: { supergraph, authorization, admission }, subscriptions, operations };

@@ -41,7 +41,7 @@
  *   once the defect is fixed; then drop the `todo`.
  * - `interchange`: a difference Interchange makes on purpose: the case gives Interchange's expected
  *   answer as a function of stock's, saying why. There are two: SUBGRAPH_UNAVAILABLE, naming the
- *   subgraph, for a subgraph that gave no usable answer (gateway/src/subgraph-source.ts;
+ *   subgraph, for a subgraph that gave no usable answer (gateway/src/executor/transport.ts;
  *   supergraphs/faults.ts), and BAD_REQUEST for an operation that cannot be chosen or a subscription
  *   sent as a plain HTTP request (gateway/src/operation-guard.ts; supergraphs/example.ts).
  */

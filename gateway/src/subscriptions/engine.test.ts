@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
-import type { ServiceMap } from '@apollo/gateway';
+import type { SubgraphSenders } from '../executor/operations.ts';
 import { GraphQLError, isObjectType, parse, type ExecutionResult } from 'graphql';
 import { ANONYMOUS } from '../../../lib/auth/principal.ts';
 import { createLogger } from '../../../lib/logger.ts';
@@ -38,12 +38,12 @@ function supergraph(
   return result.supergraphSdl;
 }
 
-function setUp(sdl = supergraph(), serviceMap: ServiceMap = {}) {
+function setUp(sdl = supergraph(), senders: SubgraphSenders = {}) {
   const upstream = new FakeUpstream();
   const engine = new SubscriptionEngine({
     supergraphSdl: sdl,
     urls: new Map([['events', 'http://127.0.0.1:9/graphql']]),
-    serviceMap,
+    senders,
     lagThresholdEvents: 1_000,
     log,
     subscriberBufferEvents: 100,
@@ -197,8 +197,8 @@ describe('errors in resolved events', () => {
   });
 
   test('an error of the per-event execution without a code gets INTERNAL_SERVER_ERROR', async (t) => {
-    const failing = { process: () => Promise.reject(new GraphQLError('the data source broke')) };
-    const { upstream, engine, subscribe } = setUp(supergraphWithNotes(), { notes: failing } as unknown as ServiceMap);
+    const failing = { send: () => Promise.reject(new GraphQLError('the subgraph client broke')) };
+    const { upstream, engine, subscribe } = setUp(supergraphWithNotes(), { notes: failing });
     t.after(() => engine.close());
     const client = subscribe('subscription { events { id note } }');
     (await upstream.opened(1)).event({ events: { __typename: 'Event', id: '1' } });
@@ -241,7 +241,7 @@ describe('a reload of the supergraph', () => {
   const next = (sdl: string, url = 'http://127.0.0.1:9/graphql') => ({
     supergraphSdl: sdl,
     urls: new Map([['events', url]]),
-    serviceMap: {},
+    senders: {},
   });
 
   test('a subscription that still validates goes on with no new upstream when the upstream subscription is the same', async (t) => {

@@ -4,8 +4,6 @@
  * hands each client a bounded stream of results.
  */
 import { createHash } from 'node:crypto';
-import type { ServiceMap } from '@apollo/gateway';
-import type { Schema } from '@apollo/federation-internals';
 import { GraphQLError, print, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Principal } from '../../../lib/auth/principal.ts';
 import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity.ts';
@@ -15,6 +13,7 @@ import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
 import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
+import { fetchSender, type SubgraphSenders } from '../executor/operations.ts';
 import { eventResolution, type EventResolution, type EventResolutionOptions } from './resolution.ts';
 import { SharedSubscription } from './shared.ts';
 import type { EventBudget } from './subscriber.ts';
@@ -25,8 +24,8 @@ export interface SubscriptionEngineOptions {
   supergraphSdl: string;
   /** Subgraph name -> HTTP GraphQL URL (upstream subscriptions use the same URL over WebSocket). */
   urls: Map<string, string>;
-  /** Data sources for the entity fetches of each event (the gateway's subgraph transport). */
-  serviceMap: ServiceMap;
+  /** Clients for the entity fetches of each event (the gateway's subgraph transport). */
+  senders: SubgraphSenders;
   log: Logger;
   /** Results a client may fall behind before its subscription ends with SUBSCRIBER_TOO_SLOW. */
   subscriberBufferEvents: number;
@@ -90,7 +89,7 @@ export interface SubscriptionStats {
 export interface EngineSupergraph {
   supergraphSdl: string;
   urls: Map<string, string>;
-  serviceMap: ServiceMap;
+  senders: SubgraphSenders;
 }
 
 /** What a reload did to the open subscriptions. */
@@ -116,7 +115,6 @@ export class SubscriptionEngine {
   private readonly upstream: UpstreamConnections;
   private readonly resolution: EventResolution;
   private readonly shared = new Map<string, Planned>();
-  private fedApiSchema: Schema;
   private closed = false;
   private opened = 0;
 
@@ -126,7 +124,6 @@ export class SubscriptionEngine {
   constructor(options: SubscriptionEngineOptions) {
     this.options = options;
     this.planner = new SubscriptionPlanner(options.supergraphSdl, options.planCacheBytes);
-    this.fedApiSchema = this.planner.supergraph.apiSchema();
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
     this.resolution = eventResolution(options.resolution);
   }
@@ -178,7 +175,7 @@ export class SubscriptionEngine {
       key,
       open: this.opener(plan, args),
       resumeArgument: plan.resumable?.argument,
-      resolve: this.resolver(plan, query, args),
+      resolve: this.resolver(plan, args),
       subscriberCapacity: this.options.subscriberBufferEvents,
       lagThresholdEvents: this.options.lagThresholdEvents,
       policy: { attempts: this.options.upstreamRetryAttempts, budgetMs: this.options.upstreamRecoveryMs },
@@ -220,19 +217,11 @@ export class SubscriptionEngine {
   }
 
   /** Resolves an event with the plan's entity fetches, on the supergraph the plan was made on. */
-  private resolver(plan: SubscriptionPlan, query: string, args: SubscribeArgs): (event: ExecutionResult) => Promise<ExecutionResult> {
-    const request = {
-      query,
-      variables: args.variables,
-      operationName: args.operationName,
-      context: { headers: args.identity, principal: args.principal },
-    };
-    const deps = {
-      serviceMap: this.options.serviceMap,
-      supergraphSchema: this.planner.supergraphSchema,
-      apiSchema: this.fedApiSchema,
-      log: this.options.log,
-    };
+  private resolver(plan: SubscriptionPlan, args: SubscribeArgs): (event: ExecutionResult) => Promise<ExecutionResult> {
+    const caller = { headers: args.identity, principal: args.principal };
+    const request = { variables: args.variables, caller };
+    // Entity fetches of events are queries: distinct subscriptions that need the same one at once share it.
+    const deps = { send: fetchSender(this.options.senders, caller, true), supergraphSchema: this.planner.supergraphSchema };
     // Only an event that came whole can be helped by asking the other subgraphs again.
     return (event) => this.resolution.run(() => resolveEvent(plan, event, request, deps), Boolean(event.data) && !event.errors?.length);
   }
@@ -253,8 +242,7 @@ export class SubscriptionEngine {
   private reload(planner: SubscriptionPlanner, next: EngineSupergraph): ReloadOutcome {
     const previousUrls = new Map(this.options.urls);
     this.planner = planner;
-    this.fedApiSchema = planner.supergraph.apiSchema();
-    this.options = { ...this.options, serviceMap: next.serviceMap };
+    this.options = { ...this.options, senders: next.senders };
     this.options.urls.clear();
     for (const [name, url] of next.urls) this.options.urls.set(name, url);
     const outcome: ReloadOutcome = { kept: 0, reopened: 0, ended: 0 };
@@ -302,7 +290,7 @@ export class SubscriptionEngine {
         );
         continue;
       }
-      planned.shared.replan(this.resolver(plan, query, args), moved ? this.opener(plan, args) : undefined);
+      planned.shared.replan(this.resolver(plan, args), moved ? this.opener(plan, args) : undefined);
       this.shared.set(key, { ...planned, plan });
       outcome.kept++;
       if (moved) outcome.reopened++;

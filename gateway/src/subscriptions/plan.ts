@@ -8,7 +8,6 @@
  * (resumable-field.ts).
  */
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
-import { buildOperationContext } from '@apollo/gateway';
 import { LRUCache } from 'lru-cache';
 import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
 import {
@@ -22,16 +21,18 @@ import {
   type OperationDefinitionNode,
   type ValueNode,
 } from 'graphql';
+import { compileShaper, variableDefaults, type Shaper } from '../executor/shape.ts';
 import { readResumableFields, type ResumableField, type ResumableFields } from './resumable-field.ts';
-
-export type OperationContext = ReturnType<typeof buildOperationContext>;
 
 export interface SubscriptionPlan {
   /** The fetch that opens the upstream subscription. */
   primary: FetchNode;
   /** Entity fetches to run for every event; absent when one subgraph owns every field. */
   rest: PlanNode | undefined;
-  operationContext: OperationContext;
+  /** Writes an event's result from the data its fetches gathered (executor/shape.ts). */
+  shape: Shaper;
+  /** Default values of the operation's variables (for the plan's `Condition` nodes). */
+  defaults: Record<string, unknown>;
   /** The response key of the subscription field (its alias, or its name). */
   responseKey: string;
   /** How the subscription field resumes, when the supergraph declares it `@resumable`. */
@@ -74,7 +75,7 @@ export class SubscriptionPlanner {
   plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): SubscriptionPlan {
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
-    const { root } = rootField(document, operationName);
+    const { root, operation } = rootField(document, operationName);
     const fedOperation = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
     const queryPlan = this.planner.buildQueryPlan(fedOperation);
     if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
@@ -85,7 +86,8 @@ export class SubscriptionPlanner {
     const plan: SubscriptionPlan = {
       primary: queryPlan.node.primary,
       rest: queryPlan.node.rest,
-      operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }),
+      shape: compileShaper(this.apiSchema, document, operation),
+      defaults: variableDefaults(operation),
       responseKey: root.alias?.value ?? root.name.value,
       resumable,
       resumeFrom: argumentValue(resumeValue),
@@ -110,14 +112,14 @@ const BYTES_PER_CHARACTER = 40;
 const planBytes = (plan: SubscriptionPlan, key: string) =>
   Math.max(1, BYTES_PER_CHARACTER * (key.length + plan.sharedQuery.length + plan.primary.operation.length));
 
-function rootField(document: DocumentNode, operationName: string | undefined): { root: FieldNode } {
+function rootField(document: DocumentNode, operationName: string | undefined): { root: FieldNode; operation: OperationDefinitionNode } {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode =>
       d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
   );
   const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
   if (!operation || !root) throw new GraphQLError('a subscription selects exactly one field');
-  return { root };
+  return { root, operation };
 }
 
 /** Whether `$name` is used exactly once in the document, fragments included (then only as the resume argument). */

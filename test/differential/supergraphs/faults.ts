@@ -5,7 +5,7 @@
  * with GraphQL errors, one that answers an HTML page, and one that answers errors without data.
  *
  * Where a subgraph could not be reached at all, Interchange answers with its own error on purpose
- * (gateway/src/subgraph-source.ts): `subgraph "<name>" is unavailable: <reason>` with the code
+ * (gateway/src/executor/transport.ts): `subgraph "<name>" is unavailable: <reason>` with the code
  * SUBGRAPH_UNAVAILABLE and `serviceName`, where stock passes on the fetch's failure as
  * INTERNAL_SERVER_ERROR without either; the data is the same. The supergraph declares it
  * (`interchange`), for its generated cases too.
@@ -59,7 +59,7 @@ export const faults: SupergraphDef = {
   timeoutMs: TIMEOUT_MS,
   concurrency: 8,
   interchange: {
-    why: "a subgraph that could not be reached is Interchange's own SUBGRAPH_UNAVAILABLE error naming it (gateway/src/subgraph-source.ts)",
+    why: "a subgraph that could not be reached is Interchange's own SUBGRAPH_UNAVAILABLE error naming it (gateway/src/executor/transport.ts)",
     expected: unavailable,
   },
   subgraphs: [

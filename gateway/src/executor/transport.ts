@@ -1,0 +1,144 @@
+/**
+ * How the gateway talks to one subgraph: GraphQL over HTTP POST on a pool of keep-alive connections
+ * (undici's `Pool`), at most `connections` of them at once; requests beyond that wait in the pool's
+ * queue, so no load can open connections (and file descriptors) without bound. Every request has
+ * one deadline, from when it was asked for (queueing included), that the subgraph is told of (the
+ * `interchange-timeout-ms` header, lib/deadline.ts); the caller's identity is signed afresh for every
+ * request (the `interchange-identity` header, lib/auth/signed-identity.ts); the caller's forwarded
+ * headers go along.
+ *
+ * Identical queries in flight (same subgraph, document, variables and caller) are sent once: the
+ * later callers wait for the first one's answer and each parses its own copy (merging writes into
+ * it). Mutations are never shared.
+ *
+ * A subgraph that gives no usable answer (unreachable, too slow, an HTTP error status, a body that
+ * is not a JSON object) resolves as an answer with one `SUBGRAPH_UNAVAILABLE` error naming it; what
+ * it said goes to the log, not to the client. Nothing here rejects.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Pool } from 'undici';
+import type { Principal } from '../../../lib/auth/principal.ts';
+import { ANONYMOUS } from '../../../lib/auth/principal.ts';
+import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity.ts';
+import { TIMEOUT_HEADER } from '../../../lib/deadline.ts';
+import { ErrorCode, causeOf } from '../../../lib/errors.ts';
+import type { Logger } from '../../../lib/logger.ts';
+import type { SubgraphAnswer } from './execute-plan.ts';
+
+export interface SubgraphClientOptions {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  /** Connections to the subgraph at most; requests beyond wait their turn. */
+  connections: number;
+  /** The secret the `interchange-identity` header is signed with. */
+  identitySecret: string;
+  log: Logger;
+}
+
+export interface SubgraphRequest {
+  query: string;
+  variables: Record<string, unknown>;
+  operationName?: string | undefined;
+}
+
+/** Who is asking: forwarded headers and the verified principal (identity.ts). */
+export interface Caller {
+  headers?: Record<string, string> | undefined;
+  principal?: Principal | undefined;
+}
+
+/** The longest part of a non-JSON body quoted in the log and the error. */
+const QUOTED_BODY_CHARS = 200;
+
+export class SubgraphClient {
+  readonly name: string;
+  readonly url: string;
+  private readonly options: SubgraphClientOptions;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly inFlight = new Map<string, Promise<string | SubgraphAnswer>>();
+
+  constructor(options: SubgraphClientOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.url = options.url;
+    const url = new URL(options.url);
+    this.path = `${url.pathname}${url.search}`;
+    this.pool = new Pool(url.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connectTimeout: options.timeoutMs,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  }
+
+  /** Sends a request; `share` lets an identical request in flight answer it (queries only). */
+  async send(request: SubgraphRequest, caller: Caller, share: boolean): Promise<SubgraphAnswer> {
+    const body = JSON.stringify(request);
+    if (!share) return this.parse(await this.post(body, caller));
+    const key = `${body}\u0000${JSON.stringify(caller.headers ?? {})}\u0000${JSON.stringify(caller.principal ?? ANONYMOUS)}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.post(body, caller).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return this.parse(await pending);
+  }
+
+  /** Closes the pool's connections once the requests it has are done. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** The answer's body (JSON text), or an answer with the error that says why there is none. */
+  private async post(body: string, caller: Caller): Promise<string | SubgraphAnswer> {
+    const { timeoutMs } = this.options;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const headers: Record<string, string> = { ...caller.headers };
+      headers['content-type'] = 'application/json';
+      headers['accept'] = 'application/json';
+      headers[TIMEOUT_HEADER] = String(timeoutMs);
+      headers[IDENTITY_HEADER] = signIdentity(caller.principal ?? ANONYMOUS, this.options.identitySecret);
+      const response = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal: abort.signal });
+      const text = await response.body.text();
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        return this.unavailable(`${response.statusCode}: ${STATUS_CODES[response.statusCode] ?? 'Unknown'}`, text);
+      }
+      const contentType = String(response.headers['content-type'] ?? '');
+      const json = contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json');
+      if (!json || !text.trimStart().startsWith('{')) {
+        return this.unavailable(`Expected JSON response body, but received: ${text.slice(0, QUOTED_BODY_CHARS)}`);
+      }
+      return text;
+    } catch (err) {
+      return this.unavailable(abort.signal.aborted ? `no answer within ${timeoutMs} ms` : causeOf(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private unavailable(reason: string, body?: string): SubgraphAnswer {
+    this.options.log.warn(
+      { subgraph: this.name, url: this.url, reason, ...(body !== undefined && { body: body.slice(0, QUOTED_BODY_CHARS) }) },
+      'subgraph request failed',
+    );
+    return {
+      errors: [{ message: `subgraph "${this.name}" is unavailable: ${reason}`, extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE } }],
+    };
+  }
+
+  /** Each caller's own copy of an answer (merging writes into it). */
+  private parse(answer: string | SubgraphAnswer): SubgraphAnswer {
+    if (typeof answer !== 'string') return answer;
+    try {
+      return JSON.parse(answer) as SubgraphAnswer;
+    } catch (err) {
+      return this.unavailable(err instanceof Error ? err.message : String(err), answer);
+    }
+  }
+}
