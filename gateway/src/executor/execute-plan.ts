@@ -136,8 +136,9 @@ async function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Pro
     const into = targets[i]!;
     if (entity && !entity['__typename']) entity['__typename'] = into[0]!['__typename'];
     if (entity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, entity);
-    // The answer's objects become part of the response: a second target gets its own copy.
-    for (let t = 0; t < into.length; t++) deepMerge(into[t], t === 0 ? entity : structuredClone(entity));
+    // Objects of one representation are the same entity: they may share the answer's objects (later
+    // fetches find a shared object once per path, and merging the same answer twice changes nothing).
+    for (const target of into) deepMerge(target, entity);
   }
 }
 
@@ -193,23 +194,39 @@ function hydratePaths(parent: ResponsePath, path: ResponsePath, data: unknown, o
 }
 
 function moveInto(cursor: Cursor, path: ResponsePath): Cursor | undefined {
-  const data = flattenAt(cursor.data, path);
-  return data ? { path: [...cursor.path, ...path], data: data as Data | Data[], full: cursor.full } : undefined;
-}
-
-function flattenAt(value: unknown, path: ResponsePath): unknown {
-  if (path.length === 0 || value === undefined || value === null) return value;
-  const [head, ...rest] = path;
-  if (head === '@') return Array.isArray(value) ? value.flatMap((element) => flattenAt(element, rest) as unknown[]) : undefined;
-  if (Array.isArray(value) || typeof value !== 'object' || typeof head !== 'string') return undefined;
-  return flattenAt(Object.hasOwn(value, head) ? (value as Data)[head] : undefined, rest);
+  if (path.length === 0) return cursor;
+  const found: Data[] = [];
+  let many = false;
+  const walk = (value: unknown, at: number): void => {
+    if (value === undefined || value === null) return;
+    if (at === path.length) {
+      found.push(value as Data);
+      return;
+    }
+    const head = path[at];
+    if (head === '@') {
+      many = true;
+      if (Array.isArray(value)) for (const element of value) walk(element, at + 1);
+    } else if (typeof head === 'string' && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, head)) {
+      walk((value as Data)[head], at + 1);
+    }
+  };
+  if (Array.isArray(cursor.data)) {
+    many = true;
+    for (const element of cursor.data) walk(element, 0);
+  } else {
+    walk(cursor.data, 0);
+  }
+  if (found.length === 0 && !many) return undefined;
+  // A path through lists gives the list of what it reaches (possibly empty); a path of fields alone, the one object.
+  return { path: [...cursor.path, ...path], data: many ? found : found[0]!, full: cursor.full };
 }
 
 /** The representation a fetch's `requires` selects from an entity; null when an input is missing. */
 function selectRequires(schema: GraphQLSchema, source: unknown, selections: QueryPlanSelectionNode[]): Data | null {
   if (source === null || typeof source !== 'object') return null;
   const object = source as Data;
-  const result: Data = Object.create(null) as Data;
+  const result: Data = {};
   for (const selection of selections) {
     if (selection.kind === 'Field') {
       const name = selection.alias ?? selection.name;

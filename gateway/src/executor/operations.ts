@@ -115,7 +115,7 @@ export class Operations {
   /** Runs a prepared operation's plan and shapes its response. */
   async run(prepared: PreparedOperation, variables: Record<string, unknown>, caller: Caller): Promise<GatewayExecutionResult> {
     const errors: GraphQLError[] = [];
-    const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    const data: Record<string, unknown> = {};
     const node = prepared.plan.node;
     if (node && node.kind !== 'Subscription') {
       await executePlan(

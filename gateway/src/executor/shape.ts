@@ -49,6 +49,8 @@ interface Condition {
 interface FieldStep {
   kind: 'field';
   responseName: string;
+  /** The response name is also a property every object inherits (`constructor`, `__proto__`): read and write it as an own one. */
+  inherited: boolean;
   condition: Condition | undefined;
   /** `__typename` (possibly aliased). */
   typename: boolean;
@@ -102,7 +104,7 @@ export function compileShaper(schema: GraphQLSchema, document: DocumentNode, ope
   return (input, variables) => {
     if (!input) return { data: input, errors: [] };
     const run: Run = { schema, variables: hasDefaults ? { ...defaults, ...variables } : (variables ?? {}), errors: [] };
-    const data: Data = Object.create(null) as Data;
+    const data: Data = {};
     const result = applySteps(run, steps, input, data, [], rootType.name);
     return { data: result === NULL_BUBBLE_UP ? null : data, errors: run.errors };
   };
@@ -162,16 +164,33 @@ class Compiler {
   private field(parent: GraphQLCompositeType, node: FieldNode, condition: Condition | undefined): FieldStep {
     const name = node.name.value;
     const responseName = node.alias?.value ?? name;
+    const inherited = responseName in Object.prototype;
     if (name === TypeNameMetaFieldDef.name) {
-      return { kind: 'field', responseName, condition, typename: true, introspection: undefined, type: LEAF_ANY };
+      return { kind: 'field', responseName, inherited, condition, typename: true, introspection: undefined, type: LEAF_ANY };
     }
     if (name === '__schema' || name === '__type') {
-      return { kind: 'field', responseName, condition, typename: false, introspection: this.introspectionDocument(node), type: LEAF_ANY };
+      return {
+        kind: 'field',
+        responseName,
+        inherited,
+        condition,
+        typename: false,
+        introspection: this.introspectionDocument(node),
+        type: LEAF_ANY,
+      };
     }
     if (isUnionType(parent)) throw new GraphQLError(`Cannot query field "${name}" on type "${parent.name}".`);
     const definition = parent.getFields()[name];
     if (!definition) throw new GraphQLError(`Cannot query field "${name}" on type "${parent.name}".`);
-    return { kind: 'field', responseName, condition, typename: false, introspection: undefined, type: this.value(definition.type, node) };
+    return {
+      kind: 'field',
+      responseName,
+      inherited,
+      condition,
+      typename: false,
+      introspection: undefined,
+      type: this.value(definition.type, node),
+    };
   }
 
   private value(type: GraphQLOutputType, node: FieldNode): ValueShape {
@@ -278,10 +297,10 @@ function applySteps(run: Run, steps: Step[], input: Data, output: Data, path: Pa
       }
       continue;
     }
-    const { responseName } = step;
-    const outputValue = output[responseName];
+    const { responseName, inherited } = step;
+    const outputValue = inherited ? (Object.hasOwn(output, responseName) ? output[responseName] : undefined) : output[responseName];
     if (step.introspection) {
-      if (outputValue === undefined) setOwn(output, responseName, introspect(run, step.introspection, responseName));
+      if (outputValue === undefined) write(output, step, introspect(run, step.introspection, responseName));
       continue;
     }
     let inputValue = Object.hasOwn(input, responseName) ? (input[responseName] ?? null) : null;
@@ -293,12 +312,12 @@ function applySteps(run: Run, steps: Step[], input: Data, output: Data, path: Pa
           ? (run.schema.getType(inputValue) ?? run.schema.getType(parentType))
           : run.schema.getType(parentType);
       if (!isObjectType(named)) return NULL_BUBBLE_UP;
-      setOwn(output, responseName, named.name);
+      write(output, step, named.name);
       continue;
     }
     path.push(responseName);
     const { updated, invalid } = update(run, outputValue, step.type, inputValue, path, parentType);
-    setOwn(output, responseName, updated);
+    write(output, step, updated);
     path.pop();
     if (invalid) return NULL_BUBBLE_UP;
   }
@@ -373,7 +392,7 @@ function update(run: Run, outputValue: unknown, shape: ValueShape, inputValue: u
         }
         objectType = named.name;
       }
-      const target = (outputValue ?? Object.create(null)) as Data;
+      const target = (outputValue ?? {}) as Data;
       const bubbled = applySteps(run, shape.steps, object, target, path, objectType) === NULL_BUBBLE_UP;
       return { updated: bubbled ? null : target, hasErrors: bubbled };
     }
@@ -401,6 +420,11 @@ function invalidValue(run: Run, shape: ValueShape, path: Path, parentType: strin
 function introspect(run: Run, document: DocumentNode, responseName: string): unknown {
   const { data } = executeSync({ schema: run.schema, document, rootValue: {}, variableValues: run.variables });
   return data?.[responseName] ?? null;
+}
+
+function write(output: Data, step: FieldStep, value: unknown): void {
+  if (step.inherited) setOwn(output, step.responseName, value);
+  else output[step.responseName] = value;
 }
 
 /** Sets a key as the object's own, `__proto__` included. */

@@ -34,7 +34,7 @@ export async function resolveEvent(
   const send: SendFetch = (fetch, variables) =>
     fetch === primary ? Promise.resolve({ data: structuredClone(event.data) as Record<string, unknown> }) : deps.send(fetch, variables);
   const errors: GraphQLError[] = [];
-  const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const data: Record<string, unknown> = {};
   await executePlan(
     { supergraphSchema: deps.supergraphSchema, variables: request.variables, defaults: plan.defaults, send, errors },
     plan.rest ? { kind: 'Sequence', nodes: [primary, plan.rest] } : primary,
