@@ -24,6 +24,8 @@ export interface SupergraphFacts {
   takesArguments(subgraph: string, type: string, selection: SelectionSetNode): boolean;
   /** Whether `subgraph` resolves every field of `selection` on `type` itself (all declared there, none external). */
   resolves(subgraph: string, type: string, selection: SelectionSetNode): boolean;
+  /** Whether `type` is an object type of the supergraph (an inline fragment on another one never applies to it). */
+  isObjectType(type: string): boolean;
 }
 
 const cache = new WeakMap<Supergraph, SupergraphFacts>();
@@ -104,5 +106,9 @@ function readFacts(supergraph: Supergraph): SupergraphFacts {
     requires: (subgraph, type, field) => requires.get(`${subgraph}/${type}.${field}`),
     takesArguments,
     resolves,
+    isObjectType: (type) => {
+      const found = supergraph.schema.type(type);
+      return found !== undefined && isObjectType(found);
+    },
   };
 }

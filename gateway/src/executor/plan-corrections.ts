@@ -60,7 +60,6 @@ import {
   selectionCovers,
   toPlanSelections,
   variablesIn,
-  withFragments,
 } from './plan-corrections-selections.ts';
 
 /** Returns `plan` corrected, or `plan` itself when it needs no correction. */
@@ -207,7 +206,7 @@ class Corrector {
       if (sent.length === 0 || sent.some((key) => key.resolvable)) return selection;
       const resolvable = keys.filter((key) => key.resolvable);
       const chosen =
-        resolvable.find((key) => this.available(site, before, key)) ??
+        resolvable.find((key) => this.available(site, before, type, key)) ??
         resolvable.find((key) => this.selectKey(site, before, type, key, sent));
       if (!chosen) return selection;
       site.changed = true;
@@ -216,10 +215,10 @@ class Corrector {
   }
 
   /** Whether the data holds `key`'s fields where `site` reads its entities. */
-  private available(site: FetchSite, before: readonly FetchSite[], key: EntityKey): boolean {
+  private available(site: FetchSite, before: readonly FetchSite[], type: string, key: EntityKey): boolean {
     return key.fields.selections.every((f) => {
       if (!isField(f)) return false;
-      const provider = this.provider(before, site.path, f.name.value);
+      const provider = this.provider(before, site.path, type, f.name.value);
       return (
         provider !== undefined &&
         !provider.field.arguments?.length &&
@@ -231,7 +230,7 @@ class Corrector {
   /** Has the fetch that selected the sent (unresolvable) key select `key` beside it, if its subgraph resolves it. */
   private selectKey(site: FetchSite, before: readonly FetchSite[], type: string, key: EntityKey, sent: EntityKey[]): boolean {
     const first = sent[0]?.fields.selections.find(isField);
-    const provider = first && this.provider(before, site.path, first.name.value);
+    const provider = first && this.provider(before, site.path, type, first.name.value);
     if (!provider || !this.facts.resolves(provider.site.fetch.serviceName, type, key.fields)) return false;
     const present = new Set(provider.set.selections.filter(isField).map(responseName));
     const missing = key.fields.selections.filter((f) => isField(f) && !present.has(f.name.value));
@@ -301,7 +300,7 @@ class Corrector {
   private aliasFor(site: FetchSite, before: readonly FetchSite[], type: string, required: FieldNode): string | undefined {
     const planned = this.requiresFragment(site, type)?.selections.find((s) => s.kind === 'Field' && s.name === required.name.value);
     if (!planned || planned.kind !== 'Field') return undefined;
-    const provider = this.provider(before, site.path, getResponseName(planned));
+    const provider = this.provider(before, site.path, type, getResponseName(planned));
     if (!provider) return undefined;
     const found = this.clientField(provider.clientPath);
     const client = found?.name.value === provider.field.name.value ? found : undefined;
@@ -342,8 +341,8 @@ class Corrector {
 
   // ---- finding things
 
-  /** The latest earlier fetch selecting `name` where the data at `path` is (a fetch at `path` or above it). */
-  private provider(before: readonly FetchSite[], path: readonly string[], name: string): Provider | undefined {
+  /** The latest earlier fetch selecting `name` where the data at `path` is (a fetch at `path` or above it), on a `type`. */
+  private provider(before: readonly FetchSite[], path: readonly string[], type: string, name: string): Provider | undefined {
     for (let i = before.length - 1; i >= 0; i--) {
       const site = before[i]!;
       if (site.path.length > path.length || site.path.some((element, j) => element !== path[j])) continue;
@@ -354,12 +353,25 @@ class Corrector {
         clientPath.push(element);
         sets = fieldsAnswering(sets, element).flatMap((f) => (f.selectionSet ? [f.selectionSet] : []));
       }
-      for (const set of sets.flatMap(withFragments)) {
+      for (const set of sets.flatMap((s) => this.setsOn(s, type))) {
         const field = set.selections.find((s): s is FieldNode => isField(s) && responseName(s) === name);
         if (field) return { site, set, field, clientPath: [...clientPath, name] };
       }
     }
     return undefined;
+  }
+
+  /** `set` and the selection sets of its inline fragments that can apply to a `type`. */
+  private setsOn(set: SelectionSetNode, type: string): SelectionSetNode[] {
+    return [
+      set,
+      ...set.selections.flatMap((s) => {
+        if (s.kind !== Kind.INLINE_FRAGMENT) return [];
+        const condition = s.typeCondition?.name.value;
+        const applies = condition === undefined || condition === type || !this.facts.isObjectType(condition);
+        return applies ? this.setsOn(s.selectionSet, type) : [];
+      }),
+    ];
   }
 
   /** The client's field at `path` (response names), if the client selects one there. */
