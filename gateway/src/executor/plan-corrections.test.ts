@@ -71,14 +71,62 @@ class Federation {
   }
 }
 
+/**
+ * Defect 1 where the required field comes from an entity fetch over a list (not a root fetch): the
+ * aliased field goes into that entity fetch.
+ */
+const LINK = (imports: string) => `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: [${imports}])`;
+const RATES: Record<string, number> = { USD: 1, EUR: 0.5 };
+const listed: SupergraphDef = {
+  name: 'listed',
+  covers: 'required fields with arguments from an entity fetch over a list',
+  cases: [],
+  subgraphs: [
+    {
+      name: 'catalog',
+      typeDefs: `${LINK('"@key"')} type Query { items: [Item!]! } type Item @key(fields: "id") { id: ID! }`,
+      resolvers: { Query: { items: () => [{ id: '1' }, { id: '2' }] } },
+    },
+    {
+      name: 'pricing',
+      typeDefs: `${LINK('"@key"')} type Item @key(fields: "id") { id: ID! price(currency: String!): Float }`,
+      resolvers: {
+        Item: {
+          __resolveReference: (ref: { id: string }) => ref,
+          price: ({ id }: { id: string }, { currency }: { currency: string }) => 10 * Number(id) * (RATES[currency] ?? 0),
+        },
+      },
+    },
+    {
+      name: 'display',
+      typeDefs: `${LINK('"@key", "@external", "@requires"')}
+        type Item @key(fields: "id") {
+          id: ID!
+          price(currency: String!): Float @external
+          usd: String @requires(fields: "price(currency: \\"USD\\")")
+          eur: String @requires(fields: "price(currency: \\"EUR\\")")
+        }`,
+      resolvers: {
+        Item: {
+          __resolveReference: (ref: unknown) => ref,
+          usd: ({ price }: { price: number }) => `$${price}`,
+          eur: ({ price }: { price: number }) => `€${price}`,
+        },
+      },
+    },
+  ],
+};
+
 describe('plan corrections', TIMEOUT, () => {
   const server = new SubgraphServer();
   let federation: Federation;
+  let lists: Federation;
 
   before(async () => {
     await server.start();
-    for (const s of defects.subgraphs) server.add(defects.name, s);
+    for (const def of [defects, listed]) for (const s of def.subgraphs) server.add(def.name, s);
     federation = new Federation(defects, server);
+    lists = new Federation(listed, server);
   }, TIMEOUT);
 
   after(() => server.stop(), TIMEOUT);
@@ -118,6 +166,27 @@ describe('plan corrections', TIMEOUT, () => {
     const corrected = correctPlan(withoutId, federation.supergraph, operation);
     assert.equal(fetches(corrected)[0]!.operation, '{things{__typename sku id}}');
     assert.deepStrictEqual(await federation.execute(corrected, query), { data: { things: [{ cost: 6 }, { cost: 12 }] } });
+  });
+
+  test('adds the aliased required field to the entity fetch that provides it, over a list', TIMEOUT, async () => {
+    const query = '{ items { id usd price(currency: "EUR") eur } }';
+    const { operation, plan } = lists.plan(query);
+    const stock = (await lists.execute(plan, query)).data as { items: { usd: string; eur: string }[] };
+    assert.ok(
+      stock.items.every((i) => i.usd.slice(1) === i.eur.slice(1)),
+      'the uncorrected plan reads one price for both',
+    );
+    const corrected = correctPlan(plan, lists.supergraph, operation);
+    const pricing = fetches(corrected).find((f) => f.serviceName === 'pricing');
+    assert.match(pricing?.operation ?? '', /_entities.*_required0_price:price\(currency:"USD"\)/);
+    assert.deepStrictEqual(await lists.execute(corrected, query), {
+      data: {
+        items: [
+          { id: '1', usd: '$10', price: 5, eur: '€5' },
+          { id: '2', usd: '$20', price: 10, eur: '€10' },
+        ],
+      },
+    });
   });
 
   test('does not modify the plan it is given', TIMEOUT, () => {
