@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { operationFromDocument, Supergraph, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, print, stripIgnoredCharacters, type GraphQLSchema } from 'graphql';
 import { compose, SubgraphServer, type Result, type SupergraphDef } from '../../../test/differential/harness.ts';
 import { defects } from '../../../test/differential/supergraphs/defects.ts';
 import { SUPERGRAPHS } from '../../../test/differential/supergraphs/index.ts';
@@ -187,6 +187,20 @@ describe('plan corrections', TIMEOUT, () => {
         ],
       },
     });
+  });
+
+  test("keeps every corrected fetch's document node in step with its operation", TIMEOUT, () => {
+    const planner = new QueryPlanner(federation.supergraph, { exposeDocumentNodeInFetchNode: true });
+    for (const query of ['{ item { usd eur } }', '{ post { summary comments(limit: 1) { id } } }', '{ things { id cost } }']) {
+      const operation = operationFromDocument(federation.supergraph.apiSchema(), parse(query));
+      const plan = planner.buildQueryPlan(operation);
+      const corrected = correctPlan(plan, federation.supergraph, operation);
+      assert.notEqual(corrected, plan, query);
+      for (const fetch of fetches(corrected)) {
+        assert.ok(fetch.operationDocumentNode, query);
+        assert.equal(stripIgnoredCharacters(print(fetch.operationDocumentNode)), fetch.operation, query);
+      }
+    }
   });
 
   test('does not modify the plan it is given', TIMEOUT, () => {
