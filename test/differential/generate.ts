@@ -211,7 +211,7 @@ export function generateCases(name: string, schema: GraphQLSchema, hints: Genera
     const draw = new Draw(schema, hints, seedOf(`${name}:${attempt}`));
     const op = draw.operation(`G${cases.length + 1}`, hints.depth ?? 4);
     const key = op.query.replace(/^query G\d+/, '') + JSON.stringify(op.variables);
-    if (seen.has(key)) continue;
+    if (seen.has(key) || hints.skip?.(op.query)) continue;
     if (validate(schema, parse(op.query)).length > 0) continue;
     seen.add(key);
     const hasVariables = Object.keys(op.variables).length > 0;

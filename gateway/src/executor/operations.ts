@@ -13,6 +13,7 @@ import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import { LRUCache } from 'lru-cache';
 import { GraphQLError, Kind, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Principal } from '../../../lib/auth/principal.ts';
+import { correctPlan } from './plan-corrections.ts';
 import { executePlan, type SendFetch, type SubgraphAnswer } from './execute-plan.ts';
 import { compileShaper, variableDefaults, type Shaper } from './shape.ts';
 import type { Caller, SubgraphRequest } from './transport.ts';
@@ -79,7 +80,9 @@ export class Operations {
         d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
     );
     if (!operation) throw new GraphQLError(operationName ? `Unknown operation named "${operationName}".` : 'No operation in the document.');
-    const plan = this.planner.buildQueryPlan(operationFromDocument(this.supergraph.apiSchema(), document, { operationName }));
+    const planned = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
+    // The planner's known defects corrected (plan-corrections.ts): what runs is the corrected plan.
+    const plan = correctPlan(this.planner.buildQueryPlan(planned), this.supergraph, planned);
     const prepared: PreparedOperation = {
       plan,
       shape: compileShaper(this.apiSchema, document, operation),

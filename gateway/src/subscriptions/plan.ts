@@ -21,6 +21,7 @@ import {
   type OperationDefinitionNode,
   type ValueNode,
 } from 'graphql';
+import { correctPlan } from '../executor/plan-corrections.ts';
 import { compileShaper, variableDefaults, type Shaper } from '../executor/shape.ts';
 import { readResumableFields, type ResumableField, type ResumableFields } from './resumable-field.ts';
 
@@ -77,7 +78,7 @@ export class SubscriptionPlanner {
     if (cached) return cached;
     const { root, operation } = rootField(document, operationName);
     const fedOperation = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
-    const queryPlan = this.planner.buildQueryPlan(fedOperation);
+    const queryPlan = correctPlan(this.planner.buildQueryPlan(fedOperation), this.supergraph, fedOperation);
     if (queryPlan.node?.kind !== 'Subscription') throw new GraphQLError('not a subscription operation');
     const resumable = this.resumableFields.get(root.name.value);
     const resumeValue = resumable ? root.arguments?.find((a) => a.name.value === resumable.argument)?.value : undefined;

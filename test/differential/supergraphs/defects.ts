@@ -1,7 +1,7 @@
 /**
  * The query planner's known defects (issue 11), each on the smallest supergraph that shows it. Stock
- * `@apollo/gateway` is asserted to answer the known wrong way; Interchange's correct answer is a
- * `todo` subtest until its executor's plans are fixed (harness.ts, `defect`).
+ * `@apollo/gateway` is asserted to answer the known wrong way, and Interchange the correct way: it
+ * corrects the planner's plans (gateway/src/executor/plan-corrections.ts; harness.ts, `defect`).
  */
 import { GraphQLError } from 'graphql';
 import type { Result, SupergraphDef } from '../harness.ts';

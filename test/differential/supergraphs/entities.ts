@@ -4,7 +4,7 @@
  * value types and fields resolvable in two subgraphs, and entity chains that cross every subgraph
  * more than once (store -> owner -> company -> headquarters -> stores -> products -> warehouse).
  */
-import type { SupergraphDef } from '../harness.ts';
+import type { Result, SupergraphDef } from '../harness.ts';
 
 const LINK = (imports: string[]) =>
   `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: [${imports.map((i) => `"${i}"`).join(', ')}])`;
@@ -180,6 +180,23 @@ export const entities: SupergraphDef = {
       name: '@requires of price(NOK) next to the client asking price(NOK)',
       query: '{ products { price(currency: NOK) localPrice } }',
     },
+    {
+      name: '@requires of price(NOK) next to the client asking price(EUR)',
+      query: '{ products { price(currency: EUR) localPrice } }',
+      defect: {
+        why: "the planner merges the client's price(currency: EUR) into the @requires selection price(currency: NOK), and the client gets the NOK price",
+        correct: {
+          data: {
+            products: products.map((p) => ({
+              price: Math.round(p.price * RATES['EUR']! * 100) / 100,
+              localPrice: `${p.price * RATES['NOK']!} kr`,
+            })),
+          },
+        },
+        stockGives: (r: Result) =>
+          (r.data as { products: { price: number; localPrice: string }[] }).products.every((p) => `${p.price} kr` === p.localPrice),
+      },
+    },
     { name: 'price in every currency, aliased', query: '{ products { usd: price eur: price(currency: EUR) nok: price(currency: NOK) } }' },
     { name: '@override: rating from reviews', query: '{ products { sku rating } }' },
     { name: '@provides: name from the review itself', query: '{ reviews { text product { sku name } } }' },
@@ -215,6 +232,8 @@ export const entities: SupergraphDef = {
     },
   ],
   generate: {
+    // The planner defect of the case above, which stock answers wrongly: covered there, not generated.
+    skip: (query) => query.includes('localPrice') && /\bprice\b/.test(query),
     count: 45,
     depth: 5,
     values: { ID: ['s1', 's2', 's3', 'c1', 'c2', 'x'], 'Query.store.id': ['s1', 's2', 's3', 's9'], 'Query.company.id': ['c1', 'c2', 'c9'] },
