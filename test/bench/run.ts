@@ -51,7 +51,9 @@
  *     (the issue's target: --federation-subscribers 1000 --federation-sub-rate 2)
  *
  *   npm run bench -- --scenario federation-memory [--federation-memory-operations 10000]
- *                    [--federation-memory-concurrency 4] [--federation-warmup 2]
+ *                    [--federation-memory-concurrency 4] [--federation-memory-query full|small] [--federation-warmup 2]
+ *     (full: TestQuery variants, about 0.1 s of planning each, so 10 000 take tens of minutes per
+ *     gateway; small: a small three-subgraph query's variants)
  *
  *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
  *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
@@ -72,7 +74,7 @@ import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
 import { cleanupEdgeBench, edgeBench } from './edge.ts';
 import { cleanupFederationBench, federationBench } from './federation/federation.ts';
-import { federationMemoryBench } from './federation/memory.ts';
+import { federationMemoryBench, type MemoryQuery } from './federation/memory.ts';
 import { federationSubscriptionsBench } from './federation/subscriptions.ts';
 import { cleanupReplayBench, replayBench } from './replay.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
@@ -109,6 +111,7 @@ const { values, positionals } = parseArgs({
     'federation-sub-seconds': { type: 'string', default: '10' },
     'federation-memory-operations': { type: 'string', default: '10000' },
     'federation-memory-concurrency': { type: 'string', default: '4' },
+    'federation-memory-query': { type: 'string', default: 'full' },
   },
 });
 
@@ -174,8 +177,10 @@ const federationSubscriptionsOptions = {
 const federationMemoryOptions = {
   operations: Math.floor(count('federation-memory-operations', values['federation-memory-operations'], 1, 1_000_000)),
   concurrency: Math.floor(count('federation-memory-concurrency', values['federation-memory-concurrency'], 1, 256)),
+  query: values['federation-memory-query'] as MemoryQuery,
   warmup: federationOptions.warmup,
 };
+if (!['full', 'small'].includes(federationMemoryOptions.query)) throw new Error('--federation-memory-query must be full or small');
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];

@@ -6,9 +6,15 @@
  * Each gateway in turn (on a core of its own, as in the federation scenario) is warmed up with
  * --federation-warmup s of the benchmark's TestQuery (a closed loop of WARMUP_CONNECTIONS
  * connections); its memory is read; then it is sent the distinct operations, --federation-memory-
- * concurrency at a time: TestQuery with an operation name and an alias of its own each
- * (`query TestQuery<i> { ... top<i>: topProducts { ... } }`), so every one is a new document to
- * parse, validate, plan and cache; its memory is read again. Memory comes from the gateway itself
+ * concurrency at a time, each a new document to parse, validate, plan and cache; its memory is
+ * read again. --federation-memory-query chooses them:
+ *
+ *   full    TestQuery with an operation name and an alias of its own each
+ *           (`query TestQuery<i> { ... top<i>: topProducts { ... } }`): the largest plan, and slow to
+ *           plan (about a tenth of a second per operation on one core), so 10 000 take tens of minutes
+ *   small   a three-subgraph operation of its own name and alias each
+ *           (`query Small<i> { top<i>: topProducts { upc name inStock reviews { body author { username } } } }`)
+ * Memory comes from the gateway itself
  * (memory-hook.mjs, preloaded: process.memoryUsage() as it is and after a full garbage collection)
  * and its peak RSS over the operations from /proc. Printed per gateway: RSS, heap used and heap used
  * after a full GC, before and after, the growth, the peak RSS, and the operations that failed; then
@@ -27,9 +33,13 @@ import { pin, planCpus, type CpuPlan } from './pinning.ts';
 import { TEST_QUERY, identicalBody } from './query.ts';
 import { cleanupFederationProcesses, pinRest, startApolloGateway, startFederationSetup, startInterchange } from './setup.ts';
 
+export type MemoryQuery = 'full' | 'small';
+
 export interface FederationMemoryOptions {
   /** Distinct operations sent to each gateway. */
   operations: number;
+  /** Which operations: TestQuery variants, or a small one's. */
+  query: MemoryQuery;
   /** Operations in flight at once. */
   concurrency: number;
   /** Seconds of TestQuery load before the first reading. */
@@ -46,8 +56,15 @@ const READING_TIMEOUT_MS = 10_000;
 /** A pause before each reading, so that what was in flight is done. */
 const QUIET_MS = 1_000;
 
-/** The i-th distinct operation: TestQuery with an operation name and a `topProducts` alias of its own. */
-export function distinctOperation(i: number): { query: string; operationName: string } {
+/** The i-th distinct operation: TestQuery (or a small operation) with an operation name and a `topProducts` alias of its own. */
+export function distinctOperation(i: number, kind: MemoryQuery): { query: string; operationName: string } {
+  if (kind === 'small') {
+    const operationName = `Small${i}`;
+    return {
+      query: `query ${operationName} { top${i}: topProducts { upc name inStock reviews { body author { username } } } }`,
+      operationName,
+    };
+  }
   const operationName = `TestQuery${i}`;
   const query = TEST_QUERY.replace('query TestQuery {', `query ${operationName} {`).replace(
     '\n  topProducts {',
@@ -156,7 +173,7 @@ async function sendDistinct(url: string, options: FederationMemoryOptions): Prom
   let failed = 0;
   const worker = async () => {
     while (next < options.operations && Date.now() < deadline) {
-      const body = JSON.stringify(distinctOperation(next++));
+      const body = JSON.stringify(distinctOperation(next++, options.query));
       try {
         const response = await fetch(url, {
           method: 'POST',
@@ -205,7 +222,7 @@ function printReport(report: FederationMemoryReport): void {
   const growth = (f: MemoryFigures) => f.after.rssMb - f.before.rssMb;
   const out = [
     '',
-    `Federation memory: ${options.operations} distinct operations (TestQuery, an operation name and an alias of its own each), ` +
+    `Federation memory: ${options.operations} distinct operations (${options.query === 'full' ? 'TestQuery' : 'a small query'}, an operation name and an alias of its own each), ` +
       `${options.concurrency} at a time, after ${options.warmup} s of TestQuery warm-up; ` +
       (report.pinned ? `gateway under test on core ${report.pinned.gateway}` : 'not pinned to cores'),
     '',

@@ -82,6 +82,8 @@ export interface DeliveryFigures {
   /** Errors in results and subscription errors, by code or message. */
   errors: Record<string, number>;
   others: { name: string; cpuSeconds: number; peakRssMb: number }[];
+  /** CPU seconds of the machine's other processes (not this bench's) in the window: a busy machine slows the process under test. */
+  otherCpuSeconds: number;
 }
 
 export interface FederationSubscriptionsReport {
@@ -260,7 +262,7 @@ async function measure(spec: MeasureSpec): Promise<DeliveryFigures> {
     (n) => n >= expected,
     DRAIN_MS,
   );
-  const { usage, windowSeconds } = await sampler.stop();
+  const { usage, windowSeconds, machine } = await sampler.stop();
   const used = usage[0]!;
   const latency = distribution(deliveries.latencies);
   const figures: DeliveryFigures = {
@@ -276,6 +278,7 @@ async function measure(spec: MeasureSpec): Promise<DeliveryFigures> {
     deliveriesPerCpuSecond: deliveries.delivered / used.cpuSeconds,
     errors: Object.fromEntries(deliveries.errors),
     others: usage.slice(1).map((u: ProcessUsage) => ({ name: u.name, cpuSeconds: u.cpuSeconds, peakRssMb: u.peakRssMb })),
+    otherCpuSeconds: machine.otherCpuSeconds,
   };
   log(
     `federation-subscriptions: ${spec.name}: ${figures.delivered}/${expected} delivered, p50 ${latency.p50} ms, ` +
@@ -435,6 +438,8 @@ function printReport(report: FederationSubscriptionsReport): void {
     ...gateway.others.map(
       (o) => `${o.name} during Interchange's window: ${round(o.cpuSeconds, 2)} CPU s, peak RSS ${round(o.peakRssMb)} MB`,
     ),
+    `other processes on this machine (not the bench's) took ${round(gateway.otherCpuSeconds, 1)} / ${round(rawWs.otherCpuSeconds, 1)} CPU s ` +
+      'in the windows of Interchange / raw ws',
     '',
   ];
   process.stdout.write(out.join('\n') + '\n');
@@ -447,6 +452,7 @@ function printReport(report: FederationSubscriptionsReport): void {
     cpuMsPerDelivery: round(f.cpuMsPerDelivery, 4),
     deliveriesPerCpuSecond: round(f.deliveriesPerCpuSecond),
     others: f.others.map((o) => ({ name: o.name, cpuSeconds: round(o.cpuSeconds, 3), peakRssMb: round(o.peakRssMb) })),
+    otherCpuSeconds: round(f.otherCpuSeconds, 1),
   });
   process.stdout.write(JSON.stringify({ ...report, gateway: json(gateway), rawWs: json(rawWs) }) + '\n');
 }
