@@ -433,7 +433,8 @@ function printReport(report: FederationSubscriptionsReport): void {
       ]),
     ]),
     '',
-    'latency: client receipt - publish time (the subgraph stamps each review, the raw server each round); CPU, RSS: the server process only;',
+    `delivered: by ${DRAIN_MS / 1000} s after the last event; latency: client receipt - publish time (the subgraph stamps each review, the raw server each round);`,
+    'CPU, RSS: the server process only;',
     `CPU ms/event/sub = its CPU over the window (${round(gateway.windowSeconds, 1)} s / ${round(rawWs.windowSeconds, 1)} s) / (events x subscribers)`,
     ...gateway.others.map(
       (o) => `${o.name} during Interchange's window: ${round(o.cpuSeconds, 2)} CPU s, peak RSS ${round(o.peakRssMb)} MB`,
