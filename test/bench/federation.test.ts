@@ -2,15 +2,19 @@
  * A very short federation benchmark (`npm run bench -- --scenario federation`, one round of 1 s
  * per gateway and mode, 2 connections) as part of the suite: the scenario runs end to end, both
  * gateways answer the benchmark's query with the same ~87 KB of data, and every figure of the
- * report is there with a sane value. It asserts no speed.
+ * report is there with a sane value. The same for its two sibling scenarios with tiny numbers:
+ * distinct subscriptions (3 subscribers, 1 s of events) and the memory after distinct operations
+ * (20 operations). It asserts no speed.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import type { FederationMemoryReport } from './federation/memory.ts';
 import type { FederationFigures, FederationReport } from './federation/report.ts';
+import type { FederationSubscriptionsReport } from './federation/subscriptions.ts';
 
 /** The published benchmark's response to TestQuery, in bytes: ours must be within 10 % of it. */
 const PUBLISHED_RESPONSE_BYTES = 87_000;
@@ -20,24 +24,8 @@ test('a short federation benchmark reports every figure for both gateways in bot
     ...['--scenario', 'federation'],
     ...['--federation-seconds', '1', '--federation-rounds', '1', '--federation-connections', '2', '--federation-warmup', '0.5'],
   ];
-  const child = spawn(process.execPath, ['test/bench/run.ts', ...args], {
-    cwd: repoRoot,
-    env: childEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    // The bench stops what it started on SIGINT; SIGKILL if it does not end.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
-  let stdout = '';
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
-  child.stderr.on('data', (d: Buffer) => (output += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 0, output);
-
-  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"federation"'));
+  const { stdout, output } = await runBench(t, args);
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"federation",'));
   assert.ok(line, `no JSON line in the output:\n${output}`);
   const report = JSON.parse(line) as FederationReport & { figures: (FederationFigures & { vsBaseline: Record<string, number> })[] };
 
@@ -85,3 +73,80 @@ test('a short federation benchmark reports every figure for both gateways in bot
     );
   }
 });
+
+test('a short distinct-subscriptions run delivers events through Interchange and the raw ws server', { timeout: 150_000 }, async (t) => {
+  const args = [
+    ...['--scenario', 'federation-subscriptions'],
+    ...['--federation-subscribers', '3', '--federation-sub-rate', '2', '--federation-sub-seconds', '1', '--federation-warmup', '0.5'],
+  ];
+  const { stdout, output } = await runBench(t, args);
+  assert.match(stdout, /Federation subscriptions: 3 distinct reviewAdded subscriptions/, output);
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"federation-subscriptions"'));
+  assert.ok(line, `no JSON line in the output:\n${output}`);
+  const report = JSON.parse(line) as FederationSubscriptionsReport;
+  // Distinct documents: one upstream subscription each, none shared.
+  assert.equal(report.upstreamSubscriptions, 3);
+  assert.ok(report.messageBytes > 100, `a delivery of ${report.messageBytes} bytes`);
+  for (const [name, f] of [
+    ['Interchange', report.gateway],
+    ['raw ws', report.rawWs],
+  ] as const) {
+    assert.equal(f.clients, 3, name);
+    assert.ok(f.events >= 2, `${name}: ${f.events} events`);
+    assert.equal(f.expected, f.events * 3, name);
+    assert.ok(f.delivered > 0 && f.delivered <= f.expected, `${name}: ${f.delivered} of ${f.expected} delivered`);
+    assert.deepEqual(f.errors, {}, name);
+    assert.ok(
+      Number.isFinite(f.latencyMs.p50) && f.latencyMs.p99 >= f.latencyMs.p50,
+      `${name}: p50 ${f.latencyMs.p50}, p99 ${f.latencyMs.p99}`,
+    );
+    assert.ok(f.cpuSeconds >= 0 && f.cpuMsPerDelivery >= 0, `${name}: ${f.cpuSeconds} CPU s, ${f.cpuMsPerDelivery} ms per delivery`);
+    assert.ok(f.peakRssMb > 20 && f.peakRssMb < 10_000, `${name}: peak RSS ${f.peakRssMb} MB`);
+  }
+});
+
+test('a short memory run reads both gateways before and after distinct operations', { timeout: 150_000 }, async (t) => {
+  const args = ['--scenario', 'federation-memory', '--federation-memory-operations', '20', '--federation-warmup', '0.5'];
+  const { stdout, output } = await runBench(t, args);
+  assert.match(stdout, /Federation memory: 20 distinct operations/, output);
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"federation-memory"'));
+  assert.ok(line, `no JSON line in the output:\n${output}`);
+  const report = JSON.parse(line) as FederationMemoryReport;
+  assert.deepEqual(report.figures.map((f) => f.baseline).sort(), [false, true], 'Interchange and the baseline');
+  for (const f of report.figures) {
+    assert.equal(f.operations, 20, f.gateway);
+    assert.equal(f.failed, 0, f.gateway);
+    for (const reading of [f.before, f.after]) {
+      assert.ok(reading.rssMb > 20 && reading.rssMb < 10_000, `${f.gateway}: RSS ${reading.rssMb} MB`);
+      assert.ok(
+        reading.heapUsedMb > 0 && reading.heapUsedAfterGcMb > 0,
+        `${f.gateway}: heap ${reading.heapUsedMb} / ${reading.heapUsedAfterGcMb} MB`,
+      );
+    }
+    assert.ok(f.peakRssMb >= f.after.rssMb, `${f.gateway}: peak RSS ${f.peakRssMb} MB`);
+  }
+});
+
+/**
+ * Runs `npm run bench` with `args` to its end and asserts it exits 0; the bench is stopped (SIGINT,
+ * then SIGKILL) if the test ends first.
+ */
+async function runBench(t: TestContext, args: string[]): Promise<{ stdout: string; output: string }> {
+  const child = spawn(process.execPath, ['test/bench/run.ts', ...args], {
+    cwd: repoRoot,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    // The bench stops what it started on SIGINT; SIGKILL if it does not end.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  });
+  let stdout = '';
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, output);
+  return { stdout, output };
+}

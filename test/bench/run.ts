@@ -9,6 +9,13 @@
  *   federation      the public federation gateways benchmark re-created (four subgraphs, its nested
  *                   TestQuery), Interchange next to stock @apollo/gateway + @apollo/server in
  *                   alternating rounds, unique and identical requests (federation/federation.ts)
+ *   federation-subscriptions
+ *                   distinct reviewAdded subscriptions through Interchange on the same subgraphs,
+ *                   one socket each, next to a bare `ws` server sending as many clients messages of
+ *                   the same size at the same rate (the ceiling) (federation/subscriptions.ts)
+ *   federation-memory
+ *                   RSS and heap of Interchange and stock @apollo/gateway after warm-up and after
+ *                   10 000 distinct operations (federation/memory.ts)
  *
  * Scenarios are named as positionals or with --scenario NAME (repeatable): `npm run bench -- edge`
  * and `npm run bench -- --scenario edge` are the same.
@@ -39,9 +46,19 @@
  *                    [--federation-connections 50] [--federation-warmup 2]
  *     (the issue's measured set-up: --federation-seconds 20 --federation-rounds 3)
  *
+ *   npm run bench -- --scenario federation-subscriptions [--federation-subscribers 200] [--federation-sub-rate 2]
+ *                    [--federation-sub-seconds 10] [--federation-warmup 2]
+ *     (the issue's target: --federation-subscribers 1000 --federation-sub-rate 2)
+ *
+ *   npm run bench -- --scenario federation-memory [--federation-memory-operations 10000]
+ *                    [--federation-memory-concurrency 4] [--federation-memory-query full|small] [--federation-warmup 2]
+ *     (full: TestQuery variants, about 0.1 s of planning each, so 10 000 take tens of minutes per
+ *     gateway; small: a small three-subgraph query's variants)
+ *
  *   npm run bench -- replay [--replay-events 1000000] [--replay-kafka-events 100000]
  *                    [--replay-partitions 6] [--replay-kafka-partitions 24]
  *
+ * --federation-warmup is the warm-up of the three federation scenarios (events for the subscriptions).
  * --subscribers 0 or --distinct 0 skips that scenario (--reload-every 0 skips (c)); --replay-events 0 or --replay-kafka-events 0 that log. --profile writes V8 CPU profiles of the
  * gateway and the orders subgraph over each measured window to DIR and prints where time went.
  * The fulfillment service's delays are set out of reach so that the bench is the only producer
@@ -57,6 +74,8 @@ import type { ProcessTarget } from './process-sampler.ts';
 import { OrderEventSource, PacedProducer } from './producer.ts';
 import { cleanupEdgeBench, edgeBench } from './edge.ts';
 import { cleanupFederationBench, federationBench } from './federation/federation.ts';
+import { federationMemoryBench, type MemoryQuery } from './federation/memory.ts';
+import { federationSubscriptionsBench } from './federation/subscriptions.ts';
 import { cleanupReplayBench, replayBench } from './replay.ts';
 import { log, runScenario, type BenchContext, type ScenarioResult } from './scenario.ts';
 import { round, table } from './stats.ts';
@@ -87,10 +106,16 @@ const { values, positionals } = parseArgs({
     'federation-rounds': { type: 'string', default: '1' },
     'federation-connections': { type: 'string', default: '50' },
     'federation-warmup': { type: 'string', default: '2' },
+    'federation-subscribers': { type: 'string', default: '200' },
+    'federation-sub-rate': { type: 'string', default: '2' },
+    'federation-sub-seconds': { type: 'string', default: '10' },
+    'federation-memory-operations': { type: 'string', default: '10000' },
+    'federation-memory-concurrency': { type: 'string', default: '4' },
+    'federation-memory-query': { type: 'string', default: 'full' },
   },
 });
 
-const SCENARIOS = ['subscriptions', 'replay', 'edge', 'federation'] as const;
+const SCENARIOS = ['subscriptions', 'replay', 'edge', 'federation', 'federation-subscriptions', 'federation-memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const named = [...positionals, ...(values.scenario ?? [])];
 const unknown = named.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
@@ -142,6 +167,20 @@ const federationOptions = {
   connections: Math.floor(count('federation-connections', values['federation-connections'], 1, 1_000)),
   warmup: count('federation-warmup', values['federation-warmup'], 0, 300),
 };
+const federationSubscriptionsOptions = {
+  subscribers: Math.floor(count('federation-subscribers', values['federation-subscribers'], 1, 20_000)),
+  rate: count('federation-sub-rate', values['federation-sub-rate'], 0.1, 1_000),
+  // The subgraphs publish one run of events per request, in at most 280 s.
+  seconds: count('federation-sub-seconds', values['federation-sub-seconds'], 0.5, 240),
+  warmup: Math.min(federationOptions.warmup, 60),
+};
+const federationMemoryOptions = {
+  operations: Math.floor(count('federation-memory-operations', values['federation-memory-operations'], 1, 1_000_000)),
+  concurrency: Math.floor(count('federation-memory-concurrency', values['federation-memory-concurrency'], 1, 256)),
+  query: values['federation-memory-query'] as MemoryQuery,
+  warmup: federationOptions.warmup,
+};
+if (!['full', 'small'].includes(federationMemoryOptions.query)) throw new Error('--federation-memory-query must be full or small');
 /** With --profile DIR: the gateway and the orders subgraph are CPU-profiled over each measured window. */
 const profileDir = values.profile && resolve(values.profile);
 const PROFILED: ProcessName[] = ['gateway', 'orders-subgraph'];
@@ -173,7 +212,12 @@ const hardLimitMs =
   (scenarios.has('edge') ? 10 * 60_000 : 0) +
   (scenarios.has('federation')
     ? (2 * 2 * (federationOptions.warmup + federationOptions.rounds * (federationOptions.seconds + 15)) + 120) * 1000
-    : 0);
+    : 0) +
+  (scenarios.has('federation-subscriptions')
+    ? (2 * (federationSubscriptionsOptions.warmup + federationSubscriptionsOptions.seconds + 2 * 60 + 30) + 120) * 1000
+    : 0) +
+  // The operations of each gateway stop after 30 min (federation/memory.ts).
+  (scenarios.has('federation-memory') ? (2 * (federationMemoryOptions.warmup + 30 * 60 + 30) + 120) * 1000 : 0);
 setTimeout(() => {
   log(`hard time limit of ${hardLimitMs / 1000} s reached; exiting`);
   void cleanup().finally(() => process.exit(2));
@@ -197,6 +241,8 @@ process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 if (scenarios.has('subscriptions')) await subscriptionsBench();
 if (scenarios.has('edge')) await edgeBench(edgeBenchOptions);
 if (scenarios.has('federation')) await federationBench(federationOptions);
+if (scenarios.has('federation-subscriptions')) await federationSubscriptionsBench(federationSubscriptionsOptions);
+if (scenarios.has('federation-memory')) await federationMemoryBench(federationMemoryOptions);
 if (scenarios.has('replay')) {
   try {
     await replayBench(replayOptions);

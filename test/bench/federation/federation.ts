@@ -29,20 +29,17 @@
  * baseline. Each round starts only once the gateway of the round before is idle. Asserts nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startChild, type Child } from '../../../lib/supervisor.ts';
+import type { Child } from '../../../lib/supervisor.ts';
 import { ProcessSampler, cpuSeconds } from '../process-sampler.ts';
 import { log } from '../scenario.ts';
 import { distribution } from '../stats.ts';
 import { runLoad, type LoadResult } from './load.ts';
-import { affinityOf, pin, planCpus, type CpuPlan } from './pinning.ts';
+import { pin, planCpus, type CpuPlan } from './pinning.ts';
 import { identicalBody, uniqueBody } from './query.ts';
 import { printFederationReport, type Check, type FederationFigures, type FederationReport, type Mode } from './report.ts';
+import { cleanupFederationProcesses, pinRest, startApolloGateway, startFederationSetup, startInterchange } from './setup.ts';
 import { readSubgraphCounts, type SubgraphCounts } from './subgraphs-server.ts';
-import { composeBenchSupergraph } from './supergraph.ts';
 
 export interface FederationBenchOptions {
   /** Measured seconds per round and gateway. */
@@ -72,66 +69,16 @@ interface Accumulated {
   subgraphRequests: number;
 }
 
-const children: Child[] = [];
-let dataDir: string | undefined;
-let restoreAffinity: (() => Promise<void>) | undefined;
-
-export async function cleanupFederationBench(): Promise<void> {
-  await restoreAffinity?.().catch(() => {});
-  restoreAffinity = undefined;
-  for (const child of children.splice(0).reverse()) await child.stop(5_000).catch(() => {});
-  if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
-  dataDir = undefined;
-}
-
-/** Child log lines at warn or above are shown, up to this many. */
-const MAX_CHILD_LINES = 20;
+/** Stops every process the federation scenarios started. */
+export const cleanupFederationBench = cleanupFederationProcesses;
 
 export async function federationBench(options: FederationBenchOptions): Promise<FederationReport | undefined> {
   try {
     const started = Date.now();
-    dataDir = await mkdtemp(join(tmpdir(), 'interchange-bench-federation-'));
-    let childLines = 0;
-    const onLine = (name: string) => (line: string) => {
-      if (!/"level":([4-9]\d)/.test(line) && !/error/i.test(line)) return;
-      if (++childLines <= MAX_CHILD_LINES) log(`${name}: ${line.slice(0, 400)}`);
-    };
-    const start = async (name: string, entry: string, env: Record<string, string | undefined>) => {
-      const child = await startChild({
-        name,
-        entry,
-        env: { HOST: '127.0.0.1', PORT: '0', ...env },
-        listeners: ['http'],
-        onLine: onLine(name),
-      });
-      children.push(child);
-      return child;
-    };
-
-    const subgraphs = await start('bench-subgraphs', 'test/bench/federation/subgraphs-main.ts', {});
-    const subgraphsUrl = `http://127.0.0.1:${subgraphs.ports.http}`;
-    const supergraphFile = join(dataDir, 'supergraph.graphql');
-    await writeFile(supergraphFile, composeBenchSupergraph(subgraphsUrl));
-
-    const interchange = await start('interchange', 'gateway/src/main.ts', {
-      OPS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      SUPERGRAPH: supergraphFile,
-      SUPERGRAPH_WATCH: 'false',
-      DATA_DIR: join(dataDir, 'gateway'),
-      IDENTITY_SECRET: randomBytes(32).toString('hex'),
-      // No tokens in this benchmark: none are verified.
-      JWKS_URL: undefined,
-      JWKS_FILE: undefined,
-      JWT_ISSUER: undefined,
-      JWT_AUDIENCE: undefined,
-      // One client sends all the load, and the query is deeper and costlier than the defaults allow.
-      RATE_LIMIT_PER_SECOND: '0',
-      OPERATION_LIMITS: 'false',
-      // Its readiness probes would be counted as subgraph requests.
-      SUBGRAPH_PROBE_MS: String(24 * 3_600_000),
-    });
-    const apollo = await start('apollo-gateway', 'test/bench/federation/apollo-gateway-main.ts', { SUPERGRAPH: supergraphFile });
+    const setup = await startFederationSetup();
+    const { subgraphsUrl } = setup;
+    const interchange = await startInterchange(setup);
+    const apollo = await startApolloGateway(setup);
     const gateways: Gateway[] = [
       { name: 'Interchange', baseline: false, child: interchange, url: `http://127.0.0.1:${interchange.ports.http}/graphql` },
       { name: '@apollo/gateway + @apollo/server', baseline: true, child: apollo, url: `http://127.0.0.1:${apollo.ports.http}/` },
@@ -139,7 +86,7 @@ export async function federationBench(options: FederationBenchOptions): Promise<
     log(`federation: subgraphs and gateways up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const cpus = await planCpus();
-    if (cpus) await pinRest(cpus, subgraphs);
+    if (cpus) await pinRest(cpus);
     else log('federation: not pinned (one core, or no taskset): the gateways share cores with the load');
 
     const checks = await checkAnswers(gateways);
@@ -174,7 +121,10 @@ export async function federationBench(options: FederationBenchOptions): Promise<
           // The gateway first; the bench's other processes too, so that `otherCpuSeconds` is the rest of the machine's.
           const sampler = new ProcessSampler([
             { name: g.name, pid: g.child.process.pid! },
-            ...children.filter((c) => c !== g.child).map((c) => ({ name: c.name, pid: c.process.pid! })),
+            ...[setup.subgraphs, ...gateways.filter((o) => o !== g).map((o) => o.child)].map((c) => ({
+              name: c.name,
+              pid: c.process.pid!,
+            })),
             { name: 'bench (load)', pid: process.pid },
           ]);
           await sampler.start();
@@ -205,7 +155,7 @@ export async function federationBench(options: FederationBenchOptions): Promise<
     }
     const report: FederationReport = { options, pinned: cpus ?? null, checks, figures };
     printFederationReport(report);
-    if (childLines > 0) log(`federation: the processes logged ${childLines} warnings or errors`);
+    if (setup.childLines() > 0) log(`federation: the processes logged ${setup.childLines()} warnings or errors`);
     log(`federation: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return report;
   } catch (err) {
@@ -215,16 +165,6 @@ export async function federationBench(options: FederationBenchOptions): Promise<
   } finally {
     await cleanupFederationBench();
   }
-}
-
-/** The subgraphs and this process (the load) on the cores the gateway does not get, until the bench ends. */
-async function pinRest(cpus: CpuPlan, subgraphs: Child): Promise<void> {
-  await pin(subgraphs.process.pid!, cpus.rest);
-  const own = await affinityOf(process.pid);
-  await pin(process.pid, cpus.rest);
-  restoreAffinity = () => pin(process.pid, own);
-  // The gateway not under test runs on the others' cores too, idle.
-  for (const child of children) if (child !== subgraphs) await pin(child.process.pid!, cpus.rest);
 }
 
 /** The gateway under test on its own core; the other (idle) with the rest. */

@@ -7,10 +7,21 @@
  * Lean on purpose, so that the gateway, not the subgraphs, is what is measured: graphql-js executes
  * over in-memory data, and each subgraph keeps the documents it has parsed and validated (a gateway
  * sends a handful of distinct ones).
+ *
+ * Subscriptions: the reviews subgraph's `reviewAdded` over graphql-ws at its own URL
+ * (`ws://.../reviews/graphql`, where a gateway subscribes upstream), and two routes for the bench:
+ *
+ *   POST /publish?rate=R&count=N   publishes N review events, R per second (evenly spaced, from now),
+ *                                  then answers `{ published, subscriptions, seconds }`
+ *   GET  /subscriptions            `{ subscriptions, published }`: open `reviewAdded` subscriptions,
+ *                                  and the events published so far
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { SUBGRAPH_NAMES, buildBenchSubgraphs, type BenchSubgraphName } from './subgraphs.ts';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { SUBGRAPH_NAMES, ReviewEvents, buildBenchSubgraphs, type BenchSubgraphName } from './subgraphs.ts';
 
 /** Documents kept per subgraph; past it the cache starts again (a gateway sends far fewer). */
 const MAX_DOCUMENTS = 1_000;
@@ -20,7 +31,23 @@ export type SubgraphCounts = Record<BenchSubgraphName, number>;
 export interface BenchSubgraphsServer {
   server: Server;
   counts: SubgraphCounts;
+  events: ReviewEvents;
+  /** Closes the graphql-ws sockets (the HTTP server is the caller's to close). */
+  closeSockets(): Promise<void>;
 }
+
+/** What `POST /publish` answers once it has published. */
+export interface PublishResult {
+  published: number;
+  /** Open `reviewAdded` subscriptions when publishing began. */
+  subscriptions: number;
+  seconds: number;
+}
+
+/** Bounds of one `POST /publish`: events per second, events, and how long it may take (under the 300 s a fetch waits for an answer by default). */
+const MAX_RATE = 10_000;
+const MAX_EVENTS = 1_000_000;
+const MAX_PUBLISH_SECONDS = 280;
 
 interface GraphQLBody {
   query?: unknown;
@@ -29,7 +56,8 @@ interface GraphQLBody {
 }
 
 export function createBenchSubgraphsServer(): BenchSubgraphsServer {
-  const schemas = buildBenchSubgraphs();
+  const events = new ReviewEvents();
+  const schemas = buildBenchSubgraphs(events);
   const documents = new Map<BenchSubgraphName, Map<string, DocumentNode | readonly Error[]>>(SUBGRAPH_NAMES.map((n) => [n, new Map()]));
   const counts = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, 0])) as SubgraphCounts;
 
@@ -59,6 +87,26 @@ export function createBenchSubgraphsServer(): BenchSubgraphsServer {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (req.method === 'GET' && path === '/counts') return send(res, 200, counts);
+    if (req.method === 'GET' && path === '/subscriptions')
+      return send(res, 200, { subscriptions: events.subscriptions, published: events.published });
+    if (req.method === 'POST' && path === '/publish') {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const rate = Number(query.get('rate'));
+      const count = Number(query.get('count'));
+      if (
+        !(rate > 0 && rate <= MAX_RATE) ||
+        !Number.isInteger(count) ||
+        count < 0 ||
+        count > MAX_EVENTS ||
+        count / rate > MAX_PUBLISH_SECONDS
+      )
+        return send(res, 400, {
+          errors: [
+            { message: `rate (0-${MAX_RATE}/s) and count (0-${MAX_EVENTS}) must be numbers, at most ${MAX_PUBLISH_SECONDS} s of events` },
+          ],
+        });
+      return send(res, 200, await publish(rate, count));
+    }
     const name = SUBGRAPH_NAMES.find((n) => path === `/${n}/graphql`);
     if (!name || req.method !== 'POST') return send(res, 404, { errors: [{ message: `no subgraph at ${req.method} ${path}` }] });
     counts[name]++;
@@ -90,7 +138,28 @@ export function createBenchSubgraphsServer(): BenchSubgraphsServer {
     });
   });
   server.keepAliveTimeout = 60_000;
-  return { server, counts };
+
+  // Event i is due at start + i / rate: a late one does not push back those after it.
+  const publish = async (rate: number, count: number): Promise<PublishResult> => {
+    const subscriptions = events.subscriptions;
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 0) await sleep(wait);
+      events.publish();
+    }
+    return { published: count, subscriptions, seconds: (performance.now() - start) / 1000 };
+  };
+
+  // The reviews subgraph's subscriptions, at its HTTP URL.
+  const wss = new WebSocketServer({ server, path: '/reviews/graphql' });
+  useServer({ schema: schemas.reviews }, wss);
+  const closeSockets = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of wss.clients) socket.terminate();
+      wss.close(() => resolve());
+    });
+  return { server, counts, events, closeSockets };
 }
 
 /** The subgraph requests a server has answered so far. */

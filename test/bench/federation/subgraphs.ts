@@ -12,7 +12,13 @@
  * `weight` it is sent for `shippingEstimate` (`@requires`), so the field is always null; here it is
  * computed from them (0 above a price of 1000, else half the weight), so a gateway that fails to pass
  * the required fields shows in the data. The response grows by a few bytes per product.
+ *
+ * Its subscription, as the benchmark's reviews subgraph has it: `reviewAdded: Review`, each event a
+ * review whose product's name and price come from the products subgraph (an entity fetch per event).
+ * A review here also has `createdAt`, the moment its event was published (epoch ms): what the bench
+ * measures delivery latency from. Events come from a `ReviewEvents` the caller publishes to.
  */
+import { EventEmitter, on } from 'node:events';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse, type GraphQLSchema } from 'graphql';
 
@@ -54,9 +60,14 @@ export const SUBGRAPH_SDL: Record<BenchSubgraphName, string> = {
       weight: Int
     }`,
   reviews: `${LINK}
+    type Subscription {
+      reviewAdded: Review
+    }
     type Review @key(fields: "id") {
       id: ID!
       body: String
+      # When the review's event was published, in ms since the epoch (null for reviews not published as events).
+      createdAt: Float
       product: Product
       author: User @provides(fields: "username")
     }
@@ -170,7 +181,39 @@ const reviewEntity = (review: Review) => ({
 /** Every user's reviews, in this data: the first two. */
 const userReviews = () => reviews.slice(0, 2).map(reviewEntity);
 
-const resolvers: Record<BenchSubgraphName, GraphQLResolverMap<unknown>> = {
+/** A review published as a `reviewAdded` event. */
+export type ReviewEvent = ReturnType<typeof reviewEntity> & { createdAt: number };
+
+const REVIEW_EVENT = 'review';
+
+/**
+ * The reviews subgraph's `reviewAdded` events: `publish` sends the next review (the data's reviews in
+ * turn) to every open subscription, stamped with the time it was published.
+ */
+export class ReviewEvents {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private next = 0;
+  published = 0;
+
+  /** Open `reviewAdded` subscriptions. */
+  get subscriptions(): number {
+    return this.emitter.listenerCount(REVIEW_EVENT);
+  }
+
+  publish(): ReviewEvent {
+    const event = { ...reviewEntity(reviews[this.next++ % reviews.length]!), createdAt: Date.now() };
+    this.published++;
+    this.emitter.emit(REVIEW_EVENT, event);
+    return event;
+  }
+
+  /** One subscription's events; its listener goes when the subscription ends (`return`). */
+  subscribe(): AsyncIterator<[ReviewEvent]> {
+    return on(this.emitter, REVIEW_EVENT) as AsyncIterator<[ReviewEvent]>;
+  }
+}
+
+const resolvers = (events: ReviewEvents): Record<BenchSubgraphName, GraphQLResolverMap<unknown>> => ({
   accounts: {
     Query: {
       me: () => users[0],
@@ -197,6 +240,9 @@ const resolvers: Record<BenchSubgraphName, GraphQLResolverMap<unknown>> = {
     Product: { __resolveReference: ({ upc }: { upc: string }) => productsByUpc.get(upc) ?? null },
   },
   reviews: {
+    Subscription: {
+      reviewAdded: { subscribe: () => events.subscribe(), resolve: ([event]: [ReviewEvent]) => event },
+    },
     Review: { __resolveReference: ({ id }: { id: string }) => (reviewsById.has(id) ? reviewEntity(reviewsById.get(id)!) : null) },
     User: { __resolveReference: ({ id }: { id: string }) => ({ id }), reviews: userReviews },
     Product: {
@@ -204,11 +250,12 @@ const resolvers: Record<BenchSubgraphName, GraphQLResolverMap<unknown>> = {
       reviews: ({ upc }: { upc: string }) => reviews.filter((r) => r.upc === upc).map(reviewEntity),
     },
   },
-};
+});
 
-/** The executable schema of each subgraph. */
-export function buildBenchSubgraphs(): Record<BenchSubgraphName, GraphQLSchema> {
+/** The executable schema of each subgraph; the reviews subgraph's `reviewAdded` serves what `events` publishes. */
+export function buildBenchSubgraphs(events: ReviewEvents = new ReviewEvents()): Record<BenchSubgraphName, GraphQLSchema> {
+  const resolverMap = resolvers(events);
   return Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [name, buildSubgraphSchema([{ typeDefs: parse(SUBGRAPH_SDL[name]), resolvers: resolvers[name] }])]),
+    SUBGRAPH_NAMES.map((name) => [name, buildSubgraphSchema([{ typeDefs: parse(SUBGRAPH_SDL[name]), resolvers: resolverMap[name] }])]),
   ) as Record<BenchSubgraphName, GraphQLSchema>;
 }
