@@ -59,18 +59,21 @@ test('a short federation benchmark reports every figure for both gateways in bot
     );
     assert.ok(f.otherCpuSeconds >= 0, `${what}: ${f.otherCpuSeconds} CPU s of other processes`);
     assert.ok(f.peakRssMb > 20 && f.peakRssMb < 10_000, `${what}: peak RSS ${f.peakRssMb} MB`);
-    // The query needs the four subgraphs at least once each; neither gateway needs more than a few dozen.
+    // Neither gateway needs more than a few dozen; Interchange sends identical fetches of concurrent
+    // queries once, so it can need fewer than one per subgraph and query.
     assert.ok(
-      f.subgraphRequestsPerQuery >= 4 && f.subgraphRequestsPerQuery <= 50,
+      f.subgraphRequestsPerQuery > 0 && f.subgraphRequestsPerQuery <= 50,
       `${what}: ${f.subgraphRequestsPerQuery} subgraph requests per query`,
     );
     assert.deepEqual(f.failures, { non2xx: 0, graphqlErrors: 0, connectionErrors: 0 }, what);
     const base = report.figures.find((b) => b.baseline && b.mode === f.mode)!;
-    const ratio = f.requestsPerSecond / base.requestsPerSecond;
-    assert.ok(
-      Math.abs(f.vsBaseline['requestsPerSecond']! - ratio) <= ratio * 0.01,
-      `${what}: ratio ${f.vsBaseline['requestsPerSecond']}, not ${ratio}`,
-    );
+    // The ratio is of the unrounded rates; the report's rates are rounded to 0.1 request/s.
+    const [low, high] = [
+      (f.requestsPerSecond - 0.05) / (base.requestsPerSecond + 0.05),
+      (f.requestsPerSecond + 0.05) / (base.requestsPerSecond - 0.05),
+    ];
+    const reported = f.vsBaseline['requestsPerSecond']!;
+    assert.ok(reported >= low * 0.99 && reported <= high * 1.01, `${what}: ratio ${reported}, not within ${low} to ${high}`);
   }
 });
 
