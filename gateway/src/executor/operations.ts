@@ -16,11 +16,11 @@ import type { Principal } from '../../../lib/auth/principal.ts';
 import { correctPlan } from './plan-corrections.ts';
 import { executePlan, type SendFetch, type SubgraphAnswer } from './execute-plan.ts';
 import { compileShaper, variableDefaults, type Shaper } from './shape.ts';
-import type { Caller, SubgraphRequest } from './transport.ts';
+import type { Caller, SendMode, SubgraphRequest } from './transport.ts';
 
 /** What sends requests to one subgraph (transport.ts's `SubgraphClient`; tests pass fakes). */
 export interface SubgraphSender {
-  send(request: SubgraphRequest, caller: Caller, share: boolean): Promise<SubgraphAnswer>;
+  send(request: SubgraphRequest, caller: Caller, mode: SendMode): Promise<SubgraphAnswer>;
 }
 
 /** The subgraphs of a supergraph, by name. */
@@ -142,20 +142,21 @@ export class Operations {
   }
 
   private sender(caller: Caller, share: boolean): SendFetch {
-    return fetchSender(this.senders, caller, share);
+    return fetchSender(this.senders, caller, share ? 'share' : 'own');
   }
 }
 
-/** Sends a plan's fetches for one caller; with `share`, its query fetches may share identical requests in flight. */
-export function fetchSender(senders: SubgraphSenders, caller: Caller, share: boolean): SendFetch {
+/**
+ * Sends a plan's fetches for one caller: mutations on their own; query fetches as `queries` says
+ * (`share`: identical requests in flight are shared; `batch`, for subscription events: entity
+ * fetches are batched too, transport.ts).
+ */
+export function fetchSender(senders: SubgraphSenders, caller: Caller, queries: SendMode): SendFetch {
   return async (fetch, variables) => {
     const sender = senders[fetch.serviceName];
     if (!sender) throw new GraphQLError(`Couldn't find service with name "${fetch.serviceName}"`);
-    return sender.send(
-      { query: fetch.operation, variables, operationName: fetch.operationName },
-      caller,
-      share && fetch.operationKind === 'query',
-    );
+    const mode: SendMode = fetch.operationKind !== 'query' ? 'own' : queries === 'batch' && !fetch.requires ? 'share' : queries;
+    return sender.send({ query: fetch.operation, variables, operationName: fetch.operationName }, caller, mode);
   };
 }
 

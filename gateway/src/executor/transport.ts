@@ -23,6 +23,7 @@ import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity
 import { TIMEOUT_HEADER } from '../../../lib/deadline.ts';
 import { ErrorCode, causeOf } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/logger.ts';
+import { EntityBatcher, withoutName } from './entity-batch.ts';
 import type { SubgraphAnswer } from './execute-plan.ts';
 
 export interface SubgraphClientOptions {
@@ -48,6 +49,13 @@ export interface Caller {
   principal?: Principal | undefined;
 }
 
+/** How a request may be sent (`SubgraphClient.send`). */
+export type SendMode = 'own' | 'share' | 'batch';
+
+/** What identifies a caller to a subgraph: requests of one key may be shared. */
+const callerKeyOf = (caller: Caller): string =>
+  `${JSON.stringify(caller.headers ?? {})}\u0000${JSON.stringify(caller.principal ?? ANONYMOUS)}`;
+
 /** The longest part of a non-JSON body quoted in the log and the error. */
 const QUOTED_BODY_CHARS = 200;
 
@@ -58,6 +66,7 @@ export class SubgraphClient {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly inFlight = new Map<string, Promise<string | SubgraphAnswer>>();
+  private readonly batcher = new EntityBatcher<Caller>((request, caller) => this.shared(request, caller, callerKeyOf(caller)));
 
   constructor(options: SubgraphClientOptions) {
     this.options = options;
@@ -75,14 +84,24 @@ export class SubgraphClient {
     });
   }
 
-  /** Sends a request; `share` lets an identical request in flight answer it (queries only). */
-  async send(request: SubgraphRequest, caller: Caller, share: boolean): Promise<SubgraphAnswer> {
-    const body = JSON.stringify(request);
-    if (!share) return this.parse(await this.post(body, caller));
-    const key = `${body}\u0000${JSON.stringify(caller.headers ?? {})}\u0000${JSON.stringify(caller.principal ?? ANONYMOUS)}`;
+  /**
+   * Sends a request. `own`: as it is. `share`: an identical request in flight (the same document but
+   * for its operation name, the same variables and caller) answers it too (queries only). `batch`: an
+   * `_entities` request goes with the others of the same selection and caller asked for in this turn
+   * of the event loop (entity-batch.ts), each distinct representation once.
+   */
+  async send(request: SubgraphRequest, caller: Caller, mode: SendMode): Promise<SubgraphAnswer> {
+    if (mode === 'own') return this.parse(await this.post(JSON.stringify(request), caller));
+    const callerKey = callerKeyOf(caller);
+    if (mode === 'batch') return this.batcher.load(request, caller, callerKey);
+    return this.shared(request, caller, callerKey);
+  }
+
+  private async shared(request: SubgraphRequest, caller: Caller, callerKey: string): Promise<SubgraphAnswer> {
+    const key = `${withoutName(request.query, request.operationName)}\u0000${JSON.stringify(request.variables)}\u0000${callerKey}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.post(body, caller).finally(() => this.inFlight.delete(key));
+      pending = this.post(JSON.stringify(request), caller).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return this.parse(await pending);

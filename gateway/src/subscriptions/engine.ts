@@ -220,8 +220,9 @@ export class SubscriptionEngine {
   private resolver(plan: SubscriptionPlan, args: SubscribeArgs): (event: ExecutionResult) => Promise<ExecutionResult> {
     const caller = { headers: args.identity, principal: args.principal };
     const request = { variables: args.variables, caller };
-    // Entity fetches of events are queries: distinct subscriptions that need the same one at once share it.
-    const deps = { send: fetchSender(this.options.senders, caller, true), supergraphSchema: this.planner.supergraphSchema };
+    // The entity fetches of events that arrive together go as one `_entities` call per subgraph and
+    // selection, each entity once (executor/entity-batch.ts).
+    const deps = { send: fetchSender(this.options.senders, caller, 'batch'), supergraphSchema: this.planner.supergraphSchema };
     // Only an event that came whole can be helped by asking the other subgraphs again.
     return (event) => this.resolution.run(() => resolveEvent(plan, event, request, deps), Boolean(event.data) && !event.errors?.length);
   }
