@@ -79,6 +79,8 @@ export function apiSchemaOf(supergraphText: string): GraphQLSchema {
  */
 export class SubgraphSources {
   private readonly clients = new Map<string, SubgraphClient>();
+  /** Dropped by a reload, closed after a grace period. */
+  private readonly closing = new Set<SubgraphClient>();
   private readonly options: GatewayOptions;
 
   constructor(options: GatewayOptions) {
@@ -102,14 +104,24 @@ export class SubgraphSources {
     return client;
   }
 
-  /** Closes every client but those of this supergraph's subgraphs (at their URLs). */
+  /**
+   * Drops every client but those of this supergraph's subgraphs (at their URLs). A dropped client is
+   * closed once operations and events still running on an earlier supergraph are done with it: after
+   * twice the subgraph timeout (a fetch or two of theirs), then its pool finishes what it has.
+   */
   retain(supergraph: LoadedSupergraph): void {
     const kept = new Set(supergraph.subgraphs.map((s) => `${s.name}\u0000${s.url}`));
     for (const [key, client] of this.clients) {
       if (kept.has(key)) continue;
       this.clients.delete(key);
-      client.close().catch((err: unknown) => this.options.log.warn({ err, subgraph: client.name }, 'closing a subgraph client failed'));
+      this.closing.add(client);
+      setTimeout(() => void this.closeClient(client), 2 * this.options.subgraphTimeoutMs).unref();
     }
+  }
+
+  private async closeClient(client: SubgraphClient): Promise<void> {
+    if (!this.closing.delete(client)) return;
+    await client.close().catch((err: unknown) => this.options.log.warn({ err, subgraph: client.name }, 'closing a subgraph client failed'));
   }
 
   /** The clients of a supergraph's subgraphs, by name. */
@@ -117,11 +129,11 @@ export class SubgraphSources {
     return Object.fromEntries(supergraph.subgraphs.map((s) => [s.name, this.get(s.name, s.url)]));
   }
 
-  /** Closes every client. */
+  /** Closes every client, those still closing too. */
   async close(): Promise<void> {
-    const clients = [...this.clients.values()];
+    for (const client of this.clients.values()) this.closing.add(client);
     this.clients.clear();
-    await Promise.allSettled(clients.map((c) => c.close()));
+    await Promise.all([...this.closing].map((client) => this.closeClient(client)));
   }
 }
 

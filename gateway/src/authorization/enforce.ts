@@ -65,7 +65,9 @@ function authorizingExecutor(executor: Executor, policyOf: (schema: GraphQLSchem
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     // The engine caches query plans by `queryHash`: the filtered document needs its own key.
     const queryHash = createHash('sha256').update(print(document)).digest('hex');
-    return patchResult(await executor({ ...requestContext, document, operation, queryHash }), removals);
+    const result = await executor({ ...requestContext, document, operation, queryHash });
+    // The executor's data may be shared with other callers of the same query (DEDUPLICATE_REQUESTS): patch a copy.
+    return patchResult(result.data ? { ...result, data: structuredClone(result.data) } : result, removals);
   };
 }
 

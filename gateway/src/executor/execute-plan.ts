@@ -86,7 +86,7 @@ async function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Pro
   if (entities.length === 0) return;
   const variables: Record<string, unknown> = {};
   for (const name of fetch.variableUsages ?? []) {
-    if (Object.hasOwn(run.variables, name) && run.variables[name] !== undefined) variables[name] = run.variables[name];
+    if (Object.hasOwn(run.variables, name) && run.variables[name] !== undefined) setOwn(variables, name, run.variables[name]);
   }
   if (!fetch.requires) {
     const answer = await run.send(fetch, variables);
@@ -100,8 +100,14 @@ async function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Pro
   // One representation per distinct entity: the same one twice is sent once, and its answer merged into both.
   const representations: Data[] = [];
   const targets: Data[][] = [];
-  /** For each representation sent, the index it would have had without deduplication (for error paths). */
-  const firstIndex: number[] = [];
+  /**
+   * For each representation sent, the indexes its entities would have had among the representations
+   * without deduplication: where their errors are reported. (As federation's gateways do, the index
+   * counts only entities with a representation, though the paths it picks from count them all: an
+   * error can land on the wrong element of a list whose first elements have none. The differential
+   * corpus holds Interchange to the same answer.)
+   */
+  const indexes: number[][] = [];
   const seen = new Map<string, number>();
   let index = 0;
   for (const entity of entities) {
@@ -114,17 +120,18 @@ async function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Pro
       seen.set(key, representations.length);
       representations.push(representation);
       targets.push([entity]);
-      firstIndex.push(index);
+      indexes.push([index]);
     } else {
       targets[at]!.push(entity);
+      indexes[at]!.push(index);
     }
     index++;
   }
   if (representations.length === 0) return;
-  if ('representations' in variables) throw new GraphQLError('Variables cannot contain key "representations"');
+  if (Object.hasOwn(variables, 'representations')) throw new GraphQLError('Variables cannot contain key "representations"');
   variables['representations'] = representations;
   const answer = await run.send(fetch, variables);
-  collectErrors(run, fetch, cursor, answer, firstIndex);
+  collectErrors(run, fetch, cursor, answer, indexes);
   const received = answer.data;
   if (!received) return;
   const list = received['_entities'];
@@ -136,39 +143,44 @@ async function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Pro
     const into = targets[i]!;
     if (entity && !entity['__typename']) entity['__typename'] = into[0]!['__typename'];
     if (entity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, entity);
-    // Objects of one representation are the same entity: they may share the answer's objects (later
-    // fetches find a shared object once per path, and merging the same answer twice changes nothing).
-    for (const target of into) deepMerge(target, entity);
+    // The answer's objects become part of the response: each object after the first gets its own
+    // copy of any nested ones (later fetches may merge different things into each).
+    const copy = into.length > 1 && hasNested(entity);
+    into.forEach((target, t) => deepMerge(target, t > 0 && copy ? structuredClone(entity) : entity));
   }
 }
 
-/** The subgraph's errors, with the client's path, `serviceName` and a code. */
-function collectErrors(run: PlanRun, fetch: FetchNode, cursor: Cursor, answer: SubgraphAnswer, firstIndex: number[] | undefined): void {
+/**
+ * The subgraph's errors, with the client's path, `serviceName` and a code. An entity fetch's error at
+ * `_entities.<i>` is reported at the path of every object that representation `i` stood for.
+ */
+function collectErrors(run: PlanRun, fetch: FetchNode, cursor: Cursor, answer: SubgraphAnswer, indexes: number[][] | undefined): void {
   if (!answer.errors?.length) return;
   let hydrated: ResponsePath[] | undefined;
   for (const error of answer.errors) {
     const errorPath = error.path;
-    let path: ResponsePath | undefined;
+    const paths: (ResponsePath | undefined)[] = [];
     if (fetch.requires && typeof errorPath?.[1] === 'number') {
       if (!hydrated) {
         hydrated = [];
         hydratePaths([], cursor.path, cursor.full, hydrated);
       }
-      const at = firstIndex?.[errorPath[1]] ?? errorPath[1];
-      path = [...(hydrated[at] ?? []), ...errorPath.slice(2)];
+      for (const at of indexes?.[errorPath[1]] ?? [errorPath[1]]) paths.push([...(hydrated[at] ?? []), ...errorPath.slice(2)]);
     } else {
-      path = errorPath ? [...cursor.path, ...errorPath] : undefined;
+      paths.push(errorPath ? [...cursor.path, ...errorPath] : undefined);
     }
     const extensions = error.extensions ?? {};
-    run.errors.push(
-      new GraphQLError(error.message || `Error while fetching subquery from service "${fetch.serviceName}"`, {
-        path,
-        extensions:
-          extensions['code'] === undefined
-            ? { ...extensions, serviceName: fetch.serviceName, code: 'DOWNSTREAM_SERVICE_ERROR' }
-            : { ...extensions, serviceName: fetch.serviceName },
-      }),
-    );
+    for (const path of paths) {
+      run.errors.push(
+        new GraphQLError(error.message || `Error while fetching subquery from service "${fetch.serviceName}"`, {
+          path,
+          extensions:
+            extensions['code'] === undefined
+              ? { ...extensions, serviceName: fetch.serviceName, code: 'DOWNSTREAM_SERVICE_ERROR' }
+              : { ...extensions, serviceName: fetch.serviceName },
+        }),
+      );
+    }
   }
 }
 
@@ -294,6 +306,13 @@ function applyAt(schema: GraphQLSchema, path: string[], value: unknown, apply: (
   } else {
     applyAt(schema, rest, Object.hasOwn(object, first) ? object[first] : undefined, apply);
   }
+}
+
+/** Whether an entity holds objects or lists (which merging would share, not copy). */
+function hasNested(entity: Data | null): boolean {
+  if (!entity) return false;
+  for (const key in entity) if (typeof entity[key] === 'object' && entity[key] !== null) return true;
+  return false;
 }
 
 const isObject = (value: unknown): value is Data => typeof value === 'object' && value !== null && !Array.isArray(value);

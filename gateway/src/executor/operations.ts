@@ -111,7 +111,7 @@ export class Operations {
       pending = this.run(prepared, variables, caller).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    // Each caller its own result object (its data is shared: nothing after the executor writes into it).
+    // Each caller its own result object; the data is shared (the authorization patch writes into a copy: authorization/enforce.ts).
     return { ...(await pending) };
   };
 

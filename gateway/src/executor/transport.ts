@@ -56,7 +56,7 @@ export type SendMode = 'own' | 'share' | 'batch';
 const callerKeyOf = (caller: Caller): string =>
   `${JSON.stringify(caller.headers ?? {})}\u0000${JSON.stringify(caller.principal ?? ANONYMOUS)}`;
 
-/** The longest part of a non-JSON body quoted in the log and the error. */
+/** The longest part of an unusable body quoted in the log (never in the client's error). */
 const QUOTED_BODY_CHARS = 200;
 
 export class SubgraphClient {
@@ -131,7 +131,7 @@ export class SubgraphClient {
       const contentType = String(response.headers['content-type'] ?? '');
       const json = contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json');
       if (!json || !text.trimStart().startsWith('{')) {
-        return this.unavailable(`Expected JSON response body, but received: ${text.slice(0, QUOTED_BODY_CHARS)}`);
+        return this.unavailable(`the answer is not a JSON object (${contentType || 'no content type'})`, text);
       }
       return text;
     } catch (err) {
@@ -156,8 +156,9 @@ export class SubgraphClient {
     if (typeof answer !== 'string') return answer;
     try {
       return JSON.parse(answer) as SubgraphAnswer;
-    } catch (err) {
-      return this.unavailable(err instanceof Error ? err.message : String(err), answer);
+    } catch {
+      // The parser's message quotes the body: it goes to the log, not to the client.
+      return this.unavailable('the answer is not valid JSON', answer);
     }
   }
 }

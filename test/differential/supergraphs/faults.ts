@@ -22,7 +22,7 @@ const things = ['t1', 't2', 't3'].map((id) => ({ id }));
  * and no `serviceName` (`fetch failed` for a reset connection, `The operation was aborted due to
  * timeout` for the deadline, `500: Internal Server Error` with the subgraph's URL and whole response
  * in `extensions.response` for an HTTP error status, `Expected JSON response body...` for a body
- * that is not JSON); Interchange's names the subgraph (message and `serviceName`), says
+ * that is not JSON, quoting it); Interchange's names the subgraph (message and `serviceName`), says
  * SUBGRAPH_UNAVAILABLE, and passes on nothing of the response: the GraphQL errors in the body of an
  * HTTP 500 (their messages and codes) do not reach the client. Here each failure has its own
  * subgraph, so stock's message says which.
@@ -33,7 +33,8 @@ const UNREACHABLE: Record<string, { subgraph: string; reason: string }> = {
   '500: Internal Server Error': { subgraph: 'broken', reason: '500: Internal Server Error' },
   [`Expected JSON response body, but received: ${HTML_PAGE}`]: {
     subgraph: 'garbled',
-    reason: `Expected JSON response body, but received: ${HTML_PAGE}`,
+    // Interchange never quotes what a subgraph answered (it goes to its log).
+    reason: 'the answer is not a JSON object (text/html)',
   },
 };
 
