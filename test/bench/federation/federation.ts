@@ -77,7 +77,9 @@ export async function federationBench(options: FederationBenchOptions): Promise<
     const started = Date.now();
     const setup = await startFederationSetup();
     const { subgraphsUrl } = setup;
-    const interchange = await startInterchange(setup);
+    // Identical inbound queries in flight run once (only the identical mode has any: a unique request's
+    // variables differ, and they are part of what must be the same).
+    const interchange = await startInterchange(setup, { DEDUPLICATE_REQUESTS: 'true' });
     const apollo = await startApolloGateway(setup);
     const gateways: Gateway[] = [
       { name: 'Interchange', baseline: false, child: interchange, url: `http://127.0.0.1:${interchange.ports.http}/graphql` },

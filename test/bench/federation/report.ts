@@ -91,7 +91,9 @@ export function printFederationReport(report: FederationReport): void {
     const base = rows.find((f) => f.baseline);
     out.push(
       '',
-      mode === 'unique' ? 'Unique requests (every body differs: nothing to deduplicate)' : 'Identical requests (the same body every time)',
+      mode === 'unique'
+        ? 'Unique requests (every body differs: no inbound request to deduplicate; Interchange still shares identical subgraph fetches in flight)'
+        : 'Identical requests (the same body every time; Interchange runs with DEDUPLICATE_REQUESTS=true)',
       '',
       table([
         [
