@@ -6,7 +6,7 @@
  * caller may not see, then patches the result; when every root field was removed nothing runs.
  */
 import { createHash } from 'node:crypto';
-import type { ApolloGateway } from '@apollo/gateway';
+import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { Kind, print, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
 import type { OperationHandlers } from '../operations.ts';
@@ -14,9 +14,9 @@ import { filterOperation } from './filter.ts';
 import { patchResult } from './patch.ts';
 import type { AuthorizationPolicy } from './policy.ts';
 
-/** The part of a gateway Apollo Server uses (`GatewayInterface`). */
-export type Gateway = Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'>;
-type Executor = Awaited<ReturnType<ApolloGateway['load']>>['executor'];
+/** What Apollo Server uses of a gateway. */
+export type Gateway = GatewayInterface;
+type Executor = GatewayExecutor;
 
 /**
  * The caller, as the authentication middleware put it in the context; anonymous when there is
@@ -41,7 +41,7 @@ export function authorizingGateway(gateway: Gateway, policy: () => Authorization
   return {
     load: async (options) => {
       const loaded = await gateway.load(options);
-      return { ...loaded, executor: authorizingExecutor(loaded.executor, (schema) => policies.get(schema) ?? policy()) };
+      return { ...loaded, executor: loaded.executor && authorizingExecutor(loaded.executor, (schema) => policies.get(schema) ?? policy()) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
