@@ -165,32 +165,15 @@ class Compiler {
     const name = node.name.value;
     const responseName = node.alias?.value ?? name;
     const inherited = responseName in Object.prototype;
-    if (name === TypeNameMetaFieldDef.name) {
-      return { kind: 'field', responseName, inherited, condition, typename: true, introspection: undefined, type: LEAF_ANY };
-    }
+    const field = { kind: 'field', responseName, inherited, condition } as const;
+    if (name === TypeNameMetaFieldDef.name) return { ...field, typename: true, introspection: undefined, type: LEAF_ANY };
     if (name === '__schema' || name === '__type') {
-      return {
-        kind: 'field',
-        responseName,
-        inherited,
-        condition,
-        typename: false,
-        introspection: this.introspectionDocument(node),
-        type: LEAF_ANY,
-      };
+      return { ...field, typename: false, introspection: this.introspectionDocument(node), type: LEAF_ANY };
     }
     if (isUnionType(parent)) throw new GraphQLError(`Cannot query field "${name}" on type "${parent.name}".`);
     const definition = parent.getFields()[name];
     if (!definition) throw new GraphQLError(`Cannot query field "${name}" on type "${parent.name}".`);
-    return {
-      kind: 'field',
-      responseName,
-      inherited,
-      condition,
-      typename: false,
-      introspection: undefined,
-      type: this.value(definition.type, node),
-    };
+    return { ...field, typename: false, introspection: undefined, type: this.value(definition.type, node) };
   }
 
   private value(type: GraphQLOutputType, node: FieldNode): ValueShape {
