@@ -135,7 +135,7 @@ export class Operations {
     }
     const shaped = prepared.shape(data, variables);
     // As federation's gateways do: errors of shaping (nulls where the schema says non-null, invalid
-    // values) are the response's errors only when nothing failed before; otherwise they are
+    // values) go in `extensions.valueCompletion` when nothing failed before; otherwise they are
     // consequences of errors already reported, and left out.
     if (errors.length === 0 && shaped.errors.length > 0) return { data: shaped.data, extensions: { valueCompletion: shaped.errors } };
     return errors.length === 0 ? { data: shaped.data } : { errors, data: shaped.data };
