@@ -11,6 +11,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../../lib/logger.ts';
 import type { Gateway } from './authorization/enforce.ts';
 import { withEnforcedSecurityFeatures } from './authorization/policy.ts';
+import { FederatedSchema } from './executor/federated-schema.ts';
 import { Operations, type OperationsOptions, type SubgraphSenders } from './executor/operations.ts';
 import { SubgraphClient } from './executor/transport.ts';
 
@@ -30,6 +31,8 @@ export interface LoadedSupergraph {
   sdl: string;
   /** SHA-256 of the supergraph as read (hex): what `sha256sum` of the file gives. */
   hash: string;
+  /** The supergraph built, its schemas and its query planner: one for everything that serves it. */
+  schema: FederatedSchema;
   subgraphs: { name: string; url: string }[];
 }
 
@@ -42,10 +45,12 @@ export const supergraphHash = (text: string): string => createHash('sha256').upd
  */
 export function parseSupergraph(text: string, origin: string, overrides: Record<string, string>): LoadedSupergraph {
   let sdl: string;
+  let schema: FederatedSchema;
   let names: { name: string; url: string }[];
   try {
     sdl = withEnforcedSecurityFeatures(text);
-    names = [...Supergraph.build(sdl).subgraphs()].map((s) => ({ name: s.name, url: s.url }));
+    schema = new FederatedSchema(sdl);
+    names = [...schema.supergraph.subgraphs()].map((s) => ({ name: s.name, url: s.url }));
   } catch (err) {
     throw new Error(`${origin} is not a valid supergraph: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -63,7 +68,7 @@ export function parseSupergraph(text: string, origin: string, overrides: Record<
       `${origin} gives ${unroutable.map((s) => `subgraph "${s.name}" no http(s) URL (${JSON.stringify(s.url)})`).join(', ')}; set one with SUBGRAPH_URLS`,
     );
   }
-  return { text, sdl, hash: supergraphHash(text), subgraphs };
+  return { text, sdl, hash: supergraphHash(text), schema, subgraphs };
 }
 
 /** The API schema (what clients may query) of a supergraph's text, as the gateway serves it. */
@@ -166,7 +171,7 @@ export function createGateway(initial: LoadedSupergraph, sources: SenderSource, 
   let current: { operations: Operations; sdl: string } | undefined;
 
   const build = (supergraph: LoadedSupergraph) => {
-    const operations = new Operations(Supergraph.build(supergraph.sdl), sources.senders(supergraph), options);
+    const operations = new Operations(supergraph.schema, sources.senders(supergraph), options);
     generations.set(operations.apiSchema, operations);
     return { operations, sdl: supergraph.sdl };
   };

@@ -9,7 +9,6 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { Supergraph } from '@apollo/federation-internals';
 import type { Response as SseResponse } from 'graphql-sse';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import express from 'express';
@@ -75,7 +74,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
   });
   const engine = new SubscriptionEngine({
-    supergraphSdl: initial.sdl,
+    schema: initial.schema,
     urls: new Map(initial.subgraphs.map((s) => [s.name, s.url])),
     senders: sources.senders(initial),
     log,
@@ -113,7 +112,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       const supergraph = parseSupergraph(text, origin.name, overrides);
       const { authorization, admission } = generationParts(config, supergraph, trusted);
       const subscriptions = engine.prepare({
-        supergraphSdl: supergraph.sdl,
+        schema: supergraph.schema,
         urls: new Map(supergraph.subgraphs.map((s) => [s.name, s.url])),
         senders: sources.senders(supergraph),
       });
@@ -324,8 +323,10 @@ interface Generation {
 
 /** A supergraph's policy and admission; throws when the supergraph declares them wrongly. */
 function generationParts(config: GatewayConfig, supergraph: LoadedSupergraph, trusted: TrustedDocuments | undefined) {
-  const apiSchema = Supergraph.build(supergraph.sdl).apiSchema().toGraphQLJSSchema();
-  return { authorization: readAuthorizationPolicy(supergraph.sdl), admission: admissionOn(config, apiSchema, supergraph.sdl, trusted) };
+  return {
+    authorization: readAuthorizationPolicy(supergraph.sdl),
+    admission: admissionOn(config, supergraph.schema.apiSchema, supergraph.sdl, trusted),
+  };
 }
 
 /** A refused Server-Sent Events request: 400 with the error, as graphql-sse answers a query it cannot parse. */

@@ -8,8 +8,9 @@
  * variables, caller and forwarded headers) run once and every caller gets the answer.
  */
 import { operationFromDocument, type Supergraph } from '@apollo/federation-internals';
+import type { FederatedSchema } from './federated-schema.ts';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
+import type { QueryPlanner, QueryPlan } from '@apollo/query-planner';
 import { LRUCache } from 'lru-cache';
 import { GraphQLError, Kind, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Principal } from '../../../lib/auth/principal.ts';
@@ -60,11 +61,11 @@ export class Operations {
   private readonly cache: LRUCache<string, PreparedOperation>;
   private readonly inFlight = new Map<string, Promise<GatewayExecutionResult>>();
 
-  constructor(supergraph: Supergraph, senders: SubgraphSenders, options: OperationsOptions) {
-    this.supergraph = supergraph;
-    this.apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
-    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
-    this.planner = new QueryPlanner(supergraph);
+  constructor(schema: FederatedSchema, senders: SubgraphSenders, options: OperationsOptions) {
+    this.supergraph = schema.supergraph;
+    this.apiSchema = schema.apiSchema;
+    this.supergraphSchema = schema.supergraphSchema;
+    this.planner = schema.planner;
     this.senders = senders;
     this.options = options;
     this.cache = new LRUCache({ maxSize: options.planCacheBytes });

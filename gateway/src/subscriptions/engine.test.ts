@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { composeServices } from '@apollo/composition';
+import { FederatedSchema } from '../executor/federated-schema.ts';
 import type { SubgraphSenders } from '../executor/operations.ts';
 import { GraphQLError, isObjectType, parse, type ExecutionResult } from 'graphql';
 import { ANONYMOUS } from '../../../lib/auth/principal.ts';
@@ -41,7 +42,7 @@ function supergraph(
 function setUp(sdl = supergraph(), senders: SubgraphSenders = {}) {
   const upstream = new FakeUpstream();
   const engine = new SubscriptionEngine({
-    supergraphSdl: sdl,
+    schema: new FederatedSchema(sdl),
     urls: new Map([['events', 'http://127.0.0.1:9/graphql']]),
     senders,
     lagThresholdEvents: 1_000,
@@ -239,7 +240,7 @@ describe('loading @resumable from the supergraph', () => {
 
 describe('a reload of the supergraph', () => {
   const next = (sdl: string, url = 'http://127.0.0.1:9/graphql') => ({
-    supergraphSdl: sdl,
+    schema: new FederatedSchema(sdl),
     urls: new Map([['events', url]]),
     senders: {},
   });

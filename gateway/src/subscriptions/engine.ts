@@ -13,6 +13,7 @@ import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
 import { variableErrors } from './variables.ts';
 import { resolveEvent } from './resolve-event.ts';
+import type { FederatedSchema } from '../executor/federated-schema.ts';
 import { fetchSender, type SubgraphSenders } from '../executor/operations.ts';
 import { eventResolution, type EventResolution, type EventResolutionOptions } from './resolution.ts';
 import { SharedSubscription } from './shared.ts';
@@ -21,7 +22,8 @@ import { systemClock, type Clock, type OpenStream } from './stream.ts';
 import { UpstreamConnections, type UpstreamRequest } from './upstream.ts';
 
 export interface SubscriptionEngineOptions {
-  supergraphSdl: string;
+  /** The supergraph served (its schemas and planner, shared with queries). */
+  schema: FederatedSchema;
   /** Subgraph name -> HTTP GraphQL URL (upstream subscriptions use the same URL over WebSocket). */
   urls: Map<string, string>;
   /** Clients for the entity fetches of each event (the gateway's subgraph transport). */
@@ -87,7 +89,7 @@ export interface SubscriptionStats {
 
 /** A new supergraph for the subscription engine (`reload`). */
 export interface EngineSupergraph {
-  supergraphSdl: string;
+  schema: FederatedSchema;
   urls: Map<string, string>;
   senders: SubgraphSenders;
 }
@@ -123,7 +125,7 @@ export class SubscriptionEngine {
   /** Throws when the supergraph cannot be loaded, or declares `@resumable` wrongly. */
   constructor(options: SubscriptionEngineOptions) {
     this.options = options;
-    this.planner = new SubscriptionPlanner(options.supergraphSdl, options.planCacheBytes);
+    this.planner = new SubscriptionPlanner(options.schema, options.planCacheBytes);
     this.upstream = new UpstreamConnections({ urls: options.urls, log: options.log, connectTimeoutMs: options.upstreamConnectTimeoutMs });
     this.resolution = eventResolution(options.resolution);
   }
@@ -236,7 +238,7 @@ export class SubscriptionEngine {
    * it returns makes the change and does not throw.
    */
   prepare(next: EngineSupergraph): () => ReloadOutcome {
-    const planner = new SubscriptionPlanner(next.supergraphSdl, this.options.planCacheBytes);
+    const planner = new SubscriptionPlanner(next.schema, this.options.planCacheBytes);
     return () => this.reload(planner, next);
   }
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { parse } from 'graphql';
 import { repoRoot } from '../../../lib/supervisor.ts';
 import { withEnforcedSecurityFeatures } from '../authorization/policy.ts';
+import { FederatedSchema } from '../executor/federated-schema.ts';
 import { SubscriptionPlanner } from './plan.ts';
 
 // As the gateway reads it (gateway.ts): the security features it enforces itself are loaded as plain ones.
@@ -15,10 +16,10 @@ const plan = (planner: SubscriptionPlanner, query: string) => planner.plan(parse
 test('keeps plans while they fit in the bytes allowed, and lets the least recently used go first', { timeout: 30_000 }, () => {
   const small = 'subscription { orderEvents { cursor } }';
   const large = `subscription { orderEvents { ${Array.from({ length: 200 }, (_, i) => `a${i}: cursor`).join(' ')} } }`;
-  const roomy = new SubscriptionPlanner(supergraphSdl, 10_000_000);
+  const roomy = new SubscriptionPlanner(new FederatedSchema(supergraphSdl), 10_000_000);
   assert.equal(plan(roomy, small), plan(roomy, small), 'a cached plan is reused');
   // Room for the small plan, not for the small and the large one together.
-  const tight = new SubscriptionPlanner(supergraphSdl, 400_000);
+  const tight = new SubscriptionPlanner(new FederatedSchema(supergraphSdl), 400_000);
   const first = plan(tight, small);
   assert.equal(plan(tight, small), first);
   plan(tight, large);

@@ -7,9 +7,9 @@
  * Whether the subscription field is resumable comes from the supergraph's `@resumable` directive
  * (resumable-field.ts).
  */
-import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { operationFromDocument, type Supergraph } from '@apollo/federation-internals';
 import { LRUCache } from 'lru-cache';
-import { QueryPlanner, type FetchNode, type PlanNode } from '@apollo/query-planner';
+import type { FetchNode, PlanNode, QueryPlanner } from '@apollo/query-planner';
 import {
   GraphQLError,
   Kind,
@@ -21,6 +21,7 @@ import {
   type OperationDefinitionNode,
   type ValueNode,
 } from 'graphql';
+import type { FederatedSchema } from '../executor/federated-schema.ts';
 import { correctPlan } from '../executor/plan-corrections.ts';
 import { compileShaper, variableDefaults, type Shaper } from '../executor/shape.ts';
 import { readResumableFields, type ResumableField, type ResumableFields } from './resumable-field.ts';
@@ -62,14 +63,14 @@ export class SubscriptionPlanner {
    */
   private readonly cache: LRUCache<string, SubscriptionPlan>;
 
-  /** Throws when the supergraph does not load, or declares `@resumable` wrongly (InvalidResumableDirective). */
-  constructor(supergraphSdl: string, cacheBytes: number = 50_000_000) {
+  /** Throws when the supergraph declares `@resumable` wrongly (InvalidResumableDirective). */
+  constructor(schema: FederatedSchema, cacheBytes: number = 50_000_000) {
     this.cache = new LRUCache({ maxSize: cacheBytes, sizeCalculation: planBytes });
-    this.supergraph = Supergraph.build(supergraphSdl);
-    this.apiSchema = this.supergraph.apiSchema().toGraphQLJSSchema();
-    this.supergraphSchema = this.supergraph.schema.toGraphQLJSSchema();
+    this.supergraph = schema.supergraph;
+    this.apiSchema = schema.apiSchema;
+    this.supergraphSchema = schema.supergraphSchema;
     this.resumableFields = readResumableFields(this.supergraphSchema);
-    this.planner = new QueryPlanner(this.supergraph);
+    this.planner = schema.planner;
   }
 
   /** Plans (or returns the cached plan of) a validated subscription operation. */
