@@ -12,7 +12,17 @@ import type { FederatedSchema } from './federated-schema.ts';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import type { QueryPlanner, QueryPlan } from '@apollo/query-planner';
 import { LRUCache } from 'lru-cache';
-import { GraphQLError, Kind, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  getVariableValues,
+  type DirectiveNode,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+} from 'graphql';
+import { ErrorCode } from '../../../lib/errors.ts';
 import type { Principal } from '../../../lib/auth/principal.ts';
 import { correctPlan } from './plan-corrections.ts';
 import { executePlan, type SendFetch, type SubgraphAnswer } from './execute-plan.ts';
@@ -84,6 +94,13 @@ export class Operations {
     const planned = operationFromDocument(this.supergraph.apiSchema(), document, { operationName });
     // The planner's known defects corrected (plan-corrections.ts): what runs is the corrected plan.
     const plan = correctPlan(this.planner.buildQueryPlan(planned), this.supergraph, planned);
+    const unplanned = unplannedFields(plan, document, operation);
+    // The planner's fourth known defect: a field it cannot reach planned as nothing (null, no error).
+    if (unplanned.length > 0) {
+      throw new GraphQLError(`the query planner found no way to fetch ${unplanned.map((f) => `"${f}"`).join(', ')} from the subgraphs`, {
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      });
+    }
     const prepared: PreparedOperation = {
       plan,
       shape: compileShaper(this.apiSchema, document, operation),
@@ -159,6 +176,37 @@ export function fetchSender(senders: SubgraphSenders, caller: Caller, queries: S
     const mode: SendMode = fetch.operationKind !== 'query' ? 'own' : queries === 'batch' && !fetch.requires ? 'share' : queries;
     return sender.send({ query: fetch.operation, variables, operationName: fetch.operationName }, caller, mode);
   };
+}
+
+/**
+ * The root fields an empty plan leaves unanswered: every one the operation selects but the
+ * introspection fields and those skipped by a literal `@skip(if: true)` or `@include(if: false)`
+ * (a plan always has a node when a root field needs a subgraph and a variable decides).
+ */
+export function unplannedFields(plan: QueryPlan, document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  if (plan.node) return [];
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const literallySkipped = (directives: readonly DirectiveNode[] | undefined) =>
+    (directives ?? []).some((d) => {
+      const value = d.arguments?.find((a) => a.name.value === 'if')?.value;
+      return value?.kind === Kind.BOOLEAN && ((d.name.value === 'skip' && value.value) || (d.name.value === 'include' && !value.value));
+    });
+  const fields: string[] = [];
+  const visit = (selections: readonly SelectionNode[]): void => {
+    for (const selection of selections) {
+      if (literallySkipped(selection.directives)) continue;
+      if (selection.kind === Kind.FIELD) {
+        if (!selection.name.value.startsWith('__')) fields.push(selection.alias?.value ?? selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet.selections);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) visit(fragment.selectionSet.selections);
+      }
+    }
+  };
+  visit(operation.selectionSet.selections);
+  return fields;
 }
 
 /** The characters of a plan's fetch documents. */

@@ -23,6 +23,8 @@ export const defects: SupergraphDef = {
     // refuses a field reachable only through a resolvable: false key or an unsatisfiable @requires,
     // and without that check (runSatisfiability: false) the planner throws "Was not able to find any
     // options" (an error, not an empty plan). A supergraph that shows it goes here as a `defect` case.
+    // Interchange refuses an empty plan for root fields that need subgraphs (executor/operations.ts,
+    // `unplannedFields`, with a unit test); the case awaits a supergraph that shows the defect.
     'a field that cannot be reached is planned as an empty plan (null, no error) instead of an error: no reproducing supergraph yet',
   ],
   subgraphs: [
