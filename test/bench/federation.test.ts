@@ -22,7 +22,7 @@ const PUBLISHED_RESPONSE_BYTES = 87_000;
 test('a short federation benchmark reports every figure for both gateways in both modes', { timeout: 150_000 }, async (t) => {
   const args = [
     ...['--scenario', 'federation'],
-    ...['--federation-seconds', '1', '--federation-rounds', '1', '--federation-connections', '2', '--federation-warmup', '0.5'],
+    ...['--federation-seconds', '2', '--federation-rounds', '1', '--federation-connections', '2', '--federation-warmup', '1'],
   ];
   const { stdout, output } = await runBench(t, args);
   const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"federation",'));
@@ -50,6 +50,15 @@ test('a short federation benchmark reports every figure for both gateways in bot
   for (const f of report.figures) {
     const what = `${f.gateway}, ${f.mode} requests`;
     assert.equal(f.rounds, 1, what);
+    assert.deepEqual(f.failures, { non2xx: 0, graphqlErrors: 0, connectionErrors: 0 }, what);
+    assert.ok(f.otherCpuSeconds >= 0, `${what}: ${f.otherCpuSeconds} CPU s of other processes`);
+    assert.ok(f.peakRssMb > 20 && f.peakRssMb < 10_000, `${what}: peak RSS ${f.peakRssMb} MB`);
+    // Stock can complete no request at all in so short a round on a loaded machine (its answers
+    // were checked above); then it has no rates, latencies or ratio to check.
+    if (f.baseline && f.requests === 0) {
+      t.diagnostic(`${what}: no request completed within the round`);
+      continue;
+    }
     assert.ok(f.requests > 0 && f.requestsPerSecond > 0, `${what}: ${f.requests} requests, ${f.requestsPerSecond}/s`);
     assert.ok(f.latencyMs.p50 > 0 && f.latencyMs.p99 >= f.latencyMs.p50, `${what}: p50 ${f.latencyMs.p50}, p99 ${f.latencyMs.p99}`);
     assert.ok(f.cpuMsPerQuery > 0 && f.cpuMsPerQuery < 10_000, `${what}: ${f.cpuMsPerQuery} CPU ms per query`);
@@ -57,23 +66,27 @@ test('a short federation benchmark reports every figure for both gateways in bot
       f.gatewayCorePercent > 0 && f.gatewayCorePercent <= 100 * availableParallelism(),
       `${what}: the gateway at ${f.gatewayCorePercent} % of a core`,
     );
-    assert.ok(f.otherCpuSeconds >= 0, `${what}: ${f.otherCpuSeconds} CPU s of other processes`);
-    assert.ok(f.peakRssMb > 20 && f.peakRssMb < 10_000, `${what}: peak RSS ${f.peakRssMb} MB`);
     // Neither gateway needs more than a few dozen; Interchange sends identical fetches of concurrent
     // queries once, so it can need fewer than one per subgraph and query.
     assert.ok(
       f.subgraphRequestsPerQuery > 0 && f.subgraphRequestsPerQuery <= 50,
       `${what}: ${f.subgraphRequestsPerQuery} subgraph requests per query`,
     );
-    assert.deepEqual(f.failures, { non2xx: 0, graphqlErrors: 0, connectionErrors: 0 }, what);
     const base = report.figures.find((b) => b.baseline && b.mode === f.mode)!;
+    const reported = f.vsBaseline['requestsPerSecond'] ?? null;
+    if (base.requests === 0) {
+      assert.equal(reported, null, `${what}: a ratio to a baseline without requests`);
+      continue;
+    }
     // The ratio is of the unrounded rates; the report's rates are rounded to 0.1 request/s.
     const [low, high] = [
       (f.requestsPerSecond - 0.05) / (base.requestsPerSecond + 0.05),
       (f.requestsPerSecond + 0.05) / (base.requestsPerSecond - 0.05),
     ];
-    const reported = f.vsBaseline['requestsPerSecond']!;
-    assert.ok(reported >= low * 0.99 && reported <= high * 1.01, `${what}: ratio ${reported}, not within ${low} to ${high}`);
+    assert.ok(
+      reported !== null && reported >= low * 0.99 && reported <= high * 1.01,
+      `${what}: ratio ${reported}, not within ${low} to ${high}`,
+    );
   }
 });
 
