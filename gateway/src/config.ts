@@ -43,6 +43,8 @@ export const gatewaySettings = z.object({
   SUBGRAPH_TIMEOUT_MS: setting.millis(10_000),
   /** Connections to each subgraph at most (keep-alive, pooled); requests beyond wait in a queue. */
   SUBGRAPH_MAX_CONNECTIONS: setting.count(128),
+  /** Largest subgraph answer read, in bytes: a larger one is cut off and the subgraph counts as unavailable. */
+  SUBGRAPH_MAX_RESPONSE_BYTES: setting.count(64_000_000),
   /**
    * Identical queries in flight (same document, variables, caller identity and forwarded headers)
    * run once, and every caller gets the answer. Off by default: each request runs on its own.

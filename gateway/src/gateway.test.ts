@@ -86,7 +86,13 @@ describe('federation engine across a reload', { timeout: 20_000 }, () => {
 
 describe('subgraph clients', { timeout: 10_000 }, () => {
   test('a subgraph the served supergraph no longer has loses its client; the others keep theirs', (t) => {
-    const sources = new SubgraphSources({ subgraphTimeoutMs: 1_000, maxConnections: 4, identitySecret: 'secret', log });
+    const sources = new SubgraphSources({
+      subgraphTimeoutMs: 1_000,
+      maxConnections: 4,
+      maxResponseBytes: 1_000_000,
+      identitySecret: 'secret',
+      log,
+    });
     t.after(() => sources.close());
     const first = supergraphFrom('first');
     const [kept] = first.subgraphs;

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   subgraphTimeoutMs: number;
   /** Connections to each subgraph at most. */
   maxConnections: number;
+  /** Largest subgraph answer read, in bytes. */
+  maxResponseBytes: number;
   /** The secret every subgraph request's identity header is signed with. */
   identitySecret: string;
   log: Logger;
@@ -101,6 +103,7 @@ export class SubgraphSources {
         url,
         timeoutMs: this.options.subgraphTimeoutMs,
         connections: this.options.maxConnections,
+        maxResponseBytes: this.options.maxResponseBytes,
         identitySecret: this.options.identitySecret,
         log: this.options.log,
       });

@@ -63,6 +63,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const sources = new SubgraphSources({
     subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+    maxResponseBytes: config.SUBGRAPH_MAX_RESPONSE_BYTES,
     identitySecret: config.IDENTITY_SECRET,
     log,
   });

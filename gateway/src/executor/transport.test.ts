@@ -15,6 +15,8 @@ const log = createLogger('test', 'silent');
 /** A subgraph that answers after `delayMs`, counting requests and the connections open at once. */
 class SlowSubgraph {
   delayMs = 0;
+  /** Characters of padding in each answer (in its extensions). */
+  padding = 0;
   requests = 0;
   open = 0;
   mostOpen = 0;
@@ -24,7 +26,7 @@ class SlowSubgraph {
     req.on('end', () => {
       setTimeout(() => {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ data: { ok: true } }));
+        res.end(JSON.stringify({ data: { ok: true }, ...(this.padding > 0 && { extensions: { pad: 'x'.repeat(this.padding) } }) }));
       }, this.delayMs);
     });
   });
@@ -45,8 +47,16 @@ class SlowSubgraph {
 describe('subgraph transport', { timeout: 30_000 }, () => {
   const subgraph = new SlowSubgraph();
   const clients: SubgraphClient[] = [];
-  const client = (connections: number, timeoutMs: number) => {
-    const c = new SubgraphClient({ name: 'slow', url: subgraph.url, timeoutMs, connections, identitySecret: 's'.repeat(32), log });
+  const client = (connections: number, timeoutMs: number, maxResponseBytes = 1_000_000) => {
+    const c = new SubgraphClient({
+      name: 'slow',
+      url: subgraph.url,
+      timeoutMs,
+      connections,
+      maxResponseBytes,
+      identitySecret: 's'.repeat(32),
+      log,
+    });
     clients.push(c);
     return c;
   };
@@ -78,6 +88,23 @@ describe('subgraph transport', { timeout: 30_000 }, () => {
     assert.deepEqual(answers[3]!.errors, [
       { message: 'subgraph "slow" is unavailable: no answer within 2500 ms', extensions: { code: 'SUBGRAPH_UNAVAILABLE' } },
     ]);
+  });
+
+  test('an answer larger than the limit is cut off: the subgraph counts as unavailable, with the reason', async () => {
+    subgraph.delayMs = 0;
+    subgraph.padding = 5_000;
+    try {
+      const c = client(1, 10_000, 1_000);
+      assert.deepEqual(await c.send({ query: '{ big }', variables: {} }, {}, 'own'), {
+        errors: [
+          { message: 'subgraph "slow" is unavailable: the answer is larger than 1000 bytes', extensions: { code: 'SUBGRAPH_UNAVAILABLE' } },
+        ],
+      });
+      // The same answer within a larger limit is read.
+      assert.equal((await client(1, 10_000, 10_000).send({ query: '{ big }', variables: {} }, {}, 'own')).errors, undefined);
+    } finally {
+      subgraph.padding = 0;
+    }
   });
 
   test('identical queries in flight are sent once per caller; sent on their own, each goes', async () => {

@@ -32,6 +32,8 @@ export interface SubgraphClientOptions {
   timeoutMs: number;
   /** Connections to the subgraph at most; requests beyond wait their turn. */
   connections: number;
+  /** Largest answer read, in bytes. */
+  maxResponseBytes: number;
   /** The secret the `interchange-identity` header is signed with. */
   identitySecret: string;
   log: Logger;
@@ -47,6 +49,13 @@ export interface SubgraphRequest {
 export interface Caller {
   headers?: Record<string, string> | undefined;
   principal?: Principal | undefined;
+}
+
+/** Why a request got no answer, for the log and the client's error. */
+function reasonOf(err: unknown, timedOut: boolean, options: SubgraphClientOptions): string {
+  if (timedOut) return `no answer within ${options.timeoutMs} ms`;
+  const code = causeOf(err);
+  return code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' ? `the answer is larger than ${options.maxResponseBytes} bytes` : code;
 }
 
 /** How a request may be sent (`SubgraphClient.send`). */
@@ -81,6 +90,7 @@ export class SubgraphClient {
       connectTimeout: options.timeoutMs,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
+      maxResponseSize: options.maxResponseBytes,
     });
   }
 
@@ -135,7 +145,7 @@ export class SubgraphClient {
       }
       return text;
     } catch (err) {
-      return this.unavailable(abort.signal.aborted ? `no answer within ${timeoutMs} ms` : causeOf(err));
+      return this.unavailable(reasonOf(err, abort.signal.aborted, this.options));
     } finally {
       clearTimeout(timer);
     }
