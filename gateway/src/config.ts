@@ -123,6 +123,12 @@ export const gatewaySettings = z.object({
   MAX_ALIASES: setting.count(30),
   /** Fields an operation may select at its root. */
   MAX_ROOT_FIELDS: setting.count(20),
+  /**
+   * Field selections an operation may have with every fragment expanded where it is spread (a
+   * fragment spread twice counts twice): bounds what validation and planning walk, which a fragment
+   * bomb of scalar fields would otherwise double per fragment. Counted without expanding anything.
+   */
+  MAX_FIELDS: setting.count(500),
   /** Directives an operation may use, counted through its fragments. */
   MAX_DIRECTIVES: setting.count(50),
   /**

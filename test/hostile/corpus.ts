@@ -22,6 +22,7 @@ import {
   manyRootFields,
   nestedInlineFragments,
   paddedDocument,
+  scalarFragmentBomb,
   severalOperations,
   tokenFlood,
 } from './documents.ts';
@@ -132,6 +133,17 @@ function limits(): Entry[] {
         query: fragmentBomb(levels, fanout),
         ...overLimit(fragmentBomb(levels, fanout)),
       });
+  for (const levels of [12, 20, 24])
+    for (const keyword of ['query', 'subscription'] as const) {
+      const query = scalarFragmentBomb(levels, keyword);
+      const auth = keyword === 'subscription' ? ALL_ORDERS : undefined;
+      ops.push({
+        variant: `fragment-bomb/scalar/${keyword}/${levels}`,
+        query,
+        auth,
+        ...overLimit(query, ['fields'], keyword === 'subscription'),
+      });
+    }
   for (const length of [200, 500, 1_000, 3_000])
     ops.push({ variant: `fragment-chain/${length}`, query: fragmentChain(length), ...limitOrRun(fragmentChain(length)) });
   for (const length of [2, 10, 100]) {

@@ -35,6 +35,7 @@ export function operationLimits(config: GatewayConfig): OperationLimits {
     depth: config.MAX_DEPTH,
     aliases: config.MAX_ALIASES,
     rootFields: config.MAX_ROOT_FIELDS,
+    fields: config.MAX_FIELDS,
     directives: config.MAX_DIRECTIVES,
     tokens: config.MAX_TOKENS,
     documentBytes: config.MAX_DOCUMENT_BYTES,
