@@ -13,9 +13,11 @@ import { getIntrospectionQuery, parse } from 'graphql';
 import { withEnforcedSecurityFeatures } from '../../gateway/src/authorization/policy.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
 import { Admission, type OperationLimits } from '../../gateway/src/limits/admission.ts';
-import { operationLimits } from '../../gateway/src/limits/setup.ts';
+import { admissionOn, operationLimits } from '../../gateway/src/limits/setup.ts';
 import { sha256, trustedDocuments } from '../../gateway/src/limits/trusted-documents.ts';
 import { repoRoot } from '../../lib/supervisor.ts';
+import { TEST_QUERY } from '../bench/federation/query.ts';
+import { composeBenchSupergraph } from '../bench/federation/supergraph.ts';
 import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 import { BOMBS, tokensOf } from '../support/operation-limits.ts';
 
@@ -28,6 +30,7 @@ const SDL = `
     expensive: Int @cost(weight: 50)
     page(limit: Int): Page @listSize(slicingArguments: ["limit"], sizedFields: ["items"])
     search(text: String @cost(weight: 4)): Int
+    paged(first: Int, last: Int): [Customer!]! @listSize(slicingArguments: ["first", "last"])
   }
   type Page { items: [Customer!]! total: Int }
   type Customer @key(fields: "id") { id: ID! name: String favoriteProducts: [Product!] @listSize(assumedSize: 5) friends: [Customer!] bestFriend: Customer }
@@ -49,6 +52,7 @@ const LIMITS: OperationLimits = {
   depth: 4,
   aliases: 3,
   rootFields: 3,
+  fields: 32,
   directives: 2,
   tokens: 40,
   documentBytes: 400,
@@ -98,8 +102,13 @@ test('cost follows @cost, @listSize and the defaults (README: "Operation limits"
   assert.equal(costOf(admission, '{ page(limit: 4) { total items { id } } }'), 1 + 4 * 1);
   // A mutation's root field costs 10 unless it has its own @cost.
   assert.equal(costOf(admission, 'mutation { place(note: "x") costly }'), 10 + 2);
-  // Introspection costs nothing; fragments count where they are spread.
-  assert.equal(costOf(admission, '{ __typename __schema { types { name fields { name } } } }'), 'admitted');
+  // A fragment under two sizes of the same sized field is multiplied by each.
+  assert.equal(costOf(admission, '{ a: page(limit: 2) { ...P } b: page(limit: 3) { ...P } } fragment P on Page { total items { id } }'), 7);
+  // Introspection costs nothing but its lists that nest without end, each a list of DEFAULT_LIST_SIZE.
+  assert.equal(costOf(admission, '{ __typename __schema { types { name ofType { name } } } }'), 'admitted');
+  assert.equal(costOf(admission, '{ __schema { types { fields { name } } } }'), 10);
+  assert.equal(costOf(admission, '{ __type(name: "Customer") { fields { type { fields { name } } } } }'), 10 * (1 + 10));
+  // Fragments count where they are spread.
   assert.equal(costOf(admission, '{ customers(first: 3) { ...F } } fragment F on Customer { friends { id } }'), 3 * (1 + 10));
 });
 
@@ -145,10 +154,63 @@ test(
     assert.equal(refusal(roomy, two, undefined, 'B')?.['limit'], 'cost');
     assert.equal(refusal(roomy, two)?.['code'], 'BAD_REQUEST');
     assert.equal(refusal(roomy, two, undefined, 'C')?.['code'], 'BAD_REQUEST');
+    // Fields count with every fragment expanded where it is spread.
+    const spreads = (n: number) => `{ customers(first: 1) { ${'...F '.repeat(n - 1)}} } fragment F on Customer { id }`;
+    assert.equal(refusal(roomy, spreads(LIMITS.fields)), undefined);
+    assert.deepEqual(refusal(roomy, spreads(LIMITS.fields + 1)), { limit: 'fields', max: LIMITS.fields, code: 'OPERATION_LIMIT_EXCEEDED' });
     // OPERATION_LIMITS=false checks nothing.
     assert.equal(refusal(admissionFor(SDL, {}, false), nested(40)), undefined);
   },
 );
+
+test('a list field whose @listSize requires one slicing argument is refused without exactly one', { timeout: 10_000 }, () => {
+  const admission = admissionFor();
+  const query = 'query($f: Int, $l: Int) { paged(first: $f, last: $l) { id } }';
+  assert.equal(refusal(admission, query, { f: 2 }), undefined);
+  assert.equal(refusal(admission, '{ paged(last: 2) { id } }'), undefined);
+  for (const [text, variables] of [
+    ['{ paged { id } }', {}],
+    ['{ paged(first: 1, last: 2) { id } }', {}],
+    ['{ paged(first: null) { id } }', {}],
+    [query, {}],
+    [query, { f: 1, l: 1 }],
+  ] as const) {
+    assert.equal(refusal(admission, text, variables)?.['code'], 'BAD_REQUEST', `${text} ${JSON.stringify(variables)}`);
+  }
+  // `requireOneSlicingArgument: false` (the example schema's lists) takes the argument's default.
+  assert.equal(refusal(admission, '{ customers { id } }'), undefined);
+});
+
+test('APQ: a hash sent alone is admitted again with its own variables and operationName', { timeout: 10_000 }, () => {
+  const admission = admissionFor(SDL, { tokens: 1_000, documentBytes: 10_000 });
+  const apq = (query: string) => ({ persistedQuery: { version: 1, sha256Hash: sha256(query) } });
+  const code = (params: Parameters<Admission['admit']>[0]) => {
+    try {
+      admission.admit(params);
+      return 'admitted';
+    } catch (err) {
+      const extensions = (err as { extensions: Record<string, unknown> }).extensions;
+      return [extensions['code'], extensions['limit']].filter(Boolean).join(' ');
+    }
+  };
+  const sized = 'query Q($n: Int) { customers(first: $n) { id } }';
+  assert.equal(code({ extensions: apq(sized), variables: { n: 1 } }), 'PERSISTED_QUERY_NOT_FOUND');
+  assert.equal(code({ query: sized, extensions: apq(sized), variables: { n: 1 } }), 'admitted');
+  assert.equal(admission.admit({ extensions: apq(sized), variables: { n: 1 } }).query, sized);
+  assert.equal(code({ extensions: apq(sized), variables: { n: 1_000_000 } }), 'OPERATION_LIMIT_EXCEEDED cost');
+  const two = `query A { customers(first: 1) { id } } query B { ${Array.from({ length: 4 }, (_, i) => `r${i}: expensive`).join(' ')} }`;
+  assert.equal(code({ query: two, extensions: apq(two), operationName: 'A' }), 'admitted');
+  assert.equal(code({ extensions: apq(two), operationName: 'A' }), 'admitted');
+  assert.equal(code({ extensions: apq(two), operationName: 'B' }), 'OPERATION_LIMIT_EXCEEDED aliases');
+  // A query refused when it would be registered is not registered; nor one whose hash is not its own.
+  const deep = `{ customers(first: 1) { bestFriend { bestFriend { bestFriend { bestFriend { id } } } } } }`;
+  assert.equal(code({ query: deep, extensions: apq(deep) }), 'OPERATION_LIMIT_EXCEEDED depth');
+  assert.equal(code({ extensions: apq(deep) }), 'PERSISTED_QUERY_NOT_FOUND');
+  assert.equal(code({ query: sized.replace('Q', 'R'), extensions: apq('{ other }'), variables: { n: 1 } }), 'admitted');
+  assert.equal(code({ extensions: apq('{ other }') }), 'PERSISTED_QUERY_NOT_FOUND');
+  // Without limits, Apollo Server's own APQ answers a hash alone.
+  assert.equal(admissionFor(SDL, {}, false).admit({ extensions: apq(sized) }).query, undefined);
+});
 
 test('a fragment that spreads itself is refused, not followed', { timeout: 10_000 }, () => {
   const admission = admissionFor();
@@ -182,14 +244,67 @@ test("the default settings admit every operation in the README and the playgroun
   for (const query of [...readmeOperations, getIntrospectionQuery()]) {
     assert.equal(refusal(admission, query), undefined, query);
   }
+  // The federation benchmark's TestQuery (55 fields through its fragments) is within MAX_FIELDS; only
+  // its cost (lists without slicing arguments nested four deep) is over, which is why the bench runs without limits.
+  const bench = composeBenchSupergraph('http://127.0.0.1:1/graphql');
+  const onBench = new Admission({ ...admission.options, apiSchema: apiSchemaOf(bench), supergraphSdl: bench });
+  assert.equal(refusal(onBench, TEST_QUERY, undefined, 'TestQuery')?.['limit'], 'cost');
+  const uncosted = new Admission({ ...onBench.options, limits: { ...onBench.options.limits, cost: Number.MAX_SAFE_INTEGER } });
+  assert.equal(refusal(uncosted, TEST_QUERY, undefined, 'TestQuery'), undefined);
+});
+
+test('the MAX_* settings reach admission: each limit refuses at its configured value', { timeout: 10_000 }, () => {
+  const settings = {
+    MAX_DEPTH: 3,
+    MAX_ALIASES: 2,
+    MAX_ROOT_FIELDS: 2,
+    MAX_FIELDS: 6,
+    MAX_DIRECTIVES: 1,
+    MAX_TOKENS: 60,
+    MAX_DOCUMENT_BYTES: 200,
+    MAX_COST: 20,
+    DEFAULT_LIST_SIZE: 7,
+  };
+  const config = readGatewayConfig(
+    { IDENTITY_SECRET: TEST_IDENTITY_SECRET, ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)])) },
+    [],
+  );
+  const supergraphSdl = supergraphOf(SDL);
+  const admission = admissionOn(config, apiSchemaOf(supergraphSdl), supergraphSdl, undefined);
+  const refused: [string, string, number][] = [
+    ['depth', '{ customers(first: 1) { bestFriend { bestFriend { id } } } }', settings.MAX_DEPTH],
+    ['aliases', '{ customers(first: 1) { a: id b: id c: id } }', settings.MAX_ALIASES],
+    ['rootFields', '{ expensive search customers(first: 0) { id } }', settings.MAX_ROOT_FIELDS],
+    ['fields', '{ customers(first: 1) { id name ...F } } fragment F on Customer { id name bestFriend { id } }', settings.MAX_FIELDS],
+    ['directives', '{ customers(first: 1) { id @include(if: true) @skip(if: false) } }', settings.MAX_DIRECTIVES],
+    ['tokens', `query($v: [Int] = [${'1 '.repeat(60)}]) { __typename }`, settings.MAX_TOKENS],
+    ['documentBytes', `{ __typename }${' '.repeat(200)}`, settings.MAX_DOCUMENT_BYTES],
+    // 3 × (1 + DEFAULT_LIST_SIZE friends) = 24.
+    ['cost', '{ customers(first: 3) { friends { id } } }', settings.MAX_COST],
+  ];
+  for (const [limit, query, max] of refused) {
+    assert.deepEqual(refusal(admission, query), { code: 'OPERATION_LIMIT_EXCEEDED', limit, max }, limit);
+  }
+  assert.equal(refusal(admission, '{ customers(first: 2) { friends { id } } }'), undefined, '2 × (1 + DEFAULT_LIST_SIZE) = 16');
+  const off = admissionOn(
+    readGatewayConfig({ IDENTITY_SECRET: TEST_IDENTITY_SECRET, MAX_DEPTH: '3', OPERATION_LIMITS: 'false' }, []),
+    apiSchemaOf(supergraphSdl),
+    supergraphSdl,
+    undefined,
+  );
+  assert.equal(refusal(off, refused[0]![1]), undefined, 'OPERATION_LIMITS=false');
 });
 
 test('trusted documents: found by id or by hash; when required, only bodies in the manifest run', { timeout: 10_000 }, () => {
   const body = '{ customers(first: 2) { id } }';
+  const sized = 'query Q($n: Int) { customers(first: $n) { id } }';
   const trusted = trustedDocuments({
     format: 'apollo-persisted-query-manifest',
     version: 1,
-    operations: [{ id: 'my-id', name: 'Two', type: 'query', body }],
+    operations: [
+      { id: 'my-id', name: 'Two', type: 'query', body },
+      { id: 'sized', name: 'Q', type: 'query', body: sized },
+    ],
   });
   const supergraphSdl = supergraphOf(SDL);
   const make = (trustedRequired: boolean) =>
@@ -198,8 +313,23 @@ test('trusted documents: found by id or by hash; when required, only bodies in t
   assert.equal(open.admit({ documentId: 'my-id' }).query, body);
   assert.equal(open.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256(body) } } }).query, body);
   assert.equal(open.admit({ query: '{ __typename }' }).query, '{ __typename }');
-  // An unknown hash goes on to APQ.
-  assert.equal(open.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ x }') } } }).query, undefined);
+  // A hash alone that is neither a trusted document nor a registered APQ query.
+  assert.throws(
+    () => open.admit({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ x }') } } }),
+    /PersistedQueryNotFound/,
+  );
+  // A trusted document named by id is admitted with the request's own variables.
+  assert.equal(open.admit({ documentId: 'sized', variables: { n: 2 } }).query, sized);
+  assert.equal(
+    (() => {
+      try {
+        return open.admit({ documentId: 'sized', variables: { n: 1_000 } });
+      } catch (err) {
+        return (err as { extensions: Record<string, unknown> }).extensions['limit'];
+      }
+    })(),
+    'cost',
+  );
   const required = make(true);
   assert.equal(required.admit({ query: body }).query, body);
   assert.equal(refusal(required, '{ __typename }')?.['code'], 'PERSISTED_QUERY_NOT_IN_LIST');

@@ -49,6 +49,7 @@ const resolvers = {
 };
 
 const TRUSTED = '{ customers(first: 2) { id name } }';
+const TRUSTED_SIZED = 'query Sized($n: Int) { customers(first: $n) { id } }';
 
 interface Answer {
   status: number;
@@ -75,7 +76,10 @@ describe('operation limits on a real gateway', () => {
     const manifest = {
       format: 'apollo-persisted-query-manifest',
       version: 1,
-      operations: [{ id: sha256(TRUSTED), name: 'Two', type: 'query', body: TRUSTED }],
+      operations: [
+        { id: sha256(TRUSTED), name: 'Two', type: 'query', body: TRUSTED },
+        { id: sha256(TRUSTED_SIZED), name: 'Sized', type: 'query', body: TRUSTED_SIZED },
+      ],
     };
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
     const start = (env: Record<string, string>) =>
@@ -163,6 +167,8 @@ describe('operation limits on a real gateway', () => {
     ['depth', 15, nested],
     ['aliases', 30, (n) => `{ customers(first: 1) { ${Array.from({ length: n }, (_, i) => `a${i}: id`).join(' ')} } }`],
     ['rootFields', 20, (n) => `{ ${'__typename '.repeat(n)}}`],
+    // Fields through a fragment spread n - 1 times: each spread counts its fields again.
+    ['fields', 500, (n) => `{ customers(first: 1) { ${'...F '.repeat(n - 1)}} } fragment F on Customer { id }`],
     ['directives', 50, (n) => `{ customers(first: 1) { ${'id @include(if: true) '.repeat(n)}} }`],
     // A list literal: one token an element, without repeating a field (GraphQL's own validation meters that).
     [
@@ -210,6 +216,10 @@ describe('operation limits on a real gateway', () => {
         const http = await post({ query });
         assert.equal(codeOf(http), 'OPERATION_LIMIT_EXCEEDED', name);
         assert.equal(http.status, 400);
+        if (encodeURIComponent(query).length < 4_000) {
+          const viaGet = await get({ query });
+          assert.deepEqual([viaGet.status, codeOf(viaGet)], [400, 'OPERATION_LIMIT_EXCEEDED'], `${name} over GET`);
+        }
         if (Buffer.byteLength(query) < 1_000_000) {
           assert.equal(codeOf(await ws.run({ query })), 'OPERATION_LIMIT_EXCEEDED', `${name} over WebSocket`);
           assert.equal(codeOf(await sse({ query })), 'OPERATION_LIMIT_EXCEEDED', `${name} over SSE`);
@@ -275,6 +285,14 @@ describe('operation limits on a real gateway', () => {
       ws.close();
       // The manifest's own body, sent in full, runs.
       assert.deepEqual((await post({ query: TRUSTED }, requiredUrl)).data, expected);
+      // A trusted document named by id is admitted with the request's own variables.
+      const sized = { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(TRUSTED_SIZED) } } };
+      assert.deepEqual((await post({ ...sized, variables: { n: 1 } }, requiredUrl)).data, { customers: [{ id: 'c1' }] });
+      assert.equal(codeOf(await post({ ...sized, variables: { n: 1_000_000 } }, requiredUrl)), 'OPERATION_LIMIT_EXCEEDED');
+      assert.equal(
+        codeOf(await get({ extensions: JSON.stringify(sized.extensions), variables: JSON.stringify({ n: 1_000_000 }) })),
+        'OPERATION_LIMIT_EXCEEDED',
+      );
     },
   );
 
@@ -290,5 +308,37 @@ describe('operation limits on a real gateway', () => {
     const bigHash = { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(big) } } };
     assert.equal(codeOf(await post({ query: big, ...bigHash })), 'OPERATION_LIMIT_EXCEEDED');
     assert.equal(codeOf(await post(bigHash)), 'PERSISTED_QUERY_NOT_FOUND');
+  });
+
+  test(
+    'APQ: a hash sent alone is admitted again with its own variables and operationName, over POST and GET',
+    { timeout: 60_000 },
+    async () => {
+      const apq = (query: string) => ({ persistedQuery: { version: 1, sha256Hash: sha256(query) } });
+      const sized = `query Q($n: Int) { customers(first: $n) { id } } # ${Date.now()}`;
+      assert.deepEqual((await post({ query: sized, extensions: apq(sized), variables: { n: 1 } })).data, { customers: [{ id: 'c1' }] });
+      assert.deepEqual((await post({ extensions: apq(sized), variables: { n: 1 } })).data, { customers: [{ id: 'c1' }] });
+      const huge = { n: 1_000_000 };
+      const refusedPost = await post({ extensions: apq(sized), variables: huge });
+      assert.deepEqual([refusedPost.status, codeOf(refusedPost)], [400, 'OPERATION_LIMIT_EXCEEDED']);
+      const refusedGet = await get({ extensions: JSON.stringify(apq(sized)), variables: JSON.stringify(huge) });
+      assert.deepEqual([refusedGet.status, codeOf(refusedGet)], [400, 'OPERATION_LIMIT_EXCEEDED']);
+      const two = `query A { customers(first: 1) { id } } query B { ${'__typename '.repeat(25)}} # ${Date.now()}`;
+      assert.deepEqual((await post({ query: two, extensions: apq(two), operationName: 'A' })).data, { customers: [{ id: 'c1' }] });
+      const b = await post({ extensions: apq(two), operationName: 'B' });
+      assert.deepEqual([b.status, codeOf(b)], [400, 'OPERATION_LIMIT_EXCEEDED']);
+      const bGet = await get({ extensions: JSON.stringify(apq(two)), operationName: 'B' });
+      assert.deepEqual([bGet.status, codeOf(bGet)], [400, 'OPERATION_LIMIT_EXCEEDED']);
+    },
+  );
+
+  test('a GET with more than 1,000 query parameters is admitted as Apollo Server reads it', { timeout: 60_000 }, async () => {
+    const over = `{ ${'__typename '.repeat(25)}}`;
+    const padding = Array.from({ length: 1_000 }, (_, i) => `a${i}=`).join('&');
+    const response = await fetch(`${base}/graphql?${padding}&${new URLSearchParams({ query: over })}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    const answer = { status: response.status, ...((await response.json()) as object) } as Answer;
+    assert.deepEqual([answer.status, codeOf(answer)], [400, 'OPERATION_LIMIT_EXCEEDED']);
   });
 });

@@ -4,18 +4,20 @@
  * document (OverlappingFieldsCanBeMerged on thousands of aliases; the planner on a fragment bomb),
  * so nothing reaches them that admission has not bounded, in time linear in the document:
  *
- * 1. the document is found: the query sent, or the trusted document its id names;
+ * 1. the document is found: the query sent, the trusted document its id names, or the query an APQ
+ *    hash sent alone names (registered-queries.ts), admitted again with this request's variables;
  * 2. with trusted documents required, a body that is not in the manifest is refused;
  * 3. its size in bytes is checked before it is parsed, and the parser stops at MAX_TOKENS;
- * 4. one pass (measure.ts) measures depth, aliases, root fields, directives and cost, each checked
- *    against its setting.
+ * 4. one pass (measure.ts) measures depth, aliases, root fields, fields (fragments expanded),
+ *    directives and cost, each checked against its setting.
  *
  * graphql-armor's rules are not used for 3 and 4: see the README ("Operation limits") for why.
  */
 import { buildSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import { readCostModel, type CostModel } from './cost-model.ts';
-import { FragmentCycle, measureOperation, NoOperation, type Measures } from './measure.ts';
+import { FragmentCycle, measureOperation, NoOperation, SlicingArgumentRequired, type Measures } from './measure.ts';
+import { RegisteredQueries } from './registered-queries.ts';
 import type { TrustedDocuments } from './trusted-documents.ts';
 
 export interface OperationLimits {
@@ -23,6 +25,8 @@ export interface OperationLimits {
   depth: number;
   aliases: number;
   rootFields: number;
+  /** Field selections with fragments expanded where they are spread (Apollo Router's `max_height`). */
+  fields: number;
   directives: number;
   tokens: number;
   documentBytes: number;
@@ -56,7 +60,7 @@ export interface RequestParams {
 export type Admitted =
   /** The document to run; parsed when the limits were checked. */
   | { query: string; document: DocumentNode | undefined }
-  /** Only a hash that is not in the manifest: Apollo Server's automatic persisted queries answer it. */
+  /** No query: Apollo Server refuses it (or, with OPERATION_LIMITS=false, answers a hash alone from its APQ cache). */
   | { query: undefined; document: undefined };
 
 type LimitName = Exclude<keyof OperationLimits, 'defaultListSize'>;
@@ -65,6 +69,7 @@ const SETTING: Record<LimitName, string> = {
   depth: 'MAX_DEPTH',
   aliases: 'MAX_ALIASES',
   rootFields: 'MAX_ROOT_FIELDS',
+  fields: 'MAX_FIELDS',
   directives: 'MAX_DIRECTIVES',
   tokens: 'MAX_TOKENS',
   documentBytes: 'MAX_DOCUMENT_BYTES',
@@ -91,11 +96,19 @@ function documentIdOf(params: RequestParams): string | undefined {
   return typeof params.documentId === 'string' ? params.documentId : undefined;
 }
 
-const MEASURED: readonly (keyof Measures)[] = ['depth', 'aliases', 'rootFields', 'directives', 'cost'];
+/** The APQ hash a request carries (`extensions.persistedQuery`, version 1): another version is Apollo Server's to refuse. */
+function apqHashOf(params: RequestParams): string | undefined {
+  const persisted = record(record(params.extensions)['persistedQuery']);
+  return persisted['version'] === 1 && typeof persisted['sha256Hash'] === 'string' ? persisted['sha256Hash'] : undefined;
+}
+
+const MEASURED: readonly (keyof Measures)[] = ['depth', 'aliases', 'rootFields', 'fields', 'directives', 'cost'];
 
 export class Admission {
   readonly options: AdmissionOptions;
   private readonly model: CostModel;
+  /** APQ's registered queries, for hashes sent alone (registered-queries.ts). */
+  private readonly registered = new RegisteredQueries();
 
   constructor(options: AdmissionOptions) {
     this.options = options;
@@ -104,21 +117,27 @@ export class Admission {
 
   /** Finds the document, then checks it. Throws the refusal (an InterchangeError, or a syntax error). */
   admit(params: RequestParams): Admitted {
-    const { trusted, trustedRequired } = this.options;
-    let query = typeof params.query === 'string' && params.query !== '' ? params.query : undefined;
+    const { trusted, trustedRequired, enabled } = this.options;
+    const sent = typeof params.query === 'string' && params.query !== '' ? params.query : undefined;
+    const hash = apqHashOf(params);
+    let query = sent;
     if (query === undefined) {
       const id = documentIdOf(params);
       query = id === undefined ? undefined : trusted?.body(id);
       if (query === undefined) {
         if (trustedRequired) throw notInList();
-        return { query: undefined, document: undefined };
+        // Without limits Apollo Server's APQ answers a hash alone; with them, the query admission registered.
+        if (!enabled || hash === undefined) return { query: undefined, document: undefined };
+        query = this.registered.query(hash);
       }
     } else if (trustedRequired && !trusted?.has(query)) {
       throw notInList();
     }
-    if (!this.options.enabled) return { query, document: undefined };
+    if (!enabled) return { query, document: undefined };
     const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
-    return { query, document: this.check(query, record(params.variables), operationName) };
+    const document = this.check(query, record(params.variables), operationName);
+    if (sent !== undefined && hash !== undefined) this.registered.register(hash, sent);
+    return { query, document };
   }
 
   /** The admitted document, parsed (for transports that run it themselves). */
@@ -145,14 +164,16 @@ export class Admission {
         operationName,
       });
     } catch (err) {
-      if (err instanceof FragmentCycle || err instanceof NoOperation) throw new InterchangeError(ErrorCode.BAD_REQUEST, err.message);
+      if (err instanceof FragmentCycle || err instanceof NoOperation || err instanceof SlicingArgumentRequired)
+        throw new InterchangeError(ErrorCode.BAD_REQUEST, err.message);
       // Only a chain of fragments spreading each other thousands deep gets here (MAX_TOKENS bounds it by default).
       if (err instanceof RangeError)
         throw new InterchangeError(ErrorCode.BAD_REQUEST, 'the document nests fragments too deeply to be read');
       throw err;
     }
     for (const limit of MEASURED) {
-      if (measured[limit] > limits[limit]) throw overLimit(limit, limits[limit], measured[limit]);
+      // Not `>`: a measure that overflowed to NaN (Infinity × 0) is over every limit.
+      if (!(measured[limit] <= limits[limit])) throw overLimit(limit, limits[limit], measured[limit]);
     }
     return document;
   }

@@ -10,19 +10,29 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Response as SseResponse } from 'graphql-sse';
 import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import { type Admission, type RequestParams } from './admission.ts';
+import { PersistedQueryNotFound } from './registered-queries.ts';
 
 /** A refusal answered as JSON: the error as it is (an InterchangeError's code in its extensions). */
 const errorBody = (error: GraphQLError) => JSON.stringify({ errors: [error.toJSON()] });
 
-/** What GET requests carry in the query string: `variables` and `extensions` are JSON text. */
-function paramsOfGet(query: Record<string, unknown>): RequestParams | undefined {
-  const json = (text: unknown) => (typeof text === 'string' ? JSON.parse(text) : text);
+/**
+ * What a GET request carries in its query string, read as Apollo Server reads it (URLSearchParams
+ * on the raw URL; a parameter given twice is Apollo Server's to refuse), not from Express's parsed
+ * `req.query`, which stops at 1,000 parameters: `variables` and `extensions` are JSON text.
+ */
+function paramsOfGet(url: string): RequestParams | undefined {
+  const search = new URL(url, 'http://localhost').searchParams;
+  const once = (name: string) => {
+    const values = search.getAll(name);
+    return values.length === 1 ? values[0] : undefined;
+  };
+  const json = (text: string | undefined) => (text === undefined ? undefined : (JSON.parse(text) as unknown));
   try {
     return {
-      query: query['query'],
-      operationName: query['operationName'],
-      variables: json(query['variables']),
-      extensions: json(query['extensions']),
+      query: once('query'),
+      operationName: once('operationName'),
+      variables: json(once('variables')),
+      extensions: json(once('extensions')),
     };
   } catch {
     return undefined; // Apollo Server answers malformed JSON itself
@@ -31,15 +41,15 @@ function paramsOfGet(query: Record<string, unknown>): RequestParams | undefined 
 
 /**
  * Express middleware between the body parser and Apollo Server: refuses with 400 what admission
- * refuses, and hands Apollo Server the body of a trusted document named only by its id. A request
- * with only a hash not in the manifest goes on to Apollo Server's automatic persisted queries: the
- * query it registered was admitted when it was registered. `admission` is the served supergraph's.
+ * refuses, and hands Apollo Server the document admission found when the request named it by id
+ * (a trusted document, or an APQ hash sent alone); an unknown APQ hash gets Apollo Server's own
+ * answer, PERSISTED_QUERY_NOT_FOUND with status 200. `admission` is the served supergraph's.
  */
 export function admissionMiddleware(admission: () => Admission): RequestHandler {
   return (req, res, next) => {
     const get = req.method === 'GET';
     const body: unknown = req.body;
-    const params = get ? paramsOfGet(req.query as Record<string, unknown>) : (body as RequestParams | undefined);
+    const params = get ? paramsOfGet(req.url) : (body as RequestParams | undefined);
     // Batches and non-objects are Apollo Server's to refuse.
     if (!params || typeof params !== 'object' || Array.isArray(params)) return next();
     let admitted;
@@ -47,7 +57,12 @@ export function admissionMiddleware(admission: () => Admission): RequestHandler 
       admitted = admission().admit(params);
     } catch (err) {
       if (!(err instanceof GraphQLError)) return next(err);
-      res.status(400).type('application/json').send(errorBody(err));
+      const notFound = err instanceof PersistedQueryNotFound;
+      if (notFound) res.set('cache-control', 'private, no-cache, must-revalidate');
+      res
+        .status(notFound ? 200 : 400)
+        .type('application/json')
+        .send(errorBody(err));
       return;
     }
     if (admitted.query !== undefined && admitted.query !== params.query) {
