@@ -85,7 +85,7 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /**
    * The operation exceeds one of the gateway's operation limits before it is planned:
-   * `extensions.limit` names it (depth, aliases, rootFields, directives, tokens, documentBytes,
+   * `extensions.limit` names it (depth, aliases, rootFields, directives, tokens, documentBytes, fields,
    * cost), `extensions.max` its setting. Make the operation smaller.
    */
   OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
