@@ -6,6 +6,7 @@
  * loopback address).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolClient, closeAll, type NextPayload } from '../subscriptions/support.ts';
 import { waitFor } from '../support/wait.ts';
@@ -59,6 +60,41 @@ describe('per-client rates', () => {
       assert.equal(await gateway.refusals('operationRate'), refusedBefore + 1);
     },
   );
+
+  test(
+    'only /graphql answers GraphQL over HTTP: with the rate spent, paths below it get 404 NOT_FOUND, /graphql/ gets 429',
+    TEST,
+    async () => {
+      for (let i = 0; i < ALLOWED; i++) assert.equal((await postQuery(gateway, '127.0.0.8')).status, 200);
+      for (const path of ['/graphql/x', '/graphql//', '/graphql/x?query=%7Bping%7D']) {
+        const method = path.includes('?') ? 'GET' : 'POST';
+        const answer = await send(`${gateway.baseUrl}${path}`, {
+          from: '127.0.0.8',
+          method,
+          headers: { 'apollo-require-preflight': 'true' },
+          ...(method === 'POST' && { body: { query: '{ ping }' } }),
+        });
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().errors?.[0]?.extensions?.['code'], 'NOT_FOUND');
+      }
+      const slash = await send(`${gateway.baseUrl}/graphql/`, { from: '127.0.0.8', body: { query: '{ ping }' } });
+      assert.equal(slash.status, 429, slash.text);
+    },
+  );
+
+  test('a GET carrying only extensions (a persisted query hash, no query) is charged', TEST, async () => {
+    const hash = createHash('sha256').update('{ ping }').digest('hex');
+    const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
+    const get = () =>
+      send(`${gateway.baseUrl}/graphql?extensions=${extensions}`, { from: '127.0.0.9', headers: { 'apollo-require-preflight': 'true' } });
+    for (let i = 0; i < ALLOWED; i++) {
+      const answer = await get();
+      assert.notEqual(answer.status, 429, answer.text);
+    }
+    const over = await get();
+    assert.equal(over.status, 429, over.text);
+    assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+  });
 
   test('over WebSocket: the operation over the rate gets RATE_LIMITED and the socket stays open', TEST, async (t) => {
     const client = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.4' });

@@ -9,8 +9,9 @@ import { wantsEventStream } from './sse.ts';
 /** 429 RATE_LIMITED with `Retry-After` for a client over its operation rate, before the body is read; anything else goes on. */
 export function operationRateLimit(rate: ClientRate, refusals: Refusals): RequestHandler {
   return async (req, res, next) => {
-    // A GET without a query is no operation (the playground page, for one).
-    if (req.method === 'GET' && req.query['query'] === undefined) return next();
+    // A GET with neither a query nor extensions (a persisted query's hash, a trusted document's id)
+    // is no operation: the playground page, for one.
+    if (req.method === 'GET' && req.query['query'] === undefined && req.query['extensions'] === undefined) return next();
     // GraphQL over SSE at the GraphQL path: the SSE binding charges it (edge/sse.ts).
     if (wantsEventStream(req)) return next();
     const retryAfterMs = await rate.take(httpClient(req, res));
