@@ -70,6 +70,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const tokens = createTokenVerifier({
     jwksUrl: config.JWKS_URL,
     jwksFile: config.JWKS_FILE,
+    jwksTimeoutMs: config.JWKS_TIMEOUT_MS,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     log,
