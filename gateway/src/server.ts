@@ -218,10 +218,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
     beforeGraphQL: [admissionMiddleware(() => generation.admission)],
     routes: (app) => {
-      // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read,
-      // and the edge's rates count the verified client.
-      app.use(GRAPHQL_PATH, authenticateRequests(tokens));
-      edge.routes(app, SSE_PATH);
+      // Before /graphql and /graphql/stream alike: CORS, then a bad token is refused before the
+      // operation is read, and the edge's rates count the verified client.
+      edge.routes(app, SSE_PATH, authenticateRequests(tokens));
       // graphql-sse takes the context from `onSubscribe` when it returns the execution arguments.
       const sseContext = (
         req: { raw: express.Request; context: { res: express.Response } },

@@ -15,6 +15,8 @@ import { TICKS, postQuery, send, startEdgeGateway, startTicksSubgraph, type Edge
 const TEST = { timeout: 120_000 };
 /** Operations (and events) each client may have at once: one every ten minutes plus a burst of two. */
 const ALLOWED = 3;
+/** A proxy in front of the gateway: its X-Forwarded-For is believed. */
+const PROXY = '127.0.0.20';
 const errorOf = (payload: unknown) => (payload as NextPayload).errors?.[0];
 
 describe('per-client rates', () => {
@@ -28,6 +30,7 @@ describe('per-client rates', () => {
       RATE_LIMIT_BURST: '2',
       SUBSCRIPTION_EVENTS_PER_SECOND: String(1 / 600),
       SUBSCRIPTION_EVENTS_BURST: '2',
+      TRUSTED_PROXIES: `${PROXY}, 10.0.0.0/8`,
     });
   }, TEST);
   after(async () => {
@@ -94,6 +97,41 @@ describe('per-client rates', () => {
     const over = await get();
     assert.equal(over.status, 429, over.text);
     assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+  });
+
+  test(
+    'requests refused for a bad token are charged to their address: past the rate they get 429 RATE_LIMITED before the token is checked',
+    TEST,
+    async () => {
+      const bad = (from: string) =>
+        send(`${gateway.baseUrl}/graphql`, { from, headers: { authorization: 'Bearer not.a.jwt' }, body: { query: '{ ping }' } });
+      for (let i = 0; i < ALLOWED; i++) assert.equal((await bad('127.0.0.10')).status, 401);
+      const over = await bad('127.0.0.10');
+      assert.equal(over.status, 429, over.text);
+      assert.ok(Number(over.headers['retry-after']) >= 1);
+      assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+      assert.equal((await bad('127.0.0.11')).status, 401, 'another address is not affected');
+      assert.equal((await postQuery(gateway, '127.0.0.10')).status, 200, 'the address may still call without a token');
+    },
+  );
+
+  /** A query from `from` saying, in X-Forwarded-For, that it comes from `client`. */
+  const via = (from: string, client: string) =>
+    send(`${gateway.baseUrl}/graphql`, { from, headers: { 'x-forwarded-for': client }, body: { query: '{ ping }' } });
+
+  test('behind a trusted proxy each X-Forwarded-For address is its own client; from anyone else the header is ignored', TEST, async () => {
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via(PROXY, '203.0.113.1')).status, 200);
+    assert.equal((await via(PROXY, '203.0.113.1')).status, 429);
+    assert.equal((await via(PROXY, '203.0.113.2')).status, 200, 'another client behind the proxy');
+    // Not a trusted proxy: the socket's address is the client, whatever the header says.
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via('127.0.0.21', `198.51.100.${i}`)).status, 200);
+    assert.equal((await via('127.0.0.21', '198.51.100.99')).status, 429);
+  });
+
+  test('IPv6 clients count by their /64', TEST, async () => {
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via(PROXY, `2001:db8:1:2::${i}`)).status, 200);
+    assert.equal((await via(PROXY, '2001:db8:1:2:ffff::9')).status, 429, 'another address of the same /64');
+    assert.equal((await via(PROXY, '2001:db8:1:3::1')).status, 200, 'another /64');
   });
 
   test('over WebSocket: the operation over the rate gets RATE_LIMITED and the socket stays open', TEST, async (t) => {
