@@ -17,7 +17,10 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** A backend service did not answer within its timeout (REST) or deadline (gRPC). Safe to retry. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  /** A backend service could not be reached, or its circuit breaker is open. Safe to retry later. */
+  /**
+   * A backend service could not be reached, or its circuit breaker is open; or the identity
+   * provider's keys could not be fetched to verify a token (HTTP 503). Safe to retry later.
+   */
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** Too many calls to a backend service are in flight already (bulkhead full). Retry later. */
   UPSTREAM_OVERLOADED: 'UPSTREAM_OVERLOADED',
@@ -74,7 +77,7 @@ export const ErrorCode = {
   SUBSCRIPTION_SCHEMA_RELOAD: 'SUBSCRIPTION_SCHEMA_RELOAD',
   /**
    * The request carries a token that is not valid (bad signature, expired, wrong issuer or
-   * audience, unknown key), or a subgraph got a request without the gateway's valid identity
+   * audience, unknown key, no subject), or a subgraph got a request without the gateway's valid identity
    * signature. HTTP 401; WebSocket close 4401. Get a new token.
    */
   UNAUTHENTICATED: 'UNAUTHENTICATED',

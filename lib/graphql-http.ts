@@ -6,7 +6,7 @@
  * name files, internal URLs and load that clients have no business seeing. Stopping drains
  * in-flight requests.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
@@ -148,18 +148,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   const { log, apollo: apolloOptions, edge } = options;
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(
-    {
-      // Node answers a client still sending its headers (or its request) after these with 408 and
-      // closes the connection; it looks every `connectionsCheckingInterval`, 30 s unless told.
-      // Node would answer a missing Host itself, with a bare 400: `hostRequired` answers it coded.
-      requireHostHeader: false,
-      headersTimeout: edge.headersTimeoutMs,
-      requestTimeout: edge.requestTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(edge.headersTimeoutMs / 4))),
-    },
-    app,
-  );
+  const httpServer = createServer(slowClientTimeouts(edge), app);
   const apollo = new ApolloServer<Ctx>({
     ...apolloOptions,
     // lib/lifecycle.ts owns signal handling for the whole process.
@@ -177,7 +166,9 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     res.status(ready ? 200 : 503).json({ ready });
   });
   options.routes?.(app, apollo);
-  app.use(
+  // At `/graphql` exactly (and `/graphql/`): Apollo Server would answer any path below it as well,
+  // where the middleware mounted for `/graphql` (the gateway's operation rate) does not run.
+  app.all(
     GRAPHQL_PATH,
     express.json({ limit: options.bodyLimitBytes }),
     bodyErrors,
@@ -189,7 +180,7 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
   answerClientErrors(httpServer);
 
   const ops = opsApp(options);
-  const opsServer = createServer(ops);
+  const opsServer = createServer(slowClientTimeouts(edge), ops);
   answerClientErrors(opsServer);
   const port = await listen(httpServer, options.port, options.host);
   const opsPort = await listen(opsServer, edge.opsPort, edge.opsHost).catch(async (err: unknown) => {
@@ -207,6 +198,21 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     apollo,
     // Stop accepting and drain in-flight requests first, then release the server's resources.
     stop: () => (stopped ??= Promise.all([closeServer(httpServer), closeServer(opsServer)]).then(() => apollo.stop())),
+  };
+}
+
+/**
+ * Node answers a client still sending its headers (or its request) after these with 408 and closes
+ * the connection; it looks every `connectionsCheckingInterval`, 30 s unless told. The same on the
+ * client port and the ops listener. Node would answer a missing Host itself, with a bare 400:
+ * `hostRequired` answers it coded.
+ */
+function slowClientTimeouts(edge: EdgeOptions): ServerOptions {
+  return {
+    requireHostHeader: false,
+    headersTimeout: edge.headersTimeoutMs,
+    requestTimeout: edge.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(edge.headersTimeoutMs / 4))),
   };
 }
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_DATA_DIR, listenFlags, loadConfig, setting, withFlags, type Settings } from '../../lib/config.ts';
 import { authSettings, checkAuthSettings } from './auth/settings.ts';
 import { edgeSettings } from '../../lib/edge.ts';
+import { validProxies } from './edge/client.ts';
 
 /** A comma-separated list, trimmed, empty items dropped. */
 const commaList = z
@@ -203,6 +204,14 @@ export const gatewaySettings = z.object({
   ALLOWED_ORIGINS: commaList,
   /** Origins CORS allows on /graphql and /graphql/stream (comma-separated, `*` for any); empty: CORS off. */
   CORS_ORIGINS: commaList,
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (addresses, CIDR ranges, or `loopback`,
+   * `linklocal`, `uniquelocal`; comma-separated); empty: the client is the socket's address.
+   */
+  TRUSTED_PROXIES: commaList.refine(
+    (list) => validProxies(list),
+    'must be IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated',
+  ),
   ...edgeSettings,
   /**
    * Production: no introspection, no "Did you mean" suggestions, no playground, and subgraph error

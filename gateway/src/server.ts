@@ -70,6 +70,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const tokens = createTokenVerifier({
     jwksUrl: config.JWKS_URL,
     jwksFile: config.JWKS_FILE,
+    jwksTimeoutMs: config.JWKS_TIMEOUT_MS,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     log,
@@ -217,10 +218,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
     beforeGraphQL: [admissionMiddleware(() => generation.admission)],
     routes: (app) => {
-      // Before /graphql and /graphql/stream alike: a bad token is refused before the operation is read,
-      // and the edge's rates count the verified client.
-      app.use(GRAPHQL_PATH, authenticateRequests(tokens));
-      edge.routes(app, SSE_PATH);
+      // Before /graphql and /graphql/stream alike: CORS, then a bad token is refused before the
+      // operation is read, and the edge's rates count the verified client.
+      edge.routes(app, SSE_PATH, authenticateRequests(tokens));
       // graphql-sse takes the context from `onSubscribe` when it returns the execution arguments.
       const sseContext = (
         req: { raw: express.Request; context: { res: express.Response } },

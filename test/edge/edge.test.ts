@@ -134,9 +134,11 @@ describe('the edge of a gateway (small limits and timeouts)', () => {
     },
   );
 
-  test('a client that trickles its headers is cut with 408', EDGE_TEST, async () => {
-    const answer = await raw(gateway.ports.http, 'POST /graphql HTTP/1.1\r\nHost: x\r\n', 'X-Slow: y\r\n');
-    assert.match(answer, /^HTTP\/1\.1 408 /);
+  test('a client that trickles its headers is cut with 408, on the client port and the ops listener alike', EDGE_TEST, async () => {
+    for (const port of [gateway.ports.http, gateway.ports.ops]) {
+      const answer = await raw(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: y\r\n');
+      assert.match(answer, /^HTTP\/1\.1 408 /, `port ${port}`);
+    }
   });
 
   test('a client that trickles its body is cut with 408', EDGE_TEST, async () => {

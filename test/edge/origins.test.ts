@@ -95,4 +95,21 @@ describe('origins and CORS', () => {
     assert.equal(query.status, 200);
     assert.equal(query.headers['access-control-allow-origin'], APP);
   });
+
+  test(
+    'a bad token from an allowed origin gets 401 UNAUTHENTICATED that the page can read (with Access-Control-Allow-Origin)',
+    TEST,
+    async () => {
+      for (const path of ['/graphql', '/graphql/stream']) {
+        const refused = await send(`${configured.baseUrl}${path}`, {
+          from: '127.0.0.1',
+          headers: { origin: APP, authorization: 'Bearer not.a.jwt', accept: 'application/json, text/event-stream' },
+          body: { query: '{ ping }' },
+        });
+        assert.equal(refused.status, 401, `${path}: ${refused.text}`);
+        assert.equal(refused.headers['access-control-allow-origin'], APP, path);
+        assert.equal(refused.json().errors?.[0]?.extensions?.['code'], 'UNAUTHENTICATED', path);
+      }
+    },
+  );
 });

@@ -6,6 +6,7 @@
  * loopback address).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolClient, closeAll, type NextPayload } from '../subscriptions/support.ts';
 import { waitFor } from '../support/wait.ts';
@@ -14,6 +15,8 @@ import { TICKS, postQuery, send, startEdgeGateway, startTicksSubgraph, type Edge
 const TEST = { timeout: 120_000 };
 /** Operations (and events) each client may have at once: one every ten minutes plus a burst of two. */
 const ALLOWED = 3;
+/** A proxy in front of the gateway: its X-Forwarded-For is believed. */
+const PROXY = '127.0.0.20';
 const errorOf = (payload: unknown) => (payload as NextPayload).errors?.[0];
 
 describe('per-client rates', () => {
@@ -27,6 +30,7 @@ describe('per-client rates', () => {
       RATE_LIMIT_BURST: '2',
       SUBSCRIPTION_EVENTS_PER_SECOND: String(1 / 600),
       SUBSCRIPTION_EVENTS_BURST: '2',
+      TRUSTED_PROXIES: `${PROXY}, 10.0.0.0/8`,
     });
   }, TEST);
   after(async () => {
@@ -59,6 +63,76 @@ describe('per-client rates', () => {
       assert.equal(await gateway.refusals('operationRate'), refusedBefore + 1);
     },
   );
+
+  test(
+    'only /graphql answers GraphQL over HTTP: with the rate spent, paths below it get 404 NOT_FOUND, /graphql/ gets 429',
+    TEST,
+    async () => {
+      for (let i = 0; i < ALLOWED; i++) assert.equal((await postQuery(gateway, '127.0.0.8')).status, 200);
+      for (const path of ['/graphql/x', '/graphql//', '/graphql/x?query=%7Bping%7D']) {
+        const method = path.includes('?') ? 'GET' : 'POST';
+        const answer = await send(`${gateway.baseUrl}${path}`, {
+          from: '127.0.0.8',
+          method,
+          headers: { 'apollo-require-preflight': 'true' },
+          ...(method === 'POST' && { body: { query: '{ ping }' } }),
+        });
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().errors?.[0]?.extensions?.['code'], 'NOT_FOUND');
+      }
+      const slash = await send(`${gateway.baseUrl}/graphql/`, { from: '127.0.0.8', body: { query: '{ ping }' } });
+      assert.equal(slash.status, 429, slash.text);
+    },
+  );
+
+  test('a GET carrying only extensions (a persisted query hash, no query) is charged', TEST, async () => {
+    const hash = createHash('sha256').update('{ ping }').digest('hex');
+    const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
+    const get = () =>
+      send(`${gateway.baseUrl}/graphql?extensions=${extensions}`, { from: '127.0.0.9', headers: { 'apollo-require-preflight': 'true' } });
+    for (let i = 0; i < ALLOWED; i++) {
+      const answer = await get();
+      assert.notEqual(answer.status, 429, answer.text);
+    }
+    const over = await get();
+    assert.equal(over.status, 429, over.text);
+    assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+  });
+
+  test(
+    'requests refused for a bad token are charged to their address: past the rate they get 429 RATE_LIMITED before the token is checked',
+    TEST,
+    async () => {
+      const bad = (from: string) =>
+        send(`${gateway.baseUrl}/graphql`, { from, headers: { authorization: 'Bearer not.a.jwt' }, body: { query: '{ ping }' } });
+      for (let i = 0; i < ALLOWED; i++) assert.equal((await bad('127.0.0.10')).status, 401);
+      const over = await bad('127.0.0.10');
+      assert.equal(over.status, 429, over.text);
+      assert.ok(Number(over.headers['retry-after']) >= 1);
+      assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+      assert.equal((await bad('127.0.0.11')).status, 401, 'another address is not affected');
+      assert.equal((await postQuery(gateway, '127.0.0.10')).status, 200, 'the address may still call without a token');
+    },
+  );
+
+  /** A query from `from` saying, in X-Forwarded-For, that it comes from `client`. */
+  const via = (from: string, client: string) =>
+    send(`${gateway.baseUrl}/graphql`, { from, headers: { 'x-forwarded-for': client }, body: { query: '{ ping }' } });
+
+  test('behind a trusted proxy each X-Forwarded-For address is its own client; from anyone else the header is ignored', TEST, async () => {
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via(PROXY, '203.0.113.1')).status, 200);
+    assert.equal((await via(PROXY, '203.0.113.1')).status, 429);
+    assert.equal((await via(PROXY, '203.0.113.2')).status, 200, 'another client behind the proxy');
+    // Not a trusted proxy: the socket's address is the client, whatever the header says.
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via('127.0.0.21', `198.51.100.${i}`)).status, 200);
+    assert.equal((await via('127.0.0.21', '198.51.100.99')).status, 429);
+  });
+
+  test('IPv6 clients count by their /64', TEST, async () => {
+    for (let i = 0; i < ALLOWED; i++) assert.equal((await via(PROXY, `2001:db8:1:2::${i}`)).status, 200);
+    assert.equal((await via(PROXY, '2001:db8:1:2:ffff::9')).status, 429, 'another address of the same /64');
+    assert.equal((await via(PROXY, '2001:db8:1:3::1')).status, 200, 'another /64');
+  });
 
   test('over WebSocket: the operation over the rate gets RATE_LIMITED and the socket stays open', TEST, async (t) => {
     const client = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.4' });

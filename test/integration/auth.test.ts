@@ -48,6 +48,15 @@ describe('identity at the gateway and the subgraphs', () => {
         [await sign(other.privateKey, devKey.kid!), 'bad signature'],
         [await sign(other.privateKey, (await exportJWK(other.publicKey)).x!.slice(0, 8)), 'unknown key'],
         ['not.a.jwt', 'malformed'],
+        [
+          await new SignJWT({ customer_id: 'c1' })
+            .setProtectedHeader({ alg: 'ES256', kid: devKey.kid! })
+            .setIssuer(DEV_ISSUER)
+            .setAudience(DEV_AUDIENCE)
+            .setExpirationTime('5m')
+            .sign(real),
+          'no "sub" claim',
+        ],
       );
     },
     { timeout: 120_000 },

@@ -19,6 +19,8 @@ export const authSettings = {
     .url()
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /** Time a fetch of JWKS_URL may take before the keys count as unavailable (503 UPSTREAM_UNAVAILABLE), in ms. */
+  JWKS_TIMEOUT_MS: setting.millis(5_000),
   /** A JWKS file with the signing keys, read at start (instead of JWKS_URL). */
   JWKS_FILE: optionalText.transform((p) => (p ? resolve(p) : undefined)),
   /** The `iss` every token must carry; required with JWKS_URL or JWKS_FILE. */

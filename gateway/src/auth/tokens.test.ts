@@ -1,15 +1,16 @@
 /**
- * Token verification with jose, against a JWKS file and against a JWKS URL served by a local HTTP
- * server whose keys rotate.
+ * Token verification with jose, against a JWKS file, against a JWKS URL served by a local HTTP
+ * server whose keys rotate, and against one that fails in each way a provider can.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { pino } from 'pino';
 import { InterchangeError } from '../../../lib/errors.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { createTokenVerifier, type TokenVerifier } from './tokens.ts';
@@ -84,6 +85,7 @@ describe('token verification with a JWKS file', { timeout: 20_000 }, () => {
     assert.match(await refusal(verifier, await mint(key, {}, { exp: nowS() - 60 })), /expired/);
     const forever = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject('alice')
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .sign(key.privateKey);
@@ -105,6 +107,24 @@ describe('token verification with a JWKS file', { timeout: 20_000 }, () => {
     for (const token of ['not-a-jwt', 'a.b.c', `${(await mint(key)).split('.').slice(0, 2).join('.')}.`]) {
       assert.match(await refusal(verifier, token), /not valid/, token);
     }
+  });
+
+  test('a token without a subject (`sub`), or with an empty one, is refused', async () => {
+    const anonymous = await new SignJWT({ customer_id: 'c1' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime(nowS() + 300)
+      .sign(key.privateKey);
+    assert.match(await refusal(verifier, anonymous), /no "sub" claim/);
+    const empty = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('')
+      .setExpirationTime(nowS() + 300)
+      .sign(key.privateKey);
+    assert.match(await refusal(verifier, empty), /"sub" claim is empty/);
   });
 
   test('without keys every token is refused', async () => {
@@ -153,9 +173,68 @@ describe('token verification with a JWKS URL', { timeout: 20_000 }, () => {
     for (let i = 0; i < 5; i++) assert.match(await refusal(verifier, await mint(await newKey(`made-up-${i}`))), /unknown key/);
     assert.equal(fetches, 1);
   });
+});
 
-  test('keys that cannot be fetched refuse the token without saying more than that', async () => {
-    const verifier = createTokenVerifier({ jwksUrl: 'http://127.0.0.1:1/jwks.json', issuer: ISSUER, audience: AUDIENCE, log });
-    assert.match(await refusal(verifier, await mint(await newKey('k'))), /keys are unavailable/);
+describe('token verification when the JWKS URL fails', { timeout: 20_000 }, () => {
+  /** What the provider's JWKS endpoint does now. */
+  let answer: (res: ServerResponse) => void = () => {};
+  const hanging = new Set<ServerResponse>();
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    server = createServer((_req, res) => answer(res));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+  });
+  after(async () => {
+    for (const res of hanging) res.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** A verifier on the failing URL, logging at warn into `warnings`. */
+  const failing = (warnings: Record<string, unknown>[]) =>
+    createTokenVerifier({
+      jwksUrl: url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksTimeoutMs: 200,
+      log: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) }),
+    });
+
+  const unavailable = async (verifier: TokenVerifier) => {
+    const result = await verifier.verify(await mint(await newKey('k')));
+    assert.ok(result instanceof InterchangeError, `accepted: ${JSON.stringify(result)}`);
+    assert.equal(result.code, 'UPSTREAM_UNAVAILABLE', result.message);
+    assert.match(result.message, /keys are unavailable/);
+    assert.doesNotMatch(result.message, /127\.0\.0\.1|jwks\.json/, 'the URL is not shown to the client');
+  };
+
+  const outages: [string, (res: ServerResponse) => void][] = [
+    ['answers 503', (res) => res.writeHead(503).end('down for maintenance')],
+    ['answers HTML', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>')],
+    ['answers JSON that is not a key set', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":7}')],
+    ['does not answer within its timeout', (res) => void hanging.add(res)],
+    ['cannot be reached', (res) => res.socket?.destroy()],
+  ];
+  for (const [what, behaviour] of outages) {
+    test(`a JWKS endpoint that ${what}: UPSTREAM_UNAVAILABLE, not a bad token, and a warning`, async () => {
+      answer = behaviour;
+      const warnings: Record<string, unknown>[] = [];
+      await unavailable(failing(warnings));
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]?.['msg'], 'could not get the keys to verify a token with');
+      assert.equal(warnings[0]?.['jwksUrl'], url);
+    });
+  }
+
+  test('the warning is logged at most once per interval however many tokens fail', async () => {
+    answer = (res) => res.writeHead(503).end();
+    const warnings: Record<string, unknown>[] = [];
+    const verifier = failing(warnings);
+    for (let i = 0; i < 5; i++) await unavailable(verifier);
+    assert.equal(warnings.length, 1);
   });
 });

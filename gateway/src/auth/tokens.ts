@@ -7,10 +7,15 @@
  *
  * Without either, the gateway cannot verify any token and refuses every request that carries one:
  * anonymous requests still work.
+ *
+ * A token must name its subject (`sub`): every limit and rule that is per caller keys on it.
+ * When the JWKS URL cannot give the keys (unreachable, not 200, not a JWKS, slower than its
+ * timeout), the token is not at fault: the answer is UPSTREAM_UNAVAILABLE (HTTP 503), and a warning
+ * is logged, at most once per interval however many requests fail.
  */
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { InterchangeError } from '../../../lib/errors.ts';
+import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import type { Principal } from '../../../lib/auth/principal.ts';
 import { unauthenticated } from '../../../lib/auth/unauthenticated.ts';
 import type { Logger } from '../../../lib/logger.ts';
@@ -27,6 +32,8 @@ export interface TokenVerifierOptions {
   audience?: string | undefined;
   /** Time after a JWKS fetch before an unknown key id may fetch again, in ms. @default 30 000 */
   jwksCooldownMs?: number | undefined;
+  /** Time a JWKS fetch may take before the keys count as unavailable, in ms. @default 5 000 */
+  jwksTimeoutMs?: number | undefined;
   log: Logger;
 }
 
@@ -37,12 +44,18 @@ export interface Verified {
 }
 
 export interface TokenVerifier {
-  /** The token's principal, or the UNAUTHENTICATED error that says what is wrong with it. */
+  /**
+   * The token's principal; or the UNAUTHENTICATED error that says what is wrong with it; or
+   * UPSTREAM_UNAVAILABLE when the keys to verify it with cannot be fetched.
+   */
   verify(token: string): Promise<Verified | InterchangeError>;
 }
 
 /** Clocks of the provider and the gateway differ a little; a token is good this long past `exp`, in seconds. */
 const CLOCK_TOLERANCE_S = 5;
+
+/** Every token that fails for want of keys would log a warning: at most one per this long, with the count of the others. */
+const KEYS_WARNING_INTERVAL_MS = 10_000;
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const keys = keySet(options);
@@ -50,16 +63,29 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (!keys || !issuer || !audience) {
     return { verify: async () => unauthenticated('this gateway has no keys to verify tokens with (set JWKS_URL or JWKS_FILE)') };
   }
+  const warn = throttledWarning(log, KEYS_WARNING_INTERVAL_MS);
   return {
     verify: async (token) => {
       try {
-        const { payload } = await jwtVerify(token, keys, { issuer, audience, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp'] });
-        return { principal: principalFromClaims(payload), expiresAtMs: payload.exp! * 1000 };
+        const { payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience,
+          clockTolerance: CLOCK_TOLERANCE_S,
+          requiredClaims: ['exp', 'sub'],
+        });
+        const principal = principalFromClaims(payload);
+        if (principal.subject === null) return unauthenticated('the token is not valid: its "sub" claim is empty');
+        return { principal, expiresAtMs: payload.exp! * 1000 };
       } catch (err) {
-        if (!(err instanceof errors.JOSEError)) {
-          // The JWKS URL could not be fetched (network, not JSON): the token may well be good.
-          log.warn({ err }, 'could not get the keys to verify a token with');
-          return unauthenticated("the token could not be verified: the identity provider's keys are unavailable");
+        if (err instanceof KeysUnavailable || !(err instanceof errors.JOSEError)) {
+          warn(
+            { err: err instanceof KeysUnavailable ? err.cause : err, jwksUrl: options.jwksUrl },
+            'could not get the keys to verify a token with',
+          );
+          return new InterchangeError(
+            ErrorCode.UPSTREAM_UNAVAILABLE,
+            "the token could not be verified: the identity provider's keys are unavailable; try again later",
+          );
         }
         return unauthenticated(`the token is not valid: ${reasonOf(err)}`);
       }
@@ -67,18 +93,55 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 }
 
+/** The JWKS URL did not give a key set (unreachable, not 200, not JSON or not a JWKS, too slow): no fault of the token. */
+class KeysUnavailable extends Error {}
+
+/** What a key set refuses for the token's sake (no key for its `kid` or `alg`, an algorithm it cannot use); anything else is the fetch failing. */
+const refusesTheToken = (err: unknown) =>
+  err instanceof errors.JWKSNoMatchingKey ||
+  err instanceof errors.JWKSMultipleMatchingKeys ||
+  err instanceof errors.JOSEAlgNotAllowed ||
+  err instanceof errors.JOSENotSupported;
+
 function keySet(options: TokenVerifierOptions): JWTVerifyGetKey | undefined {
   if (options.jwksUrl) {
-    return createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldownMs ?? 30_000 });
+    const remote = createRemoteJWKSet(new URL(options.jwksUrl), {
+      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+    });
+    return async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (err) {
+        throw refusesTheToken(err) ? err : new KeysUnavailable('the JWKS could not be fetched', { cause: err });
+      }
+    };
   }
   if (options.jwksFile) return createLocalJWKSet(JSON.parse(readFileSync(options.jwksFile, 'utf8')) as JSONWebKeySet);
   return undefined;
+}
+
+/** A warning logged at most once per `intervalMs`; the next one says how many were left out. */
+function throttledWarning(log: Logger, intervalMs: number): (details: object, message: string) => void {
+  let lastAt = -Infinity;
+  let leftOut = 0;
+  return (details, message) => {
+    const now = Date.now();
+    if (now - lastAt < intervalMs) {
+      leftOut++;
+      return;
+    }
+    log.warn({ ...details, ...(leftOut > 0 && { leftOut }) }, message);
+    lastAt = now;
+    leftOut = 0;
+  };
 }
 
 /** What to tell the client: which check failed, never a key or the token itself. */
 function reasonOf(err: InstanceType<typeof errors.JOSEError>): string {
   if (err instanceof errors.JWTExpired) return 'it has expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return `it has no "${err.claim}" claim`;
     if (err.claim === 'iss') return 'wrong issuer';
     if (err.claim === 'aud') return 'wrong audience';
     if (err.claim === 'nbf') return 'it is not valid yet';

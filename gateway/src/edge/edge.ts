@@ -4,7 +4,7 @@
  * themselves live in the modules next to this one.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { OperationContext } from 'graphql-sse';
 import type { Registry } from 'prom-client';
 import { GRAPHQL_PATH } from '../../../lib/graphql-http.ts';
@@ -12,7 +12,8 @@ import type { Logger } from '../../../lib/logger.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { SubscriptionEdge } from '../subscriptions/engine.ts';
 import { KeyedCounts } from './counts.ts';
-import { corsFor, operationRateLimit } from './http.ts';
+import { identifyClient, proxyTrust, type ProxyTrust } from './client.ts';
+import { chargedAuthentication, clientAddresses, corsFor, operationRateLimit } from './http.ts';
 import { refusedOrigin } from './origin.ts';
 import { ClientRate } from './rate.ts';
 import { EdgeLimit, errorBody, Refusals } from './refusals.ts';
@@ -39,12 +40,16 @@ export type EdgeConfig = Pick<
   | 'SSE_RESERVATION_TTL_MS'
   | 'ALLOWED_ORIGINS'
   | 'CORS_ORIGINS'
+  | 'TRUSTED_PROXIES'
 >;
 
 export class Edge {
   readonly webSocket: WebSocketEdge;
   private readonly refusals: Refusals;
   private readonly operations: ClientRate;
+  /** Requests refused by authentication, per address: at the operation rate, a bucket of their own. */
+  private readonly refusedTokens: ClientRate;
+  private readonly trust: ProxyTrust;
   private readonly events: ClientRate;
   private readonly upstream: KeyedCounts;
   private readonly config: EdgeConfig;
@@ -55,6 +60,8 @@ export class Edge {
     this.log = log;
     this.refusals = new Refusals(registry);
     this.operations = new ClientRate('operations', config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+    this.refusedTokens = new ClientRate('refused-tokens', config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+    this.trust = proxyTrust(config.TRUSTED_PROXIES);
     this.events = new ClientRate('events', config.SUBSCRIPTION_EVENTS_PER_SECOND, config.SUBSCRIPTION_EVENTS_BURST);
     this.upstream = new KeyedCounts(config.MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT);
     this.webSocket = new WebSocketEdge({
@@ -65,17 +72,28 @@ export class Edge {
     });
   }
 
-  /** CORS on the GraphQL endpoints, and the operation rate on `/graphql`: mounted before them (and after authentication). */
-  routes(app: Express, ssePath: string): void {
+  /**
+   * Everything on `/graphql` and below (`ssePath`) before the operation is read, in this order: the
+   * client's address; CORS (so a browser can read every refusal after it, a 401 included);
+   * `authenticate`, with the requests it refuses charged to their address; the operation rate,
+   * charged to the verified client.
+   */
+  routes(app: Express, ssePath: string, authenticate: RequestHandler): void {
+    app.use(GRAPHQL_PATH, clientAddresses(this.trust));
     const cors = corsFor(this.config.CORS_ORIGINS);
     if (cors) app.use([GRAPHQL_PATH, ssePath], cors);
+    app.use(GRAPHQL_PATH, chargedAuthentication(authenticate, this.refusedTokens, this.refusals));
     const limit = operationRateLimit(this.operations, this.refusals);
     app.post(GRAPHQL_PATH, limit);
     app.get(GRAPHQL_PATH, limit);
   }
 
-  /** The answer to a WebSocket upgrade from an origin that is not allowed (403 ORIGIN_NOT_ALLOWED). */
+  /**
+   * Called for every WebSocket upgrade: finds its client address (TRUSTED_PROXIES), and answers one
+   * from an origin that is not allowed (403 ORIGIN_NOT_ALLOWED).
+   */
   upgrade(request: IncomingMessage): UpgradeRefusal | undefined {
+    identifyClient(request, this.trust);
     const origin = refusedOrigin(request, this.config.ALLOWED_ORIGINS);
     return origin === undefined ? undefined : { status: 403, body: errorBody(this.refusals.originNotAllowed(origin)) };
   }
