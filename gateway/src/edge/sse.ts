@@ -9,7 +9,8 @@
  *   posted to it is returned, so its subscriptions are released upstream);
  * - at most MAX_SSE_RESERVATIONS wait to be streamed and MAX_SSE_STREAMS responses stream at once
  *   (503 CAPACITY_EXCEEDED beyond);
- * - each operation is charged to its client's rate (429 RATE_LIMITED with Retry-After).
+ * - each operation is charged to its client's rate (429 RATE_LIMITED with Retry-After);
+ * - a subscription ends with UNAUTHENTICATED when the token it was sent with expires.
  *
  * The binding to express (lib/graphql-sse.ts) is graphql-sse's express adapter with coded errors;
  * the adapter itself hides the handler this needs to reach reservations.
@@ -22,6 +23,8 @@ import type { RequestContext } from 'graphql-sse/lib/use/express';
 import { sendSse, sseRequest, type SseHandlerOptions } from '../../../lib/graphql-sse.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import type { InterchangeError } from '../../../lib/errors.ts';
+import { requestTokenExpiry } from '../auth/authenticate.ts';
+import { untilTokenExpiry } from '../auth/expiry.ts';
 import { httpClient } from './client.ts';
 import type { ClientRate } from './rate.ts';
 import { EdgeLimit, errorBody, retryAfterSeconds, type Refusals } from './refusals.ts';
@@ -42,6 +45,8 @@ const EVENT_STREAM = 'text/event-stream';
 
 /** A request for an event stream, as graphql-sse tells one (its `accept` is exactly that type). */
 export const wantsEventStream = (req: { headers: { accept?: string | undefined } }): boolean => req.headers.accept === EVENT_STREAM;
+
+const isAsyncIterable = <T>(value: object): value is AsyncIterable<T> => Symbol.asyncIterator in value;
 
 /** The reservation token a request names (header or query), as graphql-sse reads it. */
 function tokenOf(req: SseRequest<unknown, unknown>): string | undefined {
@@ -80,6 +85,12 @@ export function serveGraphQLOverSse<C extends OperationContext>(options: SseOpti
           'retry-after': retryAfterSeconds(retryAfterMs),
         });
       return options.onSubscribe?.(req, params);
+    },
+    // A subscription lasts only as long as the token of the request that started it (in either mode).
+    onOperation: async (ctx, req, args, result) => {
+      const chosen = (await options.onOperation?.(ctx, req, args, result)) ?? result;
+      const expiresAtMs = requestTokenExpiry(req.context.res.locals);
+      return isAsyncIterable(chosen) ? untilTokenExpiry(chosen, expiresAtMs) : chosen;
     },
   });
 
