@@ -48,7 +48,8 @@ export function untilTokenExpiry<R>(source: AsyncIterable<R>, expiresAtMs: numbe
       if (finished) return { done: true, value: undefined };
       const step = await Promise.race([iterator.next(), expired]);
       if (step === 'expired') {
-        void finish();
+        // Released in the background: the client gets its last result now, whatever the source does.
+        finish().catch(() => {});
         return { done: false, value: { errors: [tokenExpired()] } };
       }
       if (step.done) {

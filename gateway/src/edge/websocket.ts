@@ -27,6 +27,8 @@ type WsContext = Context<Record<string, unknown> | undefined, WebSocketExtra & C
 interface Hold {
   client: string;
   release: () => void;
+  /** Its connection closed: nothing is counted for it any more. */
+  closed: boolean;
 }
 
 export class WebSocketEdge {
@@ -62,9 +64,10 @@ export class WebSocketEdge {
       counted();
       return { status: 429, body: errorBody(this.overCap()) };
     }
-    const hold: Hold = { client, release };
+    const hold: Hold = { client, release, closed: false };
     this.holds.set(request, hold);
     const end = () => {
+      hold.closed = true;
       counted();
       hold.release();
     };
@@ -80,6 +83,8 @@ export class WebSocketEdge {
   admit(ctx: WsContext): boolean {
     const client = this.client(ctx);
     const hold = this.holds.get(ctx.extra.request);
+    // Closed while its token was being verified: there is nothing left to count.
+    if (hold?.closed) return false;
     if (hold?.client === client) return true;
     const release = this.sockets.acquire(client);
     if (!release) {
