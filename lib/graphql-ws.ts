@@ -3,8 +3,10 @@
  * server, at the GraphQL path. graphql-ws's protocol core (`makeServer`) handles init/ack,
  * ping/pong, subscribe/next/error/complete and the close codes; this module binds it to `ws`:
  *
- * - upgrades to other paths are turned away with 404, and those `refuseUpgrade` refuses (an origin not
- *   allowed) with its status and JSON body, before any WebSocket exists;
+ * - upgrades to other paths are turned away with 404, a handshake `ws` would refuse with 400 or 405
+ *   (a non-GET, a missing or malformed `Sec-WebSocket-Key`, an unsupported version) with that status,
+ *   and those `refuseUpgrade` refuses (an origin not allowed, a cap) with its status; each with
+ *   coded JSON (`ws`'s own refusals are plain text), before any WebSocket exists;
  * - a message type that only a server may send (`next`, `error`, `connection_ack`) closes the socket
  *   with 4400, as the protocol document says of any message it does not allow (the core would close
  *   with 4500 and print a stack trace: an unauthenticated client could flood the log that way);
@@ -59,6 +61,20 @@ function messageType(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A `Sec-WebSocket-Key` as RFC 6455 has it: 16 bytes in base64. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/** What is wrong with an upgrade request's handshake, checked as `ws` checks it, with the status `ws` would answer. */
+function handshakeProblem(request: IncomingMessage): { status: number; message: string } | undefined {
+  if (request.method !== 'GET') return { status: 405, message: 'the method must be GET' };
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400, message: 'the Upgrade header must be "websocket"' };
+  const key = request.headers['sec-websocket-key'];
+  if (key === undefined || !WEBSOCKET_KEY.test(key)) return { status: 400, message: 'missing or invalid Sec-WebSocket-Key header' };
+  const version = request.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') return { status: 400, message: 'the Sec-WebSocket-Version header must be 13' };
+  return undefined;
 }
 
 export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
@@ -118,10 +134,20 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
   });
   wss.on('error', (err) => log.warn({ err }, 'websocket server error'));
 
+  // What `ws` still refuses itself after the checks below (a malformed Sec-WebSocket-Protocol): coded too.
+  wss.on('wsClientError', (err: Error, socket: Duplex) => {
+    socket.end(rawJsonResponse(400, errorJson(`not a valid WebSocket handshake: ${err.message}`, ErrorCode.BAD_REQUEST)));
+  });
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) {
       socket.end(rawJsonResponse(404, errorJson(`no WebSocket endpoint at this path; it is ${options.path}`, ErrorCode.NOT_FOUND)));
+      return;
+    }
+    const invalid = handshakeProblem(request);
+    if (invalid) {
+      socket.end(rawJsonResponse(invalid.status, errorJson(`not a valid WebSocket handshake: ${invalid.message}`, ErrorCode.BAD_REQUEST)));
       return;
     }
     const refused = options.refuseUpgrade?.(request);

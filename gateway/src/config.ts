@@ -188,16 +188,22 @@ export const gatewaySettings = z.object({
   SUBSCRIPTION_EVENTS_PER_SECOND: z.coerce.number().min(0).default(10_000),
   /** Subscription results a client may be delivered beyond the per-second rate, refilled at that rate. */
   SUBSCRIPTION_EVENTS_BURST: z.coerce.number().int().min(0).default(100_000),
-  /** WebSocket connections one client may hold open. */
+  /** WebSocket connections one client may hold open (counted from the upgrade, by address until connection_init names a subject). */
   MAX_WEBSOCKETS_PER_CLIENT: setting.count(100),
+  /** WebSocket connections open at once, for all clients. */
+  MAX_WEBSOCKETS: setting.count(10_000),
   /** Operations (subscriptions, and queries in flight) open at once on one WebSocket. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: setting.count(100),
   /** Distinct shared (upstream) subscriptions one client may have opened that are still open (joining an open one is free). */
   MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: setting.count(500),
   /** Server-Sent Events responses open at once, for all clients. */
   MAX_SSE_STREAMS: setting.count(1_000),
+  /** Server-Sent Events responses one client may have open at once. */
+  MAX_SSE_STREAMS_PER_CLIENT: setting.count(100),
   /** graphql-sse single-connection reservations (PUT) not yet streamed, for all clients. */
   MAX_SSE_RESERVATIONS: setting.count(100),
+  /** graphql-sse reservations one client may have waiting to be streamed. */
+  MAX_SSE_RESERVATIONS_PER_CLIENT: setting.count(10),
   /** Time a reservation has to be streamed (GET) before it expires and what was posted to it is released, in ms. */
   SSE_RESERVATION_TTL_MS: setting.millis(10_000),
   /** Origins (`https://app.example.com`, comma-separated) allowed to open a WebSocket besides same-origin pages and clients that send none. */

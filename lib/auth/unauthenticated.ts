@@ -2,12 +2,18 @@
  * How a process refuses a caller it cannot identify, on every transport alike: HTTP 401 with a
  * GraphQL-shaped body, WebSocket close 4401 with a reason starting `UNAUTHENTICATED`. When the
  * caller could not be identified for want of the keys to check it with (UPSTREAM_UNAVAILABLE), the
- * caller is not at fault: HTTP 503, and the close reason starts with that code.
+ * caller is not at fault: HTTP 503, or WebSocket close 1013, and the reason starts with that code.
  */
 import type { Response } from 'express';
 import { ErrorCode, InterchangeError } from '../errors.ts';
 
 export const UNAUTHENTICATED_CLOSE_CODE = 4401;
+/** RFC 6455's "try again later": the socket was refused for want of the keys, not for its token. */
+export const TRY_AGAIN_LATER_CLOSE_CODE = 1013;
+
+/** The close code for a caller refused with `error`: 4401 for its token, 1013 when the keys were unavailable. */
+export const refusalCloseCode = (error: InterchangeError): number =>
+  error.code === ErrorCode.UNAUTHENTICATED ? UNAUTHENTICATED_CLOSE_CODE : TRY_AGAIN_LATER_CLOSE_CODE;
 
 export const unauthenticated = (message: string) => new InterchangeError(ErrorCode.UNAUTHENTICATED, message);
 

@@ -4,29 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import WebSocket from 'ws';
-import { send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
+import {
+  send,
+  startEdgeGateway,
+  startTicksSubgraph,
+  upgrade,
+  type EdgeGateway,
+  type TicksSubgraph,
+  type UpgradeAnswer,
+} from './support.ts';
 
 const TEST = { timeout: 120_000 };
 const APP = 'https://app.example.com';
 const EVIL = 'https://evil.example';
 
-/** A WebSocket upgrade from `origin`: 101 when it was upgraded, else the status and body of the refusal. */
-function upgrade(gateway: EdgeGateway, origin?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', { ...(origin !== undefined && { origin }) });
-    socket.once('open', () => {
-      socket.close();
-      resolve({ status: 101, text: '' });
-    });
-    socket.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    socket.once('error', reject);
-  });
+/** A WebSocket upgrade from `origin`, closed at once when it was upgraded. */
+async function upgradeFrom(gateway: EdgeGateway, origin?: string): Promise<UpgradeAnswer> {
+  const answer = await upgrade(gateway, { ...(origin !== undefined && { origin }) });
+  answer.socket?.close();
+  return answer;
 }
 
 /** A CORS preflight of a POST from `origin`. */
@@ -57,23 +53,23 @@ describe('origins and CORS', () => {
     'by default, an upgrade without Origin or from the same origin is accepted; any other origin gets 403 ORIGIN_NOT_ALLOWED',
     TEST,
     async () => {
-      assert.equal((await upgrade(defaults)).status, 101);
+      assert.equal((await upgradeFrom(defaults)).status, 101);
       const port = new URL(defaults.baseUrl).port;
-      assert.equal((await upgrade(defaults, `http://127.0.0.1:${port}`)).status, 101, 'same origin (the playground)');
-      const refused = await upgrade(defaults, EVIL);
+      assert.equal((await upgradeFrom(defaults, `http://127.0.0.1:${port}`)).status, 101, 'same origin (the playground)');
+      const refused = await upgradeFrom(defaults, EVIL);
       assert.equal(refused.status, 403);
       const body = JSON.parse(refused.text) as { errors: { message: string; extensions: Record<string, unknown> }[] };
       assert.equal(body.errors[0]?.extensions['code'], 'ORIGIN_NOT_ALLOWED');
-      assert.equal((await upgrade(defaults, APP)).status, 403, 'not listed');
-      assert.equal((await upgrade(defaults, 'null')).status, 403, 'a sandboxed page');
+      assert.equal((await upgradeFrom(defaults, APP)).status, 403, 'not listed');
+      assert.equal((await upgradeFrom(defaults, 'null')).status, 403, 'a sandboxed page');
       assert.ok((await defaults.refusals('origin')) >= 3);
     },
   );
 
   test('ALLOWED_ORIGINS adds origins; others are still refused', TEST, async () => {
-    assert.equal((await upgrade(configured, APP)).status, 101);
-    assert.equal((await upgrade(configured, EVIL)).status, 403);
-    assert.equal((await upgrade(configured)).status, 101);
+    assert.equal((await upgradeFrom(configured, APP)).status, 101);
+    assert.equal((await upgradeFrom(configured, EVIL)).status, 403);
+    assert.equal((await upgradeFrom(configured)).status, 101);
   });
 
   test('CORS is off by default: a preflight gets no Access-Control-Allow-Origin', TEST, async () => {

@@ -14,6 +14,7 @@ import { composeServices } from '@apollo/composition';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
+import WebSocket from 'ws';
 import { startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { DEFAULT_EDGE } from '../../lib/edge.ts';
 import { serveGraphQLOverWebSocket, type WebSocketHost } from '../../lib/graphql-ws.ts';
@@ -222,5 +223,32 @@ export function openStream(
     );
     req.on('error', (err) => (abort.signal.aborted ? undefined : reject(err)));
     req.end(body);
+  });
+}
+
+/** The answer to a WebSocket upgrade: 101 with the open socket, else the status and body of the refusal. */
+export interface UpgradeAnswer {
+  status: number;
+  text: string;
+  /** The upgraded socket (101), open until the test closes it. */
+  socket?: WebSocket;
+}
+
+/** A WebSocket upgrade from `from` (a loopback address), with `origin` when given; sends nothing after it. */
+export function upgrade(gateway: EdgeGateway, options: { from?: string; origin?: string } = {}): Promise<UpgradeAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', {
+      ...(options.origin !== undefined && { origin: options.origin }),
+      ...(options.from !== undefined && { localAddress: options.from }),
+      handshakeTimeout: 30_000,
+    });
+    socket.once('open', () => resolve({ status: 101, text: '', socket }));
+    socket.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    socket.once('error', reject);
   });
 }

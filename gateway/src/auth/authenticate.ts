@@ -5,7 +5,9 @@
  *
  * - HTTP (`/graphql`, GET and POST) and Server-Sent Events (`/graphql/stream`): an express
  *   middleware mounted before both answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`,
- *   or puts the principal at `res.locals.principal`.
+ *   or puts the principal at `res.locals.principal` and the token's expiry at
+ *   `res.locals.tokenExpiresAtMs`; a subscription over SSE ends with UNAUTHENTICATED when it passes
+ *   (expiry.ts).
  * - WebSocket: the token comes from the `connection_init` payload (`{ headers: { authorization } }`
  *   or `authorization` at its top level); a bad one closes the socket with 4401, a good one is kept
  *   at `ctx.extra.principal`, and the socket is closed with 4401 when the token expires.
@@ -13,16 +15,20 @@
 import type { RequestHandler } from 'express';
 import type { Context } from 'graphql-ws';
 import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
-import { UNAUTHENTICATED_CLOSE_CODE, closeReason, refuseRequest, unauthenticated } from '../../../lib/auth/unauthenticated.ts';
+import {
+  UNAUTHENTICATED_CLOSE_CODE,
+  closeReason,
+  refusalCloseCode,
+  refuseRequest,
+  unauthenticated,
+} from '../../../lib/auth/unauthenticated.ts';
 import { InterchangeError } from '../../../lib/errors.ts';
 import type { WebSocketExtra } from '../../../lib/graphql-ws.ts';
 import { headerIn } from '../identity.ts';
+import { atExpiry, tokenExpired } from './expiry.ts';
 import type { TokenVerifier, Verified } from './tokens.ts';
 
 const BEARER_CHALLENGE = 'Bearer error="invalid_token"';
-
-/** The longest timer Node keeps (about 24.8 days); a token valid for longer is not timed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The caller named by an `Authorization` header value (none, or empty: anonymous). */
 export async function authenticate(verifier: TokenVerifier, authorization: unknown): Promise<Verified | InterchangeError> {
@@ -37,8 +43,15 @@ export function authenticateRequests(verifier: TokenVerifier): RequestHandler {
     const result = await authenticate(verifier, req.headers.authorization);
     if (result instanceof InterchangeError) return refuseRequest(res, result, BEARER_CHALLENGE);
     res.locals['principal'] = result.principal;
+    res.locals['tokenExpiresAtMs'] = result.expiresAtMs;
     next();
   };
+}
+
+/** When the request's token expires, in ms since the epoch (Infinity: no token, never). */
+export function requestTokenExpiry(locals: Record<string, unknown>): number {
+  const at = locals['tokenExpiresAtMs'];
+  return typeof at === 'number' ? at : Infinity;
 }
 
 /** The principal the middleware found; its absence is a wiring bug, never a reason to run anonymously. */
@@ -59,19 +72,12 @@ export function authenticateConnections(verifier: TokenVerifier) {
     const result = await authenticate(verifier, authorization);
     if (result instanceof InterchangeError) {
       // graphql-ws then closes with 4403, which `ws` ignores on a socket already closing.
-      socket.close(UNAUTHENTICATED_CLOSE_CODE, closeReason(result));
+      socket.close(refusalCloseCode(result), closeReason(result));
       return false;
     }
     ctx.extra.principal = result.principal;
-    const remaining = result.expiresAtMs - Date.now();
-    if (remaining < MAX_TIMER_MS) {
-      const timer = setTimeout(
-        () => socket.close(UNAUTHENTICATED_CLOSE_CODE, closeReason(unauthenticated('the token has expired'))),
-        remaining,
-      );
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    }
+    const cancel = atExpiry(result.expiresAtMs, () => socket.close(UNAUTHENTICATED_CLOSE_CODE, closeReason(tokenExpired())));
+    if (cancel) socket.once('close', cancel);
     return true;
   };
 }

@@ -1,4 +1,4 @@
-/** Open things counted per key against a maximum: WebSockets per client, upstream subscriptions per client. */
+/** Open things counted per key against a maximum: upstream subscriptions per client. */
 export class KeyedCounts {
   private readonly counts = new Map<string, number>();
   readonly max: number;
@@ -25,5 +25,42 @@ export class KeyedCounts {
   /** Open now for `key`. */
   of(key: string): number {
     return this.counts.get(key) ?? 0;
+  }
+}
+
+/** Which maximum of a `CappedCounts` refused: the key's own, or the total of all keys. */
+export interface CountRefusal {
+  full: 'key' | 'total';
+  max: number;
+}
+
+/** Open things counted per key against a maximum, and all together against a ceiling: SSE streams and reservations, WebSockets. */
+export class CappedCounts {
+  private readonly perKey: KeyedCounts;
+  private readonly total: KeyedCounts;
+
+  constructor(maxPerKey: number, maxTotal: number) {
+    this.perKey = new KeyedCounts(maxPerKey);
+    this.total = new KeyedCounts(maxTotal);
+  }
+
+  /** One more for `key`: its release (idempotent), or which maximum is reached (the total's first). */
+  acquire(key: string): (() => void) | CountRefusal {
+    const total = this.total.acquire('');
+    if (!total) return { full: 'total', max: this.total.max };
+    const own = this.perKey.acquire(key);
+    if (!own) {
+      total();
+      return { full: 'key', max: this.perKey.max };
+    }
+    return () => {
+      own();
+      total();
+    };
+  }
+
+  /** Open now for `key`. */
+  of(key: string): number {
+    return this.perKey.of(key);
   }
 }

@@ -33,10 +33,13 @@ export type EdgeConfig = Pick<
   | 'SUBSCRIPTION_EVENTS_PER_SECOND'
   | 'SUBSCRIPTION_EVENTS_BURST'
   | 'MAX_WEBSOCKETS_PER_CLIENT'
+  | 'MAX_WEBSOCKETS'
   | 'MAX_SUBSCRIPTIONS_PER_SOCKET'
   | 'MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT'
   | 'MAX_SSE_STREAMS'
+  | 'MAX_SSE_STREAMS_PER_CLIENT'
   | 'MAX_SSE_RESERVATIONS'
+  | 'MAX_SSE_RESERVATIONS_PER_CLIENT'
   | 'SSE_RESERVATION_TTL_MS'
   | 'ALLOWED_ORIGINS'
   | 'CORS_ORIGINS'
@@ -66,6 +69,7 @@ export class Edge {
     this.upstream = new KeyedCounts(config.MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT);
     this.webSocket = new WebSocketEdge({
       sockets: new KeyedCounts(config.MAX_WEBSOCKETS_PER_CLIENT),
+      maxSockets: config.MAX_WEBSOCKETS,
       maxOperations: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
       rate: this.operations,
       refusals: this.refusals,
@@ -89,13 +93,15 @@ export class Edge {
   }
 
   /**
-   * Called for every WebSocket upgrade: finds its client address (TRUSTED_PROXIES), and answers one
-   * from an origin that is not allowed (403 ORIGIN_NOT_ALLOWED).
+   * Called for every WebSocket upgrade: finds its client address (TRUSTED_PROXIES), then answers one
+   * refused: an origin that is not allowed (403 ORIGIN_NOT_ALLOWED), a socket cap reached (websocket.ts).
    */
   upgrade(request: IncomingMessage): UpgradeRefusal | undefined {
     identifyClient(request, this.trust);
     const origin = refusedOrigin(request, this.config.ALLOWED_ORIGINS);
-    return origin === undefined ? undefined : { status: 403, body: errorBody(this.refusals.originNotAllowed(origin)) };
+    return origin === undefined
+      ? this.webSocket.upgrade(request)
+      : { status: 403, body: errorBody(this.refusals.originNotAllowed(origin)) };
   }
 
   /** What a client's subscription is held to: its upstream subscriptions counted, its events charged. */
@@ -126,7 +132,9 @@ export class Edge {
       rate: this.operations,
       refusals: this.refusals,
       maxStreams: this.config.MAX_SSE_STREAMS,
+      maxStreamsPerClient: this.config.MAX_SSE_STREAMS_PER_CLIENT,
       maxReservations: this.config.MAX_SSE_RESERVATIONS,
+      maxReservationsPerClient: this.config.MAX_SSE_RESERVATIONS_PER_CLIENT,
       reservationTtlMs: this.config.SSE_RESERVATION_TTL_MS,
       log: this.log,
     });

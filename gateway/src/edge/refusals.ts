@@ -9,11 +9,14 @@ import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 export const EdgeLimit = {
   OPERATION_RATE: 'operationRate',
   SUBSCRIPTION_EVENTS: 'subscriptionEvents',
+  WEBSOCKETS: 'websockets',
   WEBSOCKETS_PER_CLIENT: 'websocketsPerClient',
   SUBSCRIPTIONS_PER_SOCKET: 'subscriptionsPerSocket',
   UPSTREAM_SUBSCRIPTIONS_PER_CLIENT: 'upstreamSubscriptionsPerClient',
   SSE_STREAMS: 'sseStreams',
+  SSE_STREAMS_PER_CLIENT: 'sseStreamsPerClient',
   SSE_RESERVATIONS: 'sseReservations',
+  SSE_RESERVATIONS_PER_CLIENT: 'sseReservationsPerClient',
   ORIGIN: 'origin',
 } as const;
 

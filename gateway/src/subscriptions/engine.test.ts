@@ -12,7 +12,10 @@ import { GraphQLError, isObjectType, parse, type ExecutionResult } from 'graphql
 import { ANONYMOUS } from '../../../lib/auth/principal.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { FakeClock, FakeUpstream, ended, take } from '../../../test/support/fake-upstream.ts';
-import { SubscriptionEngine } from './engine.ts';
+import { SubscriptionEngine, type SubscriptionEdge } from './engine.ts';
+import { KeyedCounts } from '../edge/counts.ts';
+import type { EventBudget } from './subscriber.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 import { InvalidResumableDirective } from './resumable-field.ts';
 
 const log = createLogger('test', 'silent');
@@ -58,17 +61,20 @@ function setUp(sdl = supergraph(), senders: SubgraphSenders = {}) {
     openUpstream: (_service, request) =>
       upstream.open(request.extensions?.['resumable'] as never, request as unknown as Record<string, unknown>),
   });
-  const subscribe = (
+  /** The engine's answer, a subscription or a refusal. */
+  const attempt = (
     query: string,
     variables: Record<string, unknown> = {},
     extensions?: Record<string, unknown>,
     principal = ANONYMOUS,
-  ) => {
-    const result = engine.subscribe({ document: parse(query), variables, operationName: undefined, identity: {}, principal, extensions });
+    edge?: SubscriptionEdge,
+  ) => engine.subscribe({ document: parse(query), variables, operationName: undefined, identity: {}, principal, extensions, edge });
+  const subscribe = (...args: Parameters<typeof attempt>) => {
+    const result = attempt(...args);
     assert.ok(Symbol.asyncIterator in result, `not a subscription: ${JSON.stringify(result)}`);
     return result as AsyncIterableIterator<ExecutionResult>;
   };
-  return { upstream, engine, subscribe };
+  return { upstream, engine, subscribe, attempt };
 }
 
 const RESUME = 'subscription ($after: String) { events(kind: "a", after: $after) { id cursor } }';
@@ -166,6 +172,83 @@ describe('the subscription engine', () => {
     const client = subscribe('subscription { events { id } }', {}, { stream: { status: true } });
     (await upstream.opened(1)).checkpoint('c9');
     assert.deepEqual(await take(client, 1), [{ extensions: { stream: { lagging: false, position: 'c9' } } }]);
+  });
+});
+
+describe("the client's edge", () => {
+  const LIVE = 'subscription { events(kind: "a") { id cursor } }';
+  const eventAt = (n: number) => ({ events: { id: String(n), cursor: `c${n}` } });
+  const idOf = (result: ExecutionResult | undefined) => (result?.data as { events?: { id: string } } | null | undefined)?.events?.id;
+
+  /** An edge that counts the client's upstream subscriptions against `max`, with this event budget. */
+  function edgeOf(max: number, budget?: EventBudget) {
+    const counts = new KeyedCounts(max);
+    const edge: SubscriptionEdge = {
+      openUpstream: () => counts.acquire('client') ?? new GraphQLError('too many', { extensions: { code: 'CAPACITY_EXCEEDED' } }),
+      budget,
+    };
+    return { edge, open: () => counts.of('client') };
+  }
+
+  test("a private replay counts as one of the client's upstream subscriptions until it merges into the shared stream or the client leaves", async (t) => {
+    const { upstream, engine, subscribe, attempt } = setUp();
+    t.after(() => engine.close());
+    const { edge, open } = edgeOf(2);
+    subscribe(LIVE, {}, undefined, ANONYMOUS, edge);
+    const live = await upstream.opened(1);
+    const resumer = subscribe(RESUME, { after: 'c1' }, undefined, ANONYMOUS, edge);
+    assert.equal(open(), 2, 'the shared subscription and the replay');
+    const refused = attempt(RESUME, { after: 'c2' }, undefined, ANONYMOUS, edge);
+    assert.ok(!(Symbol.asyncIterator in refused), 'a third upstream stream is refused');
+    assert.equal(refused.errors?.[0]?.extensions['code'], 'CAPACITY_EXCEEDED');
+    assert.equal(open(), 2);
+
+    live.checkpoint('c5');
+    const replay = await upstream.opened(2);
+    replay.event(eventAt(2), 'c2').checkpoint('c5').complete();
+    assert.deepEqual((await take(resumer, 1)).map(idOf), ['2']);
+    await waitFor(() => open() === 1, 5_000, 'the merged replay still counts');
+
+    const again = subscribe(RESUME, { after: 'c3' }, undefined, ANONYMOUS, edge);
+    await upstream.opened(3);
+    assert.equal(open(), 2);
+    await again.return?.();
+    await waitFor(() => open() === 1, 5_000, 'the replay of a client that left still counts');
+    assert.equal(engine.stats().shared, 1);
+  });
+
+  test('a client over its event budget resumes later from lastDeliveredCursor and gets exactly the events it missed, none twice', async (t) => {
+    const { upstream, engine, subscribe } = setUp();
+    t.after(() => engine.close());
+    // Two events, then none until the test refills it ("later").
+    let allowance = 2;
+    const { edge } = edgeOf(10, { take: async () => (allowance-- > 0 ? undefined : 1_000) });
+    const other = subscribe(LIVE);
+    const client = subscribe(LIVE, {}, undefined, ANONYMOUS, edge);
+    const live = await upstream.opened(1);
+    live.checkpoint('c0');
+    for (let n = 1; n <= 5; n++) live.event(eventAt(n), `c${n}`);
+
+    const [first, second, refusal] = await take(client, 3);
+    assert.deepEqual([first, second].map(idOf), ['1', '2']);
+    assert.deepEqual(
+      refusal?.errors?.map((e) => e.extensions),
+      [{ code: 'RATE_LIMITED', retryAfterMs: 1_000, lastDeliveredCursor: 'c2' }],
+    );
+    assert.ok(await ended(client));
+    assert.deepEqual((await take(other, 5)).map(idOf), ['1', '2', '3', '4', '5'], 'the client sharing the stream is not affected');
+
+    allowance = 100;
+    const resumed = subscribe(RESUME, { after: refusal?.errors?.[0]?.extensions['lastDeliveredCursor'] }, undefined, ANONYMOUS, edge);
+    const replay = await upstream.opened(2);
+    assert.deepEqual(replay.resume, { after: 'c2', until: 'c5' });
+    for (let n = 3; n <= 5; n++) replay.event(eventAt(n), `c${n}`);
+    replay.complete();
+    live.event(eventAt(6), 'c6');
+    assert.deepEqual((await take(resumed, 4)).map(idOf), ['3', '4', '5', '6']);
+    live.event(eventAt(7), 'c7');
+    assert.deepEqual((await take(resumed, 1)).map(idOf), ['7'], 'nothing twice after the merge');
+    assert.equal(upstream.streams.length, 2, 'one live upstream stream throughout, and one replay');
   });
 });
 

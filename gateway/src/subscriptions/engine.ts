@@ -70,13 +70,17 @@ export interface SubscribeArgs {
 /** What the edge holds a client's subscription to (gateway/src/edge/). */
 export interface SubscriptionEdge {
   /**
-   * Asked before the client's subscription opens a new shared (upstream) subscription: the release
-   * to call once that closes, or the refusal the client gets instead.
+   * Asked before the client's subscription opens an upstream subscription (a new shared one, or
+   * a private replay when it resumes): the release to call once that closes (a replay: once it
+   * ends or merges into the shared stream), or the refusal the client gets instead.
    */
   openUpstream(): (() => void) | GraphQLError;
   /** The client's event budget. */
   budget?: EventBudget | undefined;
 }
+
+/** The edge's release of one more upstream subscription (none without an edge), or its refusal. */
+const openUpstream = (edge: SubscriptionEdge | undefined): (() => void) | GraphQLError => edge?.openUpstream() ?? (() => {});
 
 export interface SubscriptionStats {
   /** Distinct subscriptions (= upstream subscriptions) open now. */
@@ -156,18 +160,21 @@ export class SubscriptionEngine {
         JSON.stringify([args.operationName ?? null, plan.sharedQuery, plan.sharedVariables(args.variables), args.identity, args.principal]),
       )
       .digest('base64url');
+    const after = plan.resumable ? plan.resumeFrom(args.variables) : undefined;
+    // A client resuming gets a private replay, an upstream stream of its own: it counts as one.
+    const replayed = after === undefined ? undefined : openUpstream(args.edge);
+    if (replayed instanceof GraphQLError) return { errors: [replayed] };
     let shared = this.shared.get(key)?.shared;
     if (!shared) {
-      const release = args.edge?.openUpstream() ?? (() => {});
-      if (release instanceof GraphQLError) return { errors: [release] };
+      const release = openUpstream(args.edge);
+      if (release instanceof GraphQLError) {
+        replayed?.();
+        return { errors: [release] };
+      }
       shared = this.share(key, plan, query, args, release);
     }
     const stream = args.extensions?.[STREAM_EXTENSION] as { status?: unknown } | undefined;
-    return shared.join({
-      after: plan.resumable ? plan.resumeFrom(args.variables) : undefined,
-      status: stream?.status === true,
-      budget: args.edge?.budget,
-    });
+    return shared.join({ after, status: stream?.status === true, budget: args.edge?.budget, replayEnded: replayed });
   }
 
   /** A new shared subscription, sending the first client's operation and variables upstream unchanged. */

@@ -49,6 +49,8 @@ export interface JoinOptions {
   status?: boolean | undefined;
   /** The client's event budget, charged as its results are delivered. */
   budget?: EventBudget | undefined;
+  /** Called once the client's private replay ended or merged into the shared stream (at once when it needs none). */
+  replayEnded?: (() => void) | undefined;
 }
 
 /** What the delivery loop hands out, in upstream order. */
@@ -115,11 +117,18 @@ export class SharedSubscription {
       clock: this.options.clock,
     });
     this.subscribers.add(subscriber);
+    const replayEnded = once(options.replayEnded);
     if (replay) {
       subscriber.hold();
-      this.replay(subscriber, options.after!).catch((err: unknown) => subscriber.close({ errors: [internalError(err)] }));
-    } else if (options.status && this.position !== undefined) {
-      subscriber.statusChanged(this.status); // it knows where it stands before its first event
+      // A client that leaves stops its replay: the replay no longer counts from then.
+      subscriber.onceEnded(replayEnded);
+      this.replay(subscriber, options.after!)
+        .catch((err: unknown) => subscriber.close({ errors: [internalError(err)] }))
+        .finally(replayEnded);
+    } else {
+      replayEnded();
+      // It knows where it stands before its first event.
+      if (options.status && this.position !== undefined) subscriber.statusChanged(this.status);
     }
     return subscriber;
   }
@@ -263,6 +272,16 @@ export class SharedSubscription {
     for (const replay of this.replays) replay.stop();
     for (const wake of this.positionWaiters.splice(0)) wake();
   }
+}
+
+/** `fn` to be called at most once (none: nothing). */
+function once(fn: (() => void) | undefined): () => void {
+  let called = false;
+  return () => {
+    if (called || !fn) return;
+    called = true;
+    fn();
+  };
 }
 
 const changed = (a: StreamStatus, b: StreamStatus): boolean => a.lagging !== b.lagging || a.reason !== b.reason;
