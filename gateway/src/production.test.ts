@@ -87,6 +87,9 @@ describe('the production switch', () => {
       'order failed at /srv/app/orders.ts:3:4',
       'Error: boom\n    at run (node:internal/x:1:2)',
       'cannot open "/var/lib/orders/db"',
+      'ENOENT: no such file or directory, open /data/orders/projection.snapshot',
+      'cannot read /opt/x',
+      'cannot read (/a/b/c)',
       'cannot open C:\\orders\\db',
       'see file:///srv/app/x.js',
       'Error: boom\n    at new Pool (pg.js:10:3)',
@@ -106,6 +109,7 @@ describe('the production switch', () => {
       'resume with after: "djE6MSwyLDM"',
       'an order has at most 50 lines (quantity/line)',
       'an order needs\n  at least one line',
+      'subscriptions run over WebSocket (graphql-ws) on this path or over Server-Sent Events on /graphql/stream, not as a plain HTTP request',
     ]) {
       assert.ok(!leaksInternals(message), message);
     }

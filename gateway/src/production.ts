@@ -84,12 +84,26 @@ export const WITHHELD_MESSAGE = 'the details of this error are withheld (they ar
 const production = new Set(PRODUCTION_CODES);
 const kept = new Set(KEPT_EXTENSIONS);
 
+/** Where a path may start: the start of a line, a space, a quote, a bracket. */
+const BEFORE_PATH = String.raw`(?:^|[\s"'\x60(=,;[])`;
+
 /**
  * A stack frame (`at fn (`, `at new C (`, `    at file:1:2`), a source position (`x.ts:3`), an
- * absolute path with a directory (`/srv/app/`, `C:\`), or a file URL.
+ * absolute path under a usual root (`/srv/…`, `/var/…`) or three levels deep (`/a/b/c`), a Windows
+ * path (`C:\`), or a file URL. Not an API path such as `/graphql/stream`.
  */
-const STACK_OR_PATH =
-  /\bat (?:new |async )?\S+ \(|^\s+at \S+:\d+|\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|rs|php|cs):\d+|(?:^|[\s"'`(=,;[])\/(?:[\w.@~-]+\/)+|\b[A-Za-z]:\\|\bfile:\/\//m;
+const STACK_OR_PATH = new RegExp(
+  [
+    String.raw`\bat (?:new |async )?\S+ \(`,
+    String.raw`^\s+at \S+:\d+`,
+    String.raw`\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|rs|php|cs):\d+`,
+    String.raw`${BEFORE_PATH}\/(?:app|bin|boot|data|dev|etc|home|lib|lib64|mnt|nix|opt|private|proc|root|run|sbin|srv|sys|tmp|usr|var|work|Users|Volumes)\/`,
+    String.raw`${BEFORE_PATH}\/(?:[\w.@~-]+\/){2,}`,
+    String.raw`\b[A-Za-z]:\\`,
+    String.raw`\bfile:\/\/`,
+  ].join('|'),
+  'm',
+);
 
 /** Whether a message looks like it carries a stack frame or a file path. */
 export const leaksInternals = (message: string): boolean => STACK_OR_PATH.test(message);
