@@ -2,6 +2,8 @@
  * The closed registry of error codes that Interchange puts in `extensions.code`. Every error a
  * client sees from the gateway or a subgraph carries one of these (GraphQL's own validation codes,
  * such as GRAPHQL_VALIDATION_FAILED, come from Apollo Server and are passed through unchanged).
+ * In production a client gets only the extensions named here, `serviceName` and Apollo Server's
+ * `validationErrorCode` (KEPT_EXTENSIONS in gateway/src/production.ts).
  */
 import { GraphQLError } from 'graphql';
 
@@ -28,9 +30,12 @@ export const ErrorCode = {
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
   /** The thing named does not exist (for example cancelling an unknown order). */
   NOT_FOUND: 'NOT_FOUND',
-  /** The request conflicts with the current state (for example cancelling a shipped order). */
+  /**
+   * The request conflicts with the current state (for example cancelling a shipped order).
+   * `extensions.orderId` names the order; `extensions.status` its status when a concurrent change won.
+   */
   INVALID_STATE: 'INVALID_STATE',
-  /** Not enough stock for an order line. */
+  /** Not enough stock for an order line: `extensions.productId` names the product, `extensions.stock` what is left. */
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
   /**
    * The event log (Kafka, or the embedded log) did not answer in time. For a mutation the event may
@@ -108,7 +113,10 @@ export const ErrorCode = {
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** Trusted documents are required and the operation is not in the manifest (by hash or id). */
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
-  /** The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it. */
+  /**
+   * The gateway could not reach a subgraph or the subgraph failed. `extensions.serviceName` names it;
+   * `extensions.closeCode` is the close code a subgraph ended a subscription's socket with, if it did.
+   */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A bug; the details are in the server log, not in the response. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

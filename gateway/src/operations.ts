@@ -31,7 +31,7 @@ export interface OperationHandlers {
  * errors of a result with `toJSON`, and closes the socket with 4500 on one that has none. The
  * formatted error is what the client gets, exactly as over HTTP.
  */
-function sendable(formatted: GraphQLFormattedError): GraphQLError {
+export function sendable(formatted: GraphQLFormattedError): GraphQLError {
   const error = new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
   error.toJSON = () => formatted;
   return error;
@@ -39,8 +39,8 @@ function sendable(formatted: GraphQLFormattedError): GraphQLError {
 
 /**
  * `edge` gives the limits a client's subscription is held to (edge/edge.ts). `results` rewrites each
- * result of a subscription (the production switch masks undocumented errors with it); queries and
- * mutations get Apollo Server's `formatError` instead.
+ * result of a subscription (production.ts's `clientResults`: the errors a client may see); queries
+ * and mutations get Apollo Server's `formatError` instead.
  */
 export function operationHandlers(
   engine: SubscriptionEngine,

@@ -1,15 +1,24 @@
 /**
- * The production switch (PRODUCTION): what a gateway on the internet does not tell its clients.
- * No introspection, no "Did you mean" suggestions, no playground; and an error whose code is not
- * in the documented registry (lib/errors.ts, or Apollo Server's own codes) reaches the client as
- * INTERNAL_SERVER_ERROR with a generic message, because a subgraph's undocumented error may say
- * anything (a SQL statement, a host name, a path); the original goes to the log.
+ * What the gateway tells its clients about errors, and the production switch (PRODUCTION): what a
+ * gateway on the internet does not tell them.
+ *
+ * In every mode, over HTTP, graphql-ws and SSE alike, an error loses its `stacktrace` and
+ * `exception` extensions (which a subgraph may send), and a message that looks like a stack frame or
+ * a file path (a subgraph's, whatever its code) is withheld, its code kept. With PRODUCTION there is
+ * also no introspection, no playground, and each error a client gets:
+ * - loses its "Did you mean ...?" suggestions (the gateway's validation and variable errors, a
+ *   subgraph's messages);
+ * - is INTERNAL_SERVER_ERROR with a generic message unless its code is one of PRODUCTION_CODES,
+ *   because a subgraph's undocumented error may say anything (a SQL statement, a host name);
+ * - keeps only the extensions of KEPT_EXTENSIONS (outside production, others pass).
+ * The original of anything masked or withheld goes to the log.
  */
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../lib/errors.ts';
-import type { ValidationPolicy } from '../../lib/graphql-validation.ts';
+import { withoutSuggestions, type ValidationPolicy } from '../../lib/graphql-validation.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { sendable } from './operations.ts';
 
 export interface ProductionSettings {
   PRODUCTION: boolean;
@@ -19,7 +28,7 @@ export interface ProductionSettings {
 
 export interface EdgePolicy extends ValidationPolicy {
   playground: boolean;
-  /** Mask errors whose code is not documented. */
+  /** Mask errors whose code is not one of PRODUCTION_CODES; keep only KEPT_EXTENSIONS. */
   maskErrors: boolean;
 }
 
@@ -33,37 +42,109 @@ export function edgePolicy(config: ProductionSettings): EdgePolicy {
   };
 }
 
-const documented = new Set<string>([...Object.values(ErrorCode), ...Object.values(ApolloServerErrorCode)]);
-documented.delete(ErrorCode.INTERNAL_SERVER_ERROR);
+/**
+ * The codes whose messages a client sees in production: the registry's (lib/errors.ts) and Apollo
+ * Server's own, all but INTERNAL_SERVER_ERROR. The README's table of errors lists each of them.
+ */
+export const PRODUCTION_CODES: readonly string[] = [
+  ...new Set<string>([...Object.values(ErrorCode), ...Object.values(ApolloServerErrorCode)]),
+].filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR);
+
+/** The extensions an error keeps in production, each documented with the codes that carry it. */
+export const KEPT_EXTENSIONS: readonly string[] = [
+  'code',
+  // Which subgraph the error is from (every subgraph error).
+  'serviceName',
+  // Apollo Server's name for the rule a document broke (GRAPHQL_VALIDATION_FAILED: INTROSPECTION_DISABLED).
+  'validationErrorCode',
+  // The argument (BAD_USER_INPUT, INVALID_CURSOR, CURSOR_EXPIRED) or forwarded header (BAD_REQUEST) at fault.
+  'argument',
+  'header',
+  // OPERATION_LIMIT_EXCEEDED, RATE_LIMITED, CAPACITY_EXCEEDED: which limit, and its setting.
+  'limit',
+  'max',
+  // RATE_LIMITED; SUBSCRIBER_TOO_SLOW and RATE_LIMITED for a subscription: where to resume.
+  'retryAfterMs',
+  'lastDeliveredCursor',
+  // SUBGRAPH_UNAVAILABLE of a subscription: the close code the subgraph ended it with.
+  'closeCode',
+  // The orders subgraph: the order concerned, its status (INVALID_STATE), the product short of stock.
+  'orderId',
+  'status',
+  'productId',
+  'stock',
+];
+
+/** Extensions no client ever gets, in any mode: where a subgraph's code failed. */
+const NEVER_SENT = ['stacktrace', 'exception'];
 
 export const GENERIC_MESSAGE = 'internal error';
+export const WITHHELD_MESSAGE = 'the details of this error are withheld (they are in the server log)';
 
-/** Whether the client may see this error's message as it is. */
-const shown = (code: unknown) => typeof code === 'string' && documented.has(code);
+const production = new Set(PRODUCTION_CODES);
+const kept = new Set(KEPT_EXTENSIONS);
 
-/** Apollo Server's `formatError` in production: undocumented errors masked, and logged. */
-export function maskUndocumented(log: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+/** Where a path may start: the start of a line, a space, a quote, a bracket. */
+const BEFORE_PATH = String.raw`(?:^|[\s"'\x60(=,;[])`;
+
+/**
+ * A stack frame (`at fn (`, `at new C (`, `    at file:1:2`), a source position (`x.ts:3`), an
+ * absolute path under a usual root (`/srv/…`, `/var/…`) or three levels deep (`/a/b/c`), a Windows
+ * path (`C:\`), or a file URL. Not an API path such as `/graphql/stream`.
+ */
+const STACK_OR_PATH = new RegExp(
+  [
+    String.raw`\bat (?:new |async )?\S+ \(`,
+    String.raw`^\s+at \S+:\d+`,
+    String.raw`\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|rs|php|cs):\d+`,
+    String.raw`${BEFORE_PATH}\/(?:app|bin|boot|data|dev|etc|home|lib|lib64|mnt|nix|opt|private|proc|root|run|sbin|srv|sys|tmp|usr|var|work|Users|Volumes)\/`,
+    String.raw`${BEFORE_PATH}\/(?:[\w.@~-]+\/){2,}`,
+    String.raw`\b[A-Za-z]:\\`,
+    String.raw`\bfile:\/\/`,
+  ].join('|'),
+  'm',
+);
+
+/** Whether a message looks like it carries a stack frame or a file path. */
+export const leaksInternals = (message: string): boolean => STACK_OR_PATH.test(message);
+
+type Format = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+/**
+ * The one rewrite of every error a client gets: Apollo Server's `formatError` (queries and
+ * mutations on every transport), and through `clientResults` the results of subscriptions.
+ */
+export function clientErrorFormat(policy: Pick<EdgePolicy, 'hideSuggestions' | 'maskErrors'>, log: Logger): Format {
   return (formatted, error) => {
-    if (shown(formatted.extensions?.['code'])) return formatted;
-    log.error({ err: error, code: formatted.extensions?.['code'], path: formatted.path }, 'masked an undocumented error');
-    return {
-      message: GENERIC_MESSAGE,
-      ...(formatted.path && { path: formatted.path }),
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-    };
+    const code = formatted.extensions?.['code'];
+    if (policy.maskErrors && !(typeof code === 'string' && production.has(code))) {
+      log.error({ err: error, code, path: formatted.path }, 'masked an undocumented error');
+      return {
+        message: GENERIC_MESSAGE,
+        ...(formatted.path && { path: formatted.path }),
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      };
+    }
+    let message = policy.hideSuggestions ? withoutSuggestions(formatted.message) : formatted.message;
+    if (leaksInternals(message)) {
+      log.error({ err: error, code, path: formatted.path }, 'withheld an error message that names a file or a stack frame');
+      message = WITHHELD_MESSAGE;
+    }
+    const extensions = formatted.extensions && sentExtensions(formatted.extensions, policy.maskErrors);
+    return { ...formatted, message, ...(extensions && { extensions }) };
   };
 }
 
-/** The same masking for the results of a subscription (they do not pass through Apollo Server). */
-export function maskResult(log: Logger): (result: ExecutionResult) => ExecutionResult {
-  const format = maskUndocumented(log);
+function sentExtensions(extensions: Readonly<Record<string, unknown>>, allowListed: boolean): Record<string, unknown> {
+  const sent = Object.entries(extensions).filter(([key]) => (allowListed ? kept.has(key) : !NEVER_SENT.includes(key)));
+  return Object.fromEntries(sent);
+}
+
+/** The same rewrite for the results of subscriptions, which do not pass through Apollo Server. */
+export function clientResults(format: Format): (result: ExecutionResult) => ExecutionResult {
   return (result) => {
-    if (!result.errors?.some((e) => !shown(e.extensions?.['code']))) return result;
-    const errors = result.errors.map((e) => {
-      if (shown(e.extensions?.['code'])) return e;
-      const masked = format(e.toJSON(), e);
-      return new GraphQLError(masked.message, { path: masked.path, extensions: masked.extensions });
-    });
+    if (!result.errors?.length) return result;
+    const errors = result.errors.map((e: GraphQLError) => sendable(format(typeof e.toJSON === 'function' ? e.toJSON() : e, e)));
     return { ...result, errors };
   };
 }

@@ -45,7 +45,7 @@ import type { TrustedDocuments } from './limits/trusted-documents.ts';
 import { operationGuard } from './operation-guard.ts';
 import { onServedSchema, operationHandlers } from './operations.ts';
 import { playgroundHandler } from './playground.ts';
-import { edgePolicy, maskResult, maskUndocumented } from './production.ts';
+import { clientErrorFormat, clientResults, edgePolicy } from './production.ts';
 import { SubscriptionEngine } from './subscriptions/engine.ts';
 import { startUsage } from './usage/serve.ts';
 
@@ -148,6 +148,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
   const exposure = edgePolicy(config);
+  const formatError = clientErrorFormat(exposure, log);
   // Without introspection and suggestions in production, on graphql-ws and graphql-sse as over HTTP.
   const validate = codedValidate(exposure);
   const operations = authorizingOperations(
@@ -155,7 +156,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       engine,
       () => host.apollo,
       (client) => edge.subscription(client),
-      exposure.maskErrors ? maskResult(log) : undefined,
+      clientResults(formatError),
     ),
     () => engine.schema,
     () => generation.authorization,
@@ -179,7 +180,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       gateway,
       introspection: exposure.introspection,
       hideSchemaDetailsFromClientErrors: exposure.hideSuggestions,
-      ...(exposure.maskErrors && { formatError: maskUndocumented(log) }),
+      formatError,
       csrfPrevention: config.CSRF_PREVENTION,
       includeStacktraceInErrorResponses: false,
       plugins: [

@@ -2,7 +2,8 @@
  * The gateway's edge, against a real gateway process whose subgraphs are one fake HTTP server of
  * this test's (it answers every subgraph request with the error the test chooses): the ops
  * listener, slow clients over raw sockets, a declared Content-Length over the limit, coded errors
- * for malformed input over HTTP, graphql-ws and graphql-sse, and the production switch.
+ * for malformed input over HTTP, graphql-ws and graphql-sse, and the production switch (also for the
+ * events of a subscription, on a gateway in this process on the edge tests' ticks subgraph).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -10,9 +11,14 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { startChild, type Child } from '../../lib/supervisor.ts';
-import { postGraphQL } from '../support/graphql.ts';
-import { ProtocolClient } from '../subscriptions/support.ts';
+import { devAuth } from '../../scripts/dev-auth.ts';
+import { operatorHeaders, postGraphQL } from '../support/graphql.ts';
+import { temporaryDataDir } from '../support/data-dir.ts';
+import { ProtocolClient, type NextPayload } from '../subscriptions/support.ts';
 import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
+import { EventStream } from '../support/sse.ts';
+import { waitFor } from '../support/wait.ts';
+import { startEdgeGateway, startTicksSubgraph, TICK_DETAIL_ERROR, type EdgeGateway, type TicksSubgraph } from './support.ts';
 
 const EDGE_TEST = { timeout: 120_000 };
 /** Anything that looks like a stack frame or a file path. */
@@ -21,7 +27,7 @@ const LEAK = /\bat \S+ \(|\.ts:\d+|\/(?:work|home|app|usr|var|tmp)\//;
 interface FakeSubgraph {
   url: string;
   /** The error every subgraph request gets. */
-  error: { message: string; extensions: { code: string } };
+  error: { message: string; extensions: { code: string } & Record<string, unknown> };
   close(): Promise<void>;
 }
 
@@ -263,15 +269,28 @@ describe('the production switch', () => {
   let fake: FakeSubgraph;
   let gateway: Child<'http' | 'ops'>;
   let base: string;
+  let removeDataDir: (() => unknown) | undefined;
+  /** An operator's token: authorization, which comes first, lets its operations through to variable coercion. */
+  let operator: Record<string, string>;
   before(async () => {
     fake = await startFakeSubgraph();
+    const auth = await devAuth(await temporaryDataDir({ after: (remove) => (removeDataDir = remove) }));
+    operator = await operatorHeaders(auth);
     // INTROSPECTION and PLAYGROUND say yes; PRODUCTION wins.
-    gateway = await startGateway(fake, { PRODUCTION: 'true', INTROSPECTION: 'true', PLAYGROUND: 'true' });
+    gateway = await startGateway(fake, {
+      PRODUCTION: 'true',
+      INTROSPECTION: 'true',
+      PLAYGROUND: 'true',
+      JWKS_FILE: auth.jwksFile,
+      JWT_ISSUER: auth.issuer,
+      JWT_AUDIENCE: auth.audience,
+    });
     base = `http://127.0.0.1:${gateway.ports.http}`;
   }, EDGE_TEST);
   after(async () => {
     await gateway?.stop();
     await fake?.close();
+    await removeDataDir?.();
   });
 
   const undocumented = { message: 'relation "customers" at /var/lib/postgresql failed', extensions: { code: 'SQL_ERROR' } };
@@ -306,6 +325,73 @@ describe('the production switch', () => {
     );
   });
 
+  test('a documented subgraph error keeps only the documented extensions, and a message naming a path is withheld', EDGE_TEST, async () => {
+    fake.error = {
+      message: 'quantity must be at least 1',
+      extensions: { code: 'BAD_USER_INPUT', stacktrace: ['at foo (/srv/app/x.ts:3:4)'], sql: 'SELECT * FROM customers' },
+    };
+    const chatty = await postGraphQL(`${base}/graphql`, QUERY);
+    assert.deepEqual(
+      chatty.body.errors?.[0]?.extensions,
+      { code: 'BAD_USER_INPUT', serviceName: 'customers' },
+      JSON.stringify(chatty.body),
+    );
+    assert.equal(chatty.body.errors?.[0]?.message, 'quantity must be at least 1');
+
+    fake.error = { message: 'no row in /var/lib/postgresql/data/base', extensions: { code: 'NOT_FOUND' } };
+    const withPath = await postGraphQL(`${base}/graphql`, QUERY);
+    assert.equal(withPath.body.errors?.[0]?.extensions?.['code'], 'NOT_FOUND', JSON.stringify(withPath.body));
+    assert.doesNotMatch(JSON.stringify(withPath.body), LEAK);
+  });
+
+  for (const [what, query, variables, overHttp] of [
+    ['an unknown enum value', 'query Orders($s: OrderStatus) { orders(status: $s) { id } }', { s: 'SHIPED' }, true],
+    [
+      'an unknown input field',
+      'mutation Place($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }',
+      { i: { customerId: 'c1', lines: [], line: [] } },
+      true,
+    ],
+    [
+      'an unknown enum value in a subscription',
+      'subscription Events($t: [OrderEventType!]) { orderEvents(types: $t) { cursor } }',
+      { t: ['PLACE'] },
+      false,
+    ],
+  ] as const) {
+    test(
+      `a variable with ${what} gets BAD_USER_INPUT without "Did you mean" over ${overHttp ? 'HTTP, ' : ''}graphql-ws and SSE`,
+      EDGE_TEST,
+      async (t) => {
+        const answers: { transport: string; errors: { message: string; extensions?: Record<string, unknown> }[] | undefined }[] = [];
+        if (overHttp)
+          answers.push({ transport: 'HTTP', errors: (await postGraphQL(`${base}/graphql`, query, variables, operator)).body.errors });
+
+        const client = await ProtocolClient.connect(`ws://127.0.0.1:${gateway.ports.http}/graphql`, operator);
+        t.after(() => client.close());
+        client.subscribe('v', query, variables);
+        const message = await client.take((m) => m.id === 'v' && (m.type === 'next' || m.type === 'error'), 'the answer');
+        const payload = message.payload as NextPayload | NextPayload['errors'];
+        answers.push({ transport: 'graphql-ws', errors: Array.isArray(payload) ? payload : payload?.errors });
+
+        const stream = await EventStream.post(`${base}/graphql/stream`, { query, variables }, operator);
+        t.after(() => stream.close());
+        await stream.untilEnded(30_000);
+        answers.push({ transport: 'SSE', errors: stream.nexts()[0]?.errors });
+
+        for (const { transport, errors } of answers) {
+          assert.ok(errors?.length, `${transport}: ${JSON.stringify(errors)}`);
+          assert.ok(
+            errors.every((e) => e.extensions?.['code'] === 'BAD_USER_INPUT'),
+            `${transport}: ${JSON.stringify(errors)}`,
+          );
+          assert.match(errors[0]!.message, /SHIPED|"line"|PLACE/, transport);
+          assert.doesNotMatch(JSON.stringify(errors), /Did you mean/, transport);
+        }
+      },
+    );
+  }
+
   test('no introspection, no suggestions, no playground', EDGE_TEST, async (t) => {
     const introspection = await postGraphQL(`${base}/graphql`, '{ __schema { types { name } } }');
     assert.equal(introspection.status, 400);
@@ -330,5 +416,60 @@ describe('the production switch', () => {
     const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
     assert.match(page.headers.get('content-type') ?? '', /^text\/plain/);
     assert.doesNotMatch(await page.text(), /playground/);
+  });
+});
+
+describe('errors in the events of a subscription', () => {
+  let subgraph: TicksSubgraph;
+  let production: EdgeGateway;
+  let development: EdgeGateway;
+  before(async () => {
+    subgraph = await startTicksSubgraph();
+    production = await startEdgeGateway(subgraph, { PRODUCTION: 'true' });
+    development = await startEdgeGateway(subgraph);
+  }, EDGE_TEST);
+  after(async () => {
+    await production?.stop();
+    await development?.stop();
+    await subgraph?.stop();
+  });
+
+  const DETAIL = 'subscription Detail($topic: String!) { ticks(topic: $topic) { n detail } }';
+
+  /** The first event of a subscription to `topic` over graphql-ws and over SSE, once the subgraph sent one. */
+  async function firstEvents(gateway: EdgeGateway, topic: string, t: { after(fn: () => unknown): void }): Promise<NextPayload[]> {
+    const client = await ProtocolClient.connect(gateway.wsUrl);
+    t.after(() => client.close());
+    client.subscribe('d', DETAIL, { topic: `${topic}-ws` });
+    const stream = await EventStream.post(`${gateway.baseUrl}/graphql/stream`, { query: DETAIL, variables: { topic: `${topic}-sse` } });
+    t.after(() => stream.close());
+    await waitFor(
+      () => subgraph.listeners(`${topic}-ws`) === 1 && subgraph.listeners(`${topic}-sse`) === 1,
+      30_000,
+      'the subscriptions never reached the subgraph',
+    );
+    subgraph.tick(`${topic}-ws`, 1);
+    subgraph.tick(`${topic}-sse`, 1);
+    const ws = await client.take((m) => m.id === 'd' && m.type === 'next', 'the event over graphql-ws');
+    await waitFor(() => stream.nexts().length > 0, 30_000, 'no event over SSE');
+    return [ws.payload as NextPayload, stream.nexts()[0]!];
+  }
+
+  test("in production, a subgraph's undocumented error in an event is masked over graphql-ws and SSE", EDGE_TEST, async (t) => {
+    for (const event of await firstEvents(production, 'production', t)) {
+      assert.deepEqual(event, {
+        data: { ticks: { n: 1, detail: null } },
+        errors: [{ message: 'internal error', path: ['ticks', 'detail'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
+    }
+  });
+
+  test("outside production, the subgraph's error keeps its code and extensions, but not its stack trace or path", EDGE_TEST, async (t) => {
+    const { stacktrace: _stacktrace, ...extensions } = TICK_DETAIL_ERROR.extensions;
+    for (const event of await firstEvents(development, 'development', t)) {
+      assert.deepEqual(event.data, { ticks: { n: 1, detail: null } });
+      assert.deepEqual(event.errors?.[0]?.extensions, { ...extensions, serviceName: 'ticks' });
+      assert.doesNotMatch(JSON.stringify(event), LEAK);
+    }
   });
 });

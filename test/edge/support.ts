@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import WebSocket from 'ws';
 import { startGraphQLHost, type GraphQLHost } from '../../lib/graphql-http.ts';
 import { DEFAULT_EDGE } from '../../lib/edge.ts';
@@ -26,16 +26,22 @@ import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
 const log = createLogger('edge-test', 'silent');
 
-/** The ticks subgraph's SDL. */
+/** The ticks subgraph's SDL. A tick's `detail` always fails, with TICK_DETAIL_ERROR. */
 export const TICKS_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { ping: String! }
   type Subscription { ticks(topic: String!): Tick! }
-  type Tick { n: Int! topic: String! }
+  type Tick { detail: String n: Int! topic: String! }
 `;
 const typeDefs = parse(TICKS_SDL);
 
 export const TICKS = 'subscription Ticks($topic: String!) { ticks(topic: $topic) { n topic } }';
+
+/** What a subgraph must never get to tell a client: an undocumented code, a path, its stack and its query. */
+export const TICK_DETAIL_ERROR = {
+  message: 'relation "ticks" failed at /srv/ticks/db.ts:3:4',
+  extensions: { code: 'SQL_ERROR', stacktrace: ['at query (/srv/ticks/db.ts:3:4)'], sql: 'SELECT detail FROM ticks' },
+};
 
 /** The ticks subgraph: `tick(topic, n)` sends one event to every subscription of `topic`. */
 export interface TicksSubgraph {
@@ -53,6 +59,11 @@ export async function startTicksSubgraph(): Promise<TicksSubgraph> {
       typeDefs,
       resolvers: {
         Query: { ping: () => 'pong' },
+        Tick: {
+          detail: () => {
+            throw new GraphQLError(TICK_DETAIL_ERROR.message, { extensions: TICK_DETAIL_ERROR.extensions });
+          },
+        },
         Subscription: {
           ticks: {
             // An iterator whose return() ends the wait for the next event at once (an async
