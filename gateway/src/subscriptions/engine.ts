@@ -8,6 +8,7 @@ import { GraphQLError, print, validate, type DocumentNode, type ExecutionResult 
 import type { Principal } from '../../../lib/auth/principal.ts';
 import { IDENTITY_HEADER, signIdentity } from '../../../lib/auth/signed-identity.ts';
 import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
+import { withoutSuggestions } from '../../../lib/graphql-validation.ts';
 import type { Logger } from '../../../lib/logger.ts';
 import { RESUMABLE_EXTENSION, STREAM_EXTENSION } from '../../../lib/resumable.ts';
 import { SubscriptionPlanner, type SubscriptionPlan } from './plan.ts';
@@ -264,7 +265,7 @@ export class SubscriptionEngine {
       ];
       let plan: SubscriptionPlan | undefined;
       // What is gone, named; never a suggestion of what else there is (production hides those).
-      let why = invalid.map((e) => e.message.replace(/ Did you mean .*$/, '')).join('; ');
+      let why = invalid.map((e) => withoutSuggestions(e.message)).join('; ');
       if (invalid.length === 0) {
         try {
           plan = planner.plan(args.document, args.operationName, `${args.operationName ?? ''}\u0000${query}`);
