@@ -7,11 +7,9 @@
  * (20 operations). It asserts no speed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { test, type TestContext } from 'node:test';
-import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { test } from 'node:test';
+import { runBench } from './bench-process.ts';
 import type { FederationMemoryReport } from './federation/memory.ts';
 import type { FederationFigures, FederationReport } from './federation/report.ts';
 import type { FederationSubscriptionsReport } from './federation/subscriptions.ts';
@@ -142,27 +140,3 @@ test('a short memory run reads both gateways before and after distinct operation
     assert.ok(f.peakRssMb >= f.after.rssMb, `${f.gateway}: peak RSS ${f.peakRssMb} MB`);
   }
 });
-
-/**
- * Runs `npm run bench` with `args` to its end and asserts it exits 0; the bench is stopped (SIGINT,
- * then SIGKILL) if the test ends first.
- */
-async function runBench(t: TestContext, args: string[]): Promise<{ stdout: string; output: string }> {
-  const child = spawn(process.execPath, ['test/bench/run.ts', ...args], {
-    cwd: repoRoot,
-    env: childEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    // The bench stops what it started on SIGINT; SIGKILL if it does not end.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
-  let stdout = '';
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
-  child.stderr.on('data', (d: Buffer) => (output += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 0, output);
-  return { stdout, output };
-}

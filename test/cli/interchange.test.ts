@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
+import { createTokenVerifier } from '../../gateway/src/auth/tokens.ts';
+import { ALL_SCOPES } from '../../lib/auth/principal.ts';
+import { createLogger } from '../../lib/logger.ts';
 import { repoRoot } from '../../lib/supervisor.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../scripts/dev-auth.ts';
 import { supergraphPath } from '../../scripts/composition.ts';
 import { readRegistry } from '../../scripts/registry.ts';
 import { interchange, type Run } from '../support/interchange.ts';
@@ -170,6 +174,27 @@ describe('npx interchange', () => {
       assert.equal(claims['customer_id'], 'c3');
       assert.equal(claims['scope'], 'orders:write');
       assert.equal(claims.exp! - claims.iat!, 1800);
+    });
+
+    test('--admin prints a token with every scope the example policy uses, which the gateway accepts', async () => {
+      const run = await interchange(['token', '--admin', '--data-dir', dataDir]);
+      assert.equal(run.code, 0, run.stderr);
+      // The scopes of the example policy: what the SDLs require (@requiresScopes) and what the subgraphs' own rules check (lib/auth/principal.ts).
+      const sdls = await Promise.all((await readRegistry()).subgraphs.map((s) => readFile(join(repoRoot, 'schema', s.schema), 'utf8')));
+      const required = sdls.flatMap((sdl) =>
+        [...sdl.matchAll(/@requiresScopes\(scopes: (\[.*?\]\])\)/g)].flatMap((m) => (JSON.parse(m[1]!) as string[][]).flat()),
+      );
+      assert.ok(required.length > 0, 'no @requiresScopes in the example SDLs');
+      const policy = [...new Set([...required, ...ALL_SCOPES])].sort();
+      const verifier = createTokenVerifier({
+        jwksFile: join(dataDir, 'auth', 'jwks.json'),
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        log: createLogger('test', 'silent'),
+      });
+      const verified = await verifier.verify(run.stdout.trim());
+      assert.ok(!(verified instanceof Error), `the gateway's verifier refused it: ${String(verified)}`);
+      assert.deepEqual([...verified.principal.scopes].sort(), policy);
     });
 
     test('refuses a lifetime it cannot read', async () => {

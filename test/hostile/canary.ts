@@ -1,7 +1,8 @@
 /**
  * The ordinary clients that must not notice the hostile ones: a query client (one small federated
  * query about every 100 ms) and a subscriber to every order event (fed by a producer that places an
- * order about every 400 ms, which the fulfillment service then pays and ships). Each records its
+ * order about every 100 ms, which the fulfillment service then pays and ships: a few events every
+ * 100 ms, so a normal gap sits far below the 1 s a stall is measured against). Each records its
  * failures and its longest stall: the longest time without an answer (query client) or without an
  * event (subscriber), measured while it runs.
  */
@@ -29,10 +30,12 @@ export interface CanaryTokens {
 
 const QUERY = '{ products(first: 2) { id name } customer(id: "c1") { name } }';
 const EVENTS = 'subscription { orderEvents { cursor type order { id status } } }';
-/** Products with stock for hundreds of orders of one unit each. */
+/** Time between two orders of the producer, in ms. */
+const PRODUCER_PERIOD_MS = 100;
+/** Products with stock for thousands of orders of one unit each (a run of ten minutes places about 6,000). */
 const STOCKED = generateProducts()
   .filter((p) => p.stock >= 200)
-  .slice(0, 20)
+  .slice(0, 60)
   .map((p) => p.id);
 
 /** Records the longest interval between marks, from `start` until `stop`. */
@@ -144,7 +147,7 @@ export class Canaries {
       } catch (err) {
         if (this.running) this.producer.failures.push(String(err));
       }
-      await delay(400);
+      await delay(PRODUCER_PERIOD_MS);
     }
   }
 

@@ -17,7 +17,7 @@ import { buildCorpus } from './corpus.ts';
 import { Credentials, type Mint } from './credentials.ts';
 import { HOSTILE_GATEWAY_ENV } from './expect.ts';
 import { SCENARIOS } from './scenarios.ts';
-import { sendHttp, sendTcp, sendWs, type Target } from './send.ts';
+import { send, type Target } from './send.ts';
 import type { Expectation, HostileInput, Observation } from './types.ts';
 import { scaled, withTimeout } from '../support/wait.ts';
 
@@ -166,14 +166,9 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
             authorization: await credentials.authorization(auth, `hostile-${i}`),
             deadlineMs: scaled(input.deadlineMs),
           };
-          const { request } = input;
           const sentAt = Date.now();
-          const seen = await (request.transport === 'ws'
-            ? sendWs(target, request, options)
-            : request.transport === 'tcp'
-              ? sendTcp(target, request, options)
-              : sendHttp(target, request, options));
-          outcomes[i] = { input, seen, problems: judge(input, seen), sentAt, answeredAt: Date.now() };
+          const seen = await send(target, input.request, options);
+          outcomes[i] = { input, seen, problems: judge(input, seen, sys.gatewayUrl), sentAt, answeredAt: Date.now() };
         }
       };
       const started = performance.now();
@@ -182,7 +177,7 @@ describe('hostile inputs against the example system', { timeout: scaled(600_000)
 
       // The sequences, one at a time, each bounded; reported in the same table.
       let addresses = corpus.length;
-      const scenarioContext = { target, credentials, address: () => sourceAddress(addresses++) };
+      const scenarioContext = { target, publicUrl: sys.gatewayUrl, system: sys, credentials, address: () => sourceAddress(addresses++) };
       for (const scenario of SCENARIOS.filter((s) => !filter || filter.test(`scenario/${s.name}`))) {
         const input: HostileInput = {
           name: `scenario/${scenario.name}`,

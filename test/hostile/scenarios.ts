@@ -1,21 +1,30 @@
 /**
  * Hostile inputs that are sequences rather than single requests: a burst over the rate limit, one
  * socket too many, a reservation never read, the caps on SSE reservations and streams, a client
- * over its subscription event budget. Each returns what is wrong (nothing: the documented answer
- * came); the runner reports them in the same table as the corpus. They run one at a time, after
- * the corpus and while the canaries still run, against the settings of HOSTILE_GATEWAY_ENV.
+ * over its subscription event budget, a subgraph called around the gateway, a second gateway with
+ * the production switch on. Each returns what is wrong (nothing: the documented answer came), every
+ * answer judged like a corpus input's; the runner reports them in the same table as the corpus.
+ * They run one at a time, after the corpus and while the canaries still run, against the settings
+ * of HOSTILE_GATEWAY_ENV.
  */
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
+import type { ExampleSystem } from '../../scripts/system.ts';
+import { readRegistry, subgraphProcessName } from '../../scripts/registry.ts';
 import { judge } from './check.ts';
 import type { Credentials } from './credentials.ts';
-import { DEADLINE, HOSTILE_GATEWAY_ENV, refused } from './expect.ts';
-import { sendHttp, type Target } from './send.ts';
-import type { Expectation, HostileInput, Observation } from './types.ts';
+import { DEADLINE, HOSTILE_GATEWAY_ENV, ok, refused } from './expect.ts';
+import { productionInputs, startUndocumentedSubgraph } from './production.ts';
+import { send, sendHttp, type Target } from './send.ts';
+import type { Expectation, HostileInput, HttpInput, Observation } from './types.ts';
+import { startExtraGateway, type SubscriptionSystem } from '../subscriptions/support.ts';
 import { scaled, waitFor } from '../support/wait.ts';
 
 export interface ScenarioContext {
   target: Target;
+  /** The gateway's URL: the one address of the system an answer may show. */
+  publicUrl: string;
+  system: ExampleSystem;
   credentials: Credentials;
   /** A source address no other input or scenario uses. */
   address(): string;
@@ -31,13 +40,47 @@ export interface Scenario {
 const setting = (name: string) => Number(HOSTILE_GATEWAY_ENV[name]);
 const ORDER_EVENTS = 'subscription { orderEvents { cursor type } }';
 const CAPACITY = 'CAPACITY_EXCEEDED';
-/** A cap refusal over HTTP or SSE. */
-const capRefusal = refused([429, 503], CAPACITY);
+/** A cap refusal over HTTP or SSE, naming the cap (extensions.limit). */
+const capRefusal = (limit: string) => refused([429, 503], CAPACITY, [limit]);
+const rateLimited = refused(429, 'RATE_LIMITED', ['operationRate']);
 
 /** The problems of one answer against an expectation, named. */
-function check(what: string, expect: Expectation | Expectation[], seen: Observation, deadlineMs = DEADLINE.refusal): string[] {
+function check(
+  ctx: ScenarioContext,
+  what: string,
+  expect: Expectation | readonly Expectation[],
+  seen: Observation,
+  deadlineMs = DEADLINE.refusal,
+): string[] {
   const input: HostileInput = { name: what, group: 'scenario', request: { transport: 'http' }, expect, deadlineMs };
-  return judge(input, seen).map((p) => `${what}: ${p}`);
+  return judge(input, seen, ctx.publicUrl).map((p) => `${what}: ${p}`);
+}
+
+/** `count` calls of `send`, at most `inFlight` at once; their results in order. */
+async function inPool<T>(count: number, inFlight: number, send: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) results[i] = await send(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
+  return results;
+}
+
+/** The burst of the rate-limit scenarios: far over the per-second rate and the burst (the issue sent 3,000 at ~1,240/s), bounded. */
+const BURST = 400;
+/** Requests of a burst in flight at once: fast enough to exceed the rate, few enough not to stall the canaries. */
+const BURST_IN_FLIGHT = 32;
+
+/** The problems of a burst's answers: each served or refused as RATE_LIMITED (with retryAfterMs); at least one refused. */
+function judgeBurst(ctx: ScenarioContext, answers: Observation[]): string[] {
+  const problems = answers.flatMap((a, i) => check(ctx, `request ${i + 1} of the burst`, [ok(), rateLimited], a));
+  const limited = answers.filter((a) => a.status === 429);
+  if (limited.length === 0)
+    problems.unshift(`no 429 among ${answers.length} requests (statuses ${[...new Set(answers.map((a) => a.status))].join(',')})`);
+  if (!limited.every((a) => a.errors.some((e) => typeof e.extensions?.['retryAfterMs'] === 'number')))
+    problems.push('a RATE_LIMITED answer without extensions.retryAfterMs');
+  return problems;
 }
 
 /** A POST of `query` (a document, or a whole body with extensions). */
@@ -146,18 +189,11 @@ function openStream(
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'rate-limit/burst-from-one-address',
-    deadlineMs: 15_000,
+    deadlineMs: 30_000,
     async run(ctx) {
       const address = ctx.address();
-      // The per-second window and the burst reserve together, and some more.
-      const burst = setting('RATE_LIMIT_PER_SECOND') + setting('RATE_LIMIT_BURST') + 10;
-      const answers = await Promise.all(Array.from({ length: burst }, () => post(ctx, address, undefined, '{ __typename }')));
-      const limited = answers.filter((a) => a.status === 429);
-      if (limited.length === 0)
-        return [`no 429 among ${burst} requests at once (statuses ${[...new Set(answers.map((a) => a.status))].join(',')})`];
-      const problems = limited.flatMap((a) => check('the refused request', refused(429, 'RATE_LIMITED'), a));
-      if (!limited.every((a) => a.errors.some((e) => typeof e.extensions?.['retryAfterMs'] === 'number')))
-        problems.push('a RATE_LIMITED answer without extensions.retryAfterMs');
+      const answers = await inPool(BURST, BURST_IN_FLIGHT, () => post(ctx, address, undefined, '{ __typename }'));
+      const problems = judgeBurst(ctx, answers);
       // Once the budget refills, the client is served again.
       await waitFor(
         async () => (await post(ctx, address, undefined, '{ __typename }')).status === 200,
@@ -169,16 +205,15 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'rate-limit/one-subject-from-two-addresses',
-    deadlineMs: 15_000,
+    deadlineMs: 30_000,
     async run(ctx) {
       if (!ctx.credentials.canMint) return ['no tokens can be minted on this system (ExampleSystem.token)'];
       const authorization = await ctx.credentials.authorization({ kind: 'valid' }, 'hostile-rate-subject');
       const [a, b] = [ctx.address(), ctx.address()];
-      const burst = setting('RATE_LIMIT_PER_SECOND') + setting('RATE_LIMIT_BURST') + 10;
-      const answers = await Promise.all(Array.from({ length: burst }, (_, i) => post(ctx, i % 2 ? a : b, authorization, '{ __typename }')));
-      return answers.some((r) => r.status === 429)
-        ? []
-        : ['the same token subject from two addresses was never limited: the client must be the subject'];
+      const answers = await inPool(BURST, BURST_IN_FLIGHT, (i) => post(ctx, i % 2 ? a : b, authorization, '{ __typename }'));
+      const problems = judgeBurst(ctx, answers);
+      if (problems[0]?.startsWith('no 429')) problems[0] += ': the same token subject from two addresses must be one client';
+      return problems.slice(0, 5);
     },
   },
   {
@@ -197,7 +232,7 @@ export const SCENARIOS: readonly Scenario[] = [
         const { socket, refusal } = await openSocket(ctx, address, undefined);
         if (socket) return (opened.push(socket), [`socket ${max + 1} was accepted (MAX_WEBSOCKETS_PER_CLIENT=${max})`]);
         // Refused at the upgrade (a coded 429/503) or closed after it (1013 try again later, or 4429).
-        return check('the socket over the cap', [capRefusal, { close: [1013, 4429] }], refusal!);
+        return check(ctx, 'the socket over the cap', [capRefusal('websocketsPerClient'), { close: [1013, 4429] }], refusal!);
       } finally {
         for (const s of opened) s.terminate();
       }
@@ -236,7 +271,7 @@ export const SCENARIOS: readonly Scenario[] = [
         'the reservation never expired',
         250,
       ).then(
-        () => check('a POST to the expired reservation', refused(404, ['NOT_FOUND', 'BAD_REQUEST']), last!),
+        () => check(ctx, 'a POST to the expired reservation', refused(404, ['NOT_FOUND', 'BAD_REQUEST']), last!),
         (err: Error) => [`${err.message}; last answer HTTP ${last?.status}`],
       );
     },
@@ -247,18 +282,20 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(ctx) {
       const address = ctx.address();
       const max = setting('MAX_SSE_RESERVATIONS');
-      const answers: Observation[] = [];
-      for (let i = 0; i <= max; i++)
-        answers.push(
-          await sendHttp(
-            ctx.target,
-            { transport: 'sse', method: 'PUT', headers: {} },
-            { localAddress: address, authorization: undefined, deadlineMs: scaled(DEADLINE.refusal) },
-          ),
-        );
+      // All at once: one after another on a loaded machine, the first would expire (SSE_RESERVATION_TTL_MS) before the last came.
+      const answers = await inPool(max + 1, max + 1, () =>
+        sendHttp(
+          ctx.target,
+          { transport: 'sse', method: 'PUT', headers: {} },
+          { localAddress: address, authorization: undefined, deadlineMs: scaled(DEADLINE.refusal) },
+        ),
+      );
       const refusedOnes = answers.filter((a) => a.status !== 201);
       if (refusedOnes.length === 0) return [`${max + 1} reservations were all accepted (MAX_SSE_RESERVATIONS=${max})`];
-      return check('the reservation over the cap', capRefusal, refusedOnes[0]!);
+      return [
+        ...answers.filter((a) => a.status === 201).flatMap((a) => check(ctx, 'a reservation', { status: 201 }, a)),
+        ...refusedOnes.flatMap((a) => check(ctx, 'the reservation over the cap', capRefusal('sseReservations'), a)),
+      ];
     },
   },
   {
@@ -276,7 +313,7 @@ export const SCENARIOS: readonly Scenario[] = [
           if (stream.seen.status !== 200)
             return i < max
               ? [`stream ${i + 1} of ${max} allowed was refused: HTTP ${stream.seen.status}`]
-              : check('the stream over the cap', capRefusal, stream.seen);
+              : check(ctx, 'the stream over the cap', capRefusal('sseStreams'), stream.seen);
         }
         return [`${max + 1} streams were all opened (MAX_SSE_STREAMS=${max})`];
       } finally {
@@ -293,26 +330,120 @@ export const SCENARIOS: readonly Scenario[] = [
       const address = ctx.address();
       const sockets: WebSocket[] = [];
       const errors: unknown[] = [];
+      // Every message is judged: events for leaks, errors for the code (and limit) of the event budget.
+      const problems: string[] = [];
+      const judgeMessage = (text: string, payload: unknown, type: string) => {
+        const list = Array.isArray(payload) ? payload : ((payload as { errors?: unknown[] } | undefined)?.errors ?? []);
+        const seen: Observation = { texts: [text], errors: list as Observation['errors'], data: false, elapsedMs: 0 };
+        // The budget's error says where to resume (lastDeliveredCursor, checked below); it names no extensions.limit.
+        const expect: Expectation = list.length > 0 ? { code: 'RATE_LIMITED' } : {};
+        if (problems.length < 5) problems.push(...check(ctx, `a ${type} message of the stream`, expect, seen));
+      };
       try {
         for (let s = 0; s < setting('MAX_WEBSOCKETS_PER_CLIENT'); s++) {
           const { socket, refusal } = await openSocket(ctx, address, authorization);
           if (!socket) return [`subscriber socket ${s + 1} was refused: ${JSON.stringify(refusal)}`.slice(0, 300)];
           sockets.push(socket);
           socket.on('message', (raw) => {
-            const message = JSON.parse(String(raw)) as { type: string; payload?: { errors?: unknown[] } | unknown[] };
+            const text = String(raw);
+            const message = JSON.parse(text) as { type: string; payload?: { errors?: unknown[] } | unknown[] };
+            judgeMessage(text, message.payload, message.type);
             if (message.type === 'error' || (message.type === 'next' && !Array.isArray(message.payload) && message.payload?.errors))
               errors.push(message.payload);
           });
+          socket.on('close', (code, reason) => problems.push(`a subscriber socket was closed: ${code} ${String(reason)}`));
           for (let i = 0; i < setting('MAX_SUBSCRIPTIONS_PER_SOCKET'); i++)
             socket.send(JSON.stringify({ id: `e${i}`, type: 'subscribe', payload: { query: ORDER_EVENTS } }));
         }
         const limited = () => errors.find((e) => JSON.stringify(e).includes('RATE_LIMITED'));
-        return await waitFor(() => limited() !== undefined, 20_000, 'no RATE_LIMITED in the stream of a client over its event budget').then(
+        const outcome = await waitFor(
+          () => limited() !== undefined,
+          20_000,
+          'no RATE_LIMITED in the stream of a client over its event budget',
+        ).then(
           () => (JSON.stringify(limited()).includes('lastDeliveredCursor') ? [] : ['RATE_LIMITED without extensions.lastDeliveredCursor']),
           (err: Error) => [`${err.message}; errors seen: ${JSON.stringify(errors).slice(0, 200)}`],
         );
+        return [...outcome, ...problems];
       } finally {
-        for (const socket of sockets) socket.terminate();
+        for (const socket of sockets) {
+          socket.removeAllListeners('close');
+          socket.terminate();
+        }
+      }
+    },
+  },
+  {
+    name: 'subgraphs/called-without-the-gateway-signature',
+    deadlineMs: 20_000,
+    async run(ctx) {
+      // Every subgraph of the registry, over HTTP, POST and GET: 401 UNAUTHENTICATED, whatever the query.
+      const problems: string[] = [];
+      for (const { name } of (await readRegistry()).subgraphs) {
+        const child = ctx.system.processes.get(subgraphProcessName(name));
+        if (!child) {
+          problems.push(`${name}: no such process in the system`);
+          continue;
+        }
+        const target = { host: '127.0.0.1', port: Number(child.ports['http']) };
+        const options = { localAddress: ctx.address(), authorization: undefined, deadlineMs: scaled(DEADLINE.refusal) };
+        const query = '{ __typename }';
+        const requests: HttpInput[] = [
+          { transport: 'http', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) },
+          {
+            transport: 'http',
+            method: 'GET',
+            path: `/graphql?query=${encodeURIComponent(query)}`,
+            headers: { 'apollo-require-preflight': 'true' },
+          },
+        ];
+        for (const request of requests)
+          problems.push(
+            ...check(
+              ctx,
+              `${name} subgraph, ${request.method ?? 'POST'}`,
+              refused(401, 'UNAUTHENTICATED'),
+              await sendHttp(target, request, options),
+            ),
+          );
+      }
+      return problems;
+    },
+  },
+  {
+    name: 'production/switch',
+    deadlineMs: 90_000,
+    async run(ctx) {
+      const standIn = await startUndocumentedSubgraph();
+      try {
+        const { subgraphs } = (await (await fetch(`${ctx.system.opsUrl('gateway')}/readyz`)).json()) as {
+          subgraphs: { name: string; url: string }[];
+        };
+        // PRODUCTION wins over INTROSPECTION and PLAYGROUND; the customers subgraph is the stand-in.
+        const gateway = await startExtraGateway({ gatewayOpsUrl: ctx.system.opsUrl('gateway'), system: ctx.system } as SubscriptionSystem, {
+          PRODUCTION: 'true',
+          INTROSPECTION: 'true',
+          PLAYGROUND: 'true',
+          SUBGRAPH_URLS: subgraphs.map((s) => `${s.name}=${s.name === 'customers' ? standIn.url : s.url}`).join(','),
+        });
+        try {
+          const target = { host: '127.0.0.1', port: Number(gateway.child.ports.http) };
+          const problems: string[] = [];
+          for (const input of productionInputs()) {
+            const auth = 'auth' in input.request ? input.request.auth : undefined;
+            const seen = await send(target, input.request, {
+              localAddress: ctx.address(),
+              authorization: await ctx.credentials.authorization(auth, `hostile-production-${input.name}`),
+              deadlineMs: scaled(input.deadlineMs),
+            });
+            problems.push(...judge(input, seen, gateway.gatewayUrl).map((p) => `${input.name}: ${p}`));
+          }
+          return problems;
+        } finally {
+          await gateway.child.stop();
+        }
+      } finally {
+        await standIn.close();
       }
     },
   },

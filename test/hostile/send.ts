@@ -11,7 +11,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
-import type { HttpInput, Observation, SseInput, TcpInput, WsInput, WsStep } from './types.ts';
+import type { HttpInput, Observation, Request, SseInput, TcpInput, WsInput, WsStep } from './types.ts';
 
 export interface Target {
   host: string;
@@ -79,6 +79,13 @@ class Recorder {
     this.observation.data ||= data;
   }
 
+  /** The head of an HTTP response, as the client received it. */
+  head(res: IncomingMessage): void {
+    const lines = [`HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}`];
+    for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+    this.observation.head = lines.join('\r\n');
+  }
+
   end(): void {
     this.finish();
   }
@@ -117,6 +124,7 @@ export function sendHttp(target: Target, input: HttpInput | SseInput, options: S
   req.on('error', (err) => recorder.fail(err));
   req.on('response', (res) => {
     recorder.observation.status = res.statusCode;
+    recorder.head(res);
     if (String(res.headers['content-type']).startsWith('text/event-stream')) readEvents(res, recorder, () => req?.destroy());
     else readBody(res, recorder);
   });
@@ -177,9 +185,9 @@ export function sendTcp(target: Target, input: TcpInput, options: SendOptions): 
     const head = split >= 0 ? text.slice(0, split) : text;
     const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
     if (status) recorder.observation.status = Number(status);
+    if (head) recorder.observation.head = head;
     const body = split >= 0 ? text.slice(split + 4) : '';
     if (body) recorder.graphql(Buffer.from(body, 'latin1').toString('utf8'));
-    else if (head) recorder.observation.texts.push(head);
     recorder.end();
   };
   socket.on('data', (chunk) => {
@@ -233,8 +241,10 @@ export function sendWs(target: Target, input: WsInput, options: SendOptions): Pr
 
   socket.on('unexpected-response', (_req, res) => {
     recorder.observation.status = res.statusCode;
+    recorder.head(res);
     readBody(res, recorder);
   });
+  socket.on('upgrade', (res) => recorder.head(res));
   socket.on('error', (err) => {
     if (recorder.observation.status === undefined) recorder.fail(err);
   });
@@ -295,4 +305,13 @@ export function sendWs(target: Target, input: WsInput, options: SendOptions): Pr
       setTimeout(() => socket.terminate(), 1_000).unref();
     }
   });
+}
+
+/** Sends `request` over its transport. */
+export function send(target: Target, request: Request, options: SendOptions): Promise<Observation> {
+  return request.transport === 'ws'
+    ? sendWs(target, request, options)
+    : request.transport === 'tcp'
+      ? sendTcp(target, request, options)
+      : sendHttp(target, request, options);
 }

@@ -105,6 +105,8 @@ export interface HostileInput {
 /** What came back for one input, whatever the transport. */
 export interface Observation {
   status?: number;
+  /** The head of an HTTP response (status line and headers, also of a WebSocket upgrade's answer): checked for leaks like the texts. */
+  head?: string;
   /** Response body, WebSocket messages and close reason, SSE events: everything checked for leaks. */
   texts: string[];
   /** Every error found in the answer (HTTP body, `error`/`next` payloads, SSE `next` events). */

@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../scripts/dev-auth.ts';
-import { identityConnectionParams, identityHeaders } from '../support/identity.ts';
+import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/signed-identity.ts';
+import { readRegistry, subgraphProcessName } from '../../scripts/registry.ts';
+import { OPERATOR, identityConnectionParams, identityHeaders } from '../support/identity.ts';
 import { readCounter } from '../support/metrics.ts';
 import { ORDER_EVENTS, ProtocolClient, closeAll } from '../subscriptions/support.ts';
 
@@ -199,4 +201,41 @@ describe('identity at the gateway and the subgraphs', () => {
     clients.push(client);
     assert.ok(client.open);
   });
+
+  test(
+    'every subgraph of the registry refuses an unsigned or expired-signature request with 401, over POST and GET',
+    { timeout: 60_000 },
+    async () => {
+      const { subgraphs } = await readRegistry();
+      assert.ok(subgraphs.length > 0);
+      const query = '{ __typename }';
+      const expired = { [IDENTITY_HEADER]: signIdentity(OPERATOR, system!.identitySecret, Date.now() - 10 * 60_000) };
+      for (const { name } of subgraphs) {
+        const base = `http://127.0.0.1:${system!.processes.get(subgraphProcessName(name))!.ports['http']}/graphql`;
+        for (const [headers, reason] of [
+          [{}, 'missing'],
+          [expired, 'expired'],
+        ] as const) {
+          const requests = {
+            POST: () =>
+              fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) }),
+            GET: () => fetch(`${base}?query=${encodeURIComponent(query)}`, { headers: { 'apollo-require-preflight': 'true', ...headers } }),
+          };
+          for (const [method, send] of Object.entries(requests)) {
+            const what = `${name}, ${method}, ${reason}`;
+            const response = await send();
+            assert.equal(response.status, 401, what);
+            const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+            assert.equal(body.errors[0]!.extensions.code, 'UNAUTHENTICATED', what);
+            assert.match(body.errors[0]!.message, new RegExp(reason), what);
+          }
+        }
+        // The same request signed now is served, so the refusals above are about the signature.
+        const signed = await fetch(`${base}?query=${encodeURIComponent(query)}`, {
+          headers: { 'apollo-require-preflight': 'true', ...identityHeaders(system!.identitySecret) },
+        });
+        assert.equal(signed.status, 200, `${name}, signed now`);
+      }
+    },
+  );
 });

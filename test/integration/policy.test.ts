@@ -169,6 +169,23 @@ describe('the example policy through the gateway', () => {
         const now = await execute('http', tokens.support, 'query ($id: ID!) { order(id: $id) { status } }', { id: theirs });
         assert.notEqual((now.data?.['order'] as { status: string }).status, 'CANCELLED');
       });
+
+      // Cancelled right after it is placed: fulfillment ships an order seconds later (PAY_DELAY_MS + SHIP_DELAY_MS).
+      test(
+        "cancelOrder: by the order's customer with orders:write, by admin for another customer, never without orders:write",
+        SYSTEM_TEST,
+        async () => {
+          const cancelled = (result: Result, id: string, what: string) => {
+            assertNoErrors(result, what);
+            assert.deepEqual(result.data, { cancelOrder: { id, status: 'CANCELLED' } }, what);
+          };
+          const own = await place(tokens.c3Writer, 'c3');
+          assertUnauthorized(await execute(transport, tokens.c3, CANCEL, { id: own }), 'cancelling its own order without orders:write');
+          cancelled(await execute(transport, tokens.c3Writer, CANCEL, { id: own }), own, 'cancelling its own order');
+          const theirs = await place(tokens.c4Writer, 'c4');
+          cancelled(await execute(transport, tokens.admin, CANCEL, { id: theirs }), theirs, "cancelling c4's order as admin");
+        },
+      );
     });
   }
 

@@ -12,7 +12,7 @@ import { closeServer, listen } from '../../lib/lifecycle.ts';
 import { repoRoot, startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { assertRefusesUnsigned, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 import { reviewsService } from './services.ts';
 
 describe('interchange subgraph new --from-openapi', () => {
@@ -135,5 +135,9 @@ describe('interchange subgraph new --from-openapi', () => {
     });
     assert.deepEqual([...service!.calls].sort(), ['/products/p1/reviews', '/products/p2/reviews', '/products/p9/reviews']);
     assert.equal(service!.maxInFlight(), 3, 'the three calls were in flight together, not one after another');
+  });
+  test("as a process, it refuses a call without the gateway's signed identity", { timeout: 30_000 }, async () => {
+    assert.ok(subgraph, 'the subgraph process was started by the test before');
+    await assertRefusesUnsigned(`http://127.0.0.1:${subgraph.ports.http}`);
   });
 });

@@ -15,7 +15,7 @@ import { generateTypes } from '../../scripts/codegen.ts';
 import { bindInsecure, shutdownGracefully } from '../../services/catalog/grpc-server.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
-import { fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { assertRefusesUnsigned, fixtures, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 import { shippingService } from './services.ts';
 
 describe('interchange subgraph new --from-proto', () => {
@@ -146,4 +146,8 @@ describe('interchange subgraph new --from-proto', () => {
       assert.equal(service!.maxInFlight(), 2, 'both calls were in flight together, not one after another');
     },
   );
+  test("as a process, it refuses a call without the gateway's signed identity", { timeout: 30_000 }, async () => {
+    assert.ok(subgraph, 'the subgraph process was started by the test before');
+    await assertRefusesUnsigned(`http://127.0.0.1:${subgraph.ports.http}`);
+  });
 });

@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { postGraphQL } from '../support/graphql.ts';
 import { interchange } from '../support/interchange.ts';
 
 export const fixtures = join(repoRoot, 'test/fixtures/contracts');
@@ -79,4 +81,11 @@ export function contractFolder(prefix: string) {
       if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A generated subgraph (a process at `baseUrl`, `http://host:port`) called without the gateway's signed identity refuses: 401 UNAUTHENTICATED. */
+export async function assertRefusesUnsigned(baseUrl: string): Promise<void> {
+  const { status, body } = await postGraphQL(`${baseUrl}/graphql`, '{ __typename }');
+  assert.equal(status, 401, JSON.stringify(body));
+  assert.equal(body.errors?.[0]?.extensions?.['code'], 'UNAUTHENTICATED', JSON.stringify(body));
 }

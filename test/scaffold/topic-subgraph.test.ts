@@ -16,7 +16,7 @@ import { startChild, type Child } from '../../lib/supervisor.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { identityConnectionParams, identityHeaders, TEST_IDENTITY_SECRET } from '../support/identity.ts';
 import { waitFor, withTimeout } from '../support/wait.ts';
-import { inventoryTopic, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
+import { assertRefusesUnsigned, inventoryTopic, runTestFile, scratchProject, subgraphNew, typecheck, type Scratch } from './support.ts';
 
 const received = (sku: string, quantity: number, eventId = `${sku}-received-${quantity}`) => ({
   type: 'StockReceived',
@@ -197,4 +197,8 @@ describe('interchange subgraph new --from-topic', () => {
       assert.deepEqual(await query(QUERY), expected, 'the same answers after a restart');
     },
   );
+  test("as a process, it refuses a call without the gateway's signed identity", { timeout: 30_000 }, async () => {
+    assert.ok(subgraph, 'the subgraph process was started by the test before');
+    await assertRefusesUnsigned(`http://127.0.0.1:${subgraph.ports.http}`);
+  });
 });
