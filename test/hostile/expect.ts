@@ -25,6 +25,7 @@ export const HOSTILE_GATEWAY_ENV: Record<string, string> = {
   MAX_TOKENS: '2000',
   MAX_DOCUMENT_BYTES: '65536',
   MAX_COST: '10000',
+  MAX_FIELDS: '500',
   // Per client; every input is a client of its own (its own source address and token subject).
   RATE_LIMIT_PER_SECOND: '50',
   RATE_LIMIT_BURST: '20',

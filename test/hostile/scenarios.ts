@@ -335,8 +335,8 @@ export const SCENARIOS: readonly Scenario[] = [
       const judgeMessage = (text: string, payload: unknown, type: string) => {
         const list = Array.isArray(payload) ? payload : ((payload as { errors?: unknown[] } | undefined)?.errors ?? []);
         const seen: Observation = { texts: [text], errors: list as Observation['errors'], data: false, elapsedMs: 0 };
-        // The budget's error says where to resume (lastDeliveredCursor, checked below); it names no extensions.limit.
-        const expect: Expectation = list.length > 0 ? { code: 'RATE_LIMITED' } : {};
+        // The budget's error names its limit and where to resume (lastDeliveredCursor, checked below).
+        const expect: Expectation = list.length > 0 ? { code: 'RATE_LIMITED', limit: ['subscriptionEvents'] } : {};
         if (problems.length < 5) problems.push(...check(ctx, `a ${type} message of the stream`, expect, seen));
       };
       try {

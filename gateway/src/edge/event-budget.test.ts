@@ -62,7 +62,7 @@ test(
     );
     assert.deepEqual(
       refusal!.errors?.map((e) => e.extensions),
-      [{ code: 'RATE_LIMITED', retryAfterMs: 750, lastDeliveredCursor: 'p2' }],
+      [{ code: 'RATE_LIMITED', limit: 'subscriptionEvents', retryAfterMs: 750, lastDeliveredCursor: 'p2' }],
     );
     assert.match(refusal!.errors![0]!.message, /resume with after: "p2"/);
     assert.deepEqual(await limited.next(), { value: undefined, done: true });

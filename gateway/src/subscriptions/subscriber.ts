@@ -19,6 +19,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.ts';
 import { STREAM_EXTENSION, type StreamStatus } from '../../../lib/resumable.ts';
+import { EdgeLimit } from '../edge/refusals.ts';
 import { systemClock, type Clock } from './stream.ts';
 
 /** A client's budget of subscription results (shared by all its subscriptions). */
@@ -350,7 +351,12 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 function overBudgetError(retryAfterMs: number, lastDelivered: string | undefined, resumeArgument: string | undefined): GraphQLError {
   const resume = lastDelivered !== undefined && resumeArgument ? `; resume with ${resumeArgument}: "${lastDelivered}"` : '';
   return new GraphQLError(`subscription events over this client's rate; subscription ended${resume}`, {
-    extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs, lastDeliveredCursor: lastDelivered ?? null },
+    extensions: {
+      code: ErrorCode.RATE_LIMITED,
+      limit: EdgeLimit.SUBSCRIPTION_EVENTS,
+      retryAfterMs,
+      lastDeliveredCursor: lastDelivered ?? null,
+    },
   });
 }
 
