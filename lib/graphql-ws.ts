@@ -66,6 +66,16 @@ function messageType(text: string): unknown {
 /** A `Sec-WebSocket-Key` as RFC 6455 has it: 16 bytes in base64. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
+/**
+ * Answers a refused upgrade and closes the socket once the answer is written: Node keeps an
+ * upgrade's socket half-open (and untimed) after `end`, so a client that never closes its side
+ * would hold it, and the cap slot or descriptor with it, for ever (as `ws` does for its own).
+ */
+function refuseHandshake(socket: Duplex, response: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(response);
+}
+
 /** What is wrong with an upgrade request's handshake, checked as `ws` checks it, with the status `ws` would answer. */
 function handshakeProblem(request: IncomingMessage): { status: number; message: string } | undefined {
   if (request.method !== 'GET') return { status: 405, message: 'the method must be GET' };
@@ -136,23 +146,29 @@ export function serveGraphQLOverWebSocket<P extends Record<string, unknown> | un
 
   // What `ws` still refuses itself after the checks below (a malformed Sec-WebSocket-Protocol): coded too.
   wss.on('wsClientError', (err: Error, socket: Duplex) => {
-    socket.end(rawJsonResponse(400, errorJson(`not a valid WebSocket handshake: ${err.message}`, ErrorCode.BAD_REQUEST)));
+    refuseHandshake(socket, rawJsonResponse(400, errorJson(`not a valid WebSocket handshake: ${err.message}`, ErrorCode.BAD_REQUEST)));
   });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) {
-      socket.end(rawJsonResponse(404, errorJson(`no WebSocket endpoint at this path; it is ${options.path}`, ErrorCode.NOT_FOUND)));
+      refuseHandshake(
+        socket,
+        rawJsonResponse(404, errorJson(`no WebSocket endpoint at this path; it is ${options.path}`, ErrorCode.NOT_FOUND)),
+      );
       return;
     }
     const invalid = handshakeProblem(request);
     if (invalid) {
-      socket.end(rawJsonResponse(invalid.status, errorJson(`not a valid WebSocket handshake: ${invalid.message}`, ErrorCode.BAD_REQUEST)));
+      refuseHandshake(
+        socket,
+        rawJsonResponse(invalid.status, errorJson(`not a valid WebSocket handshake: ${invalid.message}`, ErrorCode.BAD_REQUEST)),
+      );
       return;
     }
     const refused = options.refuseUpgrade?.(request);
     if (refused) {
-      socket.end(rawJsonResponse(refused.status, refused.body));
+      refuseHandshake(socket, rawJsonResponse(refused.status, refused.body));
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));

@@ -128,6 +128,30 @@ describe('errors outside production', () => {
   });
 });
 
+describe('extension values, in every mode', () => {
+  test('lose nested stacks, values naming a file or a stack frame, and anything nested too deep; an error without a code gets INTERNAL_SERVER_ERROR', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 20; i++) deep = { deeper: deep };
+    const error = {
+      message: 'failed',
+      extensions: {
+        originalError: { message: 'boom', stack: 'Error: boom\n    at run (/srv/app/x.js:1:2)', details: ['kept', 'see /var/lib/db'] },
+        where: 'C:\\srv\\x.ts',
+        deep,
+      },
+    };
+    const sent = development(error, undefined);
+    assert.deepEqual(sent.extensions?.['originalError'], { message: 'boom', details: ['kept'] });
+    assert.equal(sent.extensions?.['where'], undefined);
+    assert.doesNotMatch(JSON.stringify(sent.extensions?.['deep']), /bottom/);
+    assert.equal(sent.extensions?.['code'], 'INTERNAL_SERVER_ERROR');
+    assert.equal(
+      production({ message: 'x', extensions: { code: 'NOT_FOUND', status: 'at run (/srv/x.js:1:2)' } }, undefined).extensions?.['status'],
+      undefined,
+    );
+  });
+});
+
 describe('the errors of subscription results', () => {
   test('are rewritten the same way, and results without errors are left alone', () => {
     const results = clientResults(production);

@@ -75,8 +75,10 @@ export const KEPT_EXTENSIONS: readonly string[] = [
   'stock',
 ];
 
-/** Extensions no client ever gets, in any mode: where a subgraph's code failed. */
-const NEVER_SENT = ['stacktrace', 'exception'];
+/** Extensions no client ever gets, at any depth, in any mode: where a subgraph's code failed. */
+const NEVER_SENT = new Set(['stacktrace', 'exception', 'stack']);
+/** How deep a subgraph's extension values are kept: deeper ones are dropped, not walked. */
+const MAX_EXTENSION_DEPTH = 8;
 
 export const GENERIC_MESSAGE = 'internal error';
 export const WITHHELD_MESSAGE = 'the details of this error are withheld (they are in the server log)';
@@ -130,14 +132,35 @@ export function clientErrorFormat(policy: Pick<EdgePolicy, 'hideSuggestions' | '
       log.error({ err: error, code, path: formatted.path }, 'withheld an error message that names a file or a stack frame');
       message = WITHHELD_MESSAGE;
     }
-    const extensions = formatted.extensions && sentExtensions(formatted.extensions, policy.maskErrors);
-    return { ...formatted, message, ...(extensions && { extensions }) };
+    const extensions = sentExtensions(formatted.extensions ?? {}, policy.maskErrors);
+    return {
+      ...formatted,
+      message,
+      extensions: { ...extensions, code: typeof code === 'string' ? code : ErrorCode.INTERNAL_SERVER_ERROR },
+    };
   };
 }
 
+/** The extensions sent: in production only KEPT_EXTENSIONS; in any mode none of NEVER_SENT, and no value naming a file or a stack frame. */
 function sentExtensions(extensions: Readonly<Record<string, unknown>>, allowListed: boolean): Record<string, unknown> {
-  const sent = Object.entries(extensions).filter(([key]) => (allowListed ? kept.has(key) : !NEVER_SENT.includes(key)));
-  return Object.fromEntries(sent);
+  const sent = Object.entries(extensions).filter(([key]) => !allowListed || kept.has(key));
+  return scrubbed(Object.fromEntries(sent), 0) as Record<string, unknown>;
+}
+
+/** `value` without NEVER_SENT keys, strings that leak internals, or anything nested deeper than MAX_EXTENSION_DEPTH (DROPPED). */
+const DROPPED = Symbol('dropped');
+function scrubbed(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return leaksInternals(value) ? DROPPED : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_EXTENSION_DEPTH) return DROPPED;
+  if (Array.isArray(value)) return value.map((item) => scrubbed(item, depth + 1)).filter((item) => item !== DROPPED);
+  const kept: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (NEVER_SENT.has(key)) continue;
+    const clean = scrubbed(item, depth + 1);
+    if (clean !== DROPPED) Object.defineProperty(kept, key, { value: clean, enumerable: true, writable: true, configurable: true });
+  }
+  return kept;
 }
 
 /** The same rewrite for the results of subscriptions, which do not pass through Apollo Server. */

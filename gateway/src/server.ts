@@ -143,8 +143,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       return { subscriptions: outcome };
     },
   });
-  const authenticate = authenticateConnections(tokens);
   const edge = new Edge(config, registry, log);
+  const authenticate = authenticateConnections(tokens, edge.refusedTokens);
   // Operations over graphql-ws and SSE run through Apollo Server, which the host creates below;
   // they are only ever called once it is listening.
   const exposure = edgePolicy(config);

@@ -115,6 +115,42 @@ describe('per-client rates', () => {
     },
   );
 
+  test(
+    'sockets refused for a bad token in connection_init are charged to their address too: past the rate they close with 4429 RATE_LIMITED',
+    TEST,
+    async () => {
+      const badSocket = async (from: string) => {
+        const client = await ProtocolClient.open(gateway.wsUrl, undefined, undefined, { localAddress: from });
+        client.send({ type: 'connection_init', payload: { authorization: 'Bearer not.a.jwt' } });
+        return client.whenClosed();
+      };
+      for (let i = 0; i < ALLOWED; i++) assert.equal((await badSocket('127.0.0.12')).code, 4401);
+      const over = await badSocket('127.0.0.12');
+      assert.equal(over.code, 4429);
+      assert.match(over.reason, /^RATE_LIMITED: /);
+      assert.equal((await badSocket('127.0.0.13')).code, 4401, 'another address is not affected');
+      const anonymous = await ProtocolClient.connect(gateway.wsUrl, undefined, { localAddress: '127.0.0.12' });
+      await anonymous.close();
+    },
+  );
+
+  test(
+    'a GET is charged whatever its parameters: padding past the 1,000 Express reads does not hide its query from the rate',
+    TEST,
+    async () => {
+      const padding = Array.from({ length: 1_000 }, (_, i) => `a${i}=`).join('&');
+      const get = () =>
+        send(`${gateway.baseUrl}/graphql?${padding}&query=${encodeURIComponent('{ ping }')}`, {
+          from: '127.0.0.14',
+          headers: { 'apollo-require-preflight': 'true' },
+        });
+      for (let i = 0; i < ALLOWED; i++) assert.notEqual((await get()).status, 429);
+      const over = await get();
+      assert.equal(over.status, 429, over.text);
+      assert.equal(over.json().errors?.[0]?.extensions?.['code'], 'RATE_LIMITED');
+    },
+  );
+
   /** A query from `from` saying, in X-Forwarded-For, that it comes from `client`. */
   const via = (from: string, client: string) =>
     send(`${gateway.baseUrl}/graphql`, { from, headers: { 'x-forwarded-for': client }, body: { query: '{ ping }' } });

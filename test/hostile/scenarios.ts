@@ -281,7 +281,8 @@ export const SCENARIOS: readonly Scenario[] = [
     deadlineMs: 15_000,
     async run(ctx) {
       const address = ctx.address();
-      const max = setting('MAX_SSE_RESERVATIONS');
+      // One client: its own cap (MAX_SSE_RESERVATIONS_PER_CLIENT) comes before the gateway's ceiling.
+      const max = setting('MAX_SSE_RESERVATIONS_PER_CLIENT');
       // All at once: one after another on a loaded machine, the first would expire (SSE_RESERVATION_TTL_MS) before the last came.
       const answers = await inPool(max + 1, max + 1, () =>
         sendHttp(
@@ -291,10 +292,10 @@ export const SCENARIOS: readonly Scenario[] = [
         ),
       );
       const refusedOnes = answers.filter((a) => a.status !== 201);
-      if (refusedOnes.length === 0) return [`${max + 1} reservations were all accepted (MAX_SSE_RESERVATIONS=${max})`];
+      if (refusedOnes.length === 0) return [`${max + 1} reservations were all accepted (MAX_SSE_RESERVATIONS_PER_CLIENT=${max})`];
       return [
         ...answers.filter((a) => a.status === 201).flatMap((a) => check(ctx, 'a reservation', { status: 201 }, a)),
-        ...refusedOnes.flatMap((a) => check(ctx, 'the reservation over the cap', capRefusal('sseReservations'), a)),
+        ...refusedOnes.flatMap((a) => check(ctx, 'the reservation over the cap', capRefusal('sseReservationsPerClient'), a)),
       ];
     },
   },

@@ -12,6 +12,7 @@
  *   or `authorization` at its top level); a bad one closes the socket with 4401, a good one is kept
  *   at `ctx.extra.principal`, and the socket is closed with 4401 when the token expires.
  */
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Context } from 'graphql-ws';
 import { ANONYMOUS, type Principal } from '../../../lib/auth/principal.ts';
@@ -22,7 +23,7 @@ import {
   refuseRequest,
   unauthenticated,
 } from '../../../lib/auth/unauthenticated.ts';
-import { InterchangeError } from '../../../lib/errors.ts';
+import { ErrorCode, InterchangeError } from '../../../lib/errors.ts';
 import type { WebSocketExtra } from '../../../lib/graphql-ws.ts';
 import { headerIn } from '../identity.ts';
 import { atExpiry, tokenExpired } from './expiry.ts';
@@ -64,13 +65,31 @@ export function requestPrincipal(locals: Record<string, unknown>): Principal {
 /** What a WebSocket connection keeps in `ctx.extra` once authenticated. */
 export type ConnectionIdentity = { principal?: Principal | undefined };
 
-/** graphql-ws's `onConnect`: verifies the token in `connection_init`, or closes the socket with 4401. */
-export function authenticateConnections(verifier: TokenVerifier) {
+/** What tokens refused cost their caller (the edge's per-address rate of them): a refusal when it is spent, and a charge per token found bad. */
+export type TokenCharge = {
+  over(request: IncomingMessage): Promise<InterchangeError | undefined>;
+  refused(request: IncomingMessage): Promise<void>;
+};
+
+/** The close code of a socket whose caller spent its rate of refused tokens (graphql-ws's "too many"). */
+const TOO_MANY_CLOSE_CODE = 4429;
+
+/**
+ * graphql-ws's `onConnect`: verifies the token in `connection_init`, or closes the socket with 4401
+ * (charged to `charge`; once its rate is spent, 4429 RATE_LIMITED before verifying).
+ */
+export function authenticateConnections(verifier: TokenVerifier, charge?: TokenCharge) {
   return async (ctx: Context<Record<string, unknown> | undefined, WebSocketExtra & ConnectionIdentity>): Promise<boolean> => {
-    const { socket } = ctx.extra;
+    const { socket, request } = ctx.extra;
     const authorization = headerIn(ctx.connectionParams, 'authorization');
+    const over = authorization === undefined ? undefined : await charge?.over(request);
+    if (over) {
+      socket.close(TOO_MANY_CLOSE_CODE, closeReason(over));
+      return false;
+    }
     const result = await authenticate(verifier, authorization);
     if (result instanceof InterchangeError) {
+      if (result.code === ErrorCode.UNAUTHENTICATED) await charge?.refused(request);
       // graphql-ws then closes with 4403, which `ws` ignores on a socket already closing.
       socket.close(refusalCloseCode(result), closeReason(result));
       return false;

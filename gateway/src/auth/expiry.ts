@@ -30,9 +30,14 @@ export function atExpiry(expiresAtMs: number, expire: () => void): (() => void) 
  * when the token is not timed.
  */
 export function untilTokenExpiry<R>(source: AsyncIterable<R>, expiresAtMs: number): AsyncIterable<R | Expired> {
-  let expire: () => void = () => {};
-  const expired = new Promise<'expired'>((resolve) => (expire = () => resolve('expired')));
-  const cancel = atExpiry(expiresAtMs, expire);
+  // One waiter at a time, made per `next`: racing every `next` against one promise pending until
+  // the expiry would keep a reaction per event alive for the token's lifetime.
+  let expired = false;
+  let wake: (() => void) | undefined;
+  const cancel = atExpiry(expiresAtMs, () => {
+    expired = true;
+    wake?.();
+  });
   if (!cancel) return source;
   const iterator = source[Symbol.asyncIterator]();
   let finished = false;
@@ -46,7 +51,12 @@ export function untilTokenExpiry<R>(source: AsyncIterable<R>, expiresAtMs: numbe
   const ending: AsyncGenerator<R | Expired, undefined> = {
     next: async () => {
       if (finished) return { done: true, value: undefined };
-      const step = await Promise.race([iterator.next(), expired]);
+      const step = expired
+        ? 'expired'
+        : await new Promise<IteratorResult<R> | 'expired'>((resolve, reject) => {
+            wake = () => resolve('expired');
+            iterator.next().then(resolve, reject);
+          }).finally(() => (wake = undefined));
       if (step === 'expired') {
         // Released in the background: the client gets its last result now, whatever the source does.
         finish().catch(() => {});

@@ -13,7 +13,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { SubscriptionEdge } from '../subscriptions/engine.ts';
 import { KeyedCounts } from './counts.ts';
 import { identifyClient, proxyTrust, type ProxyTrust } from './client.ts';
-import { chargedAuthentication, clientAddresses, corsFor, operationRateLimit } from './http.ts';
+import { RefusedTokens, chargedAuthentication, clientAddresses, corsFor, operationRateLimit } from './http.ts';
 import { refusedOrigin } from './origin.ts';
 import { ClientRate } from './rate.ts';
 import { EdgeLimit, errorBody, Refusals } from './refusals.ts';
@@ -51,7 +51,7 @@ export class Edge {
   private readonly refusals: Refusals;
   private readonly operations: ClientRate;
   /** Requests refused by authentication, per address: at the operation rate, a bucket of their own. */
-  private readonly refusedTokens: ClientRate;
+  readonly refusedTokens: RefusedTokens;
   private readonly trust: ProxyTrust;
   private readonly events: ClientRate;
   private readonly upstream: KeyedCounts;
@@ -63,7 +63,10 @@ export class Edge {
     this.log = log;
     this.refusals = new Refusals(registry);
     this.operations = new ClientRate('operations', config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
-    this.refusedTokens = new ClientRate('refused-tokens', config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+    this.refusedTokens = new RefusedTokens(
+      new ClientRate('refused-tokens', config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST),
+      this.refusals,
+    );
     this.trust = proxyTrust(config.TRUSTED_PROXIES);
     this.events = new ClientRate('events', config.SUBSCRIPTION_EVENTS_PER_SECOND, config.SUBSCRIPTION_EVENTS_BURST);
     this.upstream = new KeyedCounts(config.MAX_UPSTREAM_SUBSCRIPTIONS_PER_CLIENT);
@@ -86,7 +89,7 @@ export class Edge {
     app.use(GRAPHQL_PATH, clientAddresses(this.trust));
     const cors = corsFor(this.config.CORS_ORIGINS);
     if (cors) app.use([GRAPHQL_PATH, ssePath], cors);
-    app.use(GRAPHQL_PATH, chargedAuthentication(authenticate, this.refusedTokens, this.refusals));
+    app.use(GRAPHQL_PATH, chargedAuthentication(authenticate, this.refusedTokens));
     const limit = operationRateLimit(this.operations, this.refusals);
     app.post(GRAPHQL_PATH, limit);
     app.get(GRAPHQL_PATH, limit);

@@ -233,7 +233,7 @@ describe("the client's edge", () => {
     assert.deepEqual([first, second].map(idOf), ['1', '2']);
     assert.deepEqual(
       refusal?.errors?.map((e) => e.extensions),
-      [{ code: 'RATE_LIMITED', retryAfterMs: 1_000, lastDeliveredCursor: 'c2' }],
+      [{ code: 'RATE_LIMITED', limit: 'subscriptionEvents', retryAfterMs: 1_000, lastDeliveredCursor: 'c2' }],
     );
     assert.ok(await ended(client));
     assert.deepEqual((await take(other, 5)).map(idOf), ['1', '2', '3', '4', '5'], 'the client sharing the stream is not affected');
