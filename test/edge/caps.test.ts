@@ -8,15 +8,14 @@
  * test is its own client (its own loopback address): one client at its cap never stops another.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type WebSocket from 'ws';
-import { devAuth, type DevAuth } from '../../scripts/dev-auth.ts';
+import type { DevAuth } from '../../scripts/dev-auth.ts';
 import { ProtocolClient, closeAll, type NextPayload } from '../subscriptions/support.ts';
 import { waitFor } from '../support/wait.ts';
 import {
+  edgeKeys,
+  type EdgeKeys,
   TICKS,
   openStream,
   send,
@@ -80,13 +79,13 @@ describe('caps per client', () => {
   let subgraph: TicksSubgraph;
   let gateway: EdgeGateway;
   let streamUrl: string;
-  let keys: string;
+  let keys: EdgeKeys | undefined;
   let auth: DevAuth;
   const withToken = async (subject: string) => ({ headers: { authorization: `Bearer ${await auth.token({ subject })}` } });
 
   before(async () => {
-    keys = await mkdtemp(join(tmpdir(), 'interchange-keys-'));
-    auth = await devAuth(keys);
+    keys = await edgeKeys();
+    auth = keys.auth;
     subgraph = await startTicksSubgraph();
     gateway = await startEdgeGateway(subgraph, {
       MAX_WEBSOCKETS_PER_CLIENT: String(CAP),
@@ -97,16 +96,14 @@ describe('caps per client', () => {
       SSE_RESERVATION_TTL_MS: '600000',
       // Sockets that never send connection_init stay open for the whole test.
       CONNECTION_INIT_TIMEOUT_MS: '600000',
-      JWKS_FILE: auth.jwksFile,
-      JWT_ISSUER: auth.issuer,
-      JWT_AUDIENCE: auth.audience,
+      ...keys.env,
     });
     streamUrl = `${gateway.baseUrl}/graphql/stream`;
   }, TEST);
   after(async () => {
     await gateway?.stop();
     await subgraph?.stop();
-    if (keys) await rm(keys, { recursive: true, force: true });
+    await keys?.remove();
   });
 
   test(

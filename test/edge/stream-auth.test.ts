@@ -5,14 +5,21 @@
  * connections mode the response ends; in the single connection mode only that operation does.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { devAuth, type DevAuth } from '../../scripts/dev-auth.ts';
+import type { DevAuth } from '../../scripts/dev-auth.ts';
 import { EventStream } from '../support/sse.ts';
 import { waitFor } from '../support/wait.ts';
-import { TICKS, openStream, send, startEdgeGateway, startTicksSubgraph, type EdgeGateway, type TicksSubgraph } from './support.ts';
+import {
+  edgeKeys,
+  type EdgeKeys,
+  TICKS,
+  openStream,
+  send,
+  startEdgeGateway,
+  startTicksSubgraph,
+  type EdgeGateway,
+  type TicksSubgraph,
+} from './support.ts';
 
 const TEST = { timeout: 120_000 };
 /** Long enough for the subscription to start and get an event on a loaded machine; the test waits for it. */
@@ -28,23 +35,23 @@ describe('token expiry over Server-Sent Events', () => {
   let subgraph: TicksSubgraph;
   let gateway: EdgeGateway;
   let auth: DevAuth;
-  let keys: string;
+  let keys: EdgeKeys | undefined;
   let streamUrl: string;
   const bearer = async (subject: string, expiresInSeconds: number) => ({
     authorization: `Bearer ${await auth.token({ subject, expiresInSeconds })}`,
   });
 
   before(async () => {
-    keys = await mkdtemp(join(tmpdir(), 'interchange-keys-'));
-    auth = await devAuth(keys);
+    keys = await edgeKeys();
+    auth = keys.auth;
     subgraph = await startTicksSubgraph();
-    gateway = await startEdgeGateway(subgraph, { JWKS_FILE: auth.jwksFile, JWT_ISSUER: auth.issuer, JWT_AUDIENCE: auth.audience });
+    gateway = await startEdgeGateway(subgraph, keys.env);
     streamUrl = `${gateway.baseUrl}/graphql/stream`;
   }, TEST);
   after(async () => {
     await gateway?.stop();
     await subgraph?.stop();
-    if (keys) await rm(keys, { recursive: true, force: true });
+    await keys?.remove();
   });
 
   test(

@@ -21,6 +21,7 @@ import { serveGraphQLOverWebSocket, type WebSocketHost } from '../../lib/graphql
 import { createLogger } from '../../lib/logger.ts';
 import { readGatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
+import { devAuth, type DevAuth } from '../../scripts/dev-auth.ts';
 import { readCounter } from '../support/metrics.ts';
 import { TEST_IDENTITY_SECRET } from '../support/identity.ts';
 
@@ -154,6 +155,23 @@ export async function startEdgeGateway(subgraph: TicksSubgraph, env: Record<stri
       await host.stop();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A development key set in a directory of its own, the gateway settings that verify its tokens, and its removal. */
+export interface EdgeKeys {
+  auth: DevAuth;
+  env: Record<string, string>;
+  remove(): Promise<void>;
+}
+
+export async function edgeKeys(): Promise<EdgeKeys> {
+  const dir = await mkdtemp(join(tmpdir(), 'interchange-keys-'));
+  const auth = await devAuth(dir);
+  return {
+    auth,
+    env: { JWKS_FILE: auth.jwksFile, JWT_ISSUER: auth.issuer, JWT_AUDIENCE: auth.audience },
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
