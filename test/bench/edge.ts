@@ -21,7 +21,7 @@
  */
 import { startExtraGateway, type ExtraGateway, type SubscriptionSystem } from '../subscriptions/support.ts';
 import { startExampleSystem, type ExampleSystem } from '../../scripts/system.ts';
-import { deepNesting, manyRootFields, paddedDocument, tokenFlood } from '../hostile/documents.ts';
+import { deepNesting, manyRootFields, paddedDocument, scalarFragmentBomb, tokenFlood } from '../hostile/documents.ts';
 import { cpuSeconds } from './process-sampler.ts';
 import { log } from './scenario.ts';
 import { distribution, round, table } from './stats.ts';
@@ -48,6 +48,7 @@ const LIMITS = {
   MAX_TOKENS: 2_000,
   MAX_DOCUMENT_BYTES: 65_536,
   MAX_COST: 10_000,
+  MAX_FIELDS: 500,
 };
 /** Refusals timed per limit: at most this many (and no more than --edge-requests). */
 const MAX_REFUSALS = 200;
@@ -61,6 +62,8 @@ export const JUST_OVER: Readonly<Record<string, string>> = {
   tokens: tokenFlood(LIMITS.MAX_TOKENS),
   documentBytes: paddedDocument(LIMITS.MAX_DOCUMENT_BYTES + 100),
   cost: `{ products(first: ${LIMITS.MAX_COST + 1}) { id } }`,
+  // 2^levels scalar fields through fragments spread twice each, plus the root: just over MAX_FIELDS.
+  fields: scalarFragmentBomb(Math.ceil(Math.log2(LIMITS.MAX_FIELDS))),
 };
 
 type Mint = (claims?: { subject?: string; scopes?: readonly string[] }) => Promise<string>;
