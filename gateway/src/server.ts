@@ -71,6 +71,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     jwksUrl: config.JWKS_URL,
     jwksFile: config.JWKS_FILE,
     jwksTimeoutMs: config.JWKS_TIMEOUT_MS,
+    cacheSize: config.TOKEN_CACHE_SIZE,
+    cacheMs: config.TOKEN_CACHE_MS,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     log,

@@ -21,6 +21,13 @@ export const authSettings = {
     .or(z.literal('').transform(() => undefined)),
   /** Time a fetch of JWKS_URL may take before the keys count as unavailable (503 UPSTREAM_UNAVAILABLE), in ms. */
   JWKS_TIMEOUT_MS: setting.millis(5_000),
+  /**
+   * Tokens kept verified (least recently used out), so a client sending the same token again costs
+   * no signature check; each is kept at most TOKEN_CACHE_MS and never past its `exp`. 0: none.
+   */
+  TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  /** How long a verified token is kept verified, in ms (a key removed from the JWKS stops working within it). */
+  TOKEN_CACHE_MS: setting.millis(60_000),
   /** A JWKS file with the signing keys, read at start (instead of JWKS_URL). */
   JWKS_FILE: optionalText.transform((p) => (p ? resolve(p) : undefined)),
   /** The `iss` every token must carry; required with JWKS_URL or JWKS_FILE. */

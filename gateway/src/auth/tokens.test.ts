@@ -127,6 +127,28 @@ describe('token verification with a JWKS file', { timeout: 20_000 }, () => {
     assert.match(await refusal(verifier, empty), /"sub" claim is empty/);
   });
 
+  test(
+    'a verified token is kept verified (the same answer, no new check) until its exp, never past it; refusals are not kept',
+    { timeout: 30_000 },
+    async () => {
+      const jwksFile = join(dir, 'jwks.json');
+      const cached = createTokenVerifier({ jwksFile, issuer: ISSUER, audience: AUDIENCE, cacheSize: 10, log });
+      const uncached = createTokenVerifier({ jwksFile, issuer: ISSUER, audience: AUDIENCE, cacheSize: 0, log });
+      const exp = nowS() + 2;
+      const token = await mint(key, {}, { exp });
+      const first = await cached.verify(token);
+      assert.ok(!(first instanceof InterchangeError));
+      assert.equal(await cached.verify(token), first, 'kept');
+      assert.notEqual(await uncached.verify(token), await uncached.verify(token), 'checked each time without a cache');
+      const forged = `${token.slice(0, -4)}AAAA`;
+      assert.match(await refusal(cached, forged), /bad signature|malformed/);
+      assert.match(await refusal(cached, forged), /bad signature|malformed/);
+      // Past exp and its 5 s of tolerance, the token is checked again, and refused.
+      while (Date.now() <= exp * 1000 + 5_000) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(await refusal(cached, token), /expired/);
+    },
+  );
+
   test('without keys every token is refused', async () => {
     const none = createTokenVerifier({ log });
     assert.match(await refusal(none, await mint(key)), /no keys to verify tokens with/);
