@@ -6,13 +6,13 @@
  * name files, internal URLs and load that clients have no business seeing. Stopping drains
  * in-flight requests.
  */
-import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Registry } from 'prom-client';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { EdgeOptions } from './edge.ts';
 import { answerClientErrors, errorBody } from './client-errors.ts';
 import { ErrorCode } from './errors.ts';
@@ -144,11 +144,25 @@ function lastResortErrors(log: Logger): ErrorRequestHandler {
   };
 }
 
+/**
+ * The app with a final answer of its own where express would send its HTML page: a request no route
+ * took gets the coded 404 (also one whose target express cannot read a path from, such as
+ * `http://[x/graphql`, which skips every route), an error the coded 500.
+ */
+function codedFinalAnswer(app: Express, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  const lastResort = lastResortErrors(log);
+  return (req, res) =>
+    app(req as Request, res as Response, (err?: unknown) => {
+      if (err === undefined || err === null) notFound(req as Request, res as Response, () => {});
+      else lastResort(err, req as Request, res as Response, () => res.destroy());
+    });
+}
+
 export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQLHostOptions<Ctx>): Promise<GraphQLHost<Ctx>> {
   const { log, apollo: apolloOptions, edge } = options;
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(slowClientTimeouts(edge), app);
+  const httpServer = createServer(slowClientTimeouts(edge), codedFinalAnswer(app, log));
   const apollo = new ApolloServer<Ctx>({
     ...apolloOptions,
     // lib/lifecycle.ts owns signal handling for the whole process.
@@ -175,12 +189,10 @@ export async function startGraphQLHost<Ctx extends BaseContext>(options: GraphQL
     ...(options.beforeGraphQL ?? []),
     expressMiddleware(apollo, { context: options.context }),
   );
-  app.use(notFound);
-  app.use(lastResortErrors(log));
   answerClientErrors(httpServer);
 
   const ops = opsApp(options);
-  const opsServer = createServer(slowClientTimeouts(edge), ops);
+  const opsServer = createServer(slowClientTimeouts(edge), codedFinalAnswer(ops, log));
   answerClientErrors(opsServer);
   const port = await listen(httpServer, options.port, options.host);
   const opsPort = await listen(opsServer, edge.opsPort, edge.opsHost).catch(async (err: unknown) => {
@@ -230,7 +242,5 @@ function opsApp(options: Pick<GraphQLHostOptions<BaseContext>, 'log' | 'readines
     app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
   }
   options.opsRoutes?.(app);
-  app.use(notFound);
-  app.use(lastResortErrors(options.log));
   return app;
 }

@@ -72,6 +72,9 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
  * would hold it, and the cap slot or descriptor with it, for ever (as `ws` does for its own).
  */
 function refuseHandshake(socket: Duplex, response: string): void {
+  // The http server's error listener is gone once a socket is handed over for an upgrade: a client
+  // resetting the connection while the answer is written would otherwise be an uncaught error.
+  socket.on('error', () => socket.destroy());
   socket.once('finish', () => socket.destroy());
   socket.end(response);
 }

@@ -149,7 +149,37 @@ describe('extension values, in every mode', () => {
       production({ message: 'x', extensions: { code: 'NOT_FOUND', status: 'at run (/srv/x.js:1:2)' } }, undefined).extensions?.['status'],
       undefined,
     );
+    // A position is any string a subgraph chose: a client needs it as it is to resume.
+    const cursor = '/2026/12/02/o-17';
+    for (const format of [production, development]) {
+      const kept = format({ message: 'x', extensions: { code: 'RATE_LIMITED', lastDeliveredCursor: cursor } }, undefined);
+      assert.equal(kept.extensions?.['lastDeliveredCursor'], cursor);
+    }
   });
+});
+
+describe('extensions the gateway itself may hold', () => {
+  test(
+    'a cycle with fan-out, a getter that throws, a bigint, a Date, a function: dropped, and the rest sent at once',
+    { timeout: 10_000 },
+    () => {
+      const cycle: Record<string, unknown> = {};
+      for (let i = 0; i < 14; i++) cycle[`k${i}`] = cycle;
+      const throwing = Object.defineProperty({}, 'boom', {
+        enumerable: true,
+        get: () => {
+          throw new Error('at run (/srv/x.js:1:2)');
+        },
+      });
+      const sent = development(
+        { message: 'x', extensions: { code: 'NOT_FOUND', kept: 'yes', throwing, big: 10n, when: new Date(0), fn: () => 1, cycle } },
+        undefined,
+      );
+      assert.equal(sent.extensions?.['kept'], 'yes');
+      for (const key of ['throwing', 'big', 'when', 'fn']) assert.equal(sent.extensions?.[key], undefined, key);
+      assert.ok(JSON.stringify(sent).length < 100_000, 'the cycle is cut short');
+    },
+  );
 });
 
 describe('the errors of subscription results', () => {

@@ -77,8 +77,12 @@ export const KEPT_EXTENSIONS: readonly string[] = [
 
 /** Extensions no client ever gets, at any depth, in any mode: where a subgraph's code failed. */
 const NEVER_SENT = new Set(['stacktrace', 'exception', 'stack']);
+/** Extensions passed as they are: a subgraph's position, which the client needs to resume, may be any string. */
+const VERBATIM = new Set(['lastDeliveredCursor']);
 /** How deep a subgraph's extension values are kept: deeper ones are dropped, not walked. */
 const MAX_EXTENSION_DEPTH = 8;
+/** How many values of one error's extensions are kept at most, all levels together. */
+const MAX_EXTENSION_NODES = 1_000;
 
 export const GENERIC_MESSAGE = 'internal error';
 export const WITHHELD_MESSAGE = 'the details of this error are withheld (they are in the server log)';
@@ -144,23 +148,40 @@ export function clientErrorFormat(policy: Pick<EdgePolicy, 'hideSuggestions' | '
 /** The extensions sent: in production only KEPT_EXTENSIONS; in any mode none of NEVER_SENT, and no value naming a file or a stack frame. */
 function sentExtensions(extensions: Readonly<Record<string, unknown>>, allowListed: boolean): Record<string, unknown> {
   const sent = Object.entries(extensions).filter(([key]) => !allowListed || kept.has(key));
-  return scrubbed(Object.fromEntries(sent), 0) as Record<string, unknown>;
+  const verbatim = ([key, value]: [string, unknown]) => VERBATIM.has(key) && (typeof value === 'string' || value === null);
+  const clean = scrubbed(Object.fromEntries(sent.filter((entry) => !verbatim(entry))), { left: MAX_EXTENSION_NODES }, 0);
+  const result = clean === DROPPED ? {} : (clean as Record<string, unknown>);
+  for (const entry of sent) if (verbatim(entry)) result[entry[0]] = entry[1];
+  return result;
 }
 
-/** `value` without NEVER_SENT keys, strings that leak internals, or anything nested deeper than MAX_EXTENSION_DEPTH (DROPPED). */
+/**
+ * `value` without NEVER_SENT keys, strings that leak internals, anything nested deeper than
+ * MAX_EXTENSION_DEPTH, anything past MAX_EXTENSION_NODES values in all, and anything JSON does not
+ * carry as it is (objects that are not plain, functions, symbols, bigints, a property that throws):
+ * those are DROPPED. Extensions come from a subgraph's JSON or the gateway's own code; neither is
+ * trusted to be small or plain.
+ */
 const DROPPED = Symbol('dropped');
-function scrubbed(value: unknown, depth: number): unknown {
+function scrubbed(value: unknown, budget: { left: number }, depth: number): unknown {
+  if (--budget.left < 0) return DROPPED;
   if (typeof value === 'string') return leaksInternals(value) ? DROPPED : value;
-  if (typeof value !== 'object' || value === null) return value;
-  if (depth >= MAX_EXTENSION_DEPTH) return DROPPED;
-  if (Array.isArray(value)) return value.map((item) => scrubbed(item, depth + 1)).filter((item) => item !== DROPPED);
-  const kept: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (NEVER_SENT.has(key)) continue;
-    const clean = scrubbed(item, depth + 1);
-    if (clean !== DROPPED) Object.defineProperty(kept, key, { value: clean, enumerable: true, writable: true, configurable: true });
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value !== 'object' || depth >= MAX_EXTENSION_DEPTH) return DROPPED;
+  try {
+    if (Array.isArray(value)) return value.map((item) => scrubbed(item, budget, depth + 1)).filter((item) => item !== DROPPED);
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) return DROPPED;
+    const kept: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (NEVER_SENT.has(key)) continue;
+      const clean = scrubbed(item, budget, depth + 1);
+      if (clean !== DROPPED) Object.defineProperty(kept, key, { value: clean, enumerable: true, writable: true, configurable: true });
+    }
+    return kept;
+  } catch {
+    return DROPPED;
   }
-  return kept;
 }
 
 /** The same rewrite for the results of subscriptions, which do not pass through Apollo Server. */

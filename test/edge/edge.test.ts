@@ -109,6 +109,22 @@ describe('the edge of a gateway (small limits and timeouts)', () => {
     assert.match(await (await fetch(`${ops}/metrics`)).text(), /^gateway_subscriptions_active 0$/m);
   });
 
+  test('a client that resets the connection as its WebSocket upgrade is refused does not take the gateway down', EDGE_TEST, async () => {
+    const upgrade = (path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: gateway\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`;
+    for (let i = 0; i < 50; i++) {
+      const socket = connect(gateway.ports.http, '127.0.0.1');
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      // A wrong path and a handshake without its key: both refused by the gateway, not by `ws`.
+      socket.write(i % 2 === 0 ? upgrade('/nope') : upgrade('/graphql').replace(/Sec-WebSocket-Key: .*\r\n/, ''));
+      socket.resetAndDestroy();
+    }
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200, 'the gateway still answers');
+  });
+
   test('a declared Content-Length over the limit gets 413 before a byte of the body is sent', EDGE_TEST, async () => {
     const answer = await raw(
       gateway.ports.http,

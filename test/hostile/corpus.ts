@@ -938,6 +938,13 @@ function rawConnections(): Entry[] {
   tcp('header-huge', post([`X-Hostile: ${'h'.repeat(20_000)}`]), parserRefusal(431));
   for (const [i, line] of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\nHost: x\r\n\r\n', 'GET /graphql HTTP/1.1\r\n\r\n\r\n'].entries())
     tcp(`request-line/${i}`, line, parserRefusal([400, 505]));
+  // A request target in absolute form, whose authority does not parse as a URL: read like any other GET (never a 500).
+  for (const [i, authority] of ['http://a:99999', 'http://[bad', 'http://a'].entries())
+    tcp(
+      `absolute-form/${i}`,
+      `GET ${authority}/graphql?query=${encodeURIComponent('{ products(first: 1) { id } }')} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\napollo-require-preflight: true\r\n\r\n`,
+      [ok(), refused([400, 404], [BAD_REQUEST, 'NOT_FOUND'])],
+    );
   // Slow clients: headers that never end, a body that never comes (HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS in HOSTILE_GATEWAY_ENV).
   const slow = refused(408, [BAD_REQUEST, 'DEADLINE_EXCEEDED']);
   tcp('slow/request-line', '\r\n\r\n\r\nPOST', refused([400, 408], [BAD_REQUEST, 'DEADLINE_EXCEEDED']), DEADLINE.slowClient);

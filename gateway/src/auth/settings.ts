@@ -26,7 +26,7 @@ export const authSettings = {
    * no signature check; each is kept at most TOKEN_CACHE_MS and never past its `exp`. 0: none.
    */
   TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
-  /** How long a verified token is kept verified, in ms (a key removed from the JWKS stops working within it). */
+  /** How long a verified token is kept verified, in ms (after the JWKS is fetched again, a key removed from it stops working within this). */
   TOKEN_CACHE_MS: setting.millis(60_000),
   /** A JWKS file with the signing keys, read at start (instead of JWKS_URL). */
   JWKS_FILE: optionalText.transform((p) => (p ? resolve(p) : undefined)),

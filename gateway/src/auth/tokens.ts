@@ -12,7 +12,7 @@
  * A verified token is kept verified (an lru-cache of `cacheSize` tokens, each for at most `cacheMs`
  * and never past its `exp`): a client sends the same token with every request, and checking an ES256
  * signature costs about 180 µs of CPU. Only tokens that passed are kept; a key the provider removes
- * stops working within `cacheMs` (and the JWKS itself is cached longer than that).
+ * stops working `cacheMs` after jose fetches the JWKS again (it keeps a fetched one up to 10 minutes).
  * When the JWKS URL cannot give the keys (unreachable, not 200, not a JWKS, slower than its
  * timeout), the token is not at fault: the answer is UPSTREAM_UNAVAILABLE (HTTP 503), and a warning
  * is logged, at most once per interval however many requests fail.

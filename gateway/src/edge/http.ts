@@ -35,7 +35,8 @@ export function operationRateLimit(rate: ClientRate, refusals: Refusals): Reques
   return async (req, res, next) => {
     // A GET without parameters is no operation (the playground page); any other is charged, read
     // from the raw URL: Express's parsed query stops at 1,000 parameters, Apollo Server reads them all.
-    if (req.method === 'GET' && new URL(req.url, 'http://localhost').search === '') return next();
+    const query = req.url.indexOf('?');
+    if (req.method === 'GET' && (query < 0 || query === req.url.length - 1)) return next();
     // GraphQL over SSE at the GraphQL path: the SSE binding charges it (edge/sse.ts).
     if (wantsEventStream(req)) return next();
     const retryAfterMs = await rate.take(httpClient(req, res));

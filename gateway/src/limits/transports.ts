@@ -21,7 +21,9 @@ const errorBody = (error: GraphQLError) => JSON.stringify({ errors: [error.toJSO
  * `req.query`, which stops at 1,000 parameters: `variables` and `extensions` are JSON text.
  */
 function paramsOfGet(url: string): RequestParams | undefined {
-  const search = new URL(url, 'http://localhost').searchParams;
+  // The query string alone: a request target in absolute form may not parse as a URL (a bad port).
+  const mark = url.indexOf('?');
+  const search = new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1));
   const once = (name: string) => {
     const values = search.getAll(name);
     return values.length === 1 ? values[0] : undefined;
