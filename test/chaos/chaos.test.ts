@@ -3,13 +3,11 @@
  * part of the suite: the delivery promise and safe retries hold, and the summary adds up.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { childEnv, repoRoot } from '../../lib/supervisor.ts';
+import { runScript } from '../support/script-run.ts';
 import type { Summary } from './report.ts';
 
 test('a short chaos run finds no duplicate, missing or out-of-order delivery and no duplicate order', { timeout: 180_000 }, async (t) => {
@@ -17,20 +15,8 @@ test('a short chaos run finds no duplicate, missing or out-of-order delivery and
   t.after(() => rm(dir, { recursive: true, force: true }));
   const json = join(dir, 'summary.json');
   const args = ['--events', '300', '--seconds', '45', '--subscribers', '12', '--drain', '20', '--timeout', '170', '--json', json];
-  const child = spawn(process.execPath, ['test/chaos/cli.ts', ...args], {
-    cwd: repoRoot,
-    env: childEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    // Ctrl-C's path first (the run stops what it started), then the hard way.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d));
-  child.stderr.on('data', (d: Buffer) => (output += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // Ctrl-C's path first (the run stops what it started), then the hard way.
+  const { code, output } = await runScript(t, 'test/chaos/cli.ts', args, { signal: 'SIGTERM', graceMs: 20_000 });
 
   assert.notEqual(code, 2, `the chaos run itself failed:\n${output}`);
   const summary = JSON.parse(await readFile(json, 'utf8')) as Summary;
